@@ -1,0 +1,307 @@
+//! heaplab's experiments: the chapter's memory patterns as naive/optimized pairs, plus the
+//! counting allocator that measures them. No terminal, no UI: testable and benchable alone.
+//!
+//! An [`Experiment`] describes itself ([`ExperimentInfo`]) and, given a variant and a workload
+//! size, sets up a [`Workload`]. The workload then runs one operation at a time; each operation
+//! reports the bytes it processed and folds its result into a [`Checksum`], so that variants
+//! can be proved to compute the same thing. Setup and teardown happen outside the measured
+//! region; the runner excludes a warm-up of [`Experiment::warmup_ops`] operations.
+//!
+//! Adding an experiment takes one new file under `src/` and one line in [`catalog`].
+
+pub mod counting;
+pub mod data;
+pub mod measure;
+
+mod buffer_reuse;
+mod string_processing;
+mod struct_layout;
+
+use std::fmt;
+
+/// The chapter's sections, in chapter order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub enum Section {
+    /// Exercise 04-01: zero-allocation programming.
+    #[serde(rename = "04-01")]
+    ZeroAllocation,
+    /// Exercise 04-02: memory-efficient data structures.
+    #[serde(rename = "04-02")]
+    DataStructures,
+    /// Exercise 04-03: buffer pooling.
+    #[serde(rename = "04-03")]
+    BufferPooling,
+    /// Exercise 04-04: memory-conscious system design.
+    #[serde(rename = "04-04")]
+    SystemDesign,
+}
+
+impl Section {
+    /// Every section, in chapter order.
+    pub const ALL: [Section; 4] = [
+        Section::ZeroAllocation,
+        Section::DataStructures,
+        Section::BufferPooling,
+        Section::SystemDesign,
+    ];
+
+    /// The chapter's exercise number, e.g. `04-01`.
+    #[must_use]
+    pub fn code(self) -> &'static str {
+        match self {
+            Section::ZeroAllocation => "04-01",
+            Section::DataStructures => "04-02",
+            Section::BufferPooling => "04-03",
+            Section::SystemDesign => "04-04",
+        }
+    }
+
+    /// The section's short title.
+    #[must_use]
+    pub fn title(self) -> &'static str {
+        match self {
+            Section::ZeroAllocation => "Zero-allocation",
+            Section::DataStructures => "Data structures",
+            Section::BufferPooling => "Buffer pooling",
+            Section::SystemDesign => "System design",
+        }
+    }
+}
+
+impl fmt::Display for Section {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// One way of doing an experiment's work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct VariantInfo {
+    /// `naive`, `optimized` or `crate`.
+    pub name: &'static str,
+    /// One line: what this variant does differently.
+    pub summary: &'static str,
+}
+
+/// What an experiment is, for listings, help and the dashboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct ExperimentInfo {
+    /// Kebab-case id, stable: used on the command line and in exports.
+    pub id: &'static str,
+    /// The chapter section it comes from.
+    pub section: Section,
+    /// A short title.
+    pub title: &'static str,
+    /// One paragraph in the chapter's spirit: the pattern, the anti-pattern, what to watch.
+    pub why: &'static str,
+    /// The variants, `naive` first.
+    pub variants: &'static [VariantInfo],
+    /// What the workload size counts (`bytes per operation`, `records`, ...).
+    pub size_unit: &'static str,
+    /// The workload size used when none is given.
+    pub default_size: usize,
+    /// The smallest and largest sizes the experiment accepts.
+    pub size_range: (usize, usize),
+}
+
+impl ExperimentInfo {
+    /// The index of the variant called `name`.
+    #[must_use]
+    pub fn variant_index(&self, name: &str) -> Option<usize> {
+        self.variants.iter().position(|v| v.name == name)
+    }
+
+    /// The variant names joined with `, `, for error messages.
+    #[must_use]
+    pub fn variant_names(&self) -> String {
+        self.variants
+            .iter()
+            .map(|v| v.name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Why an experiment could not be set up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SetupError {
+    /// No variant of that name.
+    #[error("experiment `{experiment}` has no variant `{variant}` (it has: {valid})")]
+    UnknownVariant {
+        /// The experiment's id.
+        experiment: &'static str,
+        /// The name asked for.
+        variant: String,
+        /// The names it has.
+        valid: String,
+    },
+    /// The workload size is outside what the experiment accepts.
+    #[error("size {size} is out of range for `{experiment}`: use {min}..={max} ({unit})")]
+    SizeOutOfRange {
+        /// The experiment's id.
+        experiment: &'static str,
+        /// The size asked for.
+        size: usize,
+        /// The smallest accepted size.
+        min: usize,
+        /// The largest accepted size.
+        max: usize,
+        /// What the size counts.
+        unit: &'static str,
+    },
+}
+
+/// An experiment: a description plus a way to set up any of its variants.
+pub trait Experiment: Send + Sync + 'static {
+    /// The experiment's description.
+    fn info(&self) -> &'static ExperimentInfo;
+
+    /// Builds the chosen variant's workload of `size` (outside the measured region). Call it
+    /// through [`setup`], which checks the variant and size first.
+    fn build(&self, variant: usize, size: usize) -> Box<dyn Workload>;
+
+    /// How many operations to run before measuring, for a workload of `size`. The same for
+    /// every variant, so the checksum after warm-up can be compared between variants.
+    fn warmup_ops(&self, size: usize) -> u64 {
+        let _ = size;
+        64
+    }
+}
+
+/// Checks `variant` and `size` against the experiment's description, then builds the workload.
+pub fn setup(
+    experiment: &dyn Experiment,
+    variant: &str,
+    size: usize,
+) -> Result<Box<dyn Workload>, SetupError> {
+    let info = experiment.info();
+    let index = info
+        .variant_index(variant)
+        .ok_or_else(|| SetupError::UnknownVariant {
+            experiment: info.id,
+            variant: variant.to_owned(),
+            valid: info.variant_names(),
+        })?;
+    let (min, max) = info.size_range;
+    if !(min..=max).contains(&size) {
+        return Err(SetupError::SizeOutOfRange {
+            experiment: info.id,
+            size,
+            min,
+            max,
+            unit: info.size_unit,
+        });
+    }
+    Ok(experiment.build(index, size))
+}
+
+/// A set-up variant, run one operation at a time. It owns everything the operation needs, so
+/// that dropping it is the teardown.
+pub trait Workload: Send {
+    /// Runs one operation, folds its result into `checksum`, and returns the bytes processed.
+    fn run_op(&mut self, checksum: &mut Checksum) -> u64;
+}
+
+/// An order-sensitive 64-bit digest of operation results (FNV-1a over 64-bit words).
+///
+/// It is cheap enough to fold every byte an operation produces without dominating the timing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Checksum(u64);
+
+impl Default for Checksum {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Checksum {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+
+    /// An empty digest.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self(Self::OFFSET)
+    }
+
+    /// Folds one word.
+    #[inline]
+    pub fn fold(&mut self, word: u64) {
+        self.0 = (self.0 ^ word).wrapping_mul(Self::PRIME);
+    }
+
+    /// Folds a byte string: its length, then its bytes eight at a time in four lanes.
+    #[inline]
+    pub fn fold_bytes(&mut self, bytes: &[u8]) {
+        self.fold(bytes.len() as u64);
+        let mut lanes = [Self::OFFSET; 4];
+        let mut chunks = bytes.chunks_exact(32);
+        for chunk in &mut chunks {
+            for (lane, word) in lanes.iter_mut().zip(chunk.chunks_exact(8)) {
+                let mut buf = [0u8; 8];
+                buf.copy_from_slice(word);
+                *lane = (*lane ^ u64::from_le_bytes(buf)).wrapping_mul(Self::PRIME);
+            }
+        }
+        for lane in lanes {
+            self.fold(lane);
+        }
+        for &byte in chunks.remainder() {
+            self.fold(u64::from(byte));
+        }
+    }
+
+    /// The digest so far.
+    #[must_use]
+    pub const fn value(&self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for Checksum {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+/// Every experiment, in chapter order. Adding one is one line here.
+#[must_use]
+pub fn catalog() -> &'static [&'static dyn Experiment] {
+    &[
+        &buffer_reuse::BufferReuse,
+        &string_processing::StringProcessing,
+        &struct_layout::StructLayout,
+    ]
+}
+
+/// The experiment with id `id`.
+#[must_use]
+pub fn find(id: &str) -> Option<&'static dyn Experiment> {
+    catalog().iter().copied().find(|e| e.info().id == id)
+}
+
+/// Every experiment id, joined with `, `, for error messages.
+#[must_use]
+pub fn ids() -> String {
+    catalog()
+        .iter()
+        .map(|e| e.info().id)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Runs `ops` operations of a fresh workload and returns the checksum: what the tests compare
+/// between variants.
+pub fn checksum_of(
+    experiment: &dyn Experiment,
+    variant: &str,
+    size: usize,
+    ops: u64,
+) -> Result<Checksum, SetupError> {
+    let mut workload = setup(experiment, variant, size)?;
+    let mut checksum = Checksum::new();
+    for _ in 0..ops {
+        workload.run_op(&mut checksum);
+    }
+    Ok(checksum)
+}
