@@ -31,6 +31,7 @@ dominates the cost.",
     ],
     size_unit: "input bytes per operation",
     default_size: 1024,
+    source: include_str!("buffer_reuse.rs"),
     size_range: (1, 64 << 20),
 };
 

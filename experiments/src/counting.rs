@@ -299,7 +299,9 @@ impl Drop for WorkerSlot {
     fn drop(&mut self) {
         // Stop counting into the slot before handing it back, so a new owner never sees our writes.
         let _ = CURRENT_SLOT.try_with(|current| current.set(0));
-        SLOTS[self.id.index()].in_use.store(false, Ordering::Release);
+        SLOTS[self.id.index()]
+            .in_use
+            .store(false, Ordering::Release);
     }
 }
 

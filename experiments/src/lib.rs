@@ -102,6 +102,10 @@ pub struct ExperimentInfo {
     pub default_size: usize,
     /// The smallest and largest sizes the experiment accepts.
     pub size_range: (usize, usize),
+    /// The experiment's source file (`include_str!`), whose `// region:VARIANT` ..
+    /// `// endregion:VARIANT` blocks are what [`ExperimentInfo::variant_source`] shows.
+    #[serde(skip)]
+    pub source: &'static str,
 }
 
 impl ExperimentInfo {
@@ -109,6 +113,24 @@ impl ExperimentInfo {
     #[must_use]
     pub fn variant_index(&self, name: &str) -> Option<usize> {
         self.variants.iter().position(|v| v.name == name)
+    }
+
+    /// The marked source of `variant` (every `// region:VARIANT` block, joined), or `None`
+    /// if the file marks none.
+    #[must_use]
+    pub fn variant_source(&self, variant: &str) -> Option<String> {
+        let start = format!("// region:{variant}");
+        let end = format!("// endregion:{variant}");
+        let mut blocks = Vec::new();
+        let mut rest = self.source;
+        while let Some(at) = rest.find(&start) {
+            let body = &rest[at + start.len()..];
+            let body = body.strip_prefix('\n').unwrap_or(body);
+            let stop = body.find(&end)?;
+            blocks.push(body[..stop].trim_end());
+            rest = &body[stop + end.len()..];
+        }
+        (!blocks.is_empty()).then(|| blocks.join("\n\n"))
     }
 
     /// The variant names joined with `, `, for error messages.
@@ -200,6 +222,13 @@ pub fn setup(
 pub trait Workload: Send {
     /// Runs one operation, folds its result into `checksum`, and returns the bytes processed.
     fn run_op(&mut self, checksum: &mut Checksum) -> u64;
+
+    /// Reports the experiment's own counters (pool hits and misses, cache hit rate, wasted
+    /// bytes...) by calling `report(name, value)` for each, cumulative since setup. Called
+    /// between operations, never inside the measured loop; it must not allocate.
+    fn extra_counters(&self, report: &mut dyn FnMut(&'static str, f64)) {
+        let _ = report;
+    }
 }
 
 /// An order-sensitive 64-bit digest of operation results (FNV-1a over 64-bit words).

@@ -44,6 +44,10 @@ pub struct Measurement {
     pub peak_heap_bytes: u64,
     /// Digest of the warm-up operations' results: the same operations for every variant.
     pub checksum: Checksum,
+    /// The experiment's own counters at the end of the run (see [`Workload::extra_counters`]).
+    ///
+    /// [`Workload::extra_counters`]: crate::Workload::extra_counters
+    pub extra_counters: Vec<(&'static str, f64)>,
 }
 
 impl Measurement {
@@ -163,6 +167,8 @@ pub fn measure(
     let elapsed = start.elapsed();
     let after = slot.counters();
     std::hint::black_box(checksum);
+    let mut extra_counters = Vec::new();
+    workload.extra_counters(&mut |name, value| extra_counters.push((name, value)));
     drop(workload);
 
     let peak = after.peak_live_bytes.saturating_sub(live_before);
@@ -177,5 +183,6 @@ pub fn measure(
         counters: after.since(&before),
         peak_heap_bytes: u64::try_from(peak).unwrap_or(0),
         checksum: warm_checksum,
+        extra_counters,
     })
 }

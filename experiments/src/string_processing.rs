@@ -35,6 +35,7 @@ state; and several times the throughput, because here the allocator is the bottl
     ],
     size_unit: "distinct records (one record per operation)",
     default_size: 10_000,
+    source: include_str!("string_processing.rs"),
     size_range: (1, 10_000_000),
 };
 
@@ -49,7 +50,10 @@ pub fn normalize_record(line: &str) -> Option<String> {
     if fields.len() != 4 {
         return None;
     }
-    let name = fields[0].split_whitespace().collect::<Vec<&str>>().join(" ");
+    let name = fields[0]
+        .split_whitespace()
+        .collect::<Vec<&str>>()
+        .join(" ");
     let email = fields[1].to_ascii_lowercase();
     let age = match fields[2].parse::<u32>() {
         Ok(age) => age.to_string(),
@@ -121,14 +125,34 @@ fn push_words(out: &mut String, field: &str, mut push: impl FnMut(&str, &mut Str
 // endregion:optimized
 
 const FIRST: &[&str] = &[
-    "alice", "Bob", "CHARLOTTE", "dmitri", "Eve", "fatima", "Gao", "hugo", "Ingrid", "jamal",
+    "alice",
+    "Bob",
+    "CHARLOTTE",
+    "dmitri",
+    "Eve",
+    "fatima",
+    "Gao",
+    "hugo",
+    "Ingrid",
+    "jamal",
 ];
 const LAST: &[&str] = &[
     "smith", "O'Neil", "nakamura", "Garcia", "MÜLLER", "okafor", "Dubois", "kowalski",
 ];
-const DOMAINS: &[&str] = &["Example.COM", "mail.example.org", "EXAMPLE.net", "corp.example"];
+const DOMAINS: &[&str] = &[
+    "Example.COM",
+    "mail.example.org",
+    "EXAMPLE.net",
+    "corp.example",
+];
 const CITIES: &[&str] = &[
-    "london", "NEW york", "são paulo", "Lagos", "ho chi minh city", "zürich", "buenos aires",
+    "london",
+    "NEW york",
+    "são paulo",
+    "Lagos",
+    "ho chi minh city",
+    "zürich",
+    "buenos aires",
 ];
 
 /// Generates `count` records, deterministically: messy spacing and case, one in 50 invalid.
@@ -260,7 +284,10 @@ mod tests {
             assert_eq!(naive.is_some(), ok, "{line:?}");
             if let Some(naive) = naive {
                 assert_eq!(naive, out, "{line:?}");
-                assert!(out.len() <= line.len(), "output longer than its line: {line:?}");
+                assert!(
+                    out.len() <= line.len(),
+                    "output longer than its line: {line:?}"
+                );
             }
         }
     }

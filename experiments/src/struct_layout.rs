@@ -32,6 +32,7 @@ from. Neither variant allocates per operation: the win here is memory held, not 
     ],
     size_unit: "records held (one pass over all per operation)",
     default_size: 1_000_000,
+    source: include_str!("struct_layout.rs"),
     size_range: (1, 100_000_000),
 };
 
@@ -147,12 +148,22 @@ mod tests {
         assert_eq!(size_of::<BadStruct>(), 24);
         assert_eq!(align_of::<BadStruct>(), 8);
         assert_eq!(
-            [offset_of!(BadStruct, a), offset_of!(BadStruct, b), offset_of!(BadStruct, c), offset_of!(BadStruct, d)],
+            [
+                offset_of!(BadStruct, a),
+                offset_of!(BadStruct, b),
+                offset_of!(BadStruct, c),
+                offset_of!(BadStruct, d)
+            ],
             [0, 8, 16, 20]
         );
         assert_eq!(size_of::<GoodStruct>(), 16);
         assert_eq!(
-            [offset_of!(GoodStruct, b), offset_of!(GoodStruct, d), offset_of!(GoodStruct, a), offset_of!(GoodStruct, c)],
+            [
+                offset_of!(GoodStruct, b),
+                offset_of!(GoodStruct, d),
+                offset_of!(GoodStruct, a),
+                offset_of!(GoodStruct, c)
+            ],
             [0, 8, 12, 13]
         );
     }

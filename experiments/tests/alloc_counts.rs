@@ -30,7 +30,11 @@ fn the_allocator_is_installed() {
 fn with_capacity_is_one_allocation_of_exactly_n_bytes() {
     for n in [1usize, 7, 64, 4096, 1 << 20] {
         let (c, v) = count(|| black_box(Vec::<u8>::with_capacity(n)));
-        assert_eq!((c.allocs, c.bytes_allocated, c.reallocs), (1, n as u64, 0), "n = {n}");
+        assert_eq!(
+            (c.allocs, c.bytes_allocated, c.reallocs),
+            (1, n as u64, 0),
+            "n = {n}"
+        );
         assert_eq!(c.live_bytes(), n as i64);
         drop(v);
     }
@@ -64,7 +68,10 @@ fn growth_by_push_counts_the_reallocations_it_really_makes() {
     // The first capacity change is the allocation, every later one a reallocation.
     assert_eq!(c.allocs, 1);
     assert_eq!(c.reallocs, capacity_changes - 1);
-    assert!(c.reallocs >= 10, "10 000 pushes must grow more than 10 times");
+    assert!(
+        c.reallocs >= 10,
+        "10 000 pushes must grow more than 10 times"
+    );
     // realloc adds only the growth: the bytes allocated are the final capacity, no more.
     assert_eq!(c.bytes_allocated, final_capacity as u64 * 8);
     assert_eq!(c.deallocs, 0);
@@ -75,7 +82,10 @@ fn shrinking_realloc_counts_freed_bytes() {
     let mut v = Vec::<u8>::with_capacity(1000);
     v.push(1);
     let (c, ()) = count(|| v.shrink_to(100));
-    assert_eq!((c.reallocs, c.allocs, c.bytes_freed, c.bytes_allocated), (1, 0, 900, 0));
+    assert_eq!(
+        (c.reallocs, c.allocs, c.bytes_freed, c.bytes_allocated),
+        (1, 0, 900, 0)
+    );
     drop(v);
 }
 
@@ -97,7 +107,10 @@ fn alloc_zeroed_and_dealloc_are_counted() {
         let v = black_box(vec![0u8; 5000]);
         drop(v);
     });
-    assert_eq!((c.allocs, c.deallocs, c.bytes_allocated, c.bytes_freed), (1, 1, 5000, 5000));
+    assert_eq!(
+        (c.allocs, c.deallocs, c.bytes_allocated, c.bytes_freed),
+        (1, 1, 5000, 5000)
+    );
     assert_eq!(c.live_bytes(), 0);
 }
 
@@ -137,14 +150,21 @@ fn other_threads_count_into_their_own_slots_not_the_workers() {
     assert_eq!(helper_counts.allocs, 501);
     // Spawning and joining a thread allocates a little on this thread (its handle, its name
     // and packet); none of the helper's 1500 boxes may appear here.
-    assert!(after.allocs < 10, "worker slot saw {} allocations", after.allocs);
+    assert!(
+        after.allocs < 10,
+        "worker slot saw {} allocations",
+        after.allocs
+    );
     assert!(counting::snapshot(SlotId::OTHER).allocs >= 1000);
 }
 
 #[test]
 fn a_thread_cannot_hold_two_slots_and_slots_are_reused() {
     let first = counting::register_worker().expect("slot");
-    assert_eq!(counting::register_worker().unwrap_err(), RegisterError::AlreadyRegistered);
+    assert_eq!(
+        counting::register_worker().unwrap_err(),
+        RegisterError::AlreadyRegistered
+    );
     let id = first.id();
     assert_ne!(id, SlotId::OTHER);
     assert_eq!(counting::current_slot_id(), id);
@@ -161,12 +181,16 @@ fn every_experiments_variants_compute_the_same_checksum() {
         let sizes = [info.size_range.0, 3, 100, info.default_size.min(20_000)];
         for size in sizes {
             let ops = experiment.warmup_ops(size).max(10) + 7;
-            let reference = checksum_of(*experiment, info.variants[0].name, size, ops)
-                .expect("naive sets up");
+            let reference =
+                checksum_of(*experiment, info.variants[0].name, size, ops).expect("naive sets up");
             for variant in &info.variants[1..] {
                 let checksum =
                     checksum_of(*experiment, variant.name, size, ops).expect("variant sets up");
-                assert_eq!(checksum, reference, "{} {} size {size}", info.id, variant.name);
+                assert_eq!(
+                    checksum, reference,
+                    "{} {} size {size}",
+                    info.id, variant.name
+                );
             }
         }
     }
@@ -203,8 +227,14 @@ fn struct_layout_holds_a_third_less_and_allocates_nothing_per_op() {
     assert_eq!((naive_allocs, good_allocs), (0.0, 0.0));
     // The records dominate the footprint: 24 and 16 bytes each, plus the boxed workload.
     let n = 1_000_000u64;
-    assert!((24 * n..24 * n + 256).contains(&naive_peak), "naive peak {naive_peak}");
-    assert!((16 * n..16 * n + 256).contains(&good_peak), "optimized peak {good_peak}");
+    assert!(
+        (24 * n..24 * n + 256).contains(&naive_peak),
+        "naive peak {naive_peak}"
+    );
+    assert!(
+        (16 * n..16 * n + 256).contains(&good_peak),
+        "optimized peak {good_peak}"
+    );
 }
 
 #[test]
@@ -227,4 +257,23 @@ fn bad_variants_and_sizes_are_errors_not_panics() {
     assert!(err.to_string().contains("naive, optimized"), "{err}");
     let err = measure(&slot, experiment, "naive", 0, Stop::Iterations(1)).unwrap_err();
     assert!(err.to_string().contains("out of range"), "{err}");
+}
+
+#[test]
+fn every_variant_shows_its_source() {
+    for experiment in catalog() {
+        let info = experiment.info();
+        for variant in info.variants {
+            let source = info.variant_source(variant.name);
+            let source =
+                source.unwrap_or_else(|| panic!("{} {} has no source", info.id, variant.name));
+            assert!(
+                source.lines().count() >= 3,
+                "{} {}: {source}",
+                info.id,
+                variant.name
+            );
+            assert!(!source.contains("region:"), "markers leak into {}", info.id);
+        }
+    }
 }
