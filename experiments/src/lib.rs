@@ -190,12 +190,9 @@ pub trait Experiment: Send + Sync + 'static {
     }
 }
 
-/// Checks `variant` and `size` against the experiment's description, then builds the workload.
-pub fn setup(
-    experiment: &dyn Experiment,
-    variant: &str,
-    size: usize,
-) -> Result<Box<dyn Workload>, SetupError> {
+/// Checks `variant` and `size` against the experiment's description and returns the variant's
+/// index: what [`setup`] checks before building, for callers that validate ahead of time.
+pub fn check(experiment: &dyn Experiment, variant: &str, size: usize) -> Result<usize, SetupError> {
     let info = experiment.info();
     let index = info
         .variant_index(variant)
@@ -214,6 +211,16 @@ pub fn setup(
             unit: info.size_unit,
         });
     }
+    Ok(index)
+}
+
+/// Checks `variant` and `size` (see [`check`]), then builds the workload.
+pub fn setup(
+    experiment: &dyn Experiment,
+    variant: &str,
+    size: usize,
+) -> Result<Box<dyn Workload>, SetupError> {
+    let index = check(experiment, variant, size)?;
     Ok(experiment.build(index, size))
 }
 

@@ -1,0 +1,520 @@
+//! `heaplab bench`: measure experiments headless, one row per experiment and variant, like
+//! `go test -benchmem`, in table, JSON, CSV or Markdown.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::thread;
+
+use heaplab_experiments::measure::{Measurement, Stop, measure};
+use heaplab_experiments::{Experiment, SetupError, counting};
+use serde::Serialize;
+
+use crate::units;
+
+/// What to measure: experiments, each with the variants to run and a size.
+#[derive(Clone)]
+pub struct Plan {
+    /// The experiments, in the order given.
+    pub items: Vec<PlanItem>,
+    /// How long to measure each variant.
+    pub stop: Stop,
+}
+
+/// One experiment in a plan.
+#[derive(Clone)]
+pub struct PlanItem {
+    /// The experiment.
+    pub experiment: &'static dyn Experiment,
+    /// Variant names to measure, in the experiment's order.
+    pub variants: Vec<&'static str>,
+    /// The workload size.
+    pub size: usize,
+}
+
+impl std::fmt::Debug for PlanItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlanItem")
+            .field("experiment", &self.experiment.info().id)
+            .field("variants", &self.variants)
+            .field("size", &self.size)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plan")
+            .field("items", &self.items)
+            .field("stop", &self.stop)
+            .finish()
+    }
+}
+
+/// Which variants to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VariantChoice {
+    /// Every variant of every experiment.
+    All,
+    /// Only this one.
+    Named(String),
+}
+
+/// A request that cannot be measured: a bad id, variant or size.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// No experiment has this id.
+    #[error("unknown experiment `{id}`; valid ids: {valid}")]
+    UnknownExperiment {
+        /// The id given.
+        id: String,
+        /// The ids there are.
+        valid: String,
+    },
+    /// None of the chosen experiments has this variant.
+    #[error(
+        "no chosen experiment has a variant `{0}`; variants are naive, optimized and, for some, crate (see `heaplab list`)"
+    )]
+    UnknownVariant(String),
+    /// The variant or size does not fit an experiment.
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+}
+
+/// Builds a plan from the command line's choices, checking everything before anything runs.
+///
+/// With explicit ids, each must have the chosen variant; with none (every experiment), those
+/// that lack it are skipped.
+pub fn plan(
+    ids: &[String],
+    variant: &VariantChoice,
+    size: Option<usize>,
+    stop: Stop,
+) -> Result<Plan, PlanError> {
+    let experiments: Vec<&'static dyn Experiment> = if ids.is_empty() {
+        heaplab_experiments::catalog().to_vec()
+    } else {
+        ids.iter()
+            .map(|id| {
+                heaplab_experiments::find(id).ok_or_else(|| PlanError::UnknownExperiment {
+                    id: id.clone(),
+                    valid: heaplab_experiments::ids(),
+                })
+            })
+            .collect::<Result<_, _>>()?
+    };
+    let mut items = Vec::new();
+    for experiment in experiments {
+        let info = experiment.info();
+        let size = size.unwrap_or(info.default_size);
+        let variants: Vec<&'static str> = match variant {
+            VariantChoice::All => info.variants.iter().map(|v| v.name).collect(),
+            VariantChoice::Named(name) => match info.variant_index(name) {
+                Some(index) => vec![info.variants[index].name],
+                None if ids.is_empty() => continue,
+                None => {
+                    return Err(heaplab_experiments::check(experiment, name, size)
+                        .err()
+                        .map_or_else(|| PlanError::UnknownVariant(name.clone()), Into::into));
+                }
+            },
+        };
+        for name in &variants {
+            heaplab_experiments::check(experiment, name, size)?;
+        }
+        items.push(PlanItem {
+            experiment,
+            variants,
+            size,
+        });
+    }
+    if items.is_empty() {
+        let VariantChoice::Named(name) = variant else {
+            unreachable!("every experiment has variants")
+        };
+        return Err(PlanError::UnknownVariant(name.clone()));
+    }
+    Ok(Plan { items, stop })
+}
+
+/// The optimized (or crate) row against the naive row of the same experiment.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct VsNaive {
+    /// How many percent fewer allocations per operation (`None` if naive makes none).
+    pub allocs_reduction_pct: Option<f64>,
+    /// How many percent lower the peak heap (`None` if naive's is 0).
+    pub peak_heap_reduction_pct: Option<f64>,
+    /// Naive's ns/op divided by this row's.
+    pub speedup: f64,
+    /// Whether both computed the same checksum.
+    pub same_checksum: bool,
+}
+
+/// One measured experiment variant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row {
+    /// The experiment's id.
+    pub experiment: &'static str,
+    /// The variant's name.
+    pub variant: &'static str,
+    /// The workload size.
+    pub size: usize,
+    /// Measured operations (after the warm-up).
+    pub iterations: u64,
+    /// Nanoseconds per operation.
+    pub ns_per_op: f64,
+    /// Allocations per operation.
+    pub allocs_per_op: f64,
+    /// Bytes allocated per operation (realloc growth included).
+    pub bytes_per_op: f64,
+    /// Reallocations per operation.
+    pub reallocs_per_op: f64,
+    /// The variant's peak live heap, setup included.
+    pub peak_heap_bytes: u64,
+    /// Operations per second.
+    pub ops_per_sec: f64,
+    /// Bytes processed per second.
+    pub bytes_per_sec: f64,
+    /// Digest of the warm-up operations' results, as 16 hex digits.
+    pub checksum: String,
+    /// Against the naive row (`None` on the naive row, or if naive was not measured).
+    pub vs_naive: Option<VsNaive>,
+    /// The experiment's own counters (pool hits, cache hit rate...).
+    pub extra: BTreeMap<&'static str, f64>,
+}
+
+impl Row {
+    fn from_measurement(m: &Measurement) -> Self {
+        Row {
+            experiment: m.experiment,
+            variant: m.variant,
+            size: m.size,
+            iterations: m.iterations,
+            ns_per_op: m.ns_per_op(),
+            allocs_per_op: m.allocs_per_op(),
+            bytes_per_op: m.bytes_per_op(),
+            reallocs_per_op: m.reallocs_per_op(),
+            peak_heap_bytes: m.peak_heap_bytes,
+            ops_per_sec: m.ops_per_sec(),
+            bytes_per_sec: m.bytes_per_sec(),
+            checksum: m.checksum.to_string(),
+            vs_naive: None,
+            extra: m.extra_counters.iter().copied().collect(),
+        }
+    }
+
+    fn compare(&mut self, naive: &Row) {
+        let reduction = |naive: f64, this: f64| (naive > 0.0).then(|| (1.0 - this / naive) * 100.0);
+        self.vs_naive = Some(VsNaive {
+            allocs_reduction_pct: reduction(naive.allocs_per_op, self.allocs_per_op),
+            peak_heap_reduction_pct: reduction(
+                naive.peak_heap_bytes as f64,
+                self.peak_heap_bytes as f64,
+            ),
+            speedup: if self.ns_per_op > 0.0 {
+                naive.ns_per_op / self.ns_per_op
+            } else {
+                0.0
+            },
+            same_checksum: naive.checksum == self.checksum,
+        });
+    }
+}
+
+/// Why a measurement failed while running.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The experiment could not be set up.
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    /// The worker thread could not get a counter slot.
+    #[error(transparent)]
+    Slot(#[from] counting::RegisterError),
+    /// The worker thread could not start.
+    #[error("could not start a worker thread: {0}")]
+    Spawn(#[from] std::io::Error),
+    /// The experiment panicked.
+    #[error("`{experiment}` `{variant}` panicked: {message}")]
+    Panicked {
+        /// The experiment's id.
+        experiment: &'static str,
+        /// The variant.
+        variant: &'static str,
+        /// The panic's message.
+        message: String,
+    },
+}
+
+/// Measures one variant on a fresh worker thread that owns its own counter slot.
+pub fn measure_on_worker(
+    experiment: &'static dyn Experiment,
+    variant: &'static str,
+    size: usize,
+    stop: Stop,
+) -> Result<Measurement, RunError> {
+    let handle = thread::Builder::new()
+        .name(format!("heaplab-bench-{}", experiment.info().id))
+        .spawn(move || -> Result<Measurement, RunError> {
+            let slot = counting::register_worker()?;
+            Ok(measure(&slot, experiment, variant, size, stop)?)
+        })?;
+    handle.join().unwrap_or_else(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic payload".to_owned());
+        Err(RunError::Panicked {
+            experiment: experiment.info().id,
+            variant,
+            message,
+        })
+    })
+}
+
+/// Runs the plan, calling `on_row` as each row is measured, and returns the rows with their
+/// comparisons against naive filled in.
+pub fn run(plan: &Plan, mut on_row: impl FnMut(&Row)) -> Result<Vec<Row>, RunError> {
+    let mut rows = Vec::new();
+    for item in &plan.items {
+        let first = rows.len();
+        for variant in &item.variants {
+            let m = measure_on_worker(item.experiment, variant, item.size, plan.stop)?;
+            let mut row = Row::from_measurement(&m);
+            if let Some(naive) = rows[first..].iter().find(|r: &&Row| r.variant == "naive") {
+                row.compare(naive);
+            }
+            on_row(&row);
+            rows.push(row);
+        }
+    }
+    Ok(rows)
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned columns for people.
+    #[default]
+    Table,
+    /// `{"results": [...]}` for scripts.
+    Json,
+    /// One header line, one line per row.
+    Csv,
+    /// A Markdown table for slides and READMEs.
+    Markdown,
+}
+
+/// The JSON document.
+#[derive(Debug, Serialize)]
+struct JsonReport<'a> {
+    heaplab_version: &'static str,
+    results: &'a [Row],
+}
+
+/// Renders rows in `format`.
+pub fn render(rows: &[Row], format: Format) -> Result<String, RenderError> {
+    match format {
+        Format::Json => {
+            let mut text = serde_json::to_string_pretty(&JsonReport {
+                heaplab_version: env!("CARGO_PKG_VERSION"),
+                results: rows,
+            })?;
+            text.push('\n');
+            Ok(text)
+        }
+        Format::Csv => render_csv(rows),
+        Format::Table => Ok(render_columns(rows, false)),
+        Format::Markdown => Ok(render_columns(rows, true)),
+    }
+}
+
+/// Rendering can only fail in serialisation.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// JSON serialisation failed.
+    #[error("could not write JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// CSV serialisation failed.
+    #[error("could not write CSV: {0}")]
+    Csv(#[from] csv::Error),
+    /// CSV output was not UTF-8 (cannot happen with our fields).
+    #[error("could not write CSV: {0}")]
+    CsvText(String),
+}
+
+#[derive(Serialize)]
+struct CsvRow<'a> {
+    experiment: &'a str,
+    variant: &'a str,
+    size: usize,
+    iterations: u64,
+    ns_per_op: f64,
+    allocs_per_op: f64,
+    bytes_per_op: f64,
+    reallocs_per_op: f64,
+    peak_heap_bytes: u64,
+    ops_per_sec: f64,
+    bytes_per_sec: f64,
+    checksum: &'a str,
+    allocs_reduction_pct: Option<f64>,
+    peak_heap_reduction_pct: Option<f64>,
+    speedup: Option<f64>,
+    same_checksum: Option<bool>,
+    extra: String,
+}
+
+fn render_csv(rows: &[Row]) -> Result<String, RenderError> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        writer.serialize(CsvRow {
+            experiment: row.experiment,
+            variant: row.variant,
+            size: row.size,
+            iterations: row.iterations,
+            ns_per_op: row.ns_per_op,
+            allocs_per_op: row.allocs_per_op,
+            bytes_per_op: row.bytes_per_op,
+            reallocs_per_op: row.reallocs_per_op,
+            peak_heap_bytes: row.peak_heap_bytes,
+            ops_per_sec: row.ops_per_sec,
+            bytes_per_sec: row.bytes_per_sec,
+            checksum: &row.checksum,
+            allocs_reduction_pct: row.vs_naive.and_then(|v| v.allocs_reduction_pct),
+            peak_heap_reduction_pct: row.vs_naive.and_then(|v| v.peak_heap_reduction_pct),
+            speedup: row.vs_naive.map(|v| v.speedup),
+            same_checksum: row.vs_naive.map(|v| v.same_checksum),
+            extra: extra_text(&row.extra),
+        })?;
+    }
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| RenderError::CsvText(e.to_string()))?;
+    String::from_utf8(bytes).map_err(|e| RenderError::CsvText(e.to_string()))
+}
+
+fn extra_text(extra: &BTreeMap<&'static str, f64>) -> String {
+    let mut text = String::new();
+    for (i, (name, value)) in extra.iter().enumerate() {
+        if i > 0 {
+            text.push(' ');
+        }
+        let _ = write!(text, "{name}={}", units::count(*value));
+    }
+    text
+}
+
+/// The "vs naive" cell: `100% fewer allocs, -33% peak, 2.71x faster`.
+#[must_use]
+pub fn vs_naive_text(vs: &VsNaive) -> String {
+    let allocs = match vs.allocs_reduction_pct {
+        Some(pct) => format!("{pct:.0}% fewer allocs"),
+        None => "no allocs either way".to_owned(),
+    };
+    let peak = match vs.peak_heap_reduction_pct {
+        Some(pct) => format!("{:+.0}% peak", -pct),
+        None => "peak n/a".to_owned(),
+    };
+    let checksum = if vs.same_checksum {
+        ""
+    } else {
+        ", CHECKSUM DIFFERS"
+    };
+    format!("{allocs}, {peak}, {:.2}x speed{checksum}", vs.speedup)
+}
+
+const HEADERS: [&str; 13] = [
+    "experiment",
+    "variant",
+    "size",
+    "iterations",
+    "ns/op",
+    "allocs/op",
+    "bytes/op",
+    "reallocs/op",
+    "peak heap",
+    "ops/s",
+    "throughput",
+    "checksum",
+    "vs naive",
+];
+
+fn cells(row: &Row) -> Vec<String> {
+    let mut vs = row.vs_naive.as_ref().map(vs_naive_text).unwrap_or_default();
+    if !row.extra.is_empty() {
+        if !vs.is_empty() {
+            vs.push_str("; ");
+        }
+        vs.push_str(&extra_text(&row.extra));
+    }
+    vec![
+        row.experiment.to_owned(),
+        row.variant.to_owned(),
+        row.size.to_string(),
+        row.iterations.to_string(),
+        format!("{:.1}", row.ns_per_op),
+        format!("{:.2}", row.allocs_per_op),
+        format!("{:.0}", row.bytes_per_op),
+        format!("{:.2}", row.reallocs_per_op),
+        units::bytes(row.peak_heap_bytes),
+        units::count(row.ops_per_sec),
+        format!("{}/s", units::bytes_short(row.bytes_per_sec)),
+        row.checksum.clone(),
+        vs,
+    ]
+}
+
+fn render_columns(rows: &[Row], markdown: bool) -> String {
+    let table: Vec<Vec<String>> = rows.iter().map(cells).collect();
+    let mut widths: Vec<usize> = HEADERS.iter().map(|h| h.len()).collect();
+    for line in &table {
+        for (width, cell) in widths.iter_mut().zip(line) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    // Text columns align left, figures right.
+    let left = |column: usize| matches!(column, 0 | 1 | 11 | 12);
+    let mut out = String::new();
+    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut text = String::new();
+        for (column, cell) in cells.enumerate() {
+            let width = widths[column];
+            if markdown {
+                text.push_str("| ");
+            } else if column > 0 {
+                text.push_str("  ");
+            }
+            if left(column) {
+                let _ = write!(text, "{cell:<width$}");
+            } else {
+                let _ = write!(text, "{cell:>width$}");
+            }
+            if markdown {
+                text.push(' ');
+            }
+        }
+        if markdown {
+            text.push('|');
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(&mut HEADERS.iter().copied());
+    if markdown {
+        let rule: Vec<String> = widths
+            .iter()
+            .enumerate()
+            .map(|(column, &w)| {
+                if left(column) {
+                    format!(":{}", "-".repeat(w.max(2) - 1))
+                } else {
+                    format!("{}:", "-".repeat(w.max(2) - 1))
+                }
+            })
+            .collect();
+        line(&mut rule.iter().map(String::as_str));
+    }
+    for cells in &table {
+        line(&mut cells.iter().map(String::as_str));
+    }
+    out
+}

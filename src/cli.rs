@@ -1,0 +1,278 @@
+//! The command line: what each subcommand takes, and how heaplab turns it into work.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use color_eyre::eyre::{Result, WrapErr as _};
+use heaplab_experiments::measure::Stop;
+use heaplab_experiments::{Section, catalog};
+
+use crate::bench::{self, Format, VariantChoice};
+use crate::units::{self, Size};
+
+/// heaplab: watch what memory optimisations do, live. Every experiment of the course chapter on
+/// memory optimisation, naive against optimized, with exact allocation counts.
+#[derive(Debug, Parser)]
+#[command(name = "heaplab", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do (without one, the dashboard opens).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Process-wide memory fuse: past this much live heap the process aborts, to protect the
+    /// machine. Default: 75% of physical memory.
+    #[arg(long, global = true, value_name = "SIZE")]
+    pub max_memory: Option<Size>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the experiments: id, chapter section, title, variants.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+    /// Measure experiments headless: ns/op, allocs/op, bytes/op, peak heap, throughput.
+    Bench(BenchArgs),
+}
+
+/// `heaplab list --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    /// Aligned columns.
+    Table,
+    /// A JSON array.
+    Json,
+}
+
+/// `heaplab bench`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Experiment ids (default: all; see `heaplab list`).
+    pub ids: Vec<String>,
+
+    /// Which variant to measure: naive, optimized, crate, or all.
+    #[arg(long, default_value = "all", value_name = "NAME|all")]
+    pub variant: String,
+
+    /// Measure exactly N operations per variant after the warm-up.
+    #[arg(long, value_name = "N", conflicts_with = "time",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub iterations: Option<u64>,
+
+    /// Measure each variant for this many seconds (after the warm-up) [default: 1].
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub time: Option<Duration>,
+
+    /// Workload size, in each experiment's own unit (default: each experiment's default).
+    #[arg(long, value_name = "N", value_parser = parse_workload_size)]
+    pub size: Option<usize>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Write the report to FILE (atomically) instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds (use e.g. 1 or 0.5)"))?;
+    if !(secs > 0.0 && secs <= 3600.0) {
+        return Err(format!(
+            "`{text}` is out of range: use more than 0 and at most 3600 seconds"
+        ));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn parse_workload_size(text: &str) -> Result<usize, String> {
+    let size: Size = text.parse().map_err(|e: units::SizeError| e.to_string())?;
+    match usize::try_from(size.0) {
+        Ok(0) => Err(format!("size `{text}` must be at least 1")),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("size `{text}` is too large")),
+    }
+}
+
+/// A request heaplab refuses before doing any work: exit status 2, one line on stderr.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Runs heaplab with parsed arguments.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    set_fuse(cli.max_memory)?;
+    match cli.command {
+        Some(Command::List { format }) => list(format),
+        Some(Command::Bench(args)) => run_bench(&args),
+        None => Err(UsageError(
+            "the dashboard is not available in this build yet; run `heaplab bench` or `heaplab list`"
+                .into(),
+        )
+        .into()),
+    }
+}
+
+fn set_fuse(max_memory: Option<Size>) -> Result<()> {
+    let limit = match max_memory {
+        Some(Size(0)) => return Err(UsageError("--max-memory must be more than 0".into()).into()),
+        Some(Size(bytes)) => bytes,
+        None => {
+            let mut system = sysinfo::System::new();
+            system.refresh_memory();
+            match system.total_memory() {
+                0 => return Ok(()),
+                total => (total as f64 * crate::alloc::DEFAULT_FUSE_SHARE) as u64,
+            }
+        }
+    };
+    crate::alloc::set_memory_fuse(limit).map_err(|e| UsageError(e.to_string()).into())
+}
+
+fn list(format: ListFormat) -> Result<ExitCode> {
+    let mut out = String::new();
+    match format {
+        ListFormat::Json => {
+            let infos: Vec<_> = catalog().iter().map(|e| e.info()).collect();
+            out = serde_json::to_string_pretty(&infos)?;
+            out.push('\n');
+        }
+        ListFormat::Table => {
+            let id_width = catalog()
+                .iter()
+                .map(|e| e.info().id.len())
+                .max()
+                .unwrap_or(0);
+            for section in Section::ALL {
+                let mut experiments = catalog().iter().filter(|e| e.info().section == section);
+                let Some(first) = experiments.next() else {
+                    continue;
+                };
+                out.push_str(&format!("{} {}\n", section.code(), section.title()));
+                for experiment in std::iter::once(first).chain(experiments) {
+                    let info = experiment.info();
+                    let variants: Vec<&str> = info.variants.iter().map(|v| v.name).collect();
+                    out.push_str(&format!(
+                        "  {:<id_width$}  {:<34}  {}\n",
+                        info.id,
+                        info.title,
+                        variants.join(", ")
+                    ));
+                }
+            }
+        }
+    }
+    print_stdout(&out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
+    let variant = match args.variant.as_str() {
+        "all" => VariantChoice::All,
+        name => VariantChoice::Named(name.to_owned()),
+    };
+    let stop = match (args.iterations, args.time) {
+        (Some(n), _) => Stop::Iterations(n),
+        (None, Some(time)) => Stop::Time(time),
+        (None, None) => Stop::Time(Duration::from_secs(1)),
+    };
+    let plan =
+        bench::plan(&args.ids, &variant, args.size, stop).map_err(|e| UsageError(e.to_string()))?;
+    // Claim the output file before measuring, so a bad path fails in a millisecond, not after
+    // a minute of benchmarks.
+    let output = args.output.as_deref().map(AtomicFile::create).transpose()?;
+
+    let progress = std::io::stderr().is_terminal();
+    let rows = bench::run(&plan, |row| {
+        if progress {
+            eprintln!(
+                "  {:<20} {:<10} {:>10.2} allocs/op {:>12.1} ns/op",
+                row.experiment, row.variant, row.allocs_per_op, row.ns_per_op
+            );
+        }
+    })
+    .wrap_err("measuring failed")?;
+    let text = bench::render(&rows, args.format)?;
+    match output {
+        Some(file) => file.commit(text.as_bytes())?,
+        None => print_stdout(&text)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes to standard output, treating a closed pipe (`heaplab list | head`) as success.
+fn print_stdout(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(e).wrap_err("could not write to standard output")
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A file written all at once or not at all: a temporary file beside the target, renamed over
+/// it on commit. Dropped uncommitted, the temporary file is removed.
+#[derive(Debug)]
+pub struct AtomicFile {
+    path: PathBuf,
+    temp: tempfile::NamedTempFile,
+}
+
+impl AtomicFile {
+    /// Creates the temporary file now, so that an unwritable destination is an error before
+    /// any work starts.
+    pub fn create(path: &Path) -> Result<Self> {
+        if path.is_dir() {
+            return Err(UsageError(format!(
+                "cannot write to `{}`: it is a directory; give a file name",
+                path.display()
+            ))
+            .into());
+        }
+        let dir = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        let temp = tempfile::Builder::new()
+            .prefix(".heaplab-")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(|e| {
+                UsageError(format!(
+                    "cannot write to `{}`: {e} (does the directory exist and is it writable?)",
+                    path.display()
+                ))
+            })?;
+        Ok(Self {
+            path: path.to_owned(),
+            temp,
+        })
+    }
+
+    /// Writes `bytes`, flushes them to disk and renames the file into place.
+    pub fn commit(mut self, bytes: &[u8]) -> Result<()> {
+        let path = self.path;
+        self.temp
+            .write_all(bytes)
+            .and_then(|()| self.temp.as_file().sync_all())
+            .wrap_err_with(|| format!("could not write `{}`", path.display()))?;
+        self.temp
+            .persist(&path)
+            .wrap_err_with(|| format!("could not move the report into `{}`", path.display()))?;
+        Ok(())
+    }
+}

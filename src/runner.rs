@@ -1,0 +1,530 @@
+//! The live runner: one experiment variant on a worker thread with its own counter slot, and a
+//! sampler thread that publishes a [`Sample`] at a fixed cadence.
+//!
+//! The worker runs operations in batches of about two milliseconds. Between batches, and only
+//! then, it takes commands and publishes its progress (operation count and a snapshot of its own
+//! counters, taken at the same instant, so `allocs / ops` is exact at every sample). It never
+//! sends, allocates or locks per operation. The sampler reads that progress, adds the process
+//! heap (cap) and RSS (sysinfo), and sends a `Sample`; its own allocations land in the shared
+//! "other" bucket, never in the worker's slot.
+
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use heaplab_experiments::counting::{self, Counters, SlotId};
+use heaplab_experiments::{Checksum, Experiment, SetupError};
+
+/// How often the sampler publishes by default.
+pub const DEFAULT_SAMPLE_EVERY: Duration = Duration::from_millis(100);
+
+/// A batch of operations aims at this long, so commands are seen promptly and the clock is
+/// read rarely.
+const BATCH_TARGET: Duration = Duration::from_millis(2);
+
+/// What to run.
+#[derive(Clone, Copy)]
+pub struct RunConfig {
+    /// The experiment.
+    pub experiment: &'static dyn Experiment,
+    /// Index of the variant to start with.
+    pub variant: usize,
+    /// Workload size.
+    pub size: usize,
+    /// Sampling cadence.
+    pub sample_every: Duration,
+}
+
+impl std::fmt::Debug for RunConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunConfig")
+            .field("experiment", &self.experiment.info().id)
+            .field("variant", &self.variant)
+            .field("size", &self.size)
+            .field("sample_every", &self.sample_every)
+            .finish()
+    }
+}
+
+impl RunConfig {
+    /// Checks the variant and size against the experiment, so a bad request fails here and
+    /// not on the worker.
+    pub fn validate(&self) -> Result<(), SetupError> {
+        let info = self.experiment.info();
+        let variant = info.variants.get(self.variant).map_or("?", |v| v.name);
+        heaplab_experiments::check(self.experiment, variant, self.size).map(|_| ())
+    }
+}
+
+/// Whether `size` is within the experiment's accepted range.
+#[must_use]
+pub fn size_fits(experiment: &dyn Experiment, size: usize) -> bool {
+    let (min, max) = experiment.info().size_range;
+    (min..=max).contains(&size)
+}
+
+/// Why a runner could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The variant or size does not fit the experiment.
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    /// The operating system refused a thread.
+    #[error("could not start the worker thread: {0}")]
+    Spawn(#[from] std::io::Error),
+}
+
+/// What the runner can be told between batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// Tear the current variant down and set this one up (by index).
+    SwitchVariant(usize),
+    /// Stop running operations until [`Command::Resume`].
+    Pause,
+    /// Run operations again.
+    Resume,
+    /// Tear down and set up again with this workload size.
+    SetSize(usize),
+    /// Tear down and end the worker.
+    Stop,
+}
+
+/// What the worker is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Building the workload (outside the measured region).
+    SettingUp,
+    /// Running the warm-up operations (not in the figures).
+    WarmingUp,
+    /// Running measured operations.
+    Running,
+    /// Paused by a command.
+    Paused,
+    /// The worker has ended.
+    Exited,
+}
+
+/// One published measurement: cumulative figures since the current variant's warm-up ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    /// Time since the runner started.
+    pub elapsed: Duration,
+    /// The experiment's id.
+    pub experiment: &'static str,
+    /// The variant's name.
+    pub variant: &'static str,
+    /// The variant's index in the experiment's list.
+    pub variant_index: usize,
+    /// Increases every time a workload is set up (variant switch, size change): figures of
+    /// different epochs must not be subtracted from each other.
+    pub epoch: u64,
+    /// The workload size.
+    pub size: usize,
+    /// What the worker is doing.
+    pub phase: Phase,
+    /// Time spent running measured operations in this epoch (pauses excluded).
+    pub measured_for: Duration,
+    /// Measured operations.
+    pub ops: u64,
+    /// Bytes the measured operations processed.
+    pub bytes_processed: u64,
+    /// Allocations during measured operations.
+    pub allocs: u64,
+    /// Deallocations during measured operations.
+    pub deallocs: u64,
+    /// Reallocations during measured operations.
+    pub reallocs: u64,
+    /// Bytes allocated during measured operations (realloc growth included).
+    pub bytes_allocated: u64,
+    /// The worker's live heap now, above its level before setup.
+    pub live_heap_bytes: i64,
+    /// The worker's highest live heap in this epoch (setup included), above its level before
+    /// setup.
+    pub peak_heap_bytes: u64,
+    /// The whole process's live heap (cap).
+    pub process_heap_bytes: u64,
+    /// The whole process's resident set size (sysinfo).
+    pub process_rss_bytes: u64,
+}
+
+impl Sample {
+    /// Allocations per measured operation (0 before the first).
+    #[must_use]
+    pub fn allocs_per_op(&self) -> f64 {
+        if self.ops == 0 {
+            0.0
+        } else {
+            self.allocs as f64 / self.ops as f64
+        }
+    }
+}
+
+/// What the runner tells its owner.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunnerEvent {
+    /// A periodic measurement.
+    Sample(Sample),
+    /// The worker ended: `error` says why if it did not end on request.
+    WorkerExited {
+        /// The experiment's id.
+        experiment: &'static str,
+        /// Why it ended, if not on request (a panic's message, a failed setup).
+        error: Option<String>,
+    },
+}
+
+/// The worker's progress, published between batches and read by the sampler.
+#[derive(Clone, Copy)]
+struct Progress {
+    slot: SlotId,
+    epoch: u64,
+    variant: usize,
+    size: usize,
+    phase: Phase,
+    measured_for: Duration,
+    ops: u64,
+    bytes_processed: u64,
+    /// The worker's counters when the warm-up ended.
+    base: Counters,
+    /// The worker's counters at the end of the last batch (consistent with `ops`).
+    at_batch: Counters,
+    /// The worker's live bytes before setup.
+    live_baseline: i64,
+}
+
+type Shared = Arc<Mutex<Progress>>;
+
+fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, Progress> {
+    // A poisoned lock only means the other thread panicked mid-update of plain numbers.
+    shared.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A running experiment. Dropping it stops and joins both threads.
+#[derive(Debug)]
+pub struct Runner {
+    commands: SyncSender<Command>,
+    stop_sampler: Option<SyncSender<()>>,
+    worker: Option<JoinHandle<()>>,
+    sampler: Option<JoinHandle<()>>,
+}
+
+impl Runner {
+    /// Validates `config` and starts the worker and sampler threads. Events are sent into
+    /// `events` (a bounded channel of the owner's own event type) with `try_send`: when the
+    /// owner falls behind, samples are dropped, never queued without bound.
+    pub fn start<E>(config: RunConfig, events: SyncSender<E>) -> Result<Runner, StartError>
+    where
+        E: From<RunnerEvent> + Send + 'static,
+    {
+        config.validate()?;
+        let (command_tx, command_rx) = mpsc::sync_channel(16);
+        let (stop_tx, stop_rx) = mpsc::sync_channel(1);
+        let (slot_tx, slot_rx) = mpsc::sync_channel(1);
+        let started = Instant::now();
+        let experiment_id = config.experiment.info().id;
+
+        let worker_events = events.clone();
+        let worker = thread::Builder::new()
+            .name(format!("heaplab-worker-{experiment_id}"))
+            .spawn(move || {
+                let error = worker_main(config, &command_rx, &slot_tx).err();
+                let _ = worker_events.try_send(E::from(RunnerEvent::WorkerExited {
+                    experiment: experiment_id,
+                    error,
+                }));
+            })?;
+
+        // The sampler needs the worker's shared progress, which the worker creates once it owns
+        // a slot; if the worker failed first, there is nothing to sample.
+        let sampler = match slot_rx.recv() {
+            Ok(shared) => thread::Builder::new()
+                .name("heaplab-sampler".into())
+                .spawn(move || sampler_main(&config, &shared, started, &stop_rx, &events))
+                .ok(),
+            Err(_) => None,
+        };
+        Ok(Runner {
+            commands: command_tx,
+            stop_sampler: Some(stop_tx),
+            worker: Some(worker),
+            sampler,
+        })
+    }
+
+    /// Sends a command to the worker; it takes effect at the end of the current batch.
+    /// Returns `false` if the worker has already ended.
+    pub fn send(&self, command: Command) -> bool {
+        self.commands.send(command).is_ok()
+    }
+
+    /// Stops the worker and the sampler and waits for both.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        let _ = self.commands.try_send(Command::Stop);
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+        // Dropping the sender wakes the sampler at once.
+        self.stop_sampler.take();
+        if let Some(sampler) = self.sampler.take() {
+            let _ = sampler.join();
+        }
+    }
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// The worker thread: owns a counter slot and runs the experiment until told to stop. Returns
+/// why it ended if that was not a `Stop` command.
+fn worker_main(
+    config: RunConfig,
+    commands: &Receiver<Command>,
+    slot_out: &SyncSender<Shared>,
+) -> Result<(), String> {
+    let slot = counting::register_worker().map_err(|e| e.to_string())?;
+    let shared: Shared = Arc::new(Mutex::new(Progress {
+        slot: slot.id(),
+        epoch: 0,
+        variant: config.variant,
+        size: config.size,
+        phase: Phase::SettingUp,
+        measured_for: Duration::ZERO,
+        ops: 0,
+        bytes_processed: 0,
+        base: Counters::default(),
+        at_batch: Counters::default(),
+        live_baseline: 0,
+    }));
+    slot_out
+        .send(Arc::clone(&shared))
+        .map_err(|_| "the runner was dropped while starting".to_owned())?;
+
+    let result = panic::catch_unwind(AssertUnwindSafe(|| {
+        run_epochs(config, commands, &slot, &shared);
+    }));
+    lock(&shared).phase = Phase::Exited;
+    result.map_err(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic payload".to_owned());
+        format!("the experiment panicked: {message}")
+    })
+}
+
+/// What the command loop decided.
+enum Next {
+    Continue,
+    Restart,
+    Stop,
+}
+
+fn run_epochs(
+    config: RunConfig,
+    commands: &Receiver<Command>,
+    slot: &counting::WorkerSlot,
+    shared: &Shared,
+) {
+    let experiment = config.experiment;
+    let mut variant = config.variant;
+    let mut size = config.size;
+    let mut epoch = 0u64;
+    loop {
+        epoch += 1;
+        slot.reset_peak();
+        let live_baseline = slot.counters().live_bytes();
+        {
+            let mut p = lock(shared);
+            *p = Progress {
+                epoch,
+                variant,
+                size,
+                phase: Phase::SettingUp,
+                measured_for: Duration::ZERO,
+                ops: 0,
+                bytes_processed: 0,
+                live_baseline,
+                ..*p
+            };
+        }
+        let mut workload = experiment.build(variant, size);
+        lock(shared).phase = Phase::WarmingUp;
+        let mut checksum = Checksum::new();
+        for _ in 0..experiment.warmup_ops(size) {
+            workload.run_op(&mut checksum);
+        }
+        let base = slot.counters();
+        {
+            let mut p = lock(shared);
+            p.base = base;
+            p.at_batch = base;
+            p.phase = Phase::Running;
+        }
+
+        let mut paused = false;
+        let mut batch = 1u64;
+        let next = loop {
+            // Commands are taken between batches only.
+            let command = if paused {
+                commands.recv().ok()
+            } else {
+                match commands.try_recv() {
+                    Ok(command) => Some(command),
+                    Err(TryRecvError::Empty) => None,
+                    Err(TryRecvError::Disconnected) => Some(Command::Stop),
+                }
+            };
+            let next = match command {
+                None => Next::Continue,
+                Some(Command::Pause) => {
+                    paused = true;
+                    lock(shared).phase = Phase::Paused;
+                    Next::Continue
+                }
+                Some(Command::Resume) => {
+                    paused = false;
+                    lock(shared).phase = Phase::Running;
+                    Next::Continue
+                }
+                Some(Command::SwitchVariant(v)) if v < experiment.info().variants.len() => {
+                    variant = v;
+                    Next::Restart
+                }
+                Some(Command::SetSize(s)) if size_fits(experiment, s) => {
+                    size = s;
+                    Next::Restart
+                }
+                // Out-of-range requests are refused by the owner before sending; ignore strays.
+                Some(Command::SwitchVariant(_) | Command::SetSize(_)) => Next::Continue,
+                Some(Command::Stop) => Next::Stop,
+            };
+            match next {
+                Next::Continue if paused => continue,
+                Next::Continue => {}
+                other => break other,
+            }
+
+            let start = Instant::now();
+            let mut bytes = 0u64;
+            for _ in 0..batch {
+                bytes += workload.run_op(&mut checksum);
+            }
+            let took = start.elapsed();
+            let counters = slot.counters();
+            {
+                let mut p = lock(shared);
+                p.ops += batch;
+                p.bytes_processed += bytes;
+                p.measured_for += took;
+                p.at_batch = counters;
+            }
+            if took < BATCH_TARGET {
+                batch = batch.saturating_mul(2);
+            } else if took > BATCH_TARGET * 4 && batch > 1 {
+                batch /= 2;
+            }
+        };
+        std::hint::black_box(checksum);
+        drop(workload);
+        if matches!(next, Next::Stop) {
+            return;
+        }
+    }
+}
+
+fn sampler_main<E: From<RunnerEvent>>(
+    config: &RunConfig,
+    shared: &Shared,
+    started: Instant,
+    stop: &Receiver<()>,
+    events: &SyncSender<E>,
+) {
+    let info = config.experiment.info();
+    let mut rss = ProcessRss::new();
+    let mut next_tick = Instant::now();
+    loop {
+        let progress = *lock(shared);
+        let now = counting::snapshot(progress.slot);
+        let measured = progress.at_batch.since(&progress.base);
+        let sample = Sample {
+            elapsed: started.elapsed(),
+            experiment: info.id,
+            variant: info.variants.get(progress.variant).map_or("?", |v| v.name),
+            variant_index: progress.variant,
+            epoch: progress.epoch,
+            size: progress.size,
+            phase: progress.phase,
+            measured_for: progress.measured_for,
+            ops: progress.ops,
+            bytes_processed: progress.bytes_processed,
+            allocs: measured.allocs,
+            deallocs: measured.deallocs,
+            reallocs: measured.reallocs,
+            bytes_allocated: measured.bytes_allocated,
+            live_heap_bytes: now.live_bytes() - progress.live_baseline,
+            peak_heap_bytes: u64::try_from(now.peak_live_bytes - progress.live_baseline)
+                .unwrap_or(0),
+            process_heap_bytes: crate::alloc::process_heap_bytes(),
+            process_rss_bytes: rss.read(),
+        };
+        match events.try_send(E::from(RunnerEvent::Sample(sample))) {
+            Ok(()) | Err(TrySendError::Full(_)) => {}
+            Err(TrySendError::Disconnected(_)) => return,
+        }
+        if progress.phase == Phase::Exited {
+            return;
+        }
+        next_tick += config.sample_every;
+        let wait = next_tick.saturating_duration_since(Instant::now());
+        match stop.recv_timeout(wait) {
+            Err(RecvTimeoutError::Timeout) => {}
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
+/// The process's resident set size, read with one long-lived `sysinfo::System` that refreshes
+/// only this process's memory.
+#[derive(Debug)]
+pub struct ProcessRss {
+    system: sysinfo::System,
+    pid: Option<sysinfo::Pid>,
+}
+
+impl Default for ProcessRss {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ProcessRss {
+    /// Prepares to read this process's RSS.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            system: sysinfo::System::new(),
+            pid: sysinfo::get_current_pid().ok(),
+        }
+    }
+
+    /// The RSS in bytes now (0 if the platform cannot tell).
+    pub fn read(&mut self) -> u64 {
+        let Some(pid) = self.pid else { return 0 };
+        self.system.refresh_processes_specifics(
+            sysinfo::ProcessesToUpdate::Some(&[pid]),
+            false,
+            sysinfo::ProcessRefreshKind::nothing().with_memory(),
+        );
+        self.system.process(pid).map_or(0, sysinfo::Process::memory)
+    }
+}
