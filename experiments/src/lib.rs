@@ -13,7 +13,10 @@ pub mod counting;
 pub mod data;
 pub mod measure;
 
+mod bit_packing;
 mod buffer_reuse;
+mod in_place;
+mod preallocation;
 mod string_processing;
 mod struct_layout;
 
@@ -306,7 +309,10 @@ pub fn catalog() -> &'static [&'static dyn Experiment] {
     &[
         &buffer_reuse::BufferReuse,
         &string_processing::StringProcessing,
+        &in_place::InPlace,
+        &preallocation::Preallocation,
         &struct_layout::StructLayout,
+        &bit_packing::BitPacking,
     ]
 }
 

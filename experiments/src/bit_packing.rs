@@ -1,0 +1,459 @@
+//! `bit-packing` (04-02): a million users' permission flags as a struct of `bool`s plus a
+//! `Vec<bool>`, as one byte of bit flags plus a hand-rolled bit set, and as `fixedbitset` columns.
+
+use fixedbitset::FixedBitSet;
+
+use crate::data::SplitMix64;
+use crate::{Checksum, Experiment, ExperimentInfo, Section, VariantInfo, Workload};
+
+/// The experiment.
+#[derive(Debug)]
+pub struct BitPacking;
+
+static INFO: ExperimentInfo = ExperimentInfo {
+    id: "bit-packing",
+    section: Section::DataStructures,
+    title: "Pack flags into bits",
+    why: "A bool takes a whole byte, so a user's eight permission flags as a struct of bools take \
+8 bytes and the 'active' flag kept beside them in a Vec<bool> takes one more: 9 bytes per user, \
+of which 9 bits carry information. The optimized variant packs the eight permissions into one u8 \
+of bit flags (the bitflags pattern, written out) and keeps 'active' in a bit set of u64 words: \
+1.125 bytes per user, 87% less heap for the same million users. The crate variant stores each \
+flag as its own fixedbitset column (structure of arrays, one bit per user per flag) and answers \
+the query with whole-set operations: the same footprint as ours. Each operation toggles 64 users' \
+'active' bit and 16 users' 'archived' bit, then counts the active users who can read and write, \
+are not archived, and are admins or verified. No variant allocates per operation, so there is no \
+allocation target here: the targets are peak heap, and the speed that comes from touching 8 times \
+fewer cache lines. Throughput is not an allocation story either: it is memory bandwidth and how \
+many users one instruction can test. The naive loop tests one user per step, ours tests one user \
+per step too but on one byte and one bit, and the fixedbitset columns test 64 users per word, \
+which is why the crate variant is fastest by far; our packed bytes would need the same \
+column-wise transposition to match it.",
+    variants: &[
+        VariantInfo {
+            name: "naive",
+            summary: "struct of 8 bools per user + Vec<bool> active: 9 bytes per user",
+        },
+        VariantInfo {
+            name: "optimized",
+            summary: "u8 bit flags per user + a u64-word bit set for active: 1.125 bytes",
+        },
+        VariantInfo {
+            name: "crate",
+            summary: "one fixedbitset column per flag, queried with set operations",
+        },
+    ],
+    size_unit: "users held (one query over all per operation)",
+    default_size: 1_000_000,
+    source: include_str!("bit_packing.rs"),
+    size_range: (1, 100_000_000),
+};
+
+/// Users whose `active` bit each operation toggles.
+const ACTIVE_TOGGLES: usize = 64;
+/// Users whose `archived` bit each operation toggles.
+const ARCHIVE_TOGGLES: usize = 16;
+
+/// One user's permissions, one byte per flag.
+// region:naive
+// Clippy's struct_excessive_bools says what this experiment measures: it is the anti-pattern.
+#[allow(clippy::struct_excessive_bools)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Permissions {
+    /// May read.
+    pub read: bool,
+    /// May write.
+    pub write: bool,
+    /// May execute.
+    pub execute: bool,
+    /// May delete.
+    pub delete: bool,
+    /// May share.
+    pub share: bool,
+    /// Is an administrator.
+    pub admin: bool,
+    /// Account archived.
+    pub archived: bool,
+    /// Identity verified.
+    pub verified: bool,
+}
+
+struct BoolUsers {
+    permissions: Vec<Permissions>,
+    active: Vec<bool>,
+}
+
+impl BoolUsers {
+    fn count_matches(&self) -> u64 {
+        let mut count = 0;
+        for (p, &active) in self.permissions.iter().zip(&self.active) {
+            if active && p.read && p.write && !p.archived && (p.admin || p.verified) {
+                count += 1;
+            }
+        }
+        count
+    }
+}
+// endregion:naive
+
+/// One user's permissions, one bit per flag.
+// region:optimized
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Flags(u8);
+
+impl Flags {
+    /// May read.
+    pub const READ: u8 = 1 << 0;
+    /// May write.
+    pub const WRITE: u8 = 1 << 1;
+    /// May execute.
+    pub const EXECUTE: u8 = 1 << 2;
+    /// May delete.
+    pub const DELETE: u8 = 1 << 3;
+    /// May share.
+    pub const SHARE: u8 = 1 << 4;
+    /// Is an administrator.
+    pub const ADMIN: u8 = 1 << 5;
+    /// Account archived.
+    pub const ARCHIVED: u8 = 1 << 6;
+    /// Identity verified.
+    pub const VERIFIED: u8 = 1 << 7;
+
+    /// Whether every bit of `mask` is set.
+    #[must_use]
+    pub fn all(self, mask: u8) -> bool {
+        self.0 & mask == mask
+    }
+
+    /// Whether any bit of `mask` is set.
+    #[must_use]
+    pub fn any(self, mask: u8) -> bool {
+        self.0 & mask != 0
+    }
+}
+
+/// A fixed-size set of bits in `u64` words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BitSet {
+    words: Vec<u64>,
+}
+
+impl BitSet {
+    /// `len` bits, all clear.
+    #[must_use]
+    pub fn new(len: usize) -> Self {
+        Self {
+            words: vec![0; len.div_ceil(64)],
+        }
+    }
+
+    /// Sets bit `i` to `on`.
+    pub fn set(&mut self, i: usize, on: bool) {
+        let mask = 1 << (i % 64);
+        if on {
+            self.words[i / 64] |= mask;
+        } else {
+            self.words[i / 64] &= !mask;
+        }
+    }
+
+    /// Flips bit `i`.
+    pub fn toggle(&mut self, i: usize) {
+        self.words[i / 64] ^= 1 << (i % 64);
+    }
+}
+
+struct PackedUsers {
+    flags: Vec<Flags>,
+    active: BitSet,
+}
+
+impl PackedUsers {
+    fn count_matches(&self) -> u64 {
+        const REQUIRED: u8 = Flags::READ | Flags::WRITE;
+        let mut count = 0;
+        for (users, &active) in self.flags.chunks(64).zip(&self.active.words) {
+            let mut matches = 0u64;
+            for (bit, &f) in users.iter().enumerate() {
+                let wanted = f.all(REQUIRED)
+                    && !f.any(Flags::ARCHIVED)
+                    && f.any(Flags::ADMIN | Flags::VERIFIED);
+                matches |= u64::from(wanted) << bit;
+            }
+            count += u64::from((matches & active).count_ones());
+        }
+        count
+    }
+}
+// endregion:optimized
+
+// region:crate
+/// One `FixedBitSet` per flag, plus a scratch set for query results.
+struct ColumnUsers {
+    read: FixedBitSet,
+    write: FixedBitSet,
+    admin: FixedBitSet,
+    archived: FixedBitSet,
+    verified: FixedBitSet,
+    /// Flags this query never reads, kept so that every variant holds the same information.
+    others: [FixedBitSet; 3],
+    active: FixedBitSet,
+    scratch: FixedBitSet,
+}
+
+impl ColumnUsers {
+    fn count_matches(&mut self) -> u64 {
+        let scratch = &mut self.scratch;
+        scratch
+            .as_mut_slice()
+            .copy_from_slice(self.admin.as_slice());
+        scratch.union_with(&self.verified);
+        scratch.intersect_with(&self.read);
+        scratch.intersect_with(&self.write);
+        scratch.difference_with(&self.archived);
+        scratch.intersection_count(&self.active) as u64
+    }
+}
+// endregion:crate
+
+/// Calls `f(user, permissions, active)` for `count` users, deterministically for `seed`.
+fn generate_users(seed: u64, count: usize, mut f: impl FnMut(usize, Permissions, bool)) {
+    let mut rng = SplitMix64::new(seed);
+    for user in 0..count {
+        let bits = rng.next_u64();
+        // Byte k of `bits` below `t` happens with probability t / 256.
+        let flag = |k: u32, t: u64| (bits >> (8 * k)) & 0xff < t;
+        let permissions = Permissions {
+            read: flag(0, 230),
+            write: flag(1, 128),
+            execute: flag(2, 40),
+            delete: flag(3, 30),
+            share: flag(4, 100),
+            admin: flag(5, 12),
+            archived: flag(6, 20),
+            verified: flag(7, 160),
+        };
+        f(user, permissions, rng.below(3) != 0);
+    }
+}
+
+fn pack(p: Permissions) -> Flags {
+    let bits = [
+        (p.read, Flags::READ),
+        (p.write, Flags::WRITE),
+        (p.execute, Flags::EXECUTE),
+        (p.delete, Flags::DELETE),
+        (p.share, Flags::SHARE),
+        (p.admin, Flags::ADMIN),
+        (p.archived, Flags::ARCHIVED),
+        (p.verified, Flags::VERIFIED),
+    ];
+    Flags(
+        bits.iter()
+            .filter(|(on, _)| *on)
+            .fold(0, |acc, (_, bit)| acc | bit),
+    )
+}
+
+const SEED: u64 = 0x04_02_02;
+
+/// How a representation applies the per-operation updates and answers the query.
+trait Users: Send + 'static {
+    fn toggle_active(&mut self, user: usize);
+    fn toggle_archived(&mut self, user: usize);
+    fn count_matches(&mut self) -> u64;
+    fn heap_bytes(&self) -> u64;
+}
+
+impl Users for BoolUsers {
+    fn toggle_active(&mut self, user: usize) {
+        self.active[user] = !self.active[user];
+    }
+    fn toggle_archived(&mut self, user: usize) {
+        let p = &mut self.permissions[user];
+        p.archived = !p.archived;
+    }
+    fn count_matches(&mut self) -> u64 {
+        BoolUsers::count_matches(self)
+    }
+    fn heap_bytes(&self) -> u64 {
+        (std::mem::size_of_val(self.permissions.as_slice()) + self.active.len()) as u64
+    }
+}
+
+impl Users for PackedUsers {
+    fn toggle_active(&mut self, user: usize) {
+        self.active.toggle(user);
+    }
+    fn toggle_archived(&mut self, user: usize) {
+        self.flags[user].0 ^= Flags::ARCHIVED;
+    }
+    fn count_matches(&mut self) -> u64 {
+        PackedUsers::count_matches(self)
+    }
+    fn heap_bytes(&self) -> u64 {
+        (self.flags.len() + self.active.words.len() * 8) as u64
+    }
+}
+
+impl Users for ColumnUsers {
+    fn toggle_active(&mut self, user: usize) {
+        self.active.toggle(user);
+    }
+    fn toggle_archived(&mut self, user: usize) {
+        self.archived.toggle(user);
+    }
+    fn count_matches(&mut self) -> u64 {
+        ColumnUsers::count_matches(self)
+    }
+    fn heap_bytes(&self) -> u64 {
+        (self.active.as_slice().len() * 9 * std::mem::size_of::<usize>()) as u64
+    }
+}
+
+fn bool_users(count: usize) -> BoolUsers {
+    let mut users = BoolUsers {
+        permissions: Vec::with_capacity(count),
+        active: Vec::with_capacity(count),
+    };
+    generate_users(SEED, count, |_, p, active| {
+        users.permissions.push(p);
+        users.active.push(active);
+    });
+    users
+}
+
+fn packed_users(count: usize) -> PackedUsers {
+    let mut users = PackedUsers {
+        flags: Vec::with_capacity(count),
+        active: BitSet::new(count),
+    };
+    generate_users(SEED, count, |user, p, active| {
+        users.flags.push(pack(p));
+        users.active.set(user, active);
+    });
+    users
+}
+
+fn column_users(count: usize) -> ColumnUsers {
+    let column = || FixedBitSet::with_capacity(count);
+    let mut users = ColumnUsers {
+        read: column(),
+        write: column(),
+        admin: column(),
+        archived: column(),
+        verified: column(),
+        others: [column(), column(), column()],
+        active: column(),
+        scratch: column(),
+    };
+    generate_users(SEED, count, |user, p, active| {
+        users.read.set(user, p.read);
+        users.write.set(user, p.write);
+        users.admin.set(user, p.admin);
+        users.archived.set(user, p.archived);
+        users.verified.set(user, p.verified);
+        users.others[0].set(user, p.execute);
+        users.others[1].set(user, p.delete);
+        users.others[2].set(user, p.share);
+        users.active.set(user, active);
+    });
+    users
+}
+
+struct Queries<U> {
+    users: U,
+    count: usize,
+    rng: SplitMix64,
+}
+
+impl<U: Users> Workload for Queries<U> {
+    fn run_op(&mut self, checksum: &mut Checksum) -> u64 {
+        for _ in 0..ACTIVE_TOGGLES {
+            let user = self.rng.below(self.count as u64) as usize;
+            self.users.toggle_active(user);
+        }
+        for _ in 0..ARCHIVE_TOGGLES {
+            let user = self.rng.below(self.count as u64) as usize;
+            self.users.toggle_archived(user);
+        }
+        checksum.fold(self.users.count_matches());
+        self.users.heap_bytes()
+    }
+}
+
+fn queries<U: Users>(users: U, count: usize) -> Box<dyn Workload> {
+    Box::new(Queries {
+        users,
+        count,
+        rng: SplitMix64::new(SEED + 1),
+    })
+}
+
+impl Experiment for BitPacking {
+    fn info(&self) -> &'static ExperimentInfo {
+        &INFO
+    }
+
+    fn build(&self, variant: usize, size: usize) -> Box<dyn Workload> {
+        match variant {
+            0 => queries(bool_users(size), size),
+            1 => queries(packed_users(size), size),
+            _ => queries(column_users(size), size),
+        }
+    }
+
+    fn warmup_ops(&self, _size: usize) -> u64 {
+        4
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_what_the_why_says() {
+        assert_eq!(std::mem::size_of::<Permissions>(), 8);
+        assert_eq!(std::mem::size_of::<Flags>(), 1);
+        assert_eq!(bool_users(1000).heap_bytes(), 9_000);
+        assert_eq!(packed_users(1000).heap_bytes(), 1000 + 16 * 8);
+    }
+
+    #[test]
+    fn bit_set_sets_toggles_and_reads_back() {
+        let mut set = BitSet::new(130);
+        set.set(0, true);
+        set.set(129, true);
+        set.toggle(64);
+        assert_eq!(set.words, [1, 1, 2]);
+        set.toggle(64);
+        set.set(0, false);
+        assert_eq!(set.words, [0, 0, 2]);
+    }
+
+    #[test]
+    fn every_representation_counts_the_same_users() {
+        for count in [1, 63, 64, 65, 1000] {
+            let expected = bool_users(count).count_matches();
+            assert_eq!(packed_users(count).count_matches(), expected, "{count}");
+            assert_eq!(
+                Users::count_matches(&mut column_users(count)),
+                expected,
+                "{count}"
+            );
+        }
+        assert!(bool_users(1000).count_matches() > 50);
+    }
+
+    #[test]
+    fn packing_keeps_every_flag() {
+        generate_users(3, 200, |_, p, _| {
+            let f = pack(p);
+            assert_eq!(f.any(Flags::EXECUTE), p.execute);
+            assert_eq!(f.any(Flags::DELETE), p.delete);
+            assert_eq!(f.any(Flags::SHARE), p.share);
+            assert_eq!(f.all(Flags::READ | Flags::VERIFIED), p.read && p.verified);
+        });
+    }
+}

@@ -1,0 +1,141 @@
+//! The chapter's claims for each experiment of the catalog, checked with exact allocation
+//! counts from the counting allocator (installed over `System`, as the binary installs it).
+//! No timing here: only counts, bytes and results.
+
+use std::alloc::System;
+
+use heaplab_experiments::counting::{self, CountingAlloc, WorkerSlot};
+use heaplab_experiments::measure::{Measurement, Stop, measure};
+use heaplab_experiments::{catalog, checksum_of, find};
+
+#[global_allocator]
+static ALLOC: CountingAlloc<System> = CountingAlloc::new(System);
+
+/// Measures `n` operations of `variant` at `size` after the experiment's own warm-up.
+fn run(slot: &WorkerSlot, id: &str, variant: &str, size: usize, n: u64) -> Measurement {
+    let experiment = find(id).unwrap_or_else(|| panic!("no experiment {id}"));
+    measure(slot, experiment, variant, size, Stop::Iterations(n))
+        .unwrap_or_else(|e| panic!("{id} {variant}: {e}"))
+}
+
+/// [`run`] at the default size.
+fn run_default(slot: &WorkerSlot, id: &str, variant: &str, n: u64) -> Measurement {
+    let size = find(id).expect("exists").info().default_size;
+    run(slot, id, variant, size, n)
+}
+
+fn extra(m: &Measurement, name: &str) -> f64 {
+    m.extra_counters
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|&(_, v)| v)
+        .unwrap_or_else(|| panic!("{} {} reports no `{name}`", m.experiment, m.variant))
+}
+
+/// Every variant of `id` agrees with naive after `ops` operations at each of `sizes`.
+fn assert_same_checksums(id: &str, sizes: &[usize], ops: u64) {
+    let experiment = find(id).expect("exists");
+    let info = experiment.info();
+    for &size in sizes {
+        let reference = checksum_of(experiment, "naive", size, ops).expect("naive");
+        for variant in &info.variants[1..] {
+            let checksum = checksum_of(experiment, variant.name, size, ops).expect("variant");
+            assert_eq!(checksum, reference, "{id} {} size {size}", variant.name);
+        }
+    }
+}
+
+#[test]
+fn the_catalog_has_every_chapter_experiment_once() {
+    let ids: Vec<&str> = catalog().iter().map(|e| e.info().id).collect();
+    for id in ["in-place", "preallocation", "bit-packing"] {
+        assert_eq!(ids.iter().filter(|&&i| i == id).count(), 1, "{id}");
+    }
+    let sections: Vec<_> = catalog().iter().map(|e| e.info().section).collect();
+    assert!(sections.is_sorted(), "catalog out of chapter order");
+    for experiment in catalog() {
+        let info = experiment.info();
+        assert_eq!(info.variants[0].name, "naive", "{}", info.id);
+        assert!(info.variant_index("optimized").is_some(), "{}", info.id);
+        let (min, max) = info.size_range;
+        assert!((min..=max).contains(&info.default_size), "{}", info.id);
+        assert!(info.why.len() > 400, "{}: a why says why", info.id);
+    }
+}
+
+// 04-01 in-place
+
+#[test]
+fn in_place_naive_makes_three_vectors_optimized_none() {
+    let slot = counting::register_worker().expect("slot");
+    let naive = run_default(&slot, "in-place", "naive", 50);
+    assert_eq!(naive.allocs_per_op(), 3.0);
+    assert!(
+        naive.reallocs_per_op() >= 10.0,
+        "{}",
+        naive.reallocs_per_op()
+    );
+    let optimized = run_default(&slot, "in-place", "optimized", 50);
+    assert_eq!(optimized.allocs_per_op(), 0.0);
+    assert_eq!(optimized.reallocs_per_op(), 0.0);
+    assert_eq!(optimized.counters.bytes_allocated, 0);
+}
+
+#[test]
+fn in_place_variants_agree() {
+    assert_same_checksums("in-place", &[1, 2, 7, 1000, 10_000], 20);
+}
+
+// 04-01 preallocation
+
+#[test]
+fn preallocation_growth_reallocates_sizing_once_does_not_reuse_allocates_nothing() {
+    let slot = counting::register_worker().expect("slot");
+    let naive = run_default(&slot, "preallocation", "naive", 20);
+    assert_eq!(naive.allocs_per_op(), 2.0);
+    assert!(
+        naive.reallocs_per_op() >= 20.0,
+        "{}",
+        naive.reallocs_per_op()
+    );
+    let sized = run_default(&slot, "preallocation", "with-capacity", 20);
+    assert_eq!((sized.allocs_per_op(), sized.reallocs_per_op()), (2.0, 0.0));
+    let reused = run_default(&slot, "preallocation", "optimized", 20);
+    assert_eq!(
+        (reused.allocs_per_op(), reused.reallocs_per_op()),
+        (0.0, 0.0)
+    );
+    assert_eq!(reused.counters.bytes_allocated, 0);
+}
+
+#[test]
+fn preallocation_variants_agree() {
+    assert_same_checksums("preallocation", &[1, 5, 1000], 10);
+}
+
+// 04-02 bit-packing
+
+#[test]
+fn bit_packing_holds_an_eighth_and_allocates_nothing_per_op() {
+    let slot = counting::register_worker().expect("slot");
+    let n = 1_000_000u64;
+    let naive = run_default(&slot, "bit-packing", "naive", 3);
+    let packed = run_default(&slot, "bit-packing", "optimized", 3);
+    let columns = run_default(&slot, "bit-packing", "crate", 3);
+    for m in [&naive, &packed, &columns] {
+        assert_eq!(m.allocs_per_op(), 0.0, "{}", m.variant);
+    }
+    // 9 bytes per user; 1 byte plus 1 bit; 10 one-bit columns (9 flags and a scratch set).
+    assert!((9 * n..9 * n + 256).contains(&naive.peak_heap_bytes));
+    assert!((n + n / 8..n + n / 8 + 256).contains(&packed.peak_heap_bytes));
+    assert!((10 * n / 8..10 * n / 8 + 1024).contains(&columns.peak_heap_bytes));
+    assert!(
+        packed.peak_heap_bytes * 10 < naive.peak_heap_bytes * 6,
+        "40% less"
+    );
+}
+
+#[test]
+fn bit_packing_variants_agree() {
+    assert_same_checksums("bit-packing", &[1, 63, 64, 65, 10_000], 12);
+}
