@@ -78,6 +78,7 @@ thread_local! {
     static CURRENT_SLOT: Cell<u16> = const { Cell::new(0) };
 }
 
+#[inline]
 fn current_slot() -> usize {
     CURRENT_SLOT.try_with(Cell::get).map_or(0, usize::from)
 }
@@ -105,6 +106,7 @@ fn record(event: Event) {
 /// The owner's path: plain loads and stores under the sequence lock, no read-modify-write.
 #[inline]
 fn record_owned(slot: &Slot, event: Event) {
+    #[inline]
     fn bump(counter: &AtomicU64, by: u64) -> u64 {
         let value = counter.load(Ordering::Relaxed).wrapping_add(by);
         counter.store(value, Ordering::Relaxed);
@@ -419,5 +421,50 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
             }
         }
         new_ptr
+    }
+}
+
+/// The design heaplab rejects, kept for the instrumentation benchmark: every thread counts
+/// into one set of shared atomics, so two threads allocating at once fight over a cache line.
+#[derive(Debug)]
+pub struct SharedCounter<A> {
+    inner: A,
+    allocs: AtomicU64,
+    bytes: AtomicU64,
+    frees: AtomicU64,
+}
+
+impl<A> SharedCounter<A> {
+    /// Wraps `inner`.
+    pub const fn new(inner: A) -> Self {
+        Self {
+            inner,
+            allocs: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            frees: AtomicU64::new(0),
+        }
+    }
+
+    /// Allocations counted so far.
+    pub fn allocs(&self) -> u64 {
+        self.allocs.load(Ordering::Relaxed)
+    }
+}
+
+// SAFETY: forwards every call to `A` unchanged, with the same arguments; the counting around it
+// touches only atomics and neither allocates nor unwinds.
+unsafe impl<A: GlobalAlloc> GlobalAlloc for SharedCounter<A> {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        self.allocs.fetch_add(1, Ordering::Relaxed);
+        self.bytes
+            .fetch_add(layout.size() as u64, Ordering::Relaxed);
+        // SAFETY: the caller upholds `alloc`'s contract, which we pass on.
+        unsafe { self.inner.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        self.frees.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: `ptr` came from `inner` with `layout`, as the caller guarantees.
+        unsafe { self.inner.dealloc(ptr, layout) }
     }
 }
