@@ -1,5 +1,6 @@
 //! The command line: what each subcommand takes, and how heaplab turns it into work.
 
+use std::fmt::Write as _;
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -158,16 +159,17 @@ fn list(format: ListFormat) -> Result<ExitCode> {
                 let Some(first) = experiments.next() else {
                     continue;
                 };
-                out.push_str(&format!("{} {}\n", section.code(), section.title()));
+                let _ = writeln!(out, "{} {}", section.code(), section.title());
                 for experiment in std::iter::once(first).chain(experiments) {
                     let info = experiment.info();
                     let variants: Vec<&str> = info.variants.iter().map(|v| v.name).collect();
-                    out.push_str(&format!(
-                        "  {:<id_width$}  {:<34}  {}\n",
+                    let _ = writeln!(
+                        out,
+                        "  {:<id_width$}  {:<34}  {}",
                         info.id,
                         info.title,
                         variants.join(", ")
-                    ));
+                    );
                 }
             }
         }

@@ -255,6 +255,7 @@ impl Runner {
 
     /// Sends a command to the worker; it takes effect at the end of the current batch.
     /// Returns `false` if the worker has already ended.
+    #[must_use = "a `false` means the worker has ended"]
     pub fn send(&self, command: Command) -> bool {
         self.commands.send(command).is_ok()
     }
@@ -322,11 +323,25 @@ fn worker_main(
     })
 }
 
-/// What the command loop decided.
+/// What a command asks of the epoch loop.
 enum Next {
+    /// Keep running this workload.
     Continue,
+    /// Tear down and set up again (new variant or size).
     Restart,
+    /// Tear down and end.
     Stop,
+}
+
+/// The worker's state across epochs (one epoch per workload set up).
+struct Worker<'a> {
+    experiment: &'static dyn Experiment,
+    variant: usize,
+    size: usize,
+    paused: bool,
+    commands: &'a Receiver<Command>,
+    slot: &'a counting::WorkerSlot,
+    shared: &'a Shared,
 }
 
 fn run_epochs(
@@ -335,20 +350,35 @@ fn run_epochs(
     slot: &counting::WorkerSlot,
     shared: &Shared,
 ) {
-    let experiment = config.experiment;
-    let mut variant = config.variant;
-    let mut size = config.size;
+    let mut worker = Worker {
+        experiment: config.experiment,
+        variant: config.variant,
+        size: config.size,
+        paused: false,
+        commands,
+        slot,
+        shared,
+    };
     let mut epoch = 0u64;
     loop {
         epoch += 1;
-        slot.reset_peak();
-        let live_baseline = slot.counters().live_bytes();
+        if let Next::Stop = worker.run_epoch(epoch) {
+            return;
+        }
+    }
+}
+
+impl Worker<'_> {
+    /// Sets up a workload, warms it up, and runs it until a command ends the epoch.
+    fn run_epoch(&mut self, epoch: u64) -> Next {
+        self.slot.reset_peak();
+        let live_baseline = self.slot.counters().live_bytes();
         {
-            let mut p = lock(shared);
+            let mut p = lock(self.shared);
             *p = Progress {
                 epoch,
-                variant,
-                size,
+                variant: self.variant,
+                size: self.size,
                 phase: Phase::SettingUp,
                 measured_for: Duration::ZERO,
                 ops: 0,
@@ -357,72 +387,40 @@ fn run_epochs(
                 ..*p
             };
         }
-        let mut workload = experiment.build(variant, size);
-        lock(shared).phase = Phase::WarmingUp;
+        let mut workload = self.experiment.build(self.variant, self.size);
+        lock(self.shared).phase = Phase::WarmingUp;
         let mut checksum = Checksum::new();
-        for _ in 0..experiment.warmup_ops(size) {
+        for _ in 0..self.experiment.warmup_ops(self.size) {
             workload.run_op(&mut checksum);
         }
-        let base = slot.counters();
+        let base = self.slot.counters();
         {
-            let mut p = lock(shared);
+            let mut p = lock(self.shared);
             p.base = base;
             p.at_batch = base;
-            p.phase = Phase::Running;
+            p.phase = if self.paused {
+                Phase::Paused
+            } else {
+                Phase::Running
+            };
         }
 
-        let mut paused = false;
         let mut batch = 1u64;
         let next = loop {
-            // Commands are taken between batches only.
-            let command = if paused {
-                commands.recv().ok()
-            } else {
-                match commands.try_recv() {
-                    Ok(command) => Some(command),
-                    Err(TryRecvError::Empty) => None,
-                    Err(TryRecvError::Disconnected) => Some(Command::Stop),
-                }
-            };
-            let next = match command {
-                None => Next::Continue,
-                Some(Command::Pause) => {
-                    paused = true;
-                    lock(shared).phase = Phase::Paused;
-                    Next::Continue
-                }
-                Some(Command::Resume) => {
-                    paused = false;
-                    lock(shared).phase = Phase::Running;
-                    Next::Continue
-                }
-                Some(Command::SwitchVariant(v)) if v < experiment.info().variants.len() => {
-                    variant = v;
-                    Next::Restart
-                }
-                Some(Command::SetSize(s)) if size_fits(experiment, s) => {
-                    size = s;
-                    Next::Restart
-                }
-                // Out-of-range requests are refused by the owner before sending; ignore strays.
-                Some(Command::SwitchVariant(_) | Command::SetSize(_)) => Next::Continue,
-                Some(Command::Stop) => Next::Stop,
-            };
-            match next {
-                Next::Continue if paused => continue,
+            match self.next_command() {
+                Next::Continue if self.paused => continue,
                 Next::Continue => {}
                 other => break other,
             }
-
             let start = Instant::now();
             let mut bytes = 0u64;
             for _ in 0..batch {
                 bytes += workload.run_op(&mut checksum);
             }
             let took = start.elapsed();
-            let counters = slot.counters();
+            let counters = self.slot.counters();
             {
-                let mut p = lock(shared);
+                let mut p = lock(self.shared);
                 p.ops += batch;
                 p.bytes_processed += bytes;
                 p.measured_for += took;
@@ -436,8 +434,41 @@ fn run_epochs(
         };
         std::hint::black_box(checksum);
         drop(workload);
-        if matches!(next, Next::Stop) {
-            return;
+        next
+    }
+
+    /// Takes one command, if any (waiting for one while paused), and applies it.
+    fn next_command(&mut self) -> Next {
+        let command = if self.paused {
+            self.commands.recv().unwrap_or(Command::Stop)
+        } else {
+            match self.commands.try_recv() {
+                Ok(command) => command,
+                Err(TryRecvError::Empty) => return Next::Continue,
+                Err(TryRecvError::Disconnected) => Command::Stop,
+            }
+        };
+        match command {
+            Command::Pause | Command::Resume => {
+                self.paused = command == Command::Pause;
+                lock(self.shared).phase = if self.paused {
+                    Phase::Paused
+                } else {
+                    Phase::Running
+                };
+                Next::Continue
+            }
+            Command::SwitchVariant(v) if v < self.experiment.info().variants.len() => {
+                self.variant = v;
+                Next::Restart
+            }
+            Command::SetSize(s) if size_fits(self.experiment, s) => {
+                self.size = s;
+                Next::Restart
+            }
+            // Out-of-range requests are refused by the owner before sending; ignore strays.
+            Command::SwitchVariant(_) | Command::SetSize(_) => Next::Continue,
+            Command::Stop => Next::Stop,
         }
     }
 }

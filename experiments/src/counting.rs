@@ -235,7 +235,7 @@ pub fn snapshot(slot: SlotId) -> Counters {
         };
         fence(Ordering::Acquire);
         let after = slot.seq.load(Ordering::Relaxed);
-        if before == after && before % 2 == 0 {
+        if before == after && before.is_multiple_of(2) {
             return counters;
         }
         std::hint::spin_loop();

@@ -1,9 +1,9 @@
 //! Deterministic workload data: every variant of an experiment sees exactly the same input.
 //!
-//! A hand-written SplitMix64 rather than a `rand` generator: its output is fixed by its
+//! A hand-written `SplitMix64` rather than a `rand` generator: its output is fixed by its
 //! definition, so checksums stay the same across crate upgrades and platforms.
 
-/// SplitMix64 (Steele, Lea and Flood): tiny, fast, and good enough for test data.
+/// `SplitMix64` (Steele, Lea and Flood): tiny, fast, and good enough for test data.
 #[derive(Debug, Clone)]
 pub struct SplitMix64(u64);
 
@@ -26,6 +26,15 @@ impl SplitMix64 {
     /// A number in `0..bound` (`bound` > 0), with negligible bias for small bounds.
     pub fn below(&mut self, bound: u64) -> u64 {
         ((u128::from(self.next_u64()) * u128::from(bound)) >> 64) as u64
+    }
+
+    /// A number in `0..n` (`n` > 0) where small numbers are far likelier: `k` comes up about
+    /// `1 / (k + 1)` times as often as 0. That is the shape of word frequencies and of cache
+    /// keys in real traffic (Zipf's law with s = 1), computed without a table.
+    pub fn zipf_like(&mut self, n: u64) -> u64 {
+        let unit = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        let k = (n as f64 + 1.0).powf(unit) as u64;
+        k.saturating_sub(1).min(n - 1)
     }
 
     /// One element of `items` (non-empty).
@@ -99,6 +108,20 @@ mod tests {
         assert_ne!(digest_u32s(&[0; 8]), digest_u32s(&[0; 9]));
         assert_ne!(digest_u64s(&[1, 2, 3, 4, 5]), digest_u64s(&[1, 2, 3, 5, 4]));
         assert_ne!(digest_u64s(&[]), digest_u64s(&[0]));
+    }
+
+    #[test]
+    fn zipf_like_favours_small_numbers_and_stays_in_bounds() {
+        let mut rng = SplitMix64::new(11);
+        let mut counts = [0u32; 1000];
+        for _ in 0..100_000 {
+            counts[rng.zipf_like(1000) as usize] += 1;
+        }
+        // P(0) = ln 2 / ln 1001, about 10%; P(9) = ln(11/10) / ln 1001, about 1.4%.
+        assert!((9_000..11_000).contains(&counts[0]), "{}", counts[0]);
+        assert!((1_100..1_700).contains(&counts[9]), "{}", counts[9]);
+        assert!(counts[500..].iter().all(|&c| c < 60));
+        assert_eq!(SplitMix64::new(1).zipf_like(1), 0);
     }
 
     #[test]

@@ -231,19 +231,17 @@ impl Experiment for StringProcessing {
 
     fn build(&self, variant: usize, size: usize) -> Box<dyn Workload> {
         let records = generate_records(0x04_01_02, size);
-        match variant {
-            0 => Box::new(Naive { records, next: 0 }),
-            _ => {
-                // A normalised record is never longer than its line (fields only shrink), so
-                // one buffer as long as the longest line never grows.
-                let longest = records.iter().map(String::len).max().unwrap_or(0);
-                Box::new(Optimized {
-                    records,
-                    next: 0,
-                    out: String::with_capacity(longest),
-                })
-            }
+        if variant == 0 {
+            return Box::new(Naive { records, next: 0 });
         }
+        // A normalised record is never longer than its line (fields only shrink), so one buffer
+        // as long as the longest line never grows.
+        let longest = records.iter().map(String::len).max().unwrap_or(0);
+        Box::new(Optimized {
+            records,
+            next: 0,
+            out: String::with_capacity(longest),
+        })
     }
 
     fn warmup_ops(&self, size: usize) -> u64 {

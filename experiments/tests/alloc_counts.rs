@@ -2,6 +2,9 @@
 //! with the counting allocator installed over `System` exactly as the heaplab binary installs it
 //! over `Cap<System>`.
 
+// Exact equality of counts is the point of these tests, floats included.
+#![allow(clippy::float_cmp)]
+
 use std::alloc::System;
 use std::hint::black_box;
 
