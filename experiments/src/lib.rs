@@ -15,7 +15,9 @@ pub mod measure;
 
 mod bit_packing;
 mod buffer_reuse;
+mod compact_collections;
 mod in_place;
+mod inline_storage;
 mod preallocation;
 mod string_processing;
 mod struct_layout;
@@ -313,6 +315,8 @@ pub fn catalog() -> &'static [&'static dyn Experiment] {
         &preallocation::Preallocation,
         &struct_layout::StructLayout,
         &bit_packing::BitPacking,
+        &compact_collections::CompactCollections,
+        &inline_storage::InlineStorage,
     ]
 }
 

@@ -139,3 +139,59 @@ fn bit_packing_holds_an_eighth_and_allocates_nothing_per_op() {
 fn bit_packing_variants_agree() {
     assert_same_checksums("bit-packing", &[1, 63, 64, 65, 10_000], 12);
 }
+
+// 04-02 compact-collections
+
+#[test]
+fn compact_collections_hold_far_less_and_allocate_nothing_per_op() {
+    let slot = counting::register_worker().expect("slot");
+    let n = 100_000u64;
+    let naive = run_default(&slot, "compact-collections", "naive", 20);
+    let arena = run_default(&slot, "compact-collections", "optimized", 20);
+    let interned = run_default(&slot, "compact-collections", "crate", 20);
+    for m in [&naive, &arena, &interned] {
+        assert_eq!(m.allocs_per_op(), 0.0, "{}", m.variant);
+    }
+    // A String header per tag, plus its text (at least 4 bytes); then text plus 4 bytes each.
+    assert!(naive.peak_heap_bytes >= 28 * n, "{}", naive.peak_heap_bytes);
+    assert!(arena.peak_heap_bytes <= 10 * n, "{}", arena.peak_heap_bytes);
+    assert!(interned.peak_heap_bytes < arena.peak_heap_bytes);
+    assert!(
+        arena.peak_heap_bytes * 10 < naive.peak_heap_bytes * 6,
+        "40% less"
+    );
+}
+
+#[test]
+fn compact_collections_variants_agree() {
+    assert_same_checksums("compact-collections", &[1, 2, 100, 20_000], 70);
+}
+
+// 04-02 inline-storage
+
+#[test]
+fn inline_storage_naive_allocates_per_endpoint_inline_never() {
+    let slot = counting::register_worker().expect("slot");
+    let n = 100_000u64;
+    let naive = run_default(&slot, "inline-storage", "naive", 10);
+    assert_eq!(naive.allocs_per_op(), 1024.0);
+    assert_eq!(naive.counters.deallocs, 10 * 1024);
+    let inline = run_default(&slot, "inline-storage", "optimized", 10);
+    let arrayvec = run_default(&slot, "inline-storage", "crate", 10);
+    assert_eq!(inline.allocs_per_op(), 0.0);
+    assert_eq!(arrayvec.allocs_per_op(), 0.0);
+    // 20 and 24 bytes per endpoint, nothing else (the boxed workload is a few words).
+    assert!((20 * n..20 * n + 128).contains(&inline.peak_heap_bytes));
+    assert!((24 * n..24 * n + 128).contains(&arrayvec.peak_heap_bytes));
+    // 32 bytes plus a 4- or 16-byte block per endpoint.
+    assert!((36 * n..48 * n).contains(&naive.peak_heap_bytes));
+    assert!(
+        inline.peak_heap_bytes * 10 < naive.peak_heap_bytes * 6,
+        "40% less"
+    );
+}
+
+#[test]
+fn inline_storage_variants_agree() {
+    assert_same_checksums("inline-storage", &[1, 3, 1000, 5000], 8);
+}
