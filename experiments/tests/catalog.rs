@@ -2,6 +2,9 @@
 //! counts from the counting allocator (installed over `System`, as the binary installs it).
 //! No timing here: only counts, bytes and results.
 
+// Exact equality of counts is the point of these tests, floats included.
+#![allow(clippy::float_cmp)]
+
 use std::alloc::System;
 
 use heaplab_experiments::counting::{self, CountingAlloc, WorkerSlot};
@@ -22,14 +25,6 @@ fn run(slot: &WorkerSlot, id: &str, variant: &str, size: usize, n: u64) -> Measu
 fn run_default(slot: &WorkerSlot, id: &str, variant: &str, n: u64) -> Measurement {
     let size = find(id).expect("exists").info().default_size;
     run(slot, id, variant, size, n)
-}
-
-fn extra(m: &Measurement, name: &str) -> f64 {
-    m.extra_counters
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|&(_, v)| v)
-        .unwrap_or_else(|| panic!("{} {} reports no `{name}`", m.experiment, m.variant))
 }
 
 /// Every variant of `id` agrees with naive after `ops` operations at each of `sizes`.
