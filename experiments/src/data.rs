@@ -84,6 +84,22 @@ fn digest_words(len: usize, words: impl Iterator<Item = u64>) -> u64 {
     })
 }
 
+/// Appends a fake response of exactly `len` bytes to `out`: request `id`'s 8 bytes, then bytes
+/// of `template` (non-empty) from an offset that depends on `id`. What the pooling experiments
+/// write into their buffers: cheap (a copy), deterministic and different for every request.
+pub fn render_response(template: &[u8], id: u64, len: usize, out: &mut Vec<u8>) {
+    let header = id.to_le_bytes();
+    out.extend_from_slice(&header[..len.min(8)]);
+    let mut remaining = len.saturating_sub(8);
+    let mut offset = (id as usize).wrapping_mul(97) % template.len();
+    while remaining > 0 {
+        let piece = (template.len() - offset).min(remaining);
+        out.extend_from_slice(&template[offset..offset + piece]);
+        remaining -= piece;
+        offset = 0;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +138,20 @@ mod tests {
         assert!((1_100..1_700).contains(&counts[9]), "{}", counts[9]);
         assert!(counts[500..].iter().all(|&c| c < 60));
         assert_eq!(SplitMix64::new(1).zipf_like(1), 0);
+    }
+
+    #[test]
+    fn render_response_writes_exactly_len_bytes() {
+        let template = random_bytes(3, 100);
+        for len in [0, 1, 8, 9, 100, 1000] {
+            let mut out = vec![7];
+            render_response(&template, 42, len, &mut out);
+            assert_eq!(out.len(), len + 1, "{len}");
+        }
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        render_response(&template, 1, 50, &mut a);
+        render_response(&template, 2, 50, &mut b);
+        assert_ne!(a, b);
     }
 
     #[test]

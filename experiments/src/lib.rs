@@ -15,12 +15,15 @@ pub mod measure;
 
 mod bit_packing;
 mod buffer_reuse;
+pub mod channel_pool;
 mod compact_collections;
 mod in_place;
 mod inline_storage;
 mod preallocation;
+mod size_classes;
 mod string_processing;
 mod struct_layout;
+mod sync_pool;
 
 use std::fmt;
 
@@ -195,6 +198,12 @@ pub trait Experiment: Send + Sync + 'static {
     }
 }
 
+impl fmt::Debug for dyn Experiment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Experiment").field(&self.info().id).finish()
+    }
+}
+
 /// Checks `variant` and `size` against the experiment's description and returns the variant's
 /// index: what [`setup`] checks before building, for callers that validate ahead of time.
 pub fn check(experiment: &dyn Experiment, variant: &str, size: usize) -> Result<usize, SetupError> {
@@ -317,6 +326,9 @@ pub fn catalog() -> &'static [&'static dyn Experiment] {
         &bit_packing::BitPacking,
         &compact_collections::CompactCollections,
         &inline_storage::InlineStorage,
+        &sync_pool::SyncPoolExperiment,
+        &channel_pool::ChannelPoolExperiment,
+        &size_classes::SizeClasses,
     ]
 }
 

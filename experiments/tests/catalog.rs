@@ -27,6 +27,16 @@ fn run_default(slot: &WorkerSlot, id: &str, variant: &str, n: u64) -> Measuremen
     run(slot, id, variant, size, n)
 }
 
+fn extra(m: &Measurement, name: &str) -> f64 {
+    m.extra_counters
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or_else(
+            || panic!("{} {} reports no `{name}`", m.experiment, m.variant),
+            |&(_, v)| v,
+        )
+}
+
 /// Every variant of `id` agrees with naive after `ops` operations at each of `sizes`.
 fn assert_same_checksums(id: &str, sizes: &[usize], ops: u64) {
     let experiment = find(id).expect("exists");
@@ -189,4 +199,115 @@ fn inline_storage_naive_allocates_per_endpoint_inline_never() {
 #[test]
 fn inline_storage_variants_agree() {
     assert_same_checksums("inline-storage", &[1, 3, 1000, 5000], 8);
+}
+
+// 04-03 sync-pool
+
+#[test]
+fn sync_pool_allocates_once_then_never() {
+    let slot = counting::register_worker().expect("slot");
+    let naive = run_default(&slot, "sync-pool", "naive", 500);
+    assert_eq!(naive.allocs_per_op(), 1.0);
+    let pooled = run_default(&slot, "sync-pool", "optimized", 500);
+    assert_eq!(pooled.allocs_per_op(), 0.0);
+    assert_eq!(pooled.reallocs_per_op(), 0.0);
+    let gets = (pooled.warmup_ops + 500) as f64;
+    assert_eq!(extra(&pooled, "gets"), gets);
+    assert_eq!(
+        extra(&pooled, "misses"),
+        1.0,
+        "one buffer serves every request"
+    );
+    assert_eq!(extra(&pooled, "hits"), gets - 1.0);
+    assert_eq!(extra(&pooled, "dropped"), 0.0);
+    assert_eq!(extra(&pooled, "idle"), 1.0, "the buffer came back");
+}
+
+#[test]
+fn sync_pool_variants_agree() {
+    assert_same_checksums("sync-pool", &[1, 9, 100, 16_384], 80);
+}
+
+// 04-03 channel-pool
+
+#[test]
+fn channel_pool_sizing_shows_in_allocations_waits_and_memory() {
+    let slot = counting::register_worker().expect("slot");
+    let n = 2_000;
+    let buffer = 64 << 10;
+    let naive = run_default(&slot, "channel-pool", "naive", n);
+    assert_eq!(naive.allocs_per_op(), 1.0);
+    let right = run_default(&slot, "channel-pool", "optimized", n);
+    let small = run_default(&slot, "channel-pool", "too-small", n);
+    let fallback = run_default(&slot, "channel-pool", "alloc-on-empty", n);
+    let large = run_default(&slot, "channel-pool", "too-large", n);
+    for m in [&right, &small, &fallback, &large] {
+        let gets = (m.warmup_ops + n) as f64;
+        // Every request took exactly one buffer: from the channel or newly allocated.
+        assert_eq!(extra(m, "hits") + extra(m, "misses"), gets, "{}", m.variant);
+    }
+    for (m, buffers) in [(&right, 16.0), (&small, 4.0), (&large, 256.0)] {
+        assert_eq!(m.allocs_per_op(), 0.0, "{}", m.variant);
+        assert_eq!(extra(m, "misses"), 0.0, "{}", m.variant);
+        // Nothing leaked: every buffer is idle in the channel or held by a request in flight.
+        assert_eq!(
+            extra(m, "idle") + extra(m, "in_flight"),
+            buffers,
+            "{}",
+            m.variant
+        );
+    }
+    assert_eq!(extra(&right, "waits"), 0.0, "16 buffers cover every burst");
+    assert_eq!(extra(&large, "waits"), 0.0);
+    assert!(extra(&small, "waits") > 100.0, "4 buffers make bursts wait");
+    // The fallback pool allocates when empty and frees what the full channel cannot take.
+    assert!(
+        fallback.allocs_per_op() > 0.1,
+        "{}",
+        fallback.allocs_per_op()
+    );
+    assert_eq!(extra(&fallback, "waits"), 0.0);
+    assert_eq!(
+        4.0 + extra(&fallback, "misses"),
+        extra(&fallback, "idle") + extra(&fallback, "in_flight") + extra(&fallback, "dropped"),
+        "every buffer made is idle, in flight or freed"
+    );
+    // Memory: the pool's buffers, whether used or not.
+    assert!(small.peak_heap_bytes < 5 * buffer);
+    assert!(right.peak_heap_bytes >= 16 * buffer && right.peak_heap_bytes < 17 * buffer);
+    assert!(large.peak_heap_bytes >= 256 * buffer);
+    assert!(naive.peak_heap_bytes <= 17 * buffer);
+}
+
+#[test]
+fn channel_pool_variants_agree() {
+    assert_same_checksums("channel-pool", &[1, 8, 100, 65_536], 100);
+}
+
+// 04-03 size-classes
+
+#[test]
+fn size_classes_stop_allocating_after_one_pass_and_waste_less_than_one_size() {
+    let slot = counting::register_worker().expect("slot");
+    let n = 3_000;
+    let naive = run_default(&slot, "size-classes", "naive", n);
+    let classes = run_default(&slot, "size-classes", "optimized", n);
+    let one_size = run_default(&slot, "size-classes", "one-size", n);
+    assert_eq!(naive.allocs_per_op(), 1.0);
+    assert_eq!(classes.allocs_per_op(), 0.0);
+    assert_eq!(one_size.allocs_per_op(), 0.0);
+    for m in [&classes, &one_size] {
+        assert_eq!(extra(m, "gets"), (m.warmup_ops + n) as f64);
+    }
+    // One-size makes exactly one 64 KiB buffer per request in flight and holds them all.
+    assert_eq!(extra(&one_size, "misses"), 32.0);
+    assert_eq!(extra(&one_size, "pooled_bytes"), f64::from(32 << 16));
+    assert!(extra(&classes, "waste_per_get") * 10.0 < extra(&one_size, "waste_per_get"));
+    assert!(naive.peak_heap_bytes < classes.peak_heap_bytes);
+    assert!(classes.peak_heap_bytes * 2 < one_size.peak_heap_bytes);
+}
+
+#[test]
+fn size_classes_variants_agree() {
+    assert_same_checksums("size-classes", &[1, 3, 100, 5_000], 5_050);
 }
