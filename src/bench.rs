@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::units;
 
 /// What to measure: experiments, each with the variants to run and a size.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Plan {
     /// The experiments, in the order given.
     pub items: Vec<PlanItem>,
@@ -21,7 +21,7 @@ pub struct Plan {
 }
 
 /// One experiment in a plan.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct PlanItem {
     /// The experiment.
     pub experiment: &'static dyn Experiment,
@@ -29,25 +29,6 @@ pub struct PlanItem {
     pub variants: Vec<&'static str>,
     /// The workload size.
     pub size: usize,
-}
-
-impl std::fmt::Debug for PlanItem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PlanItem")
-            .field("experiment", &self.experiment.info().id)
-            .field("variants", &self.variants)
-            .field("size", &self.size)
-            .finish()
-    }
-}
-
-impl std::fmt::Debug for Plan {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Plan")
-            .field("items", &self.items)
-            .field("stop", &self.stop)
-            .finish()
-    }
 }
 
 /// Which variants to run.

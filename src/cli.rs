@@ -23,6 +23,11 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
+    /// Dashboard frames per second at most.
+    #[arg(long, global = true, default_value_t = 15, value_name = "FPS",
+          value_parser = clap::value_parser!(u32).range(1..=60))]
+    pub fps: u32,
+
     /// Process-wide memory fuse: past this much live heap the process aborts, to protect the
     /// machine. Default: 75% of physical memory.
     #[arg(long, global = true, value_name = "SIZE")]
@@ -40,6 +45,17 @@ pub enum Command {
     },
     /// Measure experiments headless: ns/op, allocs/op, bytes/op, peak heap, throughput.
     Bench(BenchArgs),
+    /// Open the dashboard with an experiment already running.
+    Run {
+        /// The experiment's id (see `heaplab list`).
+        id: String,
+        /// The variant to start with.
+        #[arg(long, default_value = "naive")]
+        variant: String,
+        /// Workload size, in the experiment's own unit (default: the experiment's default).
+        #[arg(long, value_name = "N", value_parser = parse_workload_size)]
+        size: Option<usize>,
+    },
 }
 
 /// `heaplab list --format`.
@@ -116,12 +132,40 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Some(Command::List { format }) => list(format),
         Some(Command::Bench(args)) => run_bench(&args),
-        None => Err(UsageError(
-            "the dashboard is not available in this build yet; run `heaplab bench` or `heaplab list`"
-                .into(),
-        )
-        .into()),
+        Some(Command::Run { id, variant, size }) => {
+            let start = Some(resolve_start(&id, &variant, size)?);
+            dashboard(cli.fps, start)
+        }
+        None => dashboard(cli.fps, None),
     }
+}
+
+/// Checks `heaplab run`'s id, variant and size before the terminal is touched.
+fn resolve_start(
+    id: &str,
+    variant: &str,
+    size: Option<usize>,
+) -> Result<(usize, usize, Option<usize>)> {
+    let catalog = catalog();
+    let index = catalog
+        .iter()
+        .position(|e| e.info().id == id)
+        .ok_or_else(|| {
+            UsageError(format!(
+                "unknown experiment `{id}`; valid ids: {}",
+                heaplab_experiments::ids()
+            ))
+        })?;
+    let experiment = catalog[index];
+    let size_to_check = size.unwrap_or(experiment.info().default_size);
+    let variant = heaplab_experiments::check(experiment, variant, size_to_check)
+        .map_err(|e| UsageError(e.to_string()))?;
+    Ok((index, variant, size))
+}
+
+fn dashboard(fps: u32, start: Option<(usize, usize, Option<usize>)>) -> Result<ExitCode> {
+    crate::ui::run(crate::ui::Options { fps, start })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn set_fuse(max_memory: Option<Size>) -> Result<()> {

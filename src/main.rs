@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 use heaplab::cli::{self, Cli, UsageError};
+use heaplab::ui::NotATerminal;
 
 fn main() -> ExitCode {
     if let Err(e) = color_eyre::install() {
@@ -11,14 +12,18 @@ fn main() -> ExitCode {
     }
     match cli::run(Cli::parse()) {
         Ok(code) => code,
+        // Expected refusals get one plain line; only surprises get the full report.
+        Err(report) if report.downcast_ref::<UsageError>().is_some() => {
+            eprintln!("error: {report}");
+            ExitCode::from(2)
+        }
+        Err(report) if report.downcast_ref::<NotATerminal>().is_some() => {
+            eprintln!("error: {report}");
+            ExitCode::FAILURE
+        }
         Err(report) => {
-            if let Some(usage) = report.downcast_ref::<UsageError>() {
-                eprintln!("error: {usage}");
-                ExitCode::from(2)
-            } else {
-                eprintln!("error: {report:?}");
-                ExitCode::FAILURE
-            }
+            eprintln!("error: {report:?}");
+            ExitCode::FAILURE
         }
     }
 }

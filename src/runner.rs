@@ -25,7 +25,7 @@ pub const DEFAULT_SAMPLE_EVERY: Duration = Duration::from_millis(100);
 const BATCH_TARGET: Duration = Duration::from_millis(2);
 
 /// What to run.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 pub struct RunConfig {
     /// The experiment.
     pub experiment: &'static dyn Experiment,
@@ -35,17 +35,6 @@ pub struct RunConfig {
     pub size: usize,
     /// Sampling cadence.
     pub sample_every: Duration,
-}
-
-impl std::fmt::Debug for RunConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunConfig")
-            .field("experiment", &self.experiment.info().id)
-            .field("variant", &self.variant)
-            .field("size", &self.size)
-            .field("sample_every", &self.sample_every)
-            .finish()
-    }
 }
 
 impl RunConfig {
@@ -147,6 +136,8 @@ pub struct Sample {
     pub process_heap_bytes: u64,
     /// The whole process's resident set size (sysinfo).
     pub process_rss_bytes: u64,
+    /// CPU time the worker thread has used since it started (all epochs).
+    pub worker_cpu: Duration,
 }
 
 impl Sample {
@@ -192,6 +183,8 @@ struct Progress {
     at_batch: Counters,
     /// The worker's live bytes before setup.
     live_baseline: i64,
+    /// The worker thread's CPU time at the end of the last batch.
+    worker_cpu: Duration,
 }
 
 type Shared = Arc<Mutex<Progress>>;
@@ -304,6 +297,7 @@ fn worker_main(
         base: Counters::default(),
         at_batch: Counters::default(),
         live_baseline: 0,
+        worker_cpu: Duration::ZERO,
     }));
     slot_out
         .send(Arc::clone(&shared))
@@ -419,8 +413,11 @@ impl Worker<'_> {
             }
             let took = start.elapsed();
             let counters = self.slot.counters();
+            // A clock_gettime per batch (about every 2 ms), never per operation.
+            let cpu = cpu_time::ThreadTime::try_now().map_or(Duration::ZERO, |t| t.as_duration());
             {
                 let mut p = lock(self.shared);
+                p.worker_cpu = cpu;
                 p.ops += batch;
                 p.bytes_processed += bytes;
                 p.measured_for += took;
@@ -507,6 +504,7 @@ fn sampler_main<E: From<RunnerEvent>>(
                 .unwrap_or(0),
             process_heap_bytes: crate::alloc::process_heap_bytes(),
             process_rss_bytes: rss.read(),
+            worker_cpu: progress.worker_cpu,
         };
         match events.try_send(E::from(RunnerEvent::Sample(sample))) {
             Ok(()) | Err(TrySendError::Full(_)) => {}

@@ -1,0 +1,524 @@
+//! The dashboard's state: what is selected and running, the bounded chart history, the latest
+//! figures per variant. It changes only through messages (samples, actions, ticks) and answers
+//! with [`Effect`]s for the event loop to carry out, so it runs in tests with no terminal and
+//! no threads.
+
+use std::collections::VecDeque;
+
+use heaplab_experiments::Experiment;
+
+use super::keys::Action;
+use crate::runner::{Command, Phase, Sample};
+
+/// The time windows `+`/`-` step through, in seconds.
+pub const WINDOWS_SECS: [f64; 6] = [10.0, 30.0, 60.0, 120.0, 300.0, 600.0];
+/// The window the dashboard opens with (60 s).
+const DEFAULT_WINDOW: usize = 2;
+/// Compare mode switches variant this often.
+pub const COMPARE_EVERY_SECS: f64 = 5.0;
+/// Chart history: ten minutes of samples at 100 ms, with room to spare. The oldest points go
+/// first, so the dashboard's memory stays flat however long it runs.
+pub const HISTORY_CAPACITY: usize = 8192;
+
+/// One point of chart history. Rates are `NaN` where there is no rate to show (the first
+/// sample of a variant, setup, warm-up): no point is better than a made-up zero.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    /// Seconds since the dashboard started.
+    pub t: f64,
+    /// The variant that produced it.
+    pub variant: usize,
+    /// The runner epoch (a new one per variant switch or resize).
+    pub epoch: u64,
+    /// Allocations per second on the worker.
+    pub allocs_per_sec: f64,
+    /// Bytes allocated per second on the worker.
+    pub alloc_bytes_per_sec: f64,
+    /// The worker's live heap.
+    pub live_heap_bytes: f64,
+    /// The worker's peak heap in this epoch.
+    pub peak_heap_bytes: f64,
+    /// The process's live heap (cap).
+    pub process_heap_bytes: f64,
+    /// The process's RSS.
+    pub process_rss_bytes: f64,
+    /// Operations per second.
+    pub ops_per_sec: f64,
+    /// Bytes processed per second.
+    pub bytes_per_sec: f64,
+}
+
+/// The latest cumulative figures of one variant (since its warm-up ended).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct VariantStats {
+    /// Measured operations.
+    pub ops: u64,
+    /// Allocations per operation.
+    pub allocs_per_op: f64,
+    /// Bytes allocated per operation.
+    pub bytes_per_op: f64,
+    /// Nanoseconds per operation (running time only).
+    pub ns_per_op: f64,
+    /// Peak heap of the variant.
+    pub peak_heap_bytes: u64,
+    /// Operations per second of running time.
+    pub ops_per_sec: f64,
+    /// Bytes processed per second of running time.
+    pub bytes_per_sec: f64,
+}
+
+impl VariantStats {
+    fn from_sample(s: &Sample) -> Self {
+        let ops = s.ops.max(1) as f64;
+        let secs = s.measured_for.as_secs_f64();
+        let per_sec = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
+        Self {
+            ops: s.ops,
+            allocs_per_op: s.allocs as f64 / ops,
+            bytes_per_op: s.bytes_allocated as f64 / ops,
+            ns_per_op: s.measured_for.as_nanos() as f64 / ops,
+            peak_heap_bytes: s.peak_heap_bytes,
+            ops_per_sec: per_sec(s.ops),
+            bytes_per_sec: per_sec(s.bytes_processed),
+        }
+    }
+}
+
+/// One variant against naive, in words: `100% fewer allocs/op`, `2.7x faster`, `-33% peak heap`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    /// The variant compared (not naive).
+    pub variant: &'static str,
+    /// The allocation claim.
+    pub allocs: String,
+    /// The speed claim.
+    pub speed: String,
+    /// The memory claim.
+    pub peak: String,
+}
+
+impl Comparison {
+    fn new(variant: &'static str, naive: &VariantStats, other: &VariantStats) -> Self {
+        let allocs = if naive.allocs_per_op == 0.0 && other.allocs_per_op == 0.0 {
+            "no allocs/op either way".to_owned()
+        } else if other.allocs_per_op == 0.0 {
+            format!("0 allocs/op (naive {:.2})", naive.allocs_per_op)
+        } else if other.allocs_per_op <= naive.allocs_per_op {
+            format!(
+                "{:.1}x fewer allocs/op",
+                naive.allocs_per_op / other.allocs_per_op
+            )
+        } else {
+            format!(
+                "{:.1}x more allocs/op",
+                other.allocs_per_op / naive.allocs_per_op
+            )
+        };
+        let speed = if other.ns_per_op <= 0.0 || naive.ns_per_op <= 0.0 {
+            "speed n/a".to_owned()
+        } else if other.ns_per_op <= naive.ns_per_op {
+            format!("{:.2}x faster", naive.ns_per_op / other.ns_per_op)
+        } else {
+            format!("{:.2}x slower", other.ns_per_op / naive.ns_per_op)
+        };
+        let peak = if naive.peak_heap_bytes == 0 {
+            "peak heap n/a".to_owned()
+        } else {
+            let change =
+                (other.peak_heap_bytes as f64 / naive.peak_heap_bytes as f64 - 1.0) * 100.0;
+            format!("{change:+.0}% peak heap")
+        };
+        Self {
+            variant,
+            allocs,
+            speed,
+            peak,
+        }
+    }
+}
+
+/// The experiment the dashboard is running.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Running {
+    /// Index into the catalog.
+    pub experiment: usize,
+    /// The variant asked for last.
+    pub variant: usize,
+    /// The workload size asked for last.
+    pub size: usize,
+    /// What the worker reported it is doing.
+    pub phase: Phase,
+    /// Whether the user paused it.
+    pub paused: bool,
+}
+
+/// What the event loop must do for the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Start a runner (stopping any other first).
+    Start {
+        /// Index into the catalog.
+        experiment: usize,
+        /// Variant index.
+        variant: usize,
+        /// Workload size.
+        size: usize,
+    },
+    /// Send a command to the running runner.
+    Send(Command),
+    /// Stop the runner.
+    Stop,
+}
+
+/// What heaplab itself costs while it runs: every thread but the experiment's worker.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SelfCost {
+    /// Allocations per second outside the worker (UI, sampler, input).
+    pub allocs_per_sec: f64,
+    /// CPU share of one core outside the worker, in percent.
+    pub cpu_percent: f64,
+}
+
+/// The dashboard's state.
+#[derive(Debug)]
+pub struct App {
+    /// The catalog, in chapter order.
+    pub experiments: &'static [&'static dyn Experiment],
+    /// The highlighted experiment.
+    pub selected: usize,
+    /// The experiment running, if any.
+    pub running: Option<Running>,
+    /// Chart history, oldest first, at most [`HISTORY_CAPACITY`] points.
+    pub history: VecDeque<Point>,
+    /// Latest figures per variant of `stats_for`.
+    pub stats: Vec<Option<VariantStats>>,
+    /// The experiment `stats` belong to.
+    pub stats_for: Option<usize>,
+    /// Each non-naive variant against naive, when both have figures.
+    pub comparisons: Vec<Comparison>,
+    /// Index into [`WINDOWS_SECS`].
+    pub window: usize,
+    /// When the charts were frozen (seconds since start).
+    pub frozen_at: Option<f64>,
+    /// Compare mode: when the variant was last switched.
+    pub compare_since: Option<f64>,
+    /// Whether the help overlay is open.
+    pub help: bool,
+    /// Seconds since the dashboard started, as of the last message.
+    pub now: f64,
+    /// What heaplab itself costs.
+    pub self_cost: SelfCost,
+    /// A message for the user (a worker's error, a refused request).
+    pub notice: Option<String>,
+    /// Whether the dashboard should close.
+    pub quit: bool,
+    last_sample: Option<Sample>,
+}
+
+impl App {
+    /// A dashboard over `experiments` with nothing running.
+    #[must_use]
+    pub fn new(experiments: &'static [&'static dyn Experiment]) -> Self {
+        Self {
+            experiments,
+            selected: 0,
+            running: None,
+            history: VecDeque::with_capacity(HISTORY_CAPACITY),
+            stats: Vec::new(),
+            stats_for: None,
+            comparisons: Vec::new(),
+            window: DEFAULT_WINDOW,
+            frozen_at: None,
+            compare_since: None,
+            help: false,
+            now: 0.0,
+            self_cost: SelfCost::default(),
+            notice: None,
+            quit: false,
+            last_sample: None,
+        }
+    }
+
+    /// The time window in seconds.
+    #[must_use]
+    pub fn window_secs(&self) -> f64 {
+        WINDOWS_SECS[self.window]
+    }
+
+    /// The time span the charts show: `[end - window, end]`.
+    #[must_use]
+    pub fn chart_span(&self) -> (f64, f64) {
+        let end = self.frozen_at.unwrap_or(self.now).max(self.window_secs());
+        (end - self.window_secs(), end)
+    }
+
+    /// The experiment whose figures are shown: the running one, else the selected one.
+    #[must_use]
+    pub fn shown_experiment(&self) -> &'static dyn Experiment {
+        let index = self.running.map_or(self.selected, |r| r.experiment);
+        self.experiments[index]
+    }
+
+    /// Starts `experiment` at `variant` with its default size (stopping any other).
+    pub fn start(&mut self, experiment: usize, variant: usize, now: f64) -> Vec<Effect> {
+        self.now = now;
+        let size = self.experiments[experiment].info().default_size;
+        self.selected = experiment;
+        self.running = Some(Running {
+            experiment,
+            variant,
+            size,
+            phase: Phase::SettingUp,
+            paused: false,
+        });
+        self.clear_figures();
+        self.stats_for = Some(experiment);
+        self.notice = None;
+        vec![Effect::Start {
+            experiment,
+            variant,
+            size,
+        }]
+    }
+
+    fn clear_figures(&mut self) {
+        self.history.clear();
+        self.stats.clear();
+        self.comparisons.clear();
+        self.last_sample = None;
+    }
+
+    /// Applies a user action at time `now` (seconds since start).
+    pub fn handle(&mut self, action: Action, now: f64) -> Vec<Effect> {
+        self.now = now;
+        if self.help && !matches!(action, Action::ToggleHelp | Action::Back | Action::Quit) {
+            return Vec::new();
+        }
+        match action {
+            Action::SelectPrevious => {
+                self.selected = self.selected.saturating_sub(1);
+                Vec::new()
+            }
+            Action::SelectNext => {
+                self.selected = (self.selected + 1).min(self.experiments.len() - 1);
+                Vec::new()
+            }
+            Action::StartStop => match self.running {
+                Some(r) if r.experiment == self.selected => {
+                    self.running = None;
+                    self.compare_since = None;
+                    vec![Effect::Stop]
+                }
+                _ => self.start(self.selected, 0, now),
+            },
+            Action::SwitchVariant => self.switch_variant(now),
+            Action::ToggleCompare => {
+                self.compare_since = match self.compare_since {
+                    Some(_) => None,
+                    None if self.running.is_some() => Some(now),
+                    None => {
+                        self.notice = Some("start an experiment (Enter) to compare".into());
+                        None
+                    }
+                };
+                Vec::new()
+            }
+            Action::TogglePause => self.toggle_pause(),
+            Action::ToggleFreeze => {
+                self.frozen_at = match self.frozen_at {
+                    Some(_) => None,
+                    None => Some(now),
+                };
+                Vec::new()
+            }
+            Action::WiderWindow => {
+                self.window = (self.window + 1).min(WINDOWS_SECS.len() - 1);
+                Vec::new()
+            }
+            Action::NarrowerWindow => {
+                self.window = self.window.saturating_sub(1);
+                Vec::new()
+            }
+            Action::SmallerWorkload => self.resize(|size| size / 2),
+            Action::LargerWorkload => self.resize(|size| size.saturating_mul(2)),
+            Action::ResetCharts => {
+                self.history.clear();
+                Vec::new()
+            }
+            Action::ToggleHelp => {
+                self.help = !self.help;
+                Vec::new()
+            }
+            Action::Back if self.help => {
+                self.help = false;
+                Vec::new()
+            }
+            Action::Back | Action::Quit => {
+                self.quit = true;
+                if self.running.take().is_some() {
+                    vec![Effect::Stop]
+                } else {
+                    Vec::new()
+                }
+            }
+        }
+    }
+
+    fn switch_variant(&mut self, now: f64) -> Vec<Effect> {
+        let Some(running) = self.running.as_mut() else {
+            self.notice =
+                Some("nothing is running: press Enter to start the selected experiment".into());
+            return Vec::new();
+        };
+        let count = self.experiments[running.experiment].info().variants.len();
+        running.variant = (running.variant + 1) % count;
+        running.phase = Phase::SettingUp;
+        if self.compare_since.is_some() {
+            self.compare_since = Some(now);
+        }
+        vec![Effect::Send(Command::SwitchVariant(running.variant))]
+    }
+
+    fn toggle_pause(&mut self) -> Vec<Effect> {
+        let Some(running) = self.running.as_mut() else {
+            return Vec::new();
+        };
+        running.paused = !running.paused;
+        vec![Effect::Send(if running.paused {
+            Command::Pause
+        } else {
+            Command::Resume
+        })]
+    }
+
+    fn resize(&mut self, change: impl Fn(usize) -> usize) -> Vec<Effect> {
+        let Some(running) = self.running.as_mut() else {
+            return Vec::new();
+        };
+        let info = self.experiments[running.experiment].info();
+        let (min, max) = info.size_range;
+        let size = change(running.size).clamp(min, max);
+        if size == running.size {
+            self.notice = Some(format!(
+                "workload size stays {size}: {} accepts {min}..={max} ({})",
+                info.id, info.size_unit
+            ));
+            return Vec::new();
+        }
+        running.size = size;
+        running.phase = Phase::SettingUp;
+        // Per-operation figures of another size are not comparable.
+        self.stats.clear();
+        self.comparisons.clear();
+        vec![Effect::Send(Command::SetSize(size))]
+    }
+
+    /// Advances the clock: compare mode switches variants here.
+    pub fn tick(&mut self, now: f64) -> Vec<Effect> {
+        self.now = now;
+        match self.compare_since {
+            Some(since) if self.running.is_some() && now - since >= COMPARE_EVERY_SECS => {
+                self.switch_variant(now)
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Takes a sample from the runner, received at `now`.
+    pub fn on_sample(&mut self, sample: Sample, now: f64) {
+        self.now = now;
+        let Some(running) = self.running.as_mut() else {
+            return;
+        };
+        if self.experiments[running.experiment].info().id != sample.experiment {
+            return; // a late sample from a runner already stopped
+        }
+        running.phase = sample.phase;
+        let previous = self
+            .last_sample
+            .filter(|p| p.epoch == sample.epoch && sample.phase == Phase::Running);
+        let rate = |now: u64, before: u64, secs: f64| {
+            if secs > 0.0 {
+                now.saturating_sub(before) as f64 / secs
+            } else {
+                f64::NAN
+            }
+        };
+        let (allocs, alloc_bytes, ops, bytes) = match previous {
+            Some(p) => {
+                let secs = (sample.elapsed.saturating_sub(p.elapsed)).as_secs_f64();
+                (
+                    rate(sample.allocs, p.allocs, secs),
+                    rate(sample.bytes_allocated, p.bytes_allocated, secs),
+                    rate(sample.ops, p.ops, secs),
+                    rate(sample.bytes_processed, p.bytes_processed, secs),
+                )
+            }
+            None => (f64::NAN, f64::NAN, f64::NAN, f64::NAN),
+        };
+        if self.history.len() == HISTORY_CAPACITY {
+            self.history.pop_front();
+        }
+        self.history.push_back(Point {
+            t: now,
+            variant: sample.variant_index,
+            epoch: sample.epoch,
+            allocs_per_sec: allocs,
+            alloc_bytes_per_sec: alloc_bytes,
+            live_heap_bytes: sample.live_heap_bytes.max(0) as f64,
+            peak_heap_bytes: sample.peak_heap_bytes as f64,
+            process_heap_bytes: sample.process_heap_bytes as f64,
+            process_rss_bytes: sample.process_rss_bytes as f64,
+            ops_per_sec: ops,
+            bytes_per_sec: bytes,
+        });
+        self.last_sample = Some(sample);
+
+        if sample.phase == Phase::Running && sample.ops > 0 {
+            let variants = self.experiments[running.experiment].info().variants;
+            self.stats.resize(variants.len(), None);
+            self.stats[sample.variant_index] = Some(VariantStats::from_sample(&sample));
+            self.comparisons = match self.stats.first().copied().flatten() {
+                Some(naive) => self
+                    .stats
+                    .iter()
+                    .enumerate()
+                    .skip(1)
+                    .filter_map(|(i, s)| s.map(|s| Comparison::new(variants[i].name, &naive, &s)))
+                    .collect(),
+                None => Vec::new(),
+            };
+        }
+    }
+
+    /// Takes the worker's end.
+    pub fn on_worker_exited(&mut self, experiment: &str, error: Option<String>) {
+        let Some(running) = self.running else {
+            return;
+        };
+        if self.experiments[running.experiment].info().id != experiment {
+            return;
+        }
+        self.running = None;
+        self.compare_since = None;
+        self.notice = Some(match error {
+            Some(error) => format!("{experiment} stopped: {error}"),
+            None => format!("{experiment} stopped"),
+        });
+    }
+
+    /// Takes a new measurement of heaplab's own cost.
+    pub fn on_self_cost(&mut self, cost: SelfCost) {
+        self.self_cost = cost;
+    }
+
+    /// The experiment's variant names.
+    #[must_use]
+    pub fn variant_name(&self, variant: usize) -> &'static str {
+        self.shown_experiment()
+            .info()
+            .variants
+            .get(variant)
+            .map_or("?", |v| v.name)
+    }
+}

@@ -1,0 +1,534 @@
+//! Drawing the dashboard: a pure function of [`App`]. No channel, no sysinfo, no rate maths:
+//! everything shown was computed when the message arrived.
+
+use heaplab_experiments::Section;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style, Stylize as _};
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{
+    Axis, Block, BorderType, Cell, Chart, Clear, Dataset, GraphType, LegendPosition, Paragraph,
+    Row, Table, Widget, Wrap,
+};
+
+use super::app::{App, Point};
+use super::keys::{BINDINGS, keys_label};
+use crate::runner::Phase;
+use crate::units;
+
+/// The smallest terminal the full layout fits in.
+pub const MIN_WIDTH: u16 = 80;
+/// The smallest terminal the full layout fits in.
+pub const MIN_HEIGHT: u16 = 24;
+
+const LIST_WIDTH: u16 = 34;
+
+/// The colour of a variant's trace.
+fn variant_color(variant: usize) -> Color {
+    match variant {
+        0 => Color::LightRed,
+        1 => Color::LightGreen,
+        _ => Color::LightCyan,
+    }
+}
+
+impl Widget for &App {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+            render_too_small(area, buf);
+            return;
+        }
+        let [main, status] = area.layout(&Layout::vertical([
+            Constraint::Fill(1),
+            Constraint::Length(1),
+        ]));
+        let [left, right] = main.layout(&Layout::horizontal([
+            Constraint::Length(LIST_WIDTH),
+            Constraint::Fill(1),
+        ]));
+        let [charts, numbers] = right.layout(&Layout::vertical([
+            Constraint::Fill(1),
+            Constraint::Length(7),
+        ]));
+        render_list(self, left, buf);
+        render_charts(self, charts, buf);
+        render_numbers(self, numbers, buf);
+        render_status(self, status, buf);
+        if self.help {
+            render_help(area, buf);
+        }
+    }
+}
+
+fn render_too_small(area: Rect, buf: &mut Buffer) {
+    let text = format!(
+        "heaplab needs {MIN_WIDTH}x{MIN_HEIGHT}; this terminal is {}x{}. Enlarge the window (q quits).",
+        area.width, area.height
+    );
+    Paragraph::new(text)
+        .wrap(Wrap { trim: true })
+        .alignment(Alignment::Center)
+        .render(area, buf);
+}
+
+fn render_list(app: &App, area: Rect, buf: &mut Buffer) {
+    let mut lines = Vec::new();
+    for section in Section::ALL {
+        let members: Vec<(usize, _)> = app
+            .experiments
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.info().section == section)
+            .collect();
+        if members.is_empty() {
+            continue;
+        }
+        lines.push(Line::from(format!("{} {}", section.code(), section.title())).bold());
+        for (index, experiment) in members {
+            let info = experiment.info();
+            let marker = match app.running {
+                Some(r) if r.experiment == index && r.paused => "‖ ",
+                Some(r) if r.experiment == index => "▶ ",
+                _ => "  ",
+            };
+            let mut spans = vec![Span::raw(marker), Span::raw(info.id)];
+            if let Some(r) = app.running.filter(|r| r.experiment == index) {
+                spans.push(Span::raw(" "));
+                spans.push(Span::raw(app.variant_name(r.variant)).fg(variant_color(r.variant)));
+            }
+            let mut line = Line::from(spans);
+            if index == app.selected {
+                line = line.add_modifier(Modifier::REVERSED);
+            }
+            lines.push(line);
+        }
+    }
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .title(" experiments ");
+    Paragraph::new(lines).block(block).render(area, buf);
+}
+
+/// What one chart plots: how to read a point, and how to print its unit.
+struct Metric {
+    value: fn(&Point) -> f64,
+    format: fn(f64) -> String,
+}
+
+fn rate_count(v: f64) -> String {
+    format!("{}/s", units::count(v))
+}
+
+fn rate_bytes(v: f64) -> String {
+    format!("{}/s", units::bytes_short(v))
+}
+
+fn bytes(v: f64) -> String {
+    units::bytes_short(v)
+}
+
+fn render_charts(app: &App, area: Rect, buf: &mut Buffer) {
+    let [alloc_row, heap_row, throughput_row] = area.layout(&Layout::vertical([
+        Constraint::Ratio(1, 3),
+        Constraint::Ratio(1, 3),
+        Constraint::Ratio(1, 3),
+    ]));
+    let halves = Layout::horizontal([Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)]);
+    let [allocs, alloc_bytes] = alloc_row.layout(&halves);
+    let [ops, throughput] = throughput_row.layout(&halves);
+
+    per_variant_chart(
+        app,
+        allocs,
+        buf,
+        "allocation rate",
+        &Metric {
+            value: |p| p.allocs_per_sec,
+            format: rate_count,
+        },
+    );
+    per_variant_chart(
+        app,
+        alloc_bytes,
+        buf,
+        "bytes allocated",
+        &Metric {
+            value: |p| p.alloc_bytes_per_sec,
+            format: rate_bytes,
+        },
+    );
+    heap_chart(app, heap_row, buf);
+    per_variant_chart(
+        app,
+        ops,
+        buf,
+        "throughput",
+        &Metric {
+            value: |p| p.ops_per_sec,
+            format: rate_count,
+        },
+    );
+    per_variant_chart(
+        app,
+        throughput,
+        buf,
+        "bytes processed",
+        &Metric {
+            value: |p| p.bytes_per_sec,
+            format: rate_bytes,
+        },
+    );
+}
+
+/// Runs of consecutive points from one epoch: each becomes one line, so a ghost and the live
+/// trace never join across a switch.
+fn segments(app: &App, value: fn(&Point) -> f64) -> Vec<(usize, Vec<(f64, f64)>)> {
+    let (start, end) = app.chart_span();
+    let mut out: Vec<(usize, u64, Vec<(f64, f64)>)> = Vec::new();
+    for p in app.history.iter().filter(|p| p.t >= start && p.t <= end) {
+        let v = value(p);
+        if !v.is_finite() {
+            continue;
+        }
+        match out.last_mut() {
+            Some((_, epoch, points)) if *epoch == p.epoch => points.push((p.t, v)),
+            _ => out.push((p.variant, p.epoch, vec![(p.t, v)])),
+        }
+    }
+    out.into_iter()
+        .map(|(variant, _, points)| (variant, points))
+        .collect()
+}
+
+fn y_bounds(series: &[(usize, Vec<(f64, f64)>)]) -> f64 {
+    let max = series
+        .iter()
+        .flat_map(|(_, points)| points.iter().map(|&(_, y)| y))
+        .fold(0.0_f64, f64::max);
+    if max > 0.0 { max * 1.15 } else { 1.0 }
+}
+
+fn x_axis(app: &App) -> Axis<'static> {
+    let (start, end) = app.chart_span();
+    let window = app.window_secs();
+    Axis::default()
+        .bounds([start, end])
+        .labels([
+            format!("-{window:.0}s"),
+            format!("-{:.0}s", window / 2.0),
+            if app.frozen_at.is_some() {
+                "frozen".to_owned()
+            } else {
+                "now".to_owned()
+            },
+        ])
+        .style(Style::new().fg(Color::Gray))
+}
+
+fn y_axis(max: f64, format: fn(f64) -> String) -> Axis<'static> {
+    Axis::default()
+        .bounds([0.0, max])
+        .labels([format(0.0), format(max / 2.0), format(max)])
+        .style(Style::new().fg(Color::Gray))
+}
+
+fn chart_block(title: String) -> Block<'static> {
+    Block::bordered()
+        .border_type(BorderType::Rounded)
+        .title(title)
+}
+
+/// The current value of a series, for the title.
+fn latest(series: &[(usize, Vec<(f64, f64)>)]) -> Option<f64> {
+    series.last().and_then(|(_, p)| p.last()).map(|&(_, y)| y)
+}
+
+fn per_variant_chart(app: &App, area: Rect, buf: &mut Buffer, title: &str, metric: &Metric) {
+    let series = segments(app, metric.value);
+    let current = app.running.map(|r| r.variant);
+    let mut named = [false; 8];
+    let datasets: Vec<Dataset> = series
+        .iter()
+        .map(|(variant, points)| {
+            let live = Some(*variant) == current;
+            let mut style = Style::new().fg(variant_color(*variant));
+            if !live {
+                style = style.add_modifier(Modifier::DIM);
+            }
+            let mut dataset = Dataset::default()
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(style)
+                .data(points);
+            // One legend entry per variant, however many segments compare mode made.
+            if let Some(seen) = named.get_mut(*variant).filter(|seen| !**seen) {
+                *seen = true;
+                let name = app.variant_name(*variant);
+                dataset = dataset.name(if live {
+                    name.to_owned()
+                } else {
+                    format!("{name} (ghost)")
+                });
+            }
+            dataset
+        })
+        .collect();
+    let now = latest(&series).map_or_else(|| "-".to_owned(), metric.format);
+    let max = y_bounds(&series);
+    Chart::new(datasets)
+        .block(chart_block(format!(" {title}: {now} ")))
+        .x_axis(x_axis(app))
+        .y_axis(y_axis(max, metric.format))
+        .legend_position(Some(LegendPosition::TopRight))
+        .hidden_legend_constraints((Constraint::Percentage(60), Constraint::Percentage(60)))
+        .render(area, buf);
+}
+
+fn heap_chart(app: &App, area: Rect, buf: &mut Buffer) {
+    let live = segments(app, |p| p.live_heap_bytes);
+    let peak = segments(app, |p| p.peak_heap_bytes);
+    let process: Vec<(f64, f64)> = segments(app, |p| p.process_heap_bytes)
+        .into_iter()
+        .flat_map(|(_, points)| points)
+        .collect();
+    let rss: Vec<(f64, f64)> = segments(app, |p| p.process_rss_bytes)
+        .into_iter()
+        .flat_map(|(_, points)| points)
+        .collect();
+    let current = app.running.map(|r| r.variant);
+    let mut datasets = Vec::new();
+    let mut named = [false; 8];
+    for (variant, points) in &live {
+        let mut style = Style::new().fg(variant_color(*variant));
+        if Some(*variant) != current {
+            style = style.add_modifier(Modifier::DIM);
+        }
+        let mut dataset = Dataset::default()
+            .marker(Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(style)
+            .data(points);
+        if let Some(seen) = named.get_mut(*variant).filter(|seen| !**seen) {
+            *seen = true;
+            dataset = dataset.name(format!("{} live", app.variant_name(*variant)));
+        }
+        datasets.push(dataset);
+    }
+    for (i, (_, points)) in peak.iter().enumerate() {
+        let mut dataset = Dataset::default()
+            .marker(Marker::Dot)
+            .graph_type(GraphType::Line)
+            .style(Style::new().fg(Color::Yellow))
+            .data(points);
+        if i == 0 {
+            dataset = dataset.name("worker peak");
+        }
+        datasets.push(dataset);
+    }
+    for (name, points, color) in [
+        ("process heap", &process, Color::LightBlue),
+        ("RSS", &rss, Color::LightMagenta),
+    ] {
+        if !points.is_empty() {
+            datasets.push(
+                Dataset::default()
+                    .name(name)
+                    .marker(Marker::Braille)
+                    .graph_type(GraphType::Line)
+                    .style(Style::new().fg(color))
+                    .data(points),
+            );
+        }
+    }
+    let all: Vec<(usize, Vec<(f64, f64)>)> = live
+        .iter()
+        .chain(&peak)
+        .cloned()
+        .chain([(0, process.clone()), (0, rss.clone())])
+        .collect();
+    let max = y_bounds(&all);
+    let title = match (latest(&live), rss.last()) {
+        (Some(live), Some(&(_, rss))) => format!(
+            " heap: worker {} live · process RSS {} ",
+            units::bytes_short(live),
+            units::bytes_short(rss)
+        ),
+        _ => " heap ".to_owned(),
+    };
+    Chart::new(datasets)
+        .block(chart_block(title))
+        .x_axis(x_axis(app))
+        .y_axis(y_axis(max, bytes))
+        .legend_position(Some(LegendPosition::TopRight))
+        .hidden_legend_constraints((Constraint::Percentage(50), Constraint::Percentage(70)))
+        .render(area, buf);
+}
+
+fn render_numbers(app: &App, area: Rect, buf: &mut Buffer) {
+    let experiment = app.shown_experiment();
+    let info = experiment.info();
+    let size = app.running.map_or(info.default_size, |r| r.size);
+    let header = Row::new(
+        [
+            "variant",
+            "allocs/op",
+            "bytes/op",
+            "ns/op",
+            "peak heap",
+            "throughput",
+        ]
+        .map(|h| Cell::from(h).bold()),
+    );
+    let rows: Vec<Row> = info
+        .variants
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let name = Cell::from(v.name).fg(variant_color(i));
+            match app.stats.get(i).copied().flatten() {
+                Some(s) => Row::new([
+                    name,
+                    Cell::from(format!("{:.2}", s.allocs_per_op)),
+                    Cell::from(if s.bytes_per_op < 1e6 {
+                        format!("{:.0}", s.bytes_per_op)
+                    } else {
+                        units::bytes_short(s.bytes_per_op)
+                    }),
+                    Cell::from(format!("{:.1}", s.ns_per_op)),
+                    Cell::from(units::bytes(s.peak_heap_bytes)),
+                    Cell::from(format!(
+                        "{} op/s · {}/s",
+                        units::count(s.ops_per_sec),
+                        units::bytes_short(s.bytes_per_sec)
+                    )),
+                ]),
+                None => Row::new([name, Cell::from("–")]),
+            }
+        })
+        .collect();
+    let phase = match app.running {
+        Some(r) if r.paused => " · paused".to_owned(),
+        Some(r) => match r.phase {
+            Phase::SettingUp => " · setting up".to_owned(),
+            Phase::WarmingUp => " · warming up".to_owned(),
+            Phase::Running | Phase::Paused | Phase::Exited => String::new(),
+        },
+        None => " · stopped (Enter starts)".to_owned(),
+    };
+    let mut block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .title(format!(
+            " {} · size {size} {}{phase} ",
+            info.id, info.size_unit
+        ));
+    if let Some(c) = app.comparisons.last() {
+        block = block.title_bottom(
+            Line::from(format!(
+                " {} vs naive: {} · {} · {} ",
+                c.variant, c.allocs, c.speed, c.peak
+            ))
+            .bold(),
+        );
+    }
+    Table::new(
+        rows,
+        [
+            Constraint::Length(10),
+            Constraint::Length(10),
+            Constraint::Length(9),
+            Constraint::Length(11),
+            Constraint::Length(11),
+            Constraint::Fill(1),
+        ],
+    )
+    .header(header)
+    .block(block)
+    .render(area, buf);
+}
+
+fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
+    let mut spans = Vec::new();
+    for binding in BINDINGS {
+        if let Some(word) = binding.status {
+            spans.push(Span::raw(keys_label(binding)).bold().fg(Color::LightYellow));
+            spans.push(Span::raw(format!(" {word}  ")));
+        }
+    }
+    let mut state = format!(
+        "│ heaplab itself: {} allocs/s, {:.1}% CPU │ window {:.0}s",
+        units::count(app.self_cost.allocs_per_sec),
+        app.self_cost.cpu_percent,
+        app.window_secs()
+    );
+    if app.frozen_at.is_some() {
+        state.push_str(" · frozen");
+    }
+    if app.compare_since.is_some() {
+        state.push_str(" · compare");
+    }
+    spans.push(Span::raw(state));
+    if let Some(notice) = &app.notice {
+        spans.push(Span::raw(format!(" │ {notice}")).fg(Color::LightYellow));
+    }
+    Paragraph::new(Line::from(spans)).render(area, buf);
+}
+
+const GLOSSARY: &[(&str, &str)] = &[
+    (
+        "allocs/op",
+        "allocator calls per operation on the experiment's worker thread",
+    ),
+    (
+        "live heap",
+        "bytes the worker allocated and has not freed yet",
+    ),
+    (
+        "peak heap",
+        "the highest live heap since the variant was set up",
+    ),
+    (
+        "process heap",
+        "live heap of the whole process, heaplab included (cap)",
+    ),
+    (
+        "RSS",
+        "memory the OS maps for the process: heap, stacks, code, freed-but-kept pages",
+    ),
+    (
+        "ghost",
+        "a dimmed trace of a variant that ran before the current one",
+    ),
+];
+
+fn render_help(area: Rect, buf: &mut Buffer) {
+    let width = 96.min(area.width);
+    let height = (BINDINGS.len() + GLOSSARY.len() + 6).min(area.height as usize) as u16;
+    let popup = area.centered(Constraint::Length(width), Constraint::Length(height));
+    Clear.render(popup, buf);
+    let mut lines: Vec<Line> = BINDINGS
+        .iter()
+        .map(|b| {
+            Line::from(vec![
+                Span::raw(format!("{:>12}  ", keys_label(b)))
+                    .bold()
+                    .fg(Color::LightYellow),
+                Span::raw(b.help),
+            ])
+        })
+        .collect();
+    lines.push(Line::raw(""));
+    for (term, meaning) in GLOSSARY {
+        lines.push(Line::from(vec![
+            Span::raw(format!("{term:>12}  ")).bold(),
+            Span::raw(*meaning),
+        ]));
+    }
+    Paragraph::new(lines)
+        .block(
+            Block::bordered()
+                .border_type(BorderType::Double)
+                .title(" keys and figures · Esc or ? closes "),
+        )
+        .render(popup, buf);
+}

@@ -1,0 +1,268 @@
+//! The key table: every key the dashboard knows, the [`Action`] it maps to, and the words the
+//! help overlay and the status line show for it. One table, so help can never drift from keys.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+/// Everything a key can ask the dashboard to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Select the experiment above.
+    SelectPrevious,
+    /// Select the experiment below.
+    SelectNext,
+    /// Start the selected experiment, or stop the running one.
+    StartStop,
+    /// Switch the running experiment to its next variant.
+    SwitchVariant,
+    /// Alternate the variants automatically so both traces build up.
+    ToggleCompare,
+    /// Pause or resume the experiment.
+    TogglePause,
+    /// Freeze the charts; the experiment keeps running.
+    ToggleFreeze,
+    /// Widen the time window.
+    WiderWindow,
+    /// Narrow the time window.
+    NarrowerWindow,
+    /// Halve the workload size.
+    SmallerWorkload,
+    /// Double the workload size.
+    LargerWorkload,
+    /// Clear the charts.
+    ResetCharts,
+    /// Show or hide the help overlay.
+    ToggleHelp,
+    /// Close an overlay, or quit from the main screen.
+    Back,
+    /// Quit.
+    Quit,
+}
+
+/// A key as the table names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    /// A printable character.
+    Char(char),
+    /// Ctrl and a character.
+    Ctrl(char),
+    /// Arrow up.
+    Up,
+    /// Arrow down.
+    Down,
+    /// Enter.
+    Enter,
+    /// Escape.
+    Esc,
+}
+
+impl Key {
+    /// How the help shows it.
+    #[must_use]
+    pub fn label(self) -> String {
+        match self {
+            Key::Char(' ') => "Space".into(),
+            Key::Char(c) => c.to_string(),
+            Key::Ctrl(c) => format!("Ctrl-{}", c.to_ascii_uppercase()),
+            Key::Up => "↑".into(),
+            Key::Down => "↓".into(),
+            Key::Enter => "Enter".into(),
+            Key::Esc => "Esc".into(),
+        }
+    }
+
+    fn matches(self, event: &KeyEvent) -> bool {
+        let ctrl = event.modifiers.contains(KeyModifiers::CONTROL);
+        match (self, event.code) {
+            (Key::Ctrl(c), KeyCode::Char(k)) => ctrl && k.eq_ignore_ascii_case(&c),
+            (Key::Char(c), KeyCode::Char(k)) => !ctrl && k == c,
+            (Key::Up, KeyCode::Up)
+            | (Key::Down, KeyCode::Down)
+            | (Key::Enter, KeyCode::Enter)
+            | (Key::Esc, KeyCode::Esc) => true,
+            _ => false,
+        }
+    }
+}
+
+/// One row of the key table.
+#[derive(Debug, Clone, Copy)]
+pub struct Binding {
+    /// The keys that do it.
+    pub keys: &'static [Key],
+    /// What it does.
+    pub action: Action,
+    /// One line for the help overlay.
+    pub help: &'static str,
+    /// The word on the status line, for the main keys.
+    pub status: Option<&'static str>,
+}
+
+/// The key table.
+pub const BINDINGS: &[Binding] = &[
+    Binding {
+        keys: &[Key::Up, Key::Char('k')],
+        action: Action::SelectPrevious,
+        help: "select the experiment above",
+        status: None,
+    },
+    Binding {
+        keys: &[Key::Down, Key::Char('j')],
+        action: Action::SelectNext,
+        help: "select the experiment below",
+        status: None,
+    },
+    Binding {
+        keys: &[Key::Enter],
+        action: Action::StartStop,
+        help: "start the selected experiment, or stop the running one",
+        status: Some("start/stop"),
+    },
+    Binding {
+        keys: &[Key::Char(' '), Key::Char('v')],
+        action: Action::SwitchVariant,
+        help: "switch variant (naive → optimized → crate); the old trace stays as a ghost",
+        status: Some("variant"),
+    },
+    Binding {
+        keys: &[Key::Char('c')],
+        action: Action::ToggleCompare,
+        help: "compare mode: alternate the variants every few seconds",
+        status: Some("compare"),
+    },
+    Binding {
+        keys: &[Key::Char('p')],
+        action: Action::TogglePause,
+        help: "pause or resume the experiment",
+        status: Some("pause"),
+    },
+    Binding {
+        keys: &[Key::Char('f')],
+        action: Action::ToggleFreeze,
+        help: "freeze the charts (the experiment keeps running)",
+        status: None,
+    },
+    Binding {
+        keys: &[Key::Char('+'), Key::Char('=')],
+        action: Action::WiderWindow,
+        help: "widen the time window (up to 10 min)",
+        status: None,
+    },
+    Binding {
+        keys: &[Key::Char('-')],
+        action: Action::NarrowerWindow,
+        help: "narrow the time window (down to 10 s)",
+        status: None,
+    },
+    Binding {
+        keys: &[Key::Char('[')],
+        action: Action::SmallerWorkload,
+        help: "halve the workload size",
+        status: None,
+    },
+    Binding {
+        keys: &[Key::Char(']')],
+        action: Action::LargerWorkload,
+        help: "double the workload size",
+        status: None,
+    },
+    Binding {
+        keys: &[Key::Char('r')],
+        action: Action::ResetCharts,
+        help: "reset the charts",
+        status: None,
+    },
+    Binding {
+        keys: &[Key::Char('?')],
+        action: Action::ToggleHelp,
+        help: "this help",
+        status: Some("help"),
+    },
+    Binding {
+        keys: &[Key::Esc],
+        action: Action::Back,
+        help: "close an overlay, or quit from the main screen",
+        status: None,
+    },
+    Binding {
+        keys: &[Key::Char('q'), Key::Ctrl('c')],
+        action: Action::Quit,
+        help: "quit",
+        status: Some("quit"),
+    },
+];
+
+/// The action a key press asks for, if any. Releases and repeats of a release are ignored.
+#[must_use]
+pub fn action_for(event: &KeyEvent) -> Option<Action> {
+    if event.kind == KeyEventKind::Release {
+        return None;
+    }
+    BINDINGS
+        .iter()
+        .find(|b| b.keys.iter().any(|k| k.matches(event)))
+        .map(|b| b.action)
+}
+
+/// The keys of a binding joined for display: `↑/k`.
+#[must_use]
+pub fn keys_label(binding: &Binding) -> String {
+    binding
+        .keys
+        .iter()
+        .map(|k| k.label())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn press(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, modifiers)
+    }
+
+    #[test]
+    fn every_documented_key_maps_to_its_action() {
+        let none = KeyModifiers::NONE;
+        for (code, mods, action) in [
+            (KeyCode::Up, none, Action::SelectPrevious),
+            (KeyCode::Char('k'), none, Action::SelectPrevious),
+            (KeyCode::Down, none, Action::SelectNext),
+            (KeyCode::Char('j'), none, Action::SelectNext),
+            (KeyCode::Enter, none, Action::StartStop),
+            (KeyCode::Char(' '), none, Action::SwitchVariant),
+            (KeyCode::Char('v'), none, Action::SwitchVariant),
+            (KeyCode::Char('c'), none, Action::ToggleCompare),
+            (KeyCode::Char('p'), none, Action::TogglePause),
+            (KeyCode::Char('f'), none, Action::ToggleFreeze),
+            (KeyCode::Char('+'), KeyModifiers::SHIFT, Action::WiderWindow),
+            (KeyCode::Char('-'), none, Action::NarrowerWindow),
+            (KeyCode::Char('['), none, Action::SmallerWorkload),
+            (KeyCode::Char(']'), none, Action::LargerWorkload),
+            (KeyCode::Char('r'), none, Action::ResetCharts),
+            (KeyCode::Char('?'), KeyModifiers::SHIFT, Action::ToggleHelp),
+            (KeyCode::Esc, none, Action::Back),
+            (KeyCode::Char('q'), none, Action::Quit),
+            (KeyCode::Char('c'), KeyModifiers::CONTROL, Action::Quit),
+        ] {
+            assert_eq!(
+                action_for(&press(code, mods)),
+                Some(action),
+                "{code:?} {mods:?}"
+            );
+        }
+        assert_eq!(action_for(&press(KeyCode::Char('x'), none)), None);
+    }
+
+    #[test]
+    fn no_key_is_bound_twice() {
+        let all: Vec<Key> = BINDINGS
+            .iter()
+            .flat_map(|b| b.keys.iter().copied())
+            .collect();
+        for (i, key) in all.iter().enumerate() {
+            assert!(!all[i + 1..].contains(key), "{key:?} bound twice");
+        }
+    }
+}

@@ -1,0 +1,334 @@
+//! The dashboard: one thread owns the terminal and the [`App`]; an input thread and a signal
+//! thread send it messages over one bounded channel, and so does the runner.
+//!
+//! The loop drains messages with a per-turn budget, applies the app's effects to the runner, and
+//! redraws only when something changed and a frame is due.
+
+pub mod app;
+pub mod draw;
+pub mod keys;
+
+use std::io::{self, IsTerminal as _};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use color_eyre::eyre::{Result, WrapErr as _};
+use heaplab_experiments::counting::{self, SlotId};
+use ratatui::crossterm::event::{self, Event, KeyEvent};
+use ratatui::{Terminal, backend::Backend};
+
+use self::app::{App, Effect, SelfCost};
+use crate::runner::{DEFAULT_SAMPLE_EVERY, RunConfig, Runner, RunnerEvent};
+
+/// Everything the UI thread hears about.
+#[derive(Debug)]
+pub enum AppEvent {
+    /// A key was pressed.
+    Key(KeyEvent),
+    /// The terminal was resized.
+    Resize,
+    /// The runner said something.
+    Runner(RunnerEvent),
+    /// SIGINT, SIGTERM or SIGHUP arrived.
+    Signal(i32),
+    /// The terminal stopped giving input (closed, or an error).
+    InputClosed(String),
+}
+
+impl From<RunnerEvent> for AppEvent {
+    fn from(event: RunnerEvent) -> Self {
+        AppEvent::Runner(event)
+    }
+}
+
+/// How the dashboard opens.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Frames per second at most (1..=60).
+    pub fps: u32,
+    /// An experiment to start at once: catalog index, variant index, optional size.
+    pub start: Option<(usize, usize, Option<usize>)>,
+}
+
+/// The dashboard needs a terminal.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the dashboard needs a terminal, and standard output is not one; \
+     for figures in a pipe, a script or CI, run `heaplab bench` (e.g. `heaplab bench --format json`)"
+)]
+pub struct NotATerminal;
+
+/// Opens the dashboard and runs it until the user quits or a signal arrives. The terminal is
+/// restored on every way out: return, error, panic (ratatui's hook) and signal.
+pub fn run(options: Options) -> Result<()> {
+    if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
+        return Err(NotATerminal.into());
+    }
+    let (tx, rx) = mpsc::sync_channel::<AppEvent>(1024);
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ])
+    .wrap_err("could not install signal handlers")?;
+    let signal_handle = signals.handle();
+    let signal_thread = {
+        let tx = tx.clone();
+        thread::Builder::new()
+            .name("heaplab-signals".into())
+            .spawn(move || {
+                for signal in signals.forever() {
+                    if tx.send(AppEvent::Signal(signal)).is_err() {
+                        break;
+                    }
+                }
+            })?
+    };
+
+    // ratatui's panic hook is installed last, so it restores the terminal before color-eyre's
+    // hook prints the report.
+    let mut terminal = ratatui::try_init().wrap_err("could not set up the terminal")?;
+    let input_thread = spawn_input(tx.clone(), Arc::clone(&stop))?;
+    let result = event_loop(&mut terminal, &rx, &tx, options);
+    ratatui::restore();
+
+    stop.store(true, Ordering::Relaxed);
+    signal_handle.close();
+    drop(tx);
+    let _ = input_thread.join();
+    let _ = signal_thread.join();
+    result
+}
+
+fn spawn_input(tx: SyncSender<AppEvent>, stop: Arc<AtomicBool>) -> io::Result<JoinHandle<()>> {
+    thread::Builder::new()
+        .name("heaplab-input".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                // Poll with a timeout so the thread notices `stop` and ends.
+                let event = match event::poll(Duration::from_millis(100)) {
+                    Ok(false) => continue,
+                    Ok(true) => event::read(),
+                    Err(e) => Err(e),
+                };
+                let message = match event {
+                    Ok(Event::Key(key)) => AppEvent::Key(key),
+                    Ok(Event::Resize(..)) => AppEvent::Resize,
+                    Ok(_) => continue,
+                    Err(e) => {
+                        let _ = tx.send(AppEvent::InputClosed(e.to_string()));
+                        return;
+                    }
+                };
+                if tx.send(message).is_err() {
+                    return;
+                }
+            }
+        })
+}
+
+/// Messages handled per turn at most, so a flood of samples cannot starve the frame.
+const EVENTS_PER_TURN: usize = 256;
+
+/// The loop proper, generic over the backend so tests can drive it on a `TestBackend`.
+pub fn event_loop<B: Backend>(
+    terminal: &mut Terminal<B>,
+    rx: &Receiver<AppEvent>,
+    tx: &SyncSender<AppEvent>,
+    options: Options,
+) -> Result<()>
+where
+    B::Error: Send + Sync + 'static,
+{
+    let started = Instant::now();
+    let clock = || started.elapsed().as_secs_f64();
+    let mut app = App::new(heaplab_experiments::catalog());
+    let mut loop_state = Loop {
+        runner: None,
+        tx: tx.clone(),
+    };
+    if let Some((experiment, variant, size)) = options.start {
+        let mut effects = app.start(experiment, variant, clock());
+        if let (Some(size), Some(Effect::Start { size: s, .. })) = (size, effects.first_mut()) {
+            *s = size;
+            if let Some(running) = app.running.as_mut() {
+                running.size = size;
+            }
+        }
+        loop_state.apply(&mut app, effects);
+    }
+    let frame_every = Duration::from_secs_f64(1.0 / f64::from(options.fps.clamp(1, 60)));
+    let mut cost = CostMeter::new();
+    let mut dirty = true;
+    let mut next_frame = Instant::now();
+    loop {
+        let now = Instant::now();
+        if dirty && now >= next_frame {
+            terminal
+                .draw(|frame| frame.render_widget(&app, frame.area()))
+                .wrap_err("could not draw the dashboard")?;
+            dirty = false;
+            next_frame = now + frame_every;
+        }
+        let wait = if dirty {
+            next_frame.saturating_duration_since(Instant::now())
+        } else {
+            Duration::from_millis(250)
+        };
+        match rx.recv_timeout(wait) {
+            Ok(event) => {
+                let first = std::iter::once(event);
+                for event in first.chain(rx.try_iter().take(EVENTS_PER_TURN)) {
+                    dirty |= loop_state.handle(&mut app, event, clock(), &mut cost);
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        let effects = app.tick(clock());
+        dirty |= !effects.is_empty();
+        loop_state.apply(&mut app, effects);
+        if let Some(measured) = cost.measure() {
+            app.on_self_cost(measured);
+            dirty = true;
+        }
+        if app.quit {
+            break;
+        }
+    }
+    if let Some(runner) = loop_state.runner.take() {
+        runner.stop();
+    }
+    Ok(())
+}
+
+/// The loop's side of things: the runner and the sender it gives runners.
+struct Loop {
+    runner: Option<Runner>,
+    tx: SyncSender<AppEvent>,
+}
+
+impl Loop {
+    /// Handles one message; returns whether the screen needs redrawing.
+    fn handle(&mut self, app: &mut App, event: AppEvent, now: f64, cost: &mut CostMeter) -> bool {
+        match event {
+            AppEvent::Key(key) => {
+                if let Some(action) = keys::action_for(&key) {
+                    let effects = app.handle(action, now);
+                    self.apply(app, effects);
+                }
+            }
+            AppEvent::Resize => {}
+            AppEvent::Runner(RunnerEvent::Sample(sample)) => {
+                cost.on_worker_cpu(sample.worker_cpu);
+                app.on_sample(sample, now);
+            }
+            AppEvent::Runner(RunnerEvent::WorkerExited { experiment, error }) => {
+                app.on_worker_exited(experiment, error);
+            }
+            AppEvent::Signal(_) | AppEvent::InputClosed(_) => app.quit = true,
+        }
+        true
+    }
+
+    fn apply(&mut self, app: &mut App, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::Start {
+                    experiment,
+                    variant,
+                    size,
+                } => {
+                    if let Some(old) = self.runner.take() {
+                        old.stop();
+                    }
+                    let config = RunConfig {
+                        experiment: app.experiments[experiment],
+                        variant,
+                        size,
+                        sample_every: DEFAULT_SAMPLE_EVERY,
+                    };
+                    match Runner::start(config, self.tx.clone()) {
+                        Ok(runner) => self.runner = Some(runner),
+                        Err(e) => {
+                            app.running = None;
+                            app.notice = Some(format!("could not start: {e}"));
+                        }
+                    }
+                }
+                Effect::Send(command) => {
+                    if let Some(runner) = &self.runner {
+                        if !runner.send(command) {
+                            app.notice = Some("the experiment has already stopped".into());
+                        }
+                    }
+                }
+                Effect::Stop => {
+                    if let Some(runner) = self.runner.take() {
+                        runner.stop();
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Measures what heaplab costs besides the experiment: allocations in the shared bucket (every
+/// thread but workers) and process CPU minus worker CPU, once a second.
+struct CostMeter {
+    at: Instant,
+    other_allocs: u64,
+    process_cpu: Duration,
+    worker_cpu_total: Duration,
+    worker_cpu_at_measure: Duration,
+    last_worker_cpu: Duration,
+}
+
+impl CostMeter {
+    fn new() -> Self {
+        Self {
+            at: Instant::now(),
+            other_allocs: counting::snapshot(SlotId::OTHER).allocs,
+            process_cpu: process_cpu(),
+            worker_cpu_total: Duration::ZERO,
+            worker_cpu_at_measure: Duration::ZERO,
+            last_worker_cpu: Duration::ZERO,
+        }
+    }
+
+    /// Takes a worker's cumulative CPU time from a sample; a smaller value means a new worker.
+    fn on_worker_cpu(&mut self, cpu: Duration) {
+        let delta = cpu.checked_sub(self.last_worker_cpu).unwrap_or(cpu);
+        self.worker_cpu_total += delta;
+        self.last_worker_cpu = cpu;
+    }
+
+    fn measure(&mut self) -> Option<SelfCost> {
+        let elapsed = self.at.elapsed();
+        if elapsed < Duration::from_secs(1) {
+            return None;
+        }
+        let allocs = counting::snapshot(SlotId::OTHER).allocs;
+        let cpu = process_cpu();
+        let worker = self.worker_cpu_total - self.worker_cpu_at_measure;
+        let own_cpu = cpu.saturating_sub(self.process_cpu).saturating_sub(worker);
+        let secs = elapsed.as_secs_f64();
+        let cost = SelfCost {
+            allocs_per_sec: allocs.saturating_sub(self.other_allocs) as f64 / secs,
+            cpu_percent: own_cpu.as_secs_f64() / secs * 100.0,
+        };
+        self.at = Instant::now();
+        self.other_allocs = allocs;
+        self.process_cpu = cpu;
+        self.worker_cpu_at_measure = self.worker_cpu_total;
+        Some(cost)
+    }
+}
+
+fn process_cpu() -> Duration {
+    cpu_time::ProcessTime::try_now().map_or(Duration::ZERO, |t| t.as_duration())
+}
