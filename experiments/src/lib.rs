@@ -21,6 +21,7 @@ mod in_place;
 mod inline_storage;
 mod preallocation;
 mod size_classes;
+pub mod streaming;
 mod string_processing;
 mod struct_layout;
 mod sync_pool;
@@ -329,6 +330,7 @@ pub fn catalog() -> &'static [&'static dyn Experiment] {
         &sync_pool::SyncPoolExperiment,
         &channel_pool::ChannelPoolExperiment,
         &size_classes::SizeClasses,
+        &streaming::Streaming,
     ]
 }
 

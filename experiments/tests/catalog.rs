@@ -311,3 +311,64 @@ fn size_classes_stop_allocating_after_one_pass_and_waste_less_than_one_size() {
 fn size_classes_variants_agree() {
     assert_same_checksums("size-classes", &[1, 3, 100, 5_000], 5_050);
 }
+
+// 04-04 streaming
+
+#[test]
+fn streaming_allocates_nothing_and_its_peak_does_not_grow_with_the_input() {
+    let slot = counting::register_worker().expect("slot");
+    let naive = run(&slot, "streaming", "naive", 1 << 20, 2);
+    assert_eq!(
+        naive.allocs_per_op(),
+        2.0,
+        "the input's Vec and the Vec of lines"
+    );
+    assert!(naive.reallocs_per_op() >= 10.0);
+    assert!(
+        naive.peak_heap_bytes >= 1 << 20,
+        "the whole input is in memory"
+    );
+    let small = run(&slot, "streaming", "optimized", 1 << 20, 2);
+    let large = run(&slot, "streaming", "optimized", 16 << 20, 1);
+    for m in [&small, &large] {
+        assert_eq!(m.allocs_per_op(), 0.0, "size {}", m.size);
+        assert_eq!(m.counters.reallocs, 0, "size {}", m.size);
+    }
+    // A 64 KiB chunk and a 16 KiB carry, plus a few words; the same for 16 times the input.
+    assert_eq!(small.peak_heap_bytes, large.peak_heap_bytes);
+    assert!(
+        small.peak_heap_bytes < 81 << 10,
+        "{}",
+        small.peak_heap_bytes
+    );
+    assert!(
+        small.peak_heap_bytes * 10 < naive.peak_heap_bytes * 6,
+        "40% less"
+    );
+}
+
+#[test]
+fn streaming_variants_agree() {
+    assert_same_checksums("streaming", &[1, 2, 41, 100, 70_000, 300_000], 2);
+}
+
+#[test]
+fn streaming_runs_over_a_users_file() {
+    use heaplab_experiments::streaming::{LogGenerator, Variant, summarize};
+    use std::io::Write as _;
+
+    let path = std::env::temp_dir().join(format!("heaplab-streaming-{}.log", std::process::id()));
+    let mut log = Vec::new();
+    std::io::copy(&mut LogGenerator::new(9, 200_000), &mut log).expect("generates");
+    log.extend_from_slice(b"\n\xff\xfe binary \x00 tail without a newline");
+    std::fs::File::create(&path)
+        .and_then(|mut file| file.write_all(&log))
+        .expect("writes the file");
+    let open = || std::fs::File::open(&path).expect("opens the file");
+    let naive = summarize(Variant::Naive, open()).expect("naive");
+    let streamed = summarize(Variant::Optimized, open()).expect("streaming");
+    std::fs::remove_file(&path).expect("removes the file");
+    assert_eq!(naive, streamed);
+    assert!(naive.records() > 4_000);
+    assert!(naive.invalid >= 1, "the binary tail is an invalid line");
+}
