@@ -100,6 +100,17 @@ pub fn render_response(template: &[u8], id: u64, len: usize, out: &mut Vec<u8>) 
     }
 }
 
+/// The `N` fields of `line` separated by `separator`, or `None` if it has more or fewer.
+#[must_use]
+pub fn split_exact<const N: usize>(line: &str, separator: char) -> Option<[&str; N]> {
+    let mut fields = line.split(separator);
+    let mut out = [""; N];
+    for slot in &mut out {
+        *slot = fields.next()?;
+    }
+    fields.next().is_none().then_some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +163,14 @@ mod tests {
         render_response(&template, 1, 50, &mut a);
         render_response(&template, 2, 50, &mut b);
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn split_exact_wants_exactly_n_fields() {
+        assert_eq!(split_exact::<3>("a,,c", ','), Some(["a", "", "c"]));
+        assert_eq!(split_exact::<3>("a,b", ','), None);
+        assert_eq!(split_exact::<3>("a,b,c,d", ','), None);
+        assert_eq!(split_exact::<1>("", ','), Some([""]));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::io::{self, Read};
 
-use crate::data::SplitMix64;
+use crate::data::{self, SplitMix64};
 use crate::{Checksum, Experiment, ExperimentInfo, Section, VariantInfo, Workload};
 
 /// The experiment.
@@ -142,16 +142,7 @@ impl Summary {
 /// `timestamp,LEVEL,service,latency_ms`: the level's index and the latency, if valid.
 fn parse_record(line: &[u8]) -> Option<(usize, u32)> {
     let line = std::str::from_utf8(line).ok()?;
-    let mut fields = line.split(',');
-    let (Some(timestamp), Some(level), Some(service), Some(latency), None) = (
-        fields.next(),
-        fields.next(),
-        fields.next(),
-        fields.next(),
-        fields.next(),
-    ) else {
-        return None;
-    };
+    let [timestamp, level, service, latency] = data::split_exact(line, ',')?;
     timestamp.parse::<u64>().ok()?;
     let level = LEVELS.iter().position(|&l| l == level)?;
     if service.is_empty()
