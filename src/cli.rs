@@ -164,8 +164,11 @@ fn resolve_start(
 }
 
 fn dashboard(fps: u32, start: Option<(usize, usize, Option<usize>)>) -> Result<ExitCode> {
-    crate::ui::run(crate::ui::Options { fps, start })?;
-    Ok(ExitCode::SUCCESS)
+    match crate::ui::run(crate::ui::Options { fps, start })? {
+        crate::ui::Ending::Quit => Ok(ExitCode::SUCCESS),
+        // The shell's convention for "ended by signal N", so scripts can tell.
+        crate::ui::Ending::Signal(signal) => Ok(ExitCode::from(128 + signal as u8)),
+    }
 }
 
 fn set_fuse(max_memory: Option<Size>) -> Result<()> {

@@ -25,12 +25,32 @@ pub const MIN_HEIGHT: u16 = 24;
 const LIST_WIDTH: u16 = 34;
 
 /// The colour of a variant's trace.
-fn variant_color(variant: usize) -> Color {
+#[must_use]
+pub fn variant_color(variant: usize) -> Color {
     match variant {
         0 => Color::LightRed,
         1 => Color::LightGreen,
         _ => Color::LightCyan,
     }
+}
+
+/// The colour of a variant's ghost: the same hue, muted. (Chart cells carry a colour only, so a
+/// `DIM` modifier would be lost; the ghost needs a colour of its own.)
+#[must_use]
+pub fn ghost_color(variant: usize) -> Color {
+    match variant {
+        0 => Color::Indexed(131),
+        1 => Color::Indexed(65),
+        _ => Color::Indexed(66),
+    }
+}
+
+fn trace_style(variant: usize, live: bool) -> Style {
+    Style::new().fg(if live {
+        variant_color(variant)
+    } else {
+        ghost_color(variant)
+    })
 }
 
 impl Widget for &App {
@@ -181,27 +201,30 @@ fn render_charts(app: &App, area: Rect, buf: &mut Buffer) {
     );
 }
 
+/// A variant's run of points, drawn as one line.
+type Segment = (usize, Vec<(f64, f64)>);
+
 /// Runs of consecutive points from one epoch: each becomes one line, so a ghost and the live
 /// trace never join across a switch.
-fn segments(app: &App, value: fn(&Point) -> f64) -> Vec<(usize, Vec<(f64, f64)>)> {
+fn segments(app: &App, value: fn(&Point) -> f64) -> Vec<Segment> {
     let (start, end) = app.chart_span();
-    let mut out: Vec<(usize, u64, Vec<(f64, f64)>)> = Vec::new();
+    let mut out: Vec<Segment> = Vec::new();
+    let mut last_epoch = None;
     for p in app.history.iter().filter(|p| p.t >= start && p.t <= end) {
         let v = value(p);
         if !v.is_finite() {
             continue;
         }
         match out.last_mut() {
-            Some((_, epoch, points)) if *epoch == p.epoch => points.push((p.t, v)),
-            _ => out.push((p.variant, p.epoch, vec![(p.t, v)])),
+            Some((_, points)) if last_epoch == Some(p.epoch) => points.push((p.t, v)),
+            _ => out.push((p.variant, vec![(p.t, v)])),
         }
+        last_epoch = Some(p.epoch);
     }
-    out.into_iter()
-        .map(|(variant, _, points)| (variant, points))
-        .collect()
+    out
 }
 
-fn y_bounds(series: &[(usize, Vec<(f64, f64)>)]) -> f64 {
+fn y_bounds(series: &[Segment]) -> f64 {
     let max = series
         .iter()
         .flat_map(|(_, points)| points.iter().map(|&(_, y)| y))
@@ -240,7 +263,7 @@ fn chart_block(title: String) -> Block<'static> {
 }
 
 /// The current value of a series, for the title.
-fn latest(series: &[(usize, Vec<(f64, f64)>)]) -> Option<f64> {
+fn latest(series: &[Segment]) -> Option<f64> {
     series.last().and_then(|(_, p)| p.last()).map(|&(_, y)| y)
 }
 
@@ -252,14 +275,10 @@ fn per_variant_chart(app: &App, area: Rect, buf: &mut Buffer, title: &str, metri
         .iter()
         .map(|(variant, points)| {
             let live = Some(*variant) == current;
-            let mut style = Style::new().fg(variant_color(*variant));
-            if !live {
-                style = style.add_modifier(Modifier::DIM);
-            }
             let mut dataset = Dataset::default()
                 .marker(Marker::Braille)
                 .graph_type(GraphType::Line)
-                .style(style)
+                .style(trace_style(*variant, live))
                 .data(points);
             // One legend entry per variant, however many segments compare mode made.
             if let Some(seen) = named.get_mut(*variant).filter(|seen| !**seen) {
@@ -300,14 +319,10 @@ fn heap_chart(app: &App, area: Rect, buf: &mut Buffer) {
     let mut datasets = Vec::new();
     let mut named = [false; 8];
     for (variant, points) in &live {
-        let mut style = Style::new().fg(variant_color(*variant));
-        if Some(*variant) != current {
-            style = style.add_modifier(Modifier::DIM);
-        }
         let mut dataset = Dataset::default()
             .marker(Marker::Braille)
             .graph_type(GraphType::Line)
-            .style(style)
+            .style(trace_style(*variant, Some(*variant) == current))
             .data(points);
         if let Some(seen) = named.get_mut(*variant).filter(|seen| !**seen) {
             *seen = true;
@@ -341,7 +356,7 @@ fn heap_chart(app: &App, area: Rect, buf: &mut Buffer) {
             );
         }
     }
-    let all: Vec<(usize, Vec<(f64, f64)>)> = live
+    let all: Vec<Segment> = live
         .iter()
         .chain(&peak)
         .cloned()
@@ -456,7 +471,7 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
         }
     }
     let mut state = format!(
-        "│ heaplab itself: {} allocs/s, {:.1}% CPU │ window {:.0}s",
+        "│ heaplab: {} allocs/s, {:.1}% CPU │ {:.0}s window",
         units::count(app.self_cost.allocs_per_sec),
         app.self_cost.cpu_percent,
         app.window_secs()

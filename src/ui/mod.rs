@@ -61,9 +61,18 @@ pub struct Options {
 )]
 pub struct NotATerminal;
 
+/// How the dashboard ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The user quit.
+    Quit,
+    /// A signal (SIGINT, SIGTERM, SIGHUP) or a closed terminal ended it.
+    Signal(i32),
+}
+
 /// Opens the dashboard and runs it until the user quits or a signal arrives. The terminal is
 /// restored on every way out: return, error, panic (ratatui's hook) and signal.
-pub fn run(options: Options) -> Result<()> {
+pub fn run(options: Options) -> Result<Ending> {
     if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
         return Err(NotATerminal.into());
     }
@@ -140,7 +149,7 @@ pub fn event_loop<B: Backend>(
     rx: &Receiver<AppEvent>,
     tx: &SyncSender<AppEvent>,
     options: Options,
-) -> Result<()>
+) -> Result<Ending>
 where
     B::Error: Send + Sync + 'static,
 {
@@ -150,6 +159,7 @@ where
     let mut loop_state = Loop {
         runner: None,
         tx: tx.clone(),
+        ending: Ending::Quit,
     };
     if let Some((experiment, variant, size)) = options.start {
         let mut effects = app.start(experiment, variant, clock());
@@ -203,13 +213,14 @@ where
     if let Some(runner) = loop_state.runner.take() {
         runner.stop();
     }
-    Ok(())
+    Ok(loop_state.ending)
 }
 
 /// The loop's side of things: the runner and the sender it gives runners.
 struct Loop {
     runner: Option<Runner>,
     tx: SyncSender<AppEvent>,
+    ending: Ending,
 }
 
 impl Loop {
@@ -230,7 +241,14 @@ impl Loop {
             AppEvent::Runner(RunnerEvent::WorkerExited { experiment, error }) => {
                 app.on_worker_exited(experiment, error);
             }
-            AppEvent::Signal(_) | AppEvent::InputClosed(_) => app.quit = true,
+            AppEvent::Signal(signal) => {
+                self.ending = Ending::Signal(signal);
+                app.quit = true;
+            }
+            AppEvent::InputClosed(_) => {
+                self.ending = Ending::Signal(signal_hook::consts::SIGHUP);
+                app.quit = true;
+            }
         }
         true
     }
@@ -261,10 +279,10 @@ impl Loop {
                     }
                 }
                 Effect::Send(command) => {
-                    if let Some(runner) = &self.runner {
-                        if !runner.send(command) {
-                            app.notice = Some("the experiment has already stopped".into());
-                        }
+                    if let Some(runner) = &self.runner
+                        && !runner.send(command)
+                    {
+                        app.notice = Some("the experiment has already stopped".into());
                     }
                 }
                 Effect::Stop => {
@@ -314,7 +332,9 @@ impl CostMeter {
         }
         let allocs = counting::snapshot(SlotId::OTHER).allocs;
         let cpu = process_cpu();
-        let worker = self.worker_cpu_total - self.worker_cpu_at_measure;
+        let worker = self
+            .worker_cpu_total
+            .saturating_sub(self.worker_cpu_at_measure);
         let own_cpu = cpu.saturating_sub(self.process_cpu).saturating_sub(worker);
         let secs = elapsed.as_secs_f64();
         let cost = SelfCost {

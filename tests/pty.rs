@@ -1,0 +1,190 @@
+//! The real binary in a pseudo-terminal, used as a person would: keys in, screen read back
+//! through a VT100 parser, exit status and terminal state checked at the end.
+
+use std::io::{Read as _, Write as _};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
+
+const ROWS: u16 = 36;
+const COLS: u16 = 120;
+
+struct Session {
+    child: Box<dyn Child + Send + Sync>,
+    writer: Box<dyn std::io::Write + Send>,
+    screen: Arc<Mutex<vt100::Parser>>,
+    master: Box<dyn MasterPty + Send>,
+}
+
+impl Session {
+    fn start(args: &[&str]) -> Self {
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows: ROWS,
+                cols: COLS,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("a pseudo-terminal");
+        let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_heaplab"));
+        command.args(args);
+        command.env("TERM", "xterm-256color");
+        let child = pty.slave.spawn_command(command).expect("heaplab starts");
+        drop(pty.slave);
+        let mut reader = pty.master.try_clone_reader().expect("reader");
+        let writer = pty.master.take_writer().expect("writer");
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0)));
+        let parser = Arc::clone(&screen);
+        thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                parser.lock().expect("parser").process(&buf[..n]);
+            }
+        });
+        Self {
+            child,
+            writer,
+            screen,
+            master: pty.master,
+        }
+    }
+
+    fn contents(&self) -> String {
+        self.screen.lock().expect("parser").screen().contents()
+    }
+
+    /// Waits until the screen satisfies `pred`, and returns it; fails with the screen shown.
+    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = self.contents();
+            if pred(&text) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; screen:\n{text}"
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn keys(&mut self, keys: &str) {
+        self.writer.write_all(keys.as_bytes()).expect("keys sent");
+        self.writer.flush().expect("flushed");
+    }
+
+    fn wait_exit(&mut self) -> u32 {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status.exit_code();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "heaplab did not exit; screen:\n{}",
+                self.contents()
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The terminal is as heaplab found it: main screen, cursor shown.
+    fn assert_restored(&self) {
+        // Give the reader thread a moment to parse the last bytes.
+        thread::sleep(Duration::from_millis(200));
+        let parser = self.screen.lock().expect("parser");
+        assert!(
+            !parser.screen().alternate_screen(),
+            "still on the alternate screen"
+        );
+        assert!(!parser.screen().hide_cursor(), "cursor left hidden");
+    }
+
+    fn signal(&self, name: &str) {
+        let pid = self.child.process_id().expect("a pid");
+        let status = std::process::Command::new("kill")
+            .args([format!("-{name}"), pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+    }
+}
+
+fn has_braille(text: &str) -> bool {
+    text.chars().any(|c| ('\u{2801}'..='\u{28ff}').contains(&c))
+}
+
+#[test]
+fn start_switch_variant_and_quit() {
+    let mut s = Session::start(&[]);
+    s.wait_for("the first frame", |t| {
+        t.contains("experiments") && t.contains("04-01")
+    });
+    s.keys("\r"); // Enter: start the selected experiment, buffer-reuse, naive.
+    s.wait_for("naive running", |t| {
+        t.contains("buffer-reuse naive") && t.contains("1.00")
+    });
+    s.keys(" "); // Space: switch to optimized.
+    let screen = s.wait_for("optimized measured against naive", |t| {
+        t.contains("buffer-reuse optimized") && t.contains("optimized vs naive")
+    });
+    assert!(screen.contains("0 allocs/op (naive 1.00)"), "{screen}");
+    assert!(has_braille(&screen), "charts are empty:\n{screen}");
+    s.keys("?");
+    s.wait_for("the help overlay", |t| t.contains("keys and figures"));
+    s.keys("\x1b"); // Esc closes the overlay...
+    s.wait_for("the overlay closed", |t| !t.contains("keys and figures"));
+    s.keys("q"); // ...and q quits.
+    assert_eq!(s.wait_exit(), 0);
+    s.assert_restored();
+}
+
+#[test]
+fn run_opens_with_the_experiment_running() {
+    let mut s = Session::start(&["run", "string-processing", "--variant", "optimized"]);
+    s.wait_for("optimized running", |t| {
+        t.contains("string-processing optimized") && t.contains("0.00")
+    });
+    s.keys("\x03"); // Ctrl-C
+    assert_eq!(s.wait_exit(), 0);
+    s.assert_restored();
+}
+
+#[test]
+fn signals_end_it_cleanly_with_the_conventional_status() {
+    for (name, number) in [("TERM", 15), ("HUP", 1), ("INT", 2)] {
+        let mut s = Session::start(&["run", "buffer-reuse"]);
+        s.wait_for("running", |t| t.contains("buffer-reuse naive"));
+        s.signal(name);
+        assert_eq!(s.wait_exit(), 128 + number, "SIG{name}");
+        s.assert_restored();
+    }
+}
+
+#[test]
+fn a_tiny_terminal_gets_a_message_not_a_broken_layout() {
+    let mut s = Session::start(&["run", "buffer-reuse"]);
+    s.wait_for("running", |t| t.contains("buffer-reuse naive"));
+    s.master
+        .resize(PtySize {
+            rows: 10,
+            cols: 40,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .expect("resize");
+    s.screen
+        .lock()
+        .expect("parser")
+        .screen_mut()
+        .set_size(10, 40);
+    s.wait_for("the enlarge message", |t| t.contains("Enlarge the window"));
+    s.keys("q");
+    assert_eq!(s.wait_exit(), 0);
+}
