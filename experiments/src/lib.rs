@@ -14,6 +14,7 @@ pub mod data;
 pub mod measure;
 
 mod bit_packing;
+pub mod bounded_cache;
 mod buffer_reuse;
 pub mod channel_pool;
 mod compact_collections;
@@ -331,6 +332,7 @@ pub fn catalog() -> &'static [&'static dyn Experiment] {
         &channel_pool::ChannelPoolExperiment,
         &size_classes::SizeClasses,
         &streaming::Streaming,
+        &bounded_cache::BoundedCache,
     ]
 }
 

@@ -9,7 +9,7 @@ use std::alloc::System;
 
 use heaplab_experiments::counting::{self, CountingAlloc, WorkerSlot};
 use heaplab_experiments::measure::{Measurement, Stop, measure};
-use heaplab_experiments::{catalog, checksum_of, find};
+use heaplab_experiments::{Checksum, catalog, checksum_of, find, setup};
 
 #[global_allocator]
 static ALLOC: CountingAlloc<System> = CountingAlloc::new(System);
@@ -371,4 +371,103 @@ fn streaming_runs_over_a_users_file() {
     assert_eq!(naive, streamed);
     assert!(naive.records() > 4_000);
     assert!(naive.invalid >= 1, "the binary tail is an invalid line");
+}
+
+// 04-04 bounded-cache
+
+fn counter(workload: &dyn heaplab_experiments::Workload, name: &str) -> f64 {
+    let mut found = None;
+    workload.extra_counters(&mut |n, v| {
+        if n == name {
+            found = Some(v);
+        }
+    });
+    found.unwrap_or_else(|| panic!("no counter {name}"))
+}
+
+#[test]
+fn bounded_caches_never_exceed_their_budget() {
+    let experiment = find("bounded-cache").expect("exists");
+    for budget in [1, 1_000, 64 << 10, 4 << 20] {
+        for variant in ["optimized", "crate"] {
+            let mut workload = setup(experiment, variant, budget).expect("sets up");
+            let mut checksum = Checksum::new();
+            for op in 0..30_000 {
+                workload.run_op(&mut checksum);
+                let cached = counter(&*workload, "cached_bytes");
+                assert!(
+                    cached <= budget as f64,
+                    "{variant} {budget}: {cached} after {op}"
+                );
+            }
+            let hit_rate = counter(&*workload, "hit_rate");
+            if budget >= 64 << 10 {
+                assert!(hit_rate > 0.2, "{variant} {budget}: hit rate {hit_rate}");
+            }
+        }
+    }
+}
+
+#[test]
+fn bounded_cache_holds_a_fraction_of_the_unbounded_one_and_allocates_per_miss() {
+    let slot = counting::register_worker().expect("slot");
+    let budget = 4u64 << 20;
+    let n = 20_000;
+    // The unbounded map grows with every new key: after 220 000 requests (a fraction of a
+    // second's worth) it holds several times the budget.
+    let naive = run_default(&slot, "bounded-cache", "naive", 200_000);
+    let lru = run_default(&slot, "bounded-cache", "optimized", n);
+    let quick = run_default(&slot, "bounded-cache", "crate", n);
+    for m in [&lru, &quick] {
+        assert!(
+            m.peak_heap_bytes < budget + budget / 4,
+            "{}: {}",
+            m.variant,
+            m.peak_heap_bytes
+        );
+        assert!(
+            m.peak_heap_bytes * 10 < naive.peak_heap_bytes * 6,
+            "40% less"
+        );
+        assert!(extra(m, "cached_bytes") <= budget as f64);
+    }
+    assert!(extra(&naive, "cached_bytes") > 4.0 * budget as f64);
+    // Each miss renders one value, one allocation; a hit allocates nothing. Misses in the
+    // measured window are the cumulative misses less those of a warm-up-only run.
+    let experiment = find("bounded-cache").expect("exists");
+    let mut workload = setup(experiment, "optimized", budget as usize).expect("sets up");
+    let mut checksum = Checksum::new();
+    for _ in 0..experiment.warmup_ops(budget as usize) {
+        workload.run_op(&mut checksum);
+    }
+    let misses_before = counter(&*workload, "misses");
+    let before = slot.counters();
+    for _ in 0..n {
+        workload.run_op(&mut checksum);
+    }
+    let allocs = slot.counters().since(&before).allocs as f64;
+    let misses = counter(&*workload, "misses") - misses_before;
+    assert!(
+        misses > 0.2 * n as f64,
+        "a bounded cache keeps missing: {misses}"
+    );
+    // The map and slab may still grow a step or two past the warm-up.
+    assert!(
+        (misses..=misses + 4.0).contains(&allocs),
+        "{allocs} allocations, {misses} misses"
+    );
+    assert_eq!(
+        lru.allocs_per_op(),
+        allocs / n as f64,
+        "measure() sees the same"
+    );
+    assert!(
+        naive.allocs_per_op() < lru.allocs_per_op(),
+        "unbounded misses fade"
+    );
+}
+
+#[test]
+fn bounded_cache_variants_agree() {
+    assert_same_checksums("bounded-cache", &[1, 3, 100, 20_000, 1 << 20], 20_010);
 }
