@@ -45,6 +45,28 @@ pub enum Command {
     },
     /// Measure experiments headless: ns/op, allocs/op, bytes/op, peak heap, throughput.
     Bench(BenchArgs),
+    /// Draw the dashboard as an SVG picture: an experiment's naive variant, then the switch to
+    /// the next, measured for real on an off-screen terminal.
+    Screenshot {
+        /// The experiment's id.
+        #[arg(default_value = "buffer-reuse")]
+        id: String,
+        /// Seconds to run each of the two variants.
+        #[arg(long, default_value_t = 12.0, value_parser = parse_seconds_f64)]
+        seconds: f64,
+        /// Workload size (default: the experiment's default).
+        #[arg(long, value_name = "N", value_parser = parse_workload_size)]
+        size: Option<usize>,
+        /// Where to write the SVG (atomically).
+        #[arg(long, short, default_value = "assets/dashboard.svg")]
+        output: PathBuf,
+        /// Terminal width in columns.
+        #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u16).range(80..=400))]
+        width: u16,
+        /// Terminal height in rows.
+        #[arg(long, default_value_t = 36, value_parser = clap::value_parser!(u16).range(24..=200))]
+        height: u16,
+    },
     /// Open the dashboard with an experiment already running.
     Run {
         /// The experiment's id (see `heaplab list`).
@@ -112,6 +134,10 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+fn parse_seconds_f64(text: &str) -> Result<f64, String> {
+    parse_seconds(text).map(|d| d.as_secs_f64())
+}
+
 fn parse_workload_size(text: &str) -> Result<usize, String> {
     let size: Size = text.parse().map_err(|e: units::SizeError| e.to_string())?;
     match usize::try_from(size.0) {
@@ -135,6 +161,21 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Run { id, variant, size }) => {
             let start = Some(resolve_start(&id, &variant, size)?);
             dashboard(cli.fps, start)
+        }
+        Some(Command::Screenshot {
+            id,
+            seconds,
+            size,
+            output,
+            width,
+            height,
+        }) => {
+            let start = resolve_start(&id, "naive", size)?;
+            let file = AtomicFile::create(&output)?;
+            let buffer = crate::ui::screenshot(start, seconds, width, height)?;
+            file.commit(crate::ui::svg::buffer_to_svg(&buffer).as_bytes())?;
+            eprintln!("wrote {}", output.display());
+            Ok(ExitCode::SUCCESS)
         }
         None => dashboard(cli.fps, None),
     }
@@ -312,9 +353,19 @@ impl AtomicFile {
         })
     }
 
-    /// Writes `bytes`, flushes them to disk and renames the file into place.
+    /// Writes `bytes`, flushes them to disk and renames the file into place, readable by all
+    /// like any file the user writes (the temporary file starts private).
     pub fn commit(mut self, bytes: &[u8]) -> Result<()> {
         let path = self.path;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).map_or(0o644, |m| m.permissions().mode());
+            self.temp
+                .as_file()
+                .set_permissions(std::fs::Permissions::from_mode(mode))
+                .wrap_err_with(|| format!("could not set permissions on `{}`", path.display()))?;
+        }
         self.temp
             .write_all(bytes)
             .and_then(|()| self.temp.as_file().sync_all())

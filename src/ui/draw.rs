@@ -157,6 +157,7 @@ fn render_charts(app: &App, area: Rect, buf: &mut Buffer) {
     let halves = Layout::horizontal([Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)]);
     let [allocs, alloc_bytes] = alloc_row.layout(&halves);
     let [ops, throughput] = throughput_row.layout(&halves);
+    let [worker_heap, process_memory] = heap_row.layout(&halves);
 
     per_variant_chart(
         app,
@@ -178,7 +179,8 @@ fn render_charts(app: &App, area: Rect, buf: &mut Buffer) {
             format: rate_bytes,
         },
     );
-    heap_chart(app, heap_row, buf);
+    worker_heap_chart(app, worker_heap, buf);
+    process_memory_chart(app, process_memory, buf);
     per_variant_chart(
         app,
         ops,
@@ -304,17 +306,10 @@ fn per_variant_chart(app: &App, area: Rect, buf: &mut Buffer, title: &str, metri
         .render(area, buf);
 }
 
-fn heap_chart(app: &App, area: Rect, buf: &mut Buffer) {
+/// The worker's own heap, live and peak, per variant: the experiment's footprint.
+fn worker_heap_chart(app: &App, area: Rect, buf: &mut Buffer) {
     let live = segments(app, |p| p.live_heap_bytes);
     let peak = segments(app, |p| p.peak_heap_bytes);
-    let process: Vec<(f64, f64)> = segments(app, |p| p.process_heap_bytes)
-        .into_iter()
-        .flat_map(|(_, points)| points)
-        .collect();
-    let rss: Vec<(f64, f64)> = segments(app, |p| p.process_rss_bytes)
-        .into_iter()
-        .flat_map(|(_, points)| points)
-        .collect();
     let current = app.running.map(|r| r.variant);
     let mut datasets = Vec::new();
     let mut named = [false; 8];
@@ -337,46 +332,67 @@ fn heap_chart(app: &App, area: Rect, buf: &mut Buffer) {
             .style(Style::new().fg(Color::Yellow))
             .data(points);
         if i == 0 {
-            dataset = dataset.name("worker peak");
+            dataset = dataset.name("peak");
         }
         datasets.push(dataset);
     }
+    let all: Vec<Segment> = live.iter().chain(&peak).cloned().collect();
+    let title = match (latest(&live), latest(&peak)) {
+        (Some(live), Some(peak)) => format!(
+            " worker heap: {} live · {} peak ",
+            units::bytes_short(live),
+            units::bytes_short(peak)
+        ),
+        _ => " worker heap ".to_owned(),
+    };
+    Chart::new(datasets)
+        .block(chart_block(title))
+        .x_axis(x_axis(app))
+        .y_axis(y_axis(y_bounds(&all), bytes))
+        .legend_position(Some(LegendPosition::TopRight))
+        .hidden_legend_constraints((Constraint::Percentage(60), Constraint::Percentage(60)))
+        .render(area, buf);
+}
+
+/// The whole process: cap's live heap (every thread, heaplab included) and the RSS.
+fn process_memory_chart(app: &App, area: Rect, buf: &mut Buffer) {
+    let flat = |value: fn(&Point) -> f64| -> Vec<(f64, f64)> {
+        segments(app, value)
+            .into_iter()
+            .flat_map(|(_, points)| points)
+            .collect()
+    };
+    let heap = flat(|p| p.process_heap_bytes);
+    let rss = flat(|p| p.process_rss_bytes);
+    let mut datasets = Vec::new();
     for (name, points, color) in [
-        ("process heap", &process, Color::LightBlue),
+        ("process heap", &heap, Color::LightBlue),
         ("RSS", &rss, Color::LightMagenta),
     ] {
-        if !points.is_empty() {
-            datasets.push(
-                Dataset::default()
-                    .name(name)
-                    .marker(Marker::Braille)
-                    .graph_type(GraphType::Line)
-                    .style(Style::new().fg(color))
-                    .data(points),
-            );
-        }
+        datasets.push(
+            Dataset::default()
+                .name(name)
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(Style::new().fg(color))
+                .data(points),
+        );
     }
-    let all: Vec<Segment> = live
-        .iter()
-        .chain(&peak)
-        .cloned()
-        .chain([(0, process.clone()), (0, rss.clone())])
-        .collect();
-    let max = y_bounds(&all);
-    let title = match (latest(&live), rss.last()) {
-        (Some(live), Some(&(_, rss))) => format!(
-            " heap: worker {} live · process RSS {} ",
-            units::bytes_short(live),
+    let title = match (heap.last(), rss.last()) {
+        (Some(&(_, heap)), Some(&(_, rss))) => format!(
+            " process: {} heap · {} RSS ",
+            units::bytes_short(heap),
             units::bytes_short(rss)
         ),
-        _ => " heap ".to_owned(),
+        _ => " process memory ".to_owned(),
     };
+    let max = y_bounds(&[(0, heap.clone()), (0, rss.clone())]);
     Chart::new(datasets)
         .block(chart_block(title))
         .x_axis(x_axis(app))
         .y_axis(y_axis(max, bytes))
         .legend_position(Some(LegendPosition::TopRight))
-        .hidden_legend_constraints((Constraint::Percentage(50), Constraint::Percentage(70)))
+        .hidden_legend_constraints((Constraint::Percentage(60), Constraint::Percentage(60)))
         .render(area, buf);
 }
 

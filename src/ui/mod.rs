@@ -7,6 +7,7 @@
 pub mod app;
 pub mod draw;
 pub mod keys;
+pub mod svg;
 
 use std::io::{self, IsTerminal as _};
 use std::sync::Arc;
@@ -17,8 +18,10 @@ use std::time::{Duration, Instant};
 
 use color_eyre::eyre::{Result, WrapErr as _};
 use heaplab_experiments::counting::{self, SlotId};
-use ratatui::crossterm::event::{self, Event, KeyEvent};
-use ratatui::{Terminal, backend::Backend};
+use ratatui::Terminal;
+use ratatui::backend::{Backend, TestBackend};
+use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent};
 
 use self::app::{App, Effect, SelfCost};
 use crate::runner::{DEFAULT_SAMPLE_EVERY, RunConfig, Runner, RunnerEvent};
@@ -138,6 +141,40 @@ fn spawn_input(tx: SyncSender<AppEvent>, stop: Arc<AtomicBool>) -> io::Result<Jo
                 }
             }
         })
+}
+
+/// Runs the real dashboard loop on an off-screen `width` x `height` terminal: the `start`
+/// experiment (catalog index, variant, size) for `seconds`, then (as if Space were pressed) the
+/// next variant for `seconds`, and returns the last frame. What `heaplab screenshot` draws the README's picture from.
+pub fn screenshot(
+    start: (usize, usize, Option<usize>),
+    seconds: f64,
+    width: u16,
+    height: u16,
+) -> Result<Buffer> {
+    let (tx, rx) = mpsc::sync_channel::<AppEvent>(1024);
+    let mut terminal = Terminal::new(TestBackend::new(width, height))?;
+    let script = {
+        let tx = tx.clone();
+        thread::Builder::new()
+            .name("heaplab-screenshot".into())
+            .spawn(move || {
+                let press = |c| AppEvent::Key(KeyEvent::from(KeyCode::Char(c)));
+                // A 30 s window, so both variants' traces fill the chart.
+                let _ = tx.send(press('-'));
+                thread::sleep(Duration::from_secs_f64(seconds));
+                let _ = tx.send(press(' '));
+                thread::sleep(Duration::from_secs_f64(seconds));
+                let _ = tx.send(press('q'));
+            })?
+    };
+    let options = Options {
+        fps: 15,
+        start: Some(start),
+    };
+    event_loop(&mut terminal, &rx, &tx, options)?;
+    let _ = script.join();
+    Ok(terminal.backend().buffer().clone())
 }
 
 /// Messages handled per turn at most, so a flood of samples cannot starve the frame.
