@@ -172,7 +172,7 @@ pub fn buffer_to_svg(buffer: &Buffer) -> String {
 mod tests {
     use super::*;
     use ratatui::layout::Rect;
-    use ratatui::style::{Style, Stylize as _};
+    use ratatui::style::Style;
 
     #[test]
     fn text_colours_and_escaping_survive() {
@@ -198,6 +198,5 @@ mod tests {
             assert_eq!(h.len(), 7, "{i}: {h}");
             assert!(h.starts_with('#'));
         }
-        let _ = Style::new().reversed();
     }
 }
