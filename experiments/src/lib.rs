@@ -20,6 +20,7 @@ pub mod channel_pool;
 mod compact_collections;
 mod in_place;
 mod inline_storage;
+mod low_alloc_api;
 mod preallocation;
 mod size_classes;
 pub mod streaming;
@@ -333,6 +334,7 @@ pub fn catalog() -> &'static [&'static dyn Experiment] {
         &size_classes::SizeClasses,
         &streaming::Streaming,
         &bounded_cache::BoundedCache,
+        &low_alloc_api::LowAllocApi,
     ]
 }
 

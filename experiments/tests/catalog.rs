@@ -471,3 +471,26 @@ fn bounded_cache_holds_a_fraction_of_the_unbounded_one_and_allocates_per_miss() 
 fn bounded_cache_variants_agree() {
     assert_same_checksums("bounded-cache", &[1, 3, 100, 20_000, 1 << 20], 20_010);
 }
+
+// 04-04 low-alloc-api
+
+#[test]
+fn low_alloc_api_writes_lines_without_allocating() {
+    let slot = counting::register_worker().expect("slot");
+    let n = 10_000; // every sample once
+    let naive = run_default(&slot, "low-alloc-api", "naive", n);
+    let optimized = run_default(&slot, "low-alloc-api", "optimized", n);
+    assert_eq!(naive.allocs_per_op(), 57.0, "the count the why states");
+    assert_eq!(optimized.allocs_per_op(), 0.0);
+    assert_eq!(optimized.counters.reallocs, 0);
+    assert_eq!(optimized.counters.bytes_allocated, 0);
+    assert_eq!(
+        naive.bytes_processed, optimized.bytes_processed,
+        "the same lines"
+    );
+}
+
+#[test]
+fn low_alloc_api_variants_agree() {
+    assert_same_checksums("low-alloc-api", &[1, 2, 10, 100, 10_000], 120);
+}
