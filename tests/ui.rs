@@ -304,3 +304,14 @@ fn a_worker_that_dies_is_reported_and_samples_of_others_are_ignored() {
         Some("buffer-reuse stopped: the experiment panicked: boom")
     );
 }
+
+#[test]
+fn the_readme_documents_every_key() {
+    let readme = include_str!("../README.md");
+    for binding in heaplab::ui::keys::BINDINGS {
+        for key in binding.keys {
+            let label = format!("`{}`", key.label());
+            assert!(readme.contains(&label), "README does not mention {label} ({})", binding.help);
+        }
+    }
+}
