@@ -299,3 +299,19 @@ fn an_independent_counter_agrees_with_ours() {
     );
     assert!(Path::new(env!("CARGO_BIN_EXE_heaplab")).exists());
 }
+
+#[test]
+fn without_a_terminal_the_dashboard_points_to_bench() {
+    // Output captured by the test harness: standard output is a pipe, not a terminal.
+    for args in [&[][..], &["run", "buffer-reuse"]] {
+        let out = heaplab(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = stderr(&out);
+        assert!(err.contains("needs a terminal") && err.contains("heaplab bench"), "{err}");
+        assert_eq!(err.lines().count(), 1, "one line, no backtrace: {err}");
+    }
+    // Bad arguments to `run` are refused before the terminal matters.
+    let out = heaplab(&["run", "no-such"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("unknown experiment `no-such`"));
+}
