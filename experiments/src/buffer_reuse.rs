@@ -1,7 +1,7 @@
 //! `buffer-reuse` (04-01): the chapter's `ProcessData` (a fresh `len * 2` buffer per call)
 //! against `ProcessDataInPlace` (the caller's buffer, reused).
 
-use crate::{Checksum, Experiment, ExperimentInfo, Section, VariantInfo, Workload, data};
+use crate::{Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, Workload, data};
 
 /// The experiment.
 #[derive(Debug)]
@@ -97,6 +97,14 @@ impl Workload for Optimized {
 impl Experiment for BufferReuse {
     fn info(&self) -> &'static ExperimentInfo {
         &INFO
+    }
+
+    fn targets(&self) -> Targets {
+        Targets {
+            zero_allocs: true,
+            peak_heap: false,
+            speedup: false,
+        }
     }
 
     fn build(&self, variant: usize, size: usize) -> Box<dyn Workload> {

@@ -184,6 +184,19 @@ pub enum SetupError {
     },
 }
 
+/// Which of the chapter's "Performance Targets" an experiment claims, beyond the one every
+/// experiment answers to (at least 80% fewer allocations per operation, when naive allocates).
+/// `heaplab scorecard` checks each claimed target against measured figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Targets {
+    /// The pattern promises exactly zero allocations per operation in steady state.
+    pub zero_allocs: bool,
+    /// At least 40% lower peak heap (data structures, streaming, caches).
+    pub peak_heap: bool,
+    /// Allocation is the bottleneck, so at least 2x the throughput.
+    pub speedup: bool,
+}
+
 /// An experiment: a description plus a way to set up any of its variants.
 pub trait Experiment: Send + Sync + 'static {
     /// The experiment's description.
@@ -198,6 +211,12 @@ pub trait Experiment: Send + Sync + 'static {
     fn warmup_ops(&self, size: usize) -> u64 {
         let _ = size;
         64
+    }
+
+    /// The chapter targets this experiment claims (none beyond the allocation reduction by
+    /// default). The "why" says why each applies or not.
+    fn targets(&self) -> Targets {
+        Targets::default()
     }
 }
 

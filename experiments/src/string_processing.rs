@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::data::SplitMix64;
-use crate::{Checksum, Experiment, ExperimentInfo, Section, VariantInfo, Workload};
+use crate::{Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, Workload};
 
 /// The experiment.
 #[derive(Debug)]
@@ -227,6 +227,14 @@ impl Workload for Optimized {
 impl Experiment for StringProcessing {
     fn info(&self) -> &'static ExperimentInfo {
         &INFO
+    }
+
+    fn targets(&self) -> Targets {
+        Targets {
+            zero_allocs: true,
+            peak_heap: false,
+            speedup: true,
+        }
     }
 
     fn build(&self, variant: usize, size: usize) -> Box<dyn Workload> {

@@ -1,7 +1,7 @@
 //! `struct-layout` (04-02): the chapter's `BadStruct` and `GoodStruct`, a million of each.
 
 use crate::data::SplitMix64;
-use crate::{Checksum, Experiment, ExperimentInfo, Section, VariantInfo, Workload};
+use crate::{Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, Workload};
 
 /// The experiment.
 #[derive(Debug)]
@@ -124,6 +124,14 @@ impl<R: Record> Workload for Records<R> {
 impl Experiment for StructLayout {
     fn info(&self) -> &'static ExperimentInfo {
         &INFO
+    }
+
+    fn targets(&self) -> Targets {
+        Targets {
+            zero_allocs: false,
+            peak_heap: true,
+            speedup: false,
+        }
     }
 
     fn build(&self, variant: usize, size: usize) -> Box<dyn Workload> {
