@@ -38,7 +38,7 @@ why allocation is not the bottleneck here: rendering on a miss and hashing on ev
 Per request the three are close, 200 to 360 ns here and varying from run to run by more than \
 their differences: the bounded caches re-render on a third of requests but work in 4 MiB that \
 stays in the CPU cache, while the unbounded map's hits are spread over 60 MB. quick_cache is up \
-to 20% faster than our LRU in some runs: a hit there sets a reference bit, where ours relinks a \
+to a fifth faster than our LRU in some runs: a hit there sets a reference bit, where ours relinks a \
 doubly linked list through three slab slots (three cache lines), and its better hit rate saves \
 renders.",
     variants: &[

@@ -38,7 +38,7 @@ so 256 buffers take turns and none stays in the CPU cache. Allocation is the bot
 naive server, more than the malloc call suggests: each 64 KiB block sits at the top of the heap, \
 glibc returns the top of the heap to the kernel when it is freed (its trim threshold is 128 KiB), \
 and the next request faults fresh zeroed pages back in. The pool keeps its pages, so the \
-optimized server is about 6 times faster (13.7 against 2.2 µs per request here). That figure \
+optimized server is about 6 times faster (11 to 14 µs against 2 per request here). That figure \
 holds for a fresh process only: glibc raises its trim and mmap thresholds once the program frees \
 a large block, and after an experiment that does (bit-packing, streaming) the naive server stops \
 returning pages and runs as fast as the pool. Compare variants in a fresh heaplab run.",

@@ -25,7 +25,7 @@ cache lines it already occupies. The catch: in-place code needs the data to be y
 which it is here because the batch arrives in the caller's buffer. Allocation is part of the \
 bottleneck (three allocations, growth copies, three buffers' worth of cache traffic against one), \
 so expect allocs/op to fall from 3 to 0 (and reallocs/op from about 22) and the throughput to \
-rise by about 1.7x: short of the chapter's 2x, because the copy that brings each batch in and the \
+rise by about 1.6x: short of the chapter's 2x, because the copy that brings each batch in and the \
 digest of the result cost both variants the same.",
     variants: &[
         VariantInfo {

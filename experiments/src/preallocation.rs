@@ -23,10 +23,11 @@ both once per batch from what is known up front (the line count, and an upper bo
 per report line): still 2 allocations, but no reallocation and no copying. The optimized variant \
 goes one step further, the chapter's pre-allocation pattern: the buffers live with the caller, are \
 reserved once, and are cleared, not dropped, between batches, so a warm batch allocates nothing at \
-all. Allocation is not the main cost here, formatting 10 000 numbers is, yet growing turns out \
-to matter: the naive batch measures about 1.8x slower than either sized one (680 against 375 µs \
-here), more than copying a few hundred kilobytes would suggest; memmove ranks high in a profile. \
-Between with-capacity and optimized the difference is the 2 allocations, which cost next to \
+all. Allocation is not the main cost here, formatting 10 000 numbers is: in a fresh process the \
+naive batch is about 1.2x slower than either sized one (445 against 375 µs here), the price of \
+copying a few hundred kilobytes through a dozen growth steps, short of the chapter's 2x. After \
+other experiments have run in the same process it measured up to 1.8x slower, because glibc \
+adapts its thresholds for large blocks to what the program freed before. Between with-capacity and optimized the difference is the 2 allocations, which cost next to \
 nothing against the formatting.",
     variants: &[
         VariantInfo {
