@@ -45,6 +45,18 @@ pub enum Command {
     },
     /// Measure experiments headless: ns/op, allocs/op, bytes/op, peak heap, throughput.
     Bench(BenchArgs),
+    /// Measure every experiment against the chapter's performance targets, one row each.
+    Scorecard {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ScorecardFormat::Table)]
+        format: ScorecardFormat,
+        /// Measure each variant for this many seconds (after the warm-up) [default: 1].
+        #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+        time: Option<Duration>,
+        /// Write the scorecard to FILE (atomically) instead of standard output.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Draw the dashboard as an SVG picture: an experiment's naive variant, then the switch to
     /// the next, measured for real on an off-screen terminal.
     Screenshot {
@@ -86,6 +98,17 @@ pub enum ListFormat {
     /// Aligned columns.
     Table,
     /// A JSON array.
+    Json,
+}
+
+/// `heaplab scorecard --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScorecardFormat {
+    /// Aligned columns.
+    Table,
+    /// A Markdown table (what `assets/scorecard.md` holds).
+    Markdown,
+    /// Scores and the bench rows behind them.
     Json,
 }
 
@@ -162,6 +185,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let start = Some(resolve_start(&id, &variant, size)?);
             dashboard(cli.fps, start)
         }
+        Some(Command::Scorecard {
+            format,
+            time,
+            output,
+        }) => run_scorecard(format, time, output.as_deref()),
         Some(Command::Screenshot {
             id,
             seconds,
@@ -293,6 +321,51 @@ fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
     })
     .wrap_err("measuring failed")?;
     let text = bench::render(&rows, args.format)?;
+    match output {
+        Some(file) => file.commit(text.as_bytes())?,
+        None => print_stdout(&text)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_scorecard(
+    format: ScorecardFormat,
+    time: Option<Duration>,
+    output: Option<&Path>,
+) -> Result<ExitCode> {
+    let stop = Stop::Time(time.unwrap_or(Duration::from_secs(1)));
+    let plan = bench::plan(&[], &VariantChoice::All, None, stop)
+        .map_err(|e| UsageError(e.to_string()))?;
+    let output = output.map(AtomicFile::create).transpose()?;
+    let progress = std::io::stderr().is_terminal();
+    let rows = bench::run(&plan, |row| {
+        if progress {
+            eprintln!("  measured {} {}", row.experiment, row.variant);
+        }
+    })
+    .wrap_err("measuring failed")?;
+    let scores: Vec<_> = plan
+        .items
+        .iter()
+        .filter_map(|item| {
+            let id = item.experiment.info().id;
+            let own: Vec<_> = rows.iter().filter(|r| r.experiment == id).cloned().collect();
+            crate::scorecard::score(&own, item.experiment.targets())
+        })
+        .collect();
+    let text = match format {
+        ScorecardFormat::Table => crate::scorecard::render_text(&scores, false),
+        ScorecardFormat::Markdown => crate::scorecard::render_text(&scores, true),
+        ScorecardFormat::Json => {
+            let mut text = serde_json::to_string_pretty(&serde_json::json!({
+                "heaplab_version": env!("CARGO_PKG_VERSION"),
+                "scores": scores,
+                "results": rows,
+            }))?;
+            text.push('\n');
+            text
+        }
+    };
     match output {
         Some(file) => file.commit(text.as_bytes())?,
         None => print_stdout(&text)?,

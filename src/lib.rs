@@ -8,5 +8,6 @@ pub mod alloc;
 pub mod bench;
 pub mod cli;
 pub mod runner;
+pub mod scorecard;
 pub mod ui;
 pub mod units;

@@ -315,3 +315,24 @@ fn without_a_terminal_the_dashboard_points_to_bench() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("unknown experiment `no-such`"));
 }
+
+#[test]
+fn scorecard_scores_every_experiment_against_the_targets() {
+    let report = stdout_json(&heaplab(&["scorecard", "--time", "0.02", "--format", "json"]));
+    let scores = report["scores"].as_array().expect("scores");
+    assert_eq!(scores.len(), heaplab_experiments::catalog().len());
+    for score in scores {
+        for check in ["allocations", "peak_heap", "throughput", "crate_variant"] {
+            let verdict = score[check]["verdict"].as_str().expect("a verdict");
+            assert!(["met", "not_met", "not_applicable"].contains(&verdict), "{score}");
+        }
+        assert!(score["all_met"].is_boolean());
+    }
+    let buffer_reuse = scores
+        .iter()
+        .find(|s| s["experiment"] == "buffer-reuse")
+        .expect("buffer-reuse scored");
+    assert_eq!(buffer_reuse["allocations"]["target"], "exactly 0/op");
+    assert_eq!(buffer_reuse["allocations"]["verdict"], "met");
+    assert!(report["results"].as_array().is_some_and(|r| r.len() >= 2 * scores.len()));
+}

@@ -1,0 +1,360 @@
+//! `heaplab scorecard`: every experiment measured against the chapter's "Performance Targets",
+//! one row each, with the measured figure beside each target and whether it is met.
+//!
+//! The targets (chapter 04): 80-95% fewer allocations in hot paths (exactly zero where the
+//! pattern promises it), 40-60% lower peak memory, 2-5x throughput where allocation is the
+//! bottleneck; and, where a `crate` variant exists, ours within 20% of it.
+
+use std::fmt::Write as _;
+
+use heaplab_experiments::Targets;
+use serde::Serialize;
+
+use crate::bench::Row;
+
+/// Fewer allocations per operation than naive, in percent, that every experiment must reach.
+pub const ALLOC_REDUCTION_PCT: f64 = 80.0;
+/// Lower peak heap than naive, in percent, where the target applies.
+pub const PEAK_REDUCTION_PCT: f64 = 40.0;
+/// Throughput against naive where allocation is the bottleneck.
+pub const SPEEDUP: f64 = 2.0;
+/// How much slower than the crate ours may be before the "why" owes an explanation.
+pub const CRATE_SLOWER_PCT: f64 = 20.0;
+
+/// Whether a target was met.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Measured and met.
+    Met,
+    /// Measured and not met.
+    NotMet,
+    /// The target does not apply (not claimed, or nothing to reduce).
+    NotApplicable,
+}
+
+impl Verdict {
+    fn from(met: bool) -> Self {
+        if met { Verdict::Met } else { Verdict::NotMet }
+    }
+
+    fn word(self) -> &'static str {
+        match self {
+            Verdict::Met => "met",
+            Verdict::NotMet => "NOT MET",
+            Verdict::NotApplicable => "n/a",
+        }
+    }
+}
+
+/// One target, measured.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Check {
+    /// What the target asks, in words.
+    pub target: String,
+    /// What was measured, in words.
+    pub measured: String,
+    /// Met or not.
+    pub verdict: Verdict,
+}
+
+/// One experiment's scorecard row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Score {
+    /// The experiment's id.
+    pub experiment: &'static str,
+    /// The workload size measured (the experiment's default).
+    pub size: usize,
+    /// Allocations per operation against naive.
+    pub allocations: Check,
+    /// Peak heap against naive.
+    pub peak_heap: Check,
+    /// Throughput against naive.
+    pub throughput: Check,
+    /// Ours against the crate, where there is one.
+    pub crate_variant: Check,
+    /// Whether every target that applies is met.
+    pub all_met: bool,
+}
+
+/// `12.5% lower` for a reduction of 12.5, `3.0% higher` for one of -3.
+fn more_or_less(reduction_pct: f64, less: &str, more: &str) -> String {
+    if reduction_pct >= 0.0 {
+        format!("{reduction_pct:.1}% {less}")
+    } else {
+        format!("{:.1}% {more}", -reduction_pct)
+    }
+}
+
+fn check(target: impl Into<String>, measured: String, verdict: Verdict) -> Check {
+    Check {
+        target: target.into(),
+        measured,
+        verdict,
+    }
+}
+
+/// Scores one experiment from its bench rows (naive, optimized and perhaps crate).
+#[must_use]
+pub fn score(rows: &[Row], targets: Targets) -> Option<Score> {
+    let naive = rows.iter().find(|r| r.variant == "naive")?;
+    let optimized = rows.iter().find(|r| r.variant == "optimized")?;
+    let crate_row = rows.iter().find(|r| r.variant == "crate");
+
+    let allocations = if naive.allocs_per_op == 0.0 {
+        check(
+            format!("≥{ALLOC_REDUCTION_PCT:.0}% fewer"),
+            format!("0 → {:.2}/op: none to remove", optimized.allocs_per_op),
+            Verdict::NotApplicable,
+        )
+    } else {
+        let reduction = (1.0 - optimized.allocs_per_op / naive.allocs_per_op) * 100.0;
+        let measured = format!(
+            "{:.2} → {:.2}/op ({})",
+            naive.allocs_per_op,
+            optimized.allocs_per_op,
+            more_or_less(reduction, "fewer", "more")
+        );
+        if targets.zero_allocs {
+            check("exactly 0/op", measured, Verdict::from(optimized.allocs_per_op == 0.0))
+        } else {
+            check(
+                format!("≥{ALLOC_REDUCTION_PCT:.0}% fewer"),
+                measured,
+                Verdict::from(reduction >= ALLOC_REDUCTION_PCT),
+            )
+        }
+    };
+
+    let peak_reduction = if naive.peak_heap_bytes == 0 {
+        0.0
+    } else {
+        (1.0 - optimized.peak_heap_bytes as f64 / naive.peak_heap_bytes as f64) * 100.0
+    };
+    let peak_measured = format!(
+        "{} → {} ({})",
+        crate::units::bytes(naive.peak_heap_bytes),
+        crate::units::bytes(optimized.peak_heap_bytes),
+        more_or_less(peak_reduction, "lower", "higher")
+    );
+    let peak_heap = if targets.peak_heap {
+        check(
+            format!("≥{PEAK_REDUCTION_PCT:.0}% lower"),
+            peak_measured,
+            Verdict::from(peak_reduction >= PEAK_REDUCTION_PCT),
+        )
+    } else {
+        check("not claimed", peak_measured, Verdict::NotApplicable)
+    };
+
+    let speedup = if optimized.ns_per_op > 0.0 {
+        naive.ns_per_op / optimized.ns_per_op
+    } else {
+        0.0
+    };
+    let throughput = if targets.speedup {
+        check(
+            format!("≥{SPEEDUP:.0}x"),
+            format!("{speedup:.2}x"),
+            Verdict::from(speedup >= SPEEDUP),
+        )
+    } else {
+        check(
+            "not claimed (allocation not the bottleneck)",
+            format!("{speedup:.2}x"),
+            Verdict::NotApplicable,
+        )
+    };
+
+    let crate_variant = match crate_row {
+        Some(c) if c.ns_per_op > 0.0 => {
+            let slower = (optimized.ns_per_op / c.ns_per_op - 1.0) * 100.0;
+            let measured = if slower > 0.0 {
+                format!("ours {slower:.0}% slower than crate")
+            } else {
+                format!("ours {:.0}% faster than crate", -slower)
+            };
+            check(
+                format!("within {CRATE_SLOWER_PCT:.0}% (else the why says why)"),
+                measured,
+                Verdict::from(slower <= CRATE_SLOWER_PCT),
+            )
+        }
+        _ => check("no crate variant", String::new(), Verdict::NotApplicable),
+    };
+
+    let all_met = [&allocations, &peak_heap, &throughput]
+        .iter()
+        .all(|c| c.verdict != Verdict::NotMet);
+    Some(Score {
+        experiment: naive.experiment,
+        size: naive.size,
+        allocations,
+        peak_heap,
+        throughput,
+        crate_variant,
+        all_met,
+    })
+}
+
+/// Renders the scorecard as Markdown (for `assets/scorecard.md`) or an aligned table.
+#[must_use]
+pub fn render_text(scores: &[Score], markdown: bool) -> String {
+    let cell = |c: &Check| {
+        if c.verdict == Verdict::NotApplicable && c.measured.is_empty() {
+            "–".to_owned()
+        } else {
+            format!("{} — {} ({})", c.measured, c.verdict.word(), c.target)
+        }
+    };
+    let headers = [
+        "experiment",
+        "size",
+        "allocations/op",
+        "peak heap",
+        "throughput",
+        "vs crate",
+        "all claimed targets",
+    ];
+    let rows: Vec<[String; 7]> = scores
+        .iter()
+        .map(|s| {
+            [
+                s.experiment.to_owned(),
+                s.size.to_string(),
+                cell(&s.allocations),
+                cell(&s.peak_heap),
+                cell(&s.throughput),
+                match s.crate_variant.verdict {
+                    Verdict::NotApplicable => "–".to_owned(),
+                    Verdict::Met => format!("{} (within 20%)", s.crate_variant.measured),
+                    Verdict::NotMet => format!("{} (the why says why)", s.crate_variant.measured),
+                },
+                if s.all_met { "met" } else { "NOT MET" }.to_owned(),
+            ]
+        })
+        .collect();
+    let mut out = String::new();
+    if markdown {
+        let _ = writeln!(out, "| {} |", headers.join(" | "));
+        let _ = writeln!(out, "|{}", " --- |".repeat(headers.len()));
+        for row in &rows {
+            let _ = writeln!(out, "| {} |", row.join(" | "));
+        }
+    } else {
+        let mut widths = headers.map(|h| h.chars().count());
+        for row in &rows {
+            for (w, c) in widths.iter_mut().zip(row) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        let mut line = |cells: &[&str]| {
+            let mut text = String::new();
+            for (i, c) in cells.iter().enumerate() {
+                let _ = write!(text, "{c:<w$}  ", w = widths[i]);
+            }
+            let _ = writeln!(out, "{}", text.trim_end());
+        };
+        line(&headers);
+        for row in &rows {
+            line(&row.iter().map(String::as_str).collect::<Vec<_>>());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn row(variant: &'static str, allocs: f64, peak: u64, ns: f64) -> Row {
+        Row {
+            experiment: "x",
+            variant,
+            size: 10,
+            iterations: 100,
+            ns_per_op: ns,
+            allocs_per_op: allocs,
+            bytes_per_op: 0.0,
+            reallocs_per_op: 0.0,
+            peak_heap_bytes: peak,
+            ops_per_sec: 0.0,
+            bytes_per_sec: 0.0,
+            checksum: String::new(),
+            vs_naive: None,
+            extra: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn zero_promised_means_exactly_zero() {
+        let t = Targets {
+            zero_allocs: true,
+            ..Targets::default()
+        };
+        let met = score(&[row("naive", 3.0, 100, 10.0), row("optimized", 0.0, 100, 5.0)], t);
+        assert_eq!(met.expect("scored").allocations.verdict, Verdict::Met);
+        let missed = score(&[row("naive", 3.0, 100, 10.0), row("optimized", 0.01, 100, 5.0)], t);
+        let missed = missed.expect("scored");
+        assert_eq!(missed.allocations.verdict, Verdict::NotMet);
+        assert!(!missed.all_met);
+    }
+
+    #[test]
+    fn eighty_percent_fewer_peak_and_speed_are_judged_at_their_thresholds() {
+        let t = Targets {
+            zero_allocs: false,
+            peak_heap: true,
+            speedup: true,
+        };
+        let s = score(&[row("naive", 10.0, 1000, 10.0), row("optimized", 2.0, 600, 5.0)], t)
+            .expect("scored");
+        assert_eq!(s.allocations.verdict, Verdict::Met); // exactly 80%
+        assert_eq!(s.peak_heap.verdict, Verdict::Met); // exactly 40%
+        assert_eq!(s.throughput.verdict, Verdict::Met); // exactly 2x
+        let s = score(&[row("naive", 10.0, 1000, 10.0), row("optimized", 2.1, 610, 5.1)], t)
+            .expect("scored");
+        assert_eq!(
+            [s.allocations.verdict, s.peak_heap.verdict, s.throughput.verdict],
+            [Verdict::NotMet; 3]
+        );
+    }
+
+    #[test]
+    fn unclaimed_targets_and_missing_crates_are_not_applicable() {
+        let s = score(
+            &[row("naive", 0.0, 1000, 10.0), row("optimized", 0.0, 900, 9.0)],
+            Targets::default(),
+        )
+        .expect("scored");
+        assert_eq!(s.allocations.verdict, Verdict::NotApplicable);
+        assert_eq!(s.peak_heap.verdict, Verdict::NotApplicable);
+        assert_eq!(s.crate_variant.verdict, Verdict::NotApplicable);
+        assert!(s.all_met);
+    }
+
+    #[test]
+    fn ours_against_the_crate() {
+        let rows = [
+            row("naive", 1.0, 10, 100.0),
+            row("optimized", 0.0, 10, 50.0),
+            row("crate", 0.0, 10, 40.0),
+        ];
+        let s = score(&rows, Targets::default()).expect("scored");
+        assert_eq!(s.crate_variant.verdict, Verdict::NotMet);
+        assert_eq!(s.crate_variant.measured, "ours 25% slower than crate");
+    }
+
+    #[test]
+    fn markdown_has_a_row_per_experiment() {
+        let s = score(
+            &[row("naive", 1.0, 10, 10.0), row("optimized", 0.0, 10, 5.0)],
+            Targets::default(),
+        )
+        .expect("scored");
+        let md = render_text(&[s.clone(), s], true);
+        assert_eq!(md.lines().count(), 4);
+        assert!(md.lines().all(|l| l.starts_with('|') && l.ends_with('|')));
+    }
+}
