@@ -4,7 +4,7 @@
 use fixedbitset::FixedBitSet;
 
 use crate::data::SplitMix64;
-use crate::{Checksum, Experiment, ExperimentInfo, Section, VariantInfo, Workload};
+use crate::{Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, Workload};
 
 /// The experiment.
 #[derive(Debug)]
@@ -393,6 +393,14 @@ fn queries<U: Users>(users: U, count: usize) -> Box<dyn Workload> {
 impl Experiment for BitPacking {
     fn info(&self) -> &'static ExperimentInfo {
         &INFO
+    }
+
+    fn targets(&self) -> Targets {
+        Targets {
+            zero_allocs: false,
+            peak_heap: true,
+            speedup: false,
+        }
     }
 
     fn build(&self, variant: usize, size: usize) -> Box<dyn Workload> {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use quick_cache::Weighter;
 
 use crate::data::SplitMix64;
-use crate::{Checksum, Experiment, ExperimentInfo, Section, VariantInfo, Workload};
+use crate::{Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, Workload};
 
 /// The experiment.
 #[derive(Debug)]
@@ -343,6 +343,14 @@ impl Workload for Requests {
 impl Experiment for BoundedCache {
     fn info(&self) -> &'static ExperimentInfo {
         &INFO
+    }
+
+    fn targets(&self) -> Targets {
+        Targets {
+            zero_allocs: false,
+            peak_heap: true,
+            speedup: false,
+        }
     }
 
     fn build(&self, variant: usize, size: usize) -> Box<dyn Workload> {

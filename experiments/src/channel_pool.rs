@@ -8,7 +8,7 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 
 use crate::data::{self, SplitMix64};
-use crate::{Checksum, Experiment, ExperimentInfo, Section, VariantInfo, Workload};
+use crate::{Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, Workload};
 
 /// The experiment.
 #[derive(Debug)]
@@ -311,6 +311,14 @@ impl Workload for Server {
 impl Experiment for ChannelPoolExperiment {
     fn info(&self) -> &'static ExperimentInfo {
         &INFO
+    }
+
+    fn targets(&self) -> Targets {
+        Targets {
+            zero_allocs: true,
+            peak_heap: false,
+            speedup: true,
+        }
     }
 
     fn build(&self, variant: usize, size: usize) -> Box<dyn Workload> {

@@ -6,7 +6,7 @@ use string_interner::backend::StringBackend;
 use string_interner::symbol::SymbolU32;
 
 use crate::data::SplitMix64;
-use crate::{Checksum, Experiment, ExperimentInfo, Section, VariantInfo, Workload};
+use crate::{Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, Workload};
 
 /// The experiment.
 #[derive(Debug)]
@@ -186,6 +186,14 @@ impl Workload for Scans {
 impl Experiment for CompactCollections {
     fn info(&self) -> &'static ExperimentInfo {
         &INFO
+    }
+
+    fn targets(&self) -> Targets {
+        Targets {
+            zero_allocs: false,
+            peak_heap: true,
+            speedup: false,
+        }
     }
 
     fn build(&self, variant: usize, size: usize) -> Box<dyn Workload> {

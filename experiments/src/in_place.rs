@@ -2,7 +2,7 @@
 //! `retain`, `dedup`, `reverse` and a mutable pass over the caller's own vector.
 
 use crate::data::{self, SplitMix64};
-use crate::{Checksum, Experiment, ExperimentInfo, Section, VariantInfo, Workload};
+use crate::{Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, Workload};
 
 /// The experiment.
 #[derive(Debug)]
@@ -153,6 +153,14 @@ impl Workload for Optimized {
 impl Experiment for InPlace {
     fn info(&self) -> &'static ExperimentInfo {
         &INFO
+    }
+
+    fn targets(&self) -> Targets {
+        Targets {
+            zero_allocs: true,
+            peak_heap: false,
+            speedup: true,
+        }
     }
 
     fn build(&self, variant: usize, size: usize) -> Box<dyn Workload> {

@@ -4,7 +4,7 @@
 use arrayvec::ArrayVec;
 
 use crate::data::SplitMix64;
-use crate::{Checksum, Experiment, ExperimentInfo, Section, VariantInfo, Workload};
+use crate::{Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, Workload};
 
 /// The experiment.
 #[derive(Debug)]
@@ -247,6 +247,14 @@ impl<E: Stored> Workload for Table<E> {
 impl Experiment for InlineStorage {
     fn info(&self) -> &'static ExperimentInfo {
         &INFO
+    }
+
+    fn targets(&self) -> Targets {
+        Targets {
+            zero_allocs: true,
+            peak_heap: true,
+            speedup: true,
+        }
     }
 
     fn build(&self, variant: usize, size: usize) -> Box<dyn Workload> {

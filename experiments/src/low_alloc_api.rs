@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 
 use crate::data::SplitMix64;
-use crate::{Checksum, Experiment, ExperimentInfo, Section, VariantInfo, Workload};
+use crate::{Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, Workload};
 
 /// The experiment.
 #[derive(Debug)]
@@ -395,6 +395,14 @@ impl Workload for Encoder {
 impl Experiment for LowAllocApi {
     fn info(&self) -> &'static ExperimentInfo {
         &INFO
+    }
+
+    fn targets(&self) -> Targets {
+        Targets {
+            zero_allocs: true,
+            peak_heap: false,
+            speedup: true,
+        }
     }
 
     fn build(&self, variant: usize, size: usize) -> Box<dyn Workload> {

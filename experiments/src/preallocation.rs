@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::data::{self, SplitMix64};
-use crate::{Checksum, Experiment, ExperimentInfo, Section, VariantInfo, Workload};
+use crate::{Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, Workload};
 
 /// The experiment.
 #[derive(Debug)]
@@ -162,6 +162,14 @@ impl Workload for Reused {
 impl Experiment for Preallocation {
     fn info(&self) -> &'static ExperimentInfo {
         &INFO
+    }
+
+    fn targets(&self) -> Targets {
+        Targets {
+            zero_allocs: true,
+            peak_heap: false,
+            speedup: false,
+        }
     }
 
     fn build(&self, variant: usize, size: usize) -> Box<dyn Workload> {

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 
 use crate::data::{self, SplitMix64};
-use crate::{Checksum, Experiment, ExperimentInfo, Section, VariantInfo, Workload};
+use crate::{Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, Workload};
 
 /// The experiment.
 #[derive(Debug)]
@@ -237,6 +237,14 @@ impl Workload for Server {
 impl Experiment for SizeClasses {
     fn info(&self) -> &'static ExperimentInfo {
         &INFO
+    }
+
+    fn targets(&self) -> Targets {
+        Targets {
+            zero_allocs: true,
+            peak_heap: false,
+            speedup: false,
+        }
     }
 
     fn build(&self, variant: usize, size: usize) -> Box<dyn Workload> {

@@ -4,7 +4,7 @@
 use std::io::{self, Read};
 
 use crate::data::{self, SplitMix64};
-use crate::{Checksum, Experiment, ExperimentInfo, Section, VariantInfo, Workload};
+use crate::{Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, Workload};
 
 /// The experiment.
 #[derive(Debug)]
@@ -482,6 +482,14 @@ impl Workload for Logs {
 impl Experiment for Streaming {
     fn info(&self) -> &'static ExperimentInfo {
         &INFO
+    }
+
+    fn targets(&self) -> Targets {
+        Targets {
+            zero_allocs: true,
+            peak_heap: true,
+            speedup: false,
+        }
     }
 
     fn build(&self, variant: usize, size: usize) -> Box<dyn Workload> {

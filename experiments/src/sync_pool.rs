@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::data::{self, SplitMix64};
-use crate::{Checksum, Experiment, ExperimentInfo, Section, VariantInfo, Workload};
+use crate::{Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, Workload};
 
 /// The experiment.
 #[derive(Debug)]
@@ -250,6 +250,14 @@ impl Workload for Handler {
 impl Experiment for SyncPoolExperiment {
     fn info(&self) -> &'static ExperimentInfo {
         &INFO
+    }
+
+    fn targets(&self) -> Targets {
+        Targets {
+            zero_allocs: true,
+            peak_heap: false,
+            speedup: false,
+        }
     }
 
     fn build(&self, variant: usize, size: usize) -> Box<dyn Workload> {

@@ -68,6 +68,37 @@ fn the_catalog_has_every_chapter_experiment_once() {
     }
 }
 
+#[test]
+fn every_zero_allocation_claim_holds_at_the_default_size() {
+    let slot = counting::register_worker().expect("slot");
+    let claimed: Vec<_> = catalog()
+        .iter()
+        .filter(|e| e.targets().zero_allocs)
+        .map(|e| e.info().id)
+        .collect();
+    for id in [
+        "in-place",
+        "preallocation",
+        "sync-pool",
+        "channel-pool",
+        "streaming",
+        "low-alloc-api",
+    ] {
+        assert!(claimed.contains(&id), "{id} must claim zero allocations");
+    }
+    for id in claimed {
+        let m = run_default(&slot, id, "optimized", 3);
+        assert_eq!(
+            m.counters.allocs, 0,
+            "{id} optimized allocates after warm-up"
+        );
+        assert_eq!(
+            m.counters.reallocs, 0,
+            "{id} optimized reallocates after warm-up"
+        );
+    }
+}
+
 // 04-01 in-place
 
 #[test]
