@@ -334,8 +334,8 @@ fn run_scorecard(
     output: Option<&Path>,
 ) -> Result<ExitCode> {
     let stop = Stop::Time(time.unwrap_or(Duration::from_secs(1)));
-    let plan = bench::plan(&[], &VariantChoice::All, None, stop)
-        .map_err(|e| UsageError(e.to_string()))?;
+    let plan =
+        bench::plan(&[], &VariantChoice::All, None, stop).map_err(|e| UsageError(e.to_string()))?;
     let output = output.map(AtomicFile::create).transpose()?;
     let progress = std::io::stderr().is_terminal();
     let rows = bench::run(&plan, |row| {
@@ -349,7 +349,11 @@ fn run_scorecard(
         .iter()
         .filter_map(|item| {
             let id = item.experiment.info().id;
-            let own: Vec<_> = rows.iter().filter(|r| r.experiment == id).cloned().collect();
+            let own: Vec<_> = rows
+                .iter()
+                .filter(|r| r.experiment == id)
+                .cloned()
+                .collect();
             crate::scorecard::score(&own, item.experiment.targets())
         })
         .collect();

@@ -116,7 +116,11 @@ pub fn score(rows: &[Row], targets: Targets) -> Option<Score> {
             more_or_less(reduction, "fewer", "more")
         );
         if targets.zero_allocs {
-            check("exactly 0/op", measured, Verdict::from(optimized.allocs_per_op == 0.0))
+            check(
+                "exactly 0/op",
+                measured,
+                Verdict::from(optimized.allocs_per_op == 0.0),
+            )
         } else {
             check(
                 format!("≥{ALLOC_REDUCTION_PCT:.0}% fewer"),
@@ -293,9 +297,21 @@ mod tests {
             zero_allocs: true,
             ..Targets::default()
         };
-        let met = score(&[row("naive", 3.0, 100, 10.0), row("optimized", 0.0, 100, 5.0)], t);
+        let met = score(
+            &[
+                row("naive", 3.0, 100, 10.0),
+                row("optimized", 0.0, 100, 5.0),
+            ],
+            t,
+        );
         assert_eq!(met.expect("scored").allocations.verdict, Verdict::Met);
-        let missed = score(&[row("naive", 3.0, 100, 10.0), row("optimized", 0.01, 100, 5.0)], t);
+        let missed = score(
+            &[
+                row("naive", 3.0, 100, 10.0),
+                row("optimized", 0.01, 100, 5.0),
+            ],
+            t,
+        );
         let missed = missed.expect("scored");
         assert_eq!(missed.allocations.verdict, Verdict::NotMet);
         assert!(!missed.all_met);
@@ -308,15 +324,31 @@ mod tests {
             peak_heap: true,
             speedup: true,
         };
-        let s = score(&[row("naive", 10.0, 1000, 10.0), row("optimized", 2.0, 600, 5.0)], t)
-            .expect("scored");
+        let s = score(
+            &[
+                row("naive", 10.0, 1000, 10.0),
+                row("optimized", 2.0, 600, 5.0),
+            ],
+            t,
+        )
+        .expect("scored");
         assert_eq!(s.allocations.verdict, Verdict::Met); // exactly 80%
         assert_eq!(s.peak_heap.verdict, Verdict::Met); // exactly 40%
         assert_eq!(s.throughput.verdict, Verdict::Met); // exactly 2x
-        let s = score(&[row("naive", 10.0, 1000, 10.0), row("optimized", 2.1, 610, 5.1)], t)
-            .expect("scored");
+        let s = score(
+            &[
+                row("naive", 10.0, 1000, 10.0),
+                row("optimized", 2.1, 610, 5.1),
+            ],
+            t,
+        )
+        .expect("scored");
         assert_eq!(
-            [s.allocations.verdict, s.peak_heap.verdict, s.throughput.verdict],
+            [
+                s.allocations.verdict,
+                s.peak_heap.verdict,
+                s.throughput.verdict
+            ],
             [Verdict::NotMet; 3]
         );
     }
@@ -324,7 +356,10 @@ mod tests {
     #[test]
     fn unclaimed_targets_and_missing_crates_are_not_applicable() {
         let s = score(
-            &[row("naive", 0.0, 1000, 10.0), row("optimized", 0.0, 900, 9.0)],
+            &[
+                row("naive", 0.0, 1000, 10.0),
+                row("optimized", 0.0, 900, 9.0),
+            ],
             Targets::default(),
         )
         .expect("scored");
