@@ -307,7 +307,10 @@ fn without_a_terminal_the_dashboard_points_to_bench() {
         let out = heaplab(args);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         let err = stderr(&out);
-        assert!(err.contains("needs a terminal") && err.contains("heaplab bench"), "{err}");
+        assert!(
+            err.contains("needs a terminal") && err.contains("heaplab bench"),
+            "{err}"
+        );
         assert_eq!(err.lines().count(), 1, "one line, no backtrace: {err}");
     }
     // Bad arguments to `run` are refused before the terminal matters.
@@ -318,13 +321,22 @@ fn without_a_terminal_the_dashboard_points_to_bench() {
 
 #[test]
 fn scorecard_scores_every_experiment_against_the_targets() {
-    let report = stdout_json(&heaplab(&["scorecard", "--time", "0.02", "--format", "json"]));
+    let report = stdout_json(&heaplab(&[
+        "scorecard",
+        "--time",
+        "0.02",
+        "--format",
+        "json",
+    ]));
     let scores = report["scores"].as_array().expect("scores");
     assert_eq!(scores.len(), heaplab_experiments::catalog().len());
     for score in scores {
         for check in ["allocations", "peak_heap", "throughput", "crate_variant"] {
             let verdict = score[check]["verdict"].as_str().expect("a verdict");
-            assert!(["met", "not_met", "not_applicable"].contains(&verdict), "{score}");
+            assert!(
+                ["met", "not_met", "not_applicable"].contains(&verdict),
+                "{score}"
+            );
         }
         assert!(score["all_met"].is_boolean());
     }
@@ -334,5 +346,9 @@ fn scorecard_scores_every_experiment_against_the_targets() {
         .expect("buffer-reuse scored");
     assert_eq!(buffer_reuse["allocations"]["target"], "exactly 0/op");
     assert_eq!(buffer_reuse["allocations"]["verdict"], "met");
-    assert!(report["results"].as_array().is_some_and(|r| r.len() >= 2 * scores.len()));
+    assert!(
+        report["results"]
+            .as_array()
+            .is_some_and(|r| r.len() >= 2 * scores.len())
+    );
 }

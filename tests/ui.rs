@@ -311,7 +311,11 @@ fn the_readme_documents_every_key() {
     for binding in heaplab::ui::keys::BINDINGS {
         for key in binding.keys {
             let label = format!("`{}`", key.label());
-            assert!(readme.contains(&label), "README does not mention {label} ({})", binding.help);
+            assert!(
+                readme.contains(&label),
+                "README does not mention {label} ({})",
+                binding.help
+            );
         }
     }
 }
