@@ -1,13 +1,17 @@
 //! `heaplab bench`: measure experiments headless, one row per experiment and variant, like
 //! `go test -benchmem`, in table, JSON, CSV or Markdown.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::Command;
 use std::thread;
 
 use heaplab_experiments::measure::{Measurement, Stop, measure};
 use heaplab_experiments::{Experiment, SetupError, counting};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::units;
 
@@ -118,7 +122,7 @@ pub fn plan(
 }
 
 /// The optimized (or crate) row against the naive row of the same experiment.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct VsNaive {
     /// How many percent fewer allocations per operation (`None` if naive makes none).
     pub allocs_reduction_pct: Option<f64>,
@@ -131,12 +135,12 @@ pub struct VsNaive {
 }
 
 /// One measured experiment variant.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Row {
     /// The experiment's id.
-    pub experiment: &'static str,
+    pub experiment: Cow<'static, str>,
     /// The variant's name.
-    pub variant: &'static str,
+    pub variant: Cow<'static, str>,
     /// The workload size.
     pub size: usize,
     /// Measured operations (after the warm-up).
@@ -160,14 +164,14 @@ pub struct Row {
     /// Against the naive row (`None` on the naive row, or if naive was not measured).
     pub vs_naive: Option<VsNaive>,
     /// The experiment's own counters (pool hits, cache hit rate...).
-    pub extra: BTreeMap<&'static str, f64>,
+    pub extra: BTreeMap<String, f64>,
 }
 
 impl Row {
     fn from_measurement(m: &Measurement) -> Self {
         Row {
-            experiment: m.experiment,
-            variant: m.variant,
+            experiment: Cow::Borrowed(m.experiment),
+            variant: Cow::Borrowed(m.variant),
             size: m.size,
             iterations: m.iterations,
             ns_per_op: m.ns_per_op(),
@@ -179,7 +183,11 @@ impl Row {
             bytes_per_sec: m.bytes_per_sec(),
             checksum: m.checksum.to_string(),
             vs_naive: None,
-            extra: m.extra_counters.iter().copied().collect(),
+            extra: m
+                .extra_counters
+                .iter()
+                .map(|&(name, value)| (name.to_owned(), value))
+                .collect(),
         }
     }
 
@@ -213,6 +221,18 @@ pub enum RunError {
     /// The worker thread could not start.
     #[error("could not start a worker thread: {0}")]
     Spawn(#[from] std::io::Error),
+    /// The child process that measured a row failed.
+    #[error("measuring `{experiment}` `{variant}` in a child process failed ({status}): {stderr}")]
+    Child {
+        /// The experiment's id.
+        experiment: &'static str,
+        /// The variant.
+        variant: &'static str,
+        /// How the child ended.
+        status: String,
+        /// What it said on stderr (or what was wrong with its output).
+        stderr: String,
+    },
     /// The experiment panicked.
     #[error("`{experiment}` `{variant}` panicked: {message}")]
     Panicked {
@@ -252,16 +272,98 @@ pub fn measure_on_worker(
     })
 }
 
+/// Where each row is measured.
+#[derive(Debug, Clone)]
+pub enum Isolation {
+    /// On a worker thread of this process: rows can depend on what ran before them, because
+    /// the allocator adapts (glibc raises its mmap and trim thresholds after large frees).
+    InProcess,
+    /// In a fresh child process of `exe` per row (`exe ARGS bench ID --variant V ... --in-process`),
+    /// so that every row starts from the same allocator state whatever ran before it.
+    ChildProcess {
+        /// The heaplab binary.
+        exe: PathBuf,
+        /// Global arguments to pass before `bench` (e.g. `--max-memory`).
+        args: Vec<OsString>,
+    },
+}
+
+/// What a child process prints: the JSON report, of which only the rows matter here.
+#[derive(Deserialize)]
+struct ChildReport {
+    results: Vec<Row>,
+}
+
+fn measure_row(
+    item: &PlanItem,
+    variant: &'static str,
+    stop: Stop,
+    isolation: &Isolation,
+) -> Result<Row, RunError> {
+    let (exe, global_args) = match isolation {
+        Isolation::InProcess => {
+            let m = measure_on_worker(item.experiment, variant, item.size, stop)?;
+            return Ok(Row::from_measurement(&m));
+        }
+        Isolation::ChildProcess { exe, args } => (exe, args),
+    };
+    let experiment = item.experiment.info().id;
+    let mut command = Command::new(exe);
+    command
+        .args(global_args)
+        .args([
+            "bench",
+            experiment,
+            "--variant",
+            variant,
+            "--format",
+            "json",
+            "--in-process",
+        ])
+        .arg("--size")
+        .arg(item.size.to_string());
+    match stop {
+        Stop::Iterations(n) => command.arg("--iterations").arg(n.to_string()),
+        Stop::Time(t) => command.arg("--time").arg(t.as_secs_f64().to_string()),
+    };
+    let output = command.output()?;
+    let child_error = |stderr: String| RunError::Child {
+        experiment,
+        variant,
+        status: output.status.to_string(),
+        stderr,
+    };
+    if !output.status.success() {
+        return Err(child_error(
+            String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        ));
+    }
+    let report: ChildReport = serde_json::from_slice(&output.stdout)
+        .map_err(|e| child_error(format!("unreadable report: {e}")))?;
+    let mut row = report
+        .results
+        .into_iter()
+        .next()
+        .ok_or_else(|| child_error("the report has no row".to_owned()))?;
+    // Give the row back its static names.
+    row.experiment = Cow::Borrowed(experiment);
+    row.variant = Cow::Borrowed(variant);
+    Ok(row)
+}
+
 /// Runs the plan, calling `on_row` as each row is measured, and returns the rows with their
 /// comparisons against naive filled in.
-pub fn run(plan: &Plan, mut on_row: impl FnMut(&Row)) -> Result<Vec<Row>, RunError> {
-    let mut rows = Vec::new();
+pub fn run(
+    plan: &Plan,
+    isolation: &Isolation,
+    mut on_row: impl FnMut(&Row),
+) -> Result<Vec<Row>, RunError> {
+    let mut rows: Vec<Row> = Vec::new();
     for item in &plan.items {
         let first = rows.len();
         for variant in &item.variants {
-            let m = measure_on_worker(item.experiment, variant, item.size, plan.stop)?;
-            let mut row = Row::from_measurement(&m);
-            if let Some(naive) = rows[first..].iter().find(|r: &&Row| r.variant == "naive") {
+            let mut row = measure_row(item, variant, plan.stop, isolation)?;
+            if let Some(naive) = rows[first..].iter().find(|r| r.variant == "naive") {
                 row.compare(naive);
             }
             on_row(&row);
@@ -348,8 +450,8 @@ fn render_csv(rows: &[Row]) -> Result<String, RenderError> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     for row in rows {
         writer.serialize(CsvRow {
-            experiment: row.experiment,
-            variant: row.variant,
+            experiment: &row.experiment,
+            variant: &row.variant,
             size: row.size,
             iterations: row.iterations,
             ns_per_op: row.ns_per_op,
@@ -373,7 +475,7 @@ fn render_csv(rows: &[Row]) -> Result<String, RenderError> {
     String::from_utf8(bytes).map_err(|e| RenderError::CsvText(e.to_string()))
 }
 
-fn extra_text(extra: &BTreeMap<&'static str, f64>) -> String {
+fn extra_text(extra: &BTreeMap<String, f64>) -> String {
     let mut text = String::new();
     for (i, (name, value)) in extra.iter().enumerate() {
         if i > 0 {
@@ -388,7 +490,8 @@ fn extra_text(extra: &BTreeMap<&'static str, f64>) -> String {
 #[must_use]
 pub fn vs_naive_text(vs: &VsNaive) -> String {
     let allocs = match vs.allocs_reduction_pct {
-        Some(pct) => format!("{pct:.0}% fewer allocs"),
+        Some(pct) if pct >= 0.0 => format!("{pct:.0}% fewer allocs"),
+        Some(pct) => format!("{:.1}x the allocs", 1.0 - pct / 100.0),
         None => "no allocs either way".to_owned(),
     };
     let peak = match vs.peak_heap_reduction_pct {
@@ -428,8 +531,8 @@ fn cells(row: &Row) -> Vec<String> {
         vs.push_str(&extra_text(&row.extra));
     }
     vec![
-        row.experiment.to_owned(),
-        row.variant.to_owned(),
+        row.experiment.to_string(),
+        row.variant.to_string(),
         row.size.to_string(),
         row.iterations.to_string(),
         format!("{:.1}", row.ns_per_op),

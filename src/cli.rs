@@ -11,7 +11,7 @@ use color_eyre::eyre::{Result, WrapErr as _};
 use heaplab_experiments::measure::Stop;
 use heaplab_experiments::{Section, catalog};
 
-use crate::bench::{self, Format, VariantChoice};
+use crate::bench::{self, Format, Isolation, VariantChoice};
 use crate::units::{self, Size};
 
 /// heaplab: watch what memory optimisations do, live. Every experiment of the course chapter on
@@ -142,6 +142,12 @@ pub struct BenchArgs {
     /// Write the report to FILE (atomically) instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// Measure in this process instead of one fresh child process per row. Rows then depend
+    /// on what ran before them (the allocator adapts its thresholds); for tools like valgrind
+    /// that follow one process.
+    #[arg(long)]
+    pub in_process: bool,
 }
 
 fn parse_seconds(text: &str) -> Result<Duration, String> {
@@ -180,7 +186,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     set_fuse(cli.max_memory)?;
     match cli.command {
         Some(Command::List { format }) => list(format),
-        Some(Command::Bench(args)) => run_bench(&args),
+        Some(Command::Bench(args)) => run_bench(&args, cli.max_memory),
         Some(Command::Run { id, variant, size }) => {
             let start = Some(resolve_start(&id, &variant, size)?);
             dashboard(cli.fps, start)
@@ -189,7 +195,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             format,
             time,
             output,
-        }) => run_scorecard(format, time, output.as_deref()),
+        }) => run_scorecard(format, time, output.as_deref(), cli.max_memory),
         Some(Command::Screenshot {
             id,
             seconds,
@@ -294,7 +300,7 @@ fn list(format: ListFormat) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
+fn run_bench(args: &BenchArgs, max_memory: Option<Size>) -> Result<ExitCode> {
     let variant = match args.variant.as_str() {
         "all" => VariantChoice::All,
         name => VariantChoice::Named(name.to_owned()),
@@ -311,7 +317,12 @@ fn run_bench(args: &BenchArgs) -> Result<ExitCode> {
     let output = args.output.as_deref().map(AtomicFile::create).transpose()?;
 
     let progress = std::io::stderr().is_terminal();
-    let rows = bench::run(&plan, |row| {
+    let isolation = if args.in_process {
+        Isolation::InProcess
+    } else {
+        child_isolation(max_memory)?
+    };
+    let rows = bench::run(&plan, &isolation, |row| {
         if progress {
             eprintln!(
                 "  {:<20} {:<10} {:>10.2} allocs/op {:>12.1} ns/op",
@@ -332,13 +343,14 @@ fn run_scorecard(
     format: ScorecardFormat,
     time: Option<Duration>,
     output: Option<&Path>,
+    max_memory: Option<Size>,
 ) -> Result<ExitCode> {
     let stop = Stop::Time(time.unwrap_or(Duration::from_secs(1)));
     let plan =
         bench::plan(&[], &VariantChoice::All, None, stop).map_err(|e| UsageError(e.to_string()))?;
     let output = output.map(AtomicFile::create).transpose()?;
     let progress = std::io::stderr().is_terminal();
-    let rows = bench::run(&plan, |row| {
+    let rows = bench::run(&plan, &child_isolation(max_memory)?, |row| {
         if progress {
             eprintln!("  measured {} {}", row.experiment, row.variant);
         }
@@ -375,6 +387,17 @@ fn run_scorecard(
         None => print_stdout(&text)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One fresh child process of this binary per measured row, with the same memory fuse.
+fn child_isolation(max_memory: Option<Size>) -> Result<Isolation> {
+    let exe = std::env::current_exe().wrap_err("could not find heaplab's own executable")?;
+    let mut args = Vec::new();
+    if let Some(Size(bytes)) = max_memory {
+        args.push("--max-memory".into());
+        args.push(bytes.to_string().into());
+    }
+    Ok(Isolation::ChildProcess { exe, args })
 }
 
 /// Writes to standard output, treating a closed pipe (`heaplab list | head`) as success.

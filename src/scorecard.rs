@@ -62,7 +62,7 @@ pub struct Check {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Score {
     /// The experiment's id.
-    pub experiment: &'static str,
+    pub experiment: String,
     /// The workload size measured (the experiment's default).
     pub size: usize,
     /// Allocations per operation against naive.
@@ -191,7 +191,7 @@ pub fn score(rows: &[Row], targets: Targets) -> Option<Score> {
         .iter()
         .all(|c| c.verdict != Verdict::NotMet);
     Some(Score {
-        experiment: naive.experiment,
+        experiment: naive.experiment.to_string(),
         size: naive.size,
         allocations,
         peak_heap,
@@ -224,7 +224,7 @@ pub fn render_text(scores: &[Score], markdown: bool) -> String {
         .iter()
         .map(|s| {
             [
-                s.experiment.to_owned(),
+                s.experiment.clone(),
                 s.size.to_string(),
                 cell(&s.allocations),
                 cell(&s.peak_heap),
@@ -274,8 +274,8 @@ mod tests {
 
     fn row(variant: &'static str, allocs: f64, peak: u64, ns: f64) -> Row {
         Row {
-            experiment: "x",
-            variant,
+            experiment: "x".into(),
+            variant: variant.into(),
             size: 10,
             iterations: 100,
             ns_per_op: ns,

@@ -247,6 +247,8 @@ fn valgrind_allocs(iterations: u64) -> u64 {
             "--format",
             "json",
         ])
+        // valgrind follows one process: measure in it, not in a child per row.
+        .arg("--in-process")
         .args(["--iterations", &iterations.to_string()])
         .output()
         .expect("valgrind runs");
