@@ -89,6 +89,8 @@ pub enum Command {
         /// Workload size, in the experiment's own unit (default: the experiment's default).
         #[arg(long, value_name = "N", value_parser = parse_workload_size)]
         size: Option<usize>,
+        #[command(flatten)]
+        trace: crate::trace::TraceArgs,
     },
 }
 
@@ -150,7 +152,7 @@ pub struct BenchArgs {
     pub in_process: bool,
 }
 
-fn parse_seconds(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_seconds(text: &str) -> Result<Duration, String> {
     let secs: f64 = text
         .trim()
         .parse()
@@ -187,9 +189,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Some(Command::List { format }) => list(format),
         Some(Command::Bench(args)) => run_bench(&args, cli.max_memory),
-        Some(Command::Run { id, variant, size }) => {
-            let start = Some(resolve_start(&id, &variant, size)?);
-            dashboard(cli.fps, start)
+        Some(Command::Run {
+            id,
+            variant,
+            size,
+            trace,
+        }) => {
+            let start = resolve_start(&id, &variant, size)?;
+            if trace.trace {
+                return crate::trace::main(start, &trace);
+            }
+            dashboard(cli.fps, Some(start))
         }
         Some(Command::Scorecard {
             format,

@@ -9,5 +9,6 @@ pub mod bench;
 pub mod cli;
 pub mod runner;
 pub mod scorecard;
+pub mod trace;
 pub mod ui;
 pub mod units;
