@@ -8,6 +8,7 @@ use std::collections::VecDeque;
 use heaplab_experiments::Experiment;
 
 use super::keys::Action;
+use super::workshop::Workshop;
 use crate::runner::{Command, Phase, Sample};
 
 /// The time windows `+`/`-` step through, in seconds.
@@ -212,6 +213,8 @@ pub struct App {
     pub notice: Option<String>,
     /// Whether the dashboard should close.
     pub quit: bool,
+    /// The workshop features' state (badge, views).
+    pub workshop: Workshop,
     last_sample: Option<Sample>,
 }
 
@@ -235,6 +238,7 @@ impl App {
             self_cost: SelfCost::default(),
             notice: None,
             quit: false,
+            workshop: Workshop::default(),
             last_sample: None,
         }
     }
@@ -286,6 +290,7 @@ impl App {
         self.stats.clear();
         self.comparisons.clear();
         self.last_sample = None;
+        self.workshop.streak = super::workshop::ZeroStreak::default();
     }
 
     /// Applies a user action at time `now` (seconds since start).
@@ -434,6 +439,7 @@ impl App {
             return; // a late sample from a runner already stopped
         }
         running.phase = sample.phase;
+        self.workshop.streak.on_sample(&sample);
         let previous = self
             .last_sample
             .filter(|p| p.epoch == sample.epoch && sample.phase == Phase::Running);

@@ -462,6 +462,14 @@ fn render_numbers(app: &App, area: Rect, buf: &mut Buffer) {
             .bold(),
         );
     }
+    if let Some(badge) = app
+        .workshop
+        .streak
+        .badge()
+        .filter(|_| app.running.is_some_and(|r| !r.paused))
+    {
+        block = block.title_top(badge.right_aligned());
+    }
     Table::new(
         rows,
         [

@@ -8,6 +8,7 @@ pub mod app;
 pub mod draw;
 pub mod keys;
 pub mod svg;
+pub mod workshop;
 
 use std::io::{self, IsTerminal as _};
 use std::sync::Arc;

@@ -1,0 +1,152 @@
+//! State for the workshop features that sit beside the dashboard: the zero-allocation badge,
+//! and which view fills the screen (dashboard, source, layout inspector). Changed only through
+//! messages, like the rest of [`App`](super::app::App).
+
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+
+use crate::runner::{Phase, Sample};
+use crate::units;
+
+/// Operations a variant must run without a single allocation, after its warm-up, before the
+/// badge shows: enough that "none" is a measurement, not a lucky first sample.
+pub const ZERO_BADGE_MIN_OPS: u64 = 1000;
+
+/// How long the running variant has gone without allocating, in operations, from samples:
+/// Go's `testing.AllocsPerRun` as a live indicator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ZeroStreak {
+    epoch: u64,
+    allocs: u64,
+    /// The operation count from which on no allocation was seen.
+    since_ops: u64,
+    ops: u64,
+    running: bool,
+}
+
+impl ZeroStreak {
+    /// Takes a sample of the running variant.
+    pub fn on_sample(&mut self, sample: &Sample) {
+        if sample.epoch != self.epoch {
+            *self = Self {
+                epoch: sample.epoch,
+                ..Self::default()
+            };
+        }
+        self.running = sample.phase == Phase::Running;
+        if !self.running {
+            return;
+        }
+        if sample.allocs != self.allocs {
+            // The allocation happened somewhere before this sample's count: the streak can
+            // only be claimed from here on.
+            self.allocs = sample.allocs;
+            self.since_ops = sample.ops;
+        }
+        self.ops = sample.ops;
+    }
+
+    /// Measured operations since the last allocation (since the warm-up, if none).
+    #[must_use]
+    pub fn ops_without_alloc(&self) -> u64 {
+        self.ops.saturating_sub(self.since_ops)
+    }
+
+    /// Whether the badge shows: running, and at least [`ZERO_BADGE_MIN_OPS`] operations
+    /// without an allocation.
+    #[must_use]
+    pub fn earned(&self) -> bool {
+        self.running && self.ops_without_alloc() >= ZERO_BADGE_MIN_OPS
+    }
+
+    /// The badge, if earned: `✔ 0 allocs/op for 12.3 M ops` (the operations since the last
+    /// allocation, or since the warm-up).
+    #[must_use]
+    pub fn badge(&self) -> Option<Line<'static>> {
+        self.earned().then(|| {
+            Line::from(vec![
+                Span::styled(
+                    " ✔ 0 allocs/op ",
+                    Style::new()
+                        .fg(Color::Black)
+                        .bg(Color::LightGreen)
+                        .add_modifier(Modifier::BOLD),
+                ),
+                Span::styled(
+                    format!("for {} ops ", units::count(self.ops_without_alloc() as f64)),
+                    Style::new().fg(Color::LightGreen),
+                ),
+            ])
+        })
+    }
+}
+
+/// The workshop's part of the dashboard state.
+#[derive(Debug, Default)]
+pub struct Workshop {
+    /// The running variant's allocation-free streak.
+    pub streak: ZeroStreak,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn sample(epoch: u64, ops: u64, allocs: u64) -> Sample {
+        Sample {
+            elapsed: Duration::ZERO,
+            experiment: "x",
+            variant: "optimized",
+            variant_index: 1,
+            epoch,
+            size: 1,
+            phase: Phase::Running,
+            measured_for: Duration::ZERO,
+            ops,
+            bytes_processed: 0,
+            allocs,
+            deallocs: 0,
+            reallocs: 0,
+            bytes_allocated: 0,
+            live_heap_bytes: 0,
+            peak_heap_bytes: 0,
+            process_heap_bytes: 0,
+            process_rss_bytes: 0,
+            worker_cpu: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn the_badge_needs_enough_operations_without_an_allocation() {
+        let mut streak = ZeroStreak::default();
+        streak.on_sample(&sample(1, 999, 0));
+        assert!(!streak.earned(), "999 ops are not enough");
+        streak.on_sample(&sample(1, 1000, 0));
+        assert!(streak.earned());
+        assert_eq!(streak.ops_without_alloc(), 1000);
+        // One allocation: the streak restarts from that sample's count.
+        streak.on_sample(&sample(1, 5000, 1));
+        assert!(!streak.earned());
+        streak.on_sample(&sample(1, 5999, 1));
+        assert!(!streak.earned());
+        streak.on_sample(&sample(1, 6000, 1));
+        assert!(streak.earned());
+        // A new variant (epoch) starts from nothing, and setup or warm-up hides the badge.
+        let mut warming = sample(2, 0, 0);
+        warming.phase = Phase::WarmingUp;
+        streak.on_sample(&warming);
+        assert!(!streak.earned());
+        assert_eq!(streak.ops_without_alloc(), 0);
+    }
+
+    #[test]
+    fn an_allocating_variant_never_earns_it() {
+        let mut streak = ZeroStreak::default();
+        for i in 1..100 {
+            streak.on_sample(&sample(1, i * 1000, i));
+            assert!(!streak.earned());
+        }
+    }
+}
