@@ -164,7 +164,7 @@ pub fn score(rows: &[Row], targets: Targets) -> Option<Score> {
         )
     } else {
         check(
-            "not claimed (allocation not the bottleneck)",
+            "not claimed: allocation is not the bottleneck",
             format!("{speedup:.2}x"),
             Verdict::NotApplicable,
         )
