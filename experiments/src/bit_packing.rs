@@ -395,6 +395,25 @@ impl Experiment for BitPacking {
         &INFO
     }
 
+    fn layouts(&self) -> Vec<crate::layout::TypeLayout> {
+        vec![
+            crate::type_layout!(
+                "naive",
+                Permissions,
+                "plus 1 byte per user for `active` in a Vec<bool>",
+                [
+                    read, write, execute, delete, share, admin, archived, verified
+                ]
+            ),
+            crate::type_layout!(
+                "optimized",
+                Flags,
+                "plus 1 bit per user for `active` in a BitSet",
+                [0]
+            ),
+        ]
+    }
+
     fn targets(&self) -> Targets {
         Targets {
             zero_allocs: false,
@@ -463,5 +482,40 @@ mod tests {
             assert_eq!(f.any(Flags::SHARE), p.share);
             assert_eq!(f.all(Flags::READ | Flags::VERIFIED), p.read && p.verified);
         });
+    }
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use std::mem::{offset_of, size_of};
+
+    use super::*;
+
+    #[test]
+    fn the_inspector_shows_the_compilers_numbers() {
+        let layouts = BitPacking.layouts();
+        let [bools, flags] = &layouts[..] else {
+            panic!("two layouts: {layouts:?}")
+        };
+        assert_eq!(bools.size, size_of::<Permissions>());
+        assert_eq!(flags.size, size_of::<Flags>());
+        let expected = [
+            ("read", offset_of!(Permissions, read)),
+            ("write", offset_of!(Permissions, write)),
+            ("execute", offset_of!(Permissions, execute)),
+            ("delete", offset_of!(Permissions, delete)),
+            ("share", offset_of!(Permissions, share)),
+            ("admin", offset_of!(Permissions, admin)),
+            ("archived", offset_of!(Permissions, archived)),
+            ("verified", offset_of!(Permissions, verified)),
+        ];
+        let mut got: Vec<(&str, usize)> = bools.fields.iter().map(|f| (f.name, f.offset)).collect();
+        got.sort_unstable();
+        let mut expected = expected.to_vec();
+        expected.sort_unstable();
+        assert_eq!(got, expected);
+        assert!(bools.fields.iter().all(|f| f.size == size_of::<bool>()));
+        assert_eq!(flags.fields[0].offset, offset_of!(Flags, 0));
+        assert_eq!((bools.size, flags.size), (8, 1));
     }
 }

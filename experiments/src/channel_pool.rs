@@ -249,7 +249,7 @@ impl Server {
     fn buffer(&mut self) -> Vec<u8> {
         match &self.buffers {
             // region:naive
-            Buffers::Fresh { capacity } => Vec::with_capacity(*capacity),
+            Buffers::Fresh { capacity } => Vec::with_capacity(*capacity), // alloc
             // endregion:naive
             Buffers::Pooled {
                 pool,

@@ -188,6 +188,51 @@ impl Experiment for CompactCollections {
         &INFO
     }
 
+    fn layouts(&self) -> Vec<crate::layout::TypeLayout> {
+        use crate::layout::{FieldLayout, TypeLayout, short_type_name};
+        use std::mem::{align_of, size_of};
+        // Per tag: what a row of the column holds inline. std's and string-interner's fields
+        // are private, so each is shown as one field of its whole size.
+        let whole = |name: &'static str, ty: &str, size: usize| {
+            vec![FieldLayout {
+                name,
+                ty: short_type_name(ty),
+                offset: 0,
+                size,
+            }]
+        };
+        vec![
+            TypeLayout::new(
+                "naive",
+                "String",
+                size_of::<String>(),
+                align_of::<String>(),
+                "plus a heap block per tag for its 4 to 8 bytes",
+                whole("pointer, capacity, length", "String", size_of::<String>()),
+            ),
+            TypeLayout::new(
+                "optimized",
+                "u32 (an end offset in StrArena::ends)",
+                size_of::<u32>(),
+                align_of::<u32>(),
+                "plus the tag's bytes, in the one shared String",
+                whole("end", "u32", size_of::<u32>()),
+            ),
+            TypeLayout::new(
+                "crate",
+                "SymbolU32",
+                size_of::<SymbolU32>(),
+                align_of::<SymbolU32>(),
+                "plus each distinct tag once, in the interner",
+                whole(
+                    "symbol",
+                    std::any::type_name::<SymbolU32>(),
+                    size_of::<SymbolU32>(),
+                ),
+            ),
+        ]
+    }
+
     fn targets(&self) -> Targets {
         Targets {
             zero_allocs: false,
@@ -273,6 +318,30 @@ mod tests {
             (2_000..5_000).contains(&distinct.len()),
             "{}",
             distinct.len()
+        );
+    }
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use std::mem::size_of;
+
+    use super::*;
+
+    #[test]
+    fn the_inspector_shows_the_compilers_numbers() {
+        let sizes: Vec<(&str, usize, usize)> = CompactCollections
+            .layouts()
+            .iter()
+            .map(|l| (l.variant, l.size, l.padding()))
+            .collect();
+        assert_eq!(
+            sizes,
+            [
+                ("naive", size_of::<String>(), 0),
+                ("optimized", size_of::<u32>(), 0),
+                ("crate", size_of::<SymbolU32>(), 0),
+            ]
         );
     }
 }

@@ -93,7 +93,7 @@ pub struct Endpoint {
 impl Endpoint {
     fn new(addr: &[u8], port: u16) -> Self {
         Self {
-            addr: addr.to_vec(),
+            addr: addr.to_vec(), // alloc
             port,
         }
     }
@@ -249,6 +249,19 @@ impl Experiment for InlineStorage {
         &INFO
     }
 
+    fn layouts(&self) -> Vec<crate::layout::TypeLayout> {
+        vec![
+            crate::type_layout!(
+                "naive",
+                Endpoint,
+                "plus a heap block per endpoint for its 4 or 16 address bytes",
+                [addr, port]
+            ),
+            crate::type_layout!("optimized", InlineEndpoint, "", [bytes, len, port]),
+            crate::type_layout!("crate", ArrayVecEndpoint, "", [addr, port]),
+        ]
+    }
+
     fn targets(&self) -> Targets {
         Targets {
             zero_allocs: true,
@@ -292,5 +305,52 @@ mod tests {
             assert_eq!(crate_.addr.as_slice(), naive.addr.as_slice());
             assert_eq!((inline.port, crate_.port), (naive.port, naive.port));
         }
+    }
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use std::mem::{align_of, offset_of, size_of};
+
+    use super::*;
+
+    #[test]
+    fn the_inspector_shows_the_compilers_numbers() {
+        let layouts = InlineStorage.layouts();
+        let [heap, inline, crate_] = &layouts[..] else {
+            panic!("three layouts: {layouts:?}")
+        };
+        assert_eq!(
+            (heap.size, heap.align),
+            (size_of::<Endpoint>(), align_of::<Endpoint>())
+        );
+        assert_eq!(inline.size, size_of::<InlineEndpoint>());
+        assert_eq!(crate_.size, size_of::<ArrayVecEndpoint>());
+        let find = |l: &crate::layout::TypeLayout, name: &str| {
+            let f = l.fields.iter().find(|f| f.name == name).expect("field");
+            (f.offset, f.size)
+        };
+        assert_eq!(
+            find(heap, "addr"),
+            (offset_of!(Endpoint, addr), size_of::<Vec<u8>>())
+        );
+        assert_eq!(
+            find(heap, "port"),
+            (offset_of!(Endpoint, port), size_of::<u16>())
+        );
+        assert_eq!(
+            find(inline, "bytes"),
+            (offset_of!(InlineEndpoint, bytes), 16)
+        );
+        assert_eq!(find(inline, "len"), (offset_of!(InlineEndpoint, len), 1));
+        assert_eq!(find(inline, "port"), (offset_of!(InlineEndpoint, port), 2));
+        assert_eq!(
+            find(crate_, "addr"),
+            (
+                offset_of!(ArrayVecEndpoint, addr),
+                size_of::<ArrayVec<u8, 16>>()
+            )
+        );
+        assert_eq!(heap.fields[0].ty, "Vec<u8>");
     }
 }

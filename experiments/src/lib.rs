@@ -11,6 +11,7 @@
 
 pub mod counting;
 pub mod data;
+pub mod layout;
 pub mod measure;
 
 mod bit_packing;
@@ -217,6 +218,12 @@ pub trait Experiment: Send + Sync + 'static {
     /// default). The "why" says why each applies or not.
     fn targets(&self) -> Targets {
         Targets::default()
+    }
+
+    /// The memory layouts of the types the variants store, for the layout inspector: none by
+    /// default; the data-structure experiments list theirs with [`type_layout!`].
+    fn layouts(&self) -> Vec<layout::TypeLayout> {
+        Vec::new()
     }
 }
 

@@ -88,13 +88,13 @@ pub type EncodeOption = Box<dyn Fn(&mut EncodeConfig)>;
 /// An option setting the precision.
 #[must_use]
 pub fn with_precision(precision: usize) -> EncodeOption {
-    Box::new(move |config| config.precision = precision)
+    Box::new(move |config| config.precision = precision) // alloc
 }
 
 /// An option setting the timestamp unit.
 #[must_use]
 pub fn with_unit(unit: TimestampUnit) -> EncodeOption {
-    Box::new(move |config| config.unit = unit)
+    Box::new(move |config| config.unit = unit) // alloc
 }
 
 /// `key=value,key=value` into owned pairs.
@@ -102,7 +102,7 @@ pub fn with_unit(unit: TimestampUnit) -> EncodeOption {
 pub fn parse_tags(tags: &str) -> Vec<(String, String)> {
     tags.split(',')
         .filter_map(|pair| pair.split_once('='))
-        .map(|(key, value)| (key.to_string(), value.to_string()))
+        .map(|(key, value)| (key.to_string(), value.to_string())) // alloc
         .collect()
 }
 
@@ -135,7 +135,7 @@ impl PointBuilder {
     pub fn new(measurement: &str) -> Self {
         Self {
             point: Point {
-                measurement: measurement.to_string(),
+                measurement: measurement.to_string(), // alloc
                 ..Point::default()
             },
         }
@@ -144,14 +144,14 @@ impl PointBuilder {
     /// Adds a tag.
     #[must_use]
     pub fn tag(mut self, key: &str, value: &str) -> Self {
-        self.point.tags.push((key.to_string(), value.to_string()));
+        self.point.tags.push((key.to_string(), value.to_string())); // alloc
         self
     }
 
     /// Adds a field.
     #[must_use]
     pub fn field(mut self, key: &str, value: f64) -> Self {
-        self.point.fields.push((key.to_string(), value));
+        self.point.fields.push((key.to_string(), value)); // alloc
         self
     }
 
@@ -183,18 +183,19 @@ impl Point {
         let tags: Vec<String> = self
             .tags
             .iter()
-            .map(|(key, value)| format!("{}={}", escape(key), escape(value)))
+            .map(|(key, value)| format!("{}={}", escape(key), escape(value))) // alloc
             .collect();
         let fields: Vec<String> = self
             .fields
             .iter()
-            .map(|(key, value)| format!("{}={:.*}", escape(key), config.precision, value))
+            .map(|(key, value)| format!("{}={:.*}", escape(key), config.precision, value)) // alloc
             .collect();
         let mut line = escape(&self.measurement);
         if !tags.is_empty() {
             line = line + "," + &tags.join(",");
         }
         format!(
+            // alloc
             "{line} {} {}\n",
             fields.join(","),
             config.unit.scale(self.timestamp_ms)

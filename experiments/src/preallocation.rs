@@ -77,7 +77,7 @@ pub fn price_batch(lines: &[OrderLine]) -> (Vec<u64>, String) {
     let mut totals = Vec::new();
     let mut report = String::new();
     for line in lines {
-        price(line, &mut totals, &mut report);
+        price(line, &mut totals, &mut report); // alloc
     }
     (totals, report)
 }

@@ -110,7 +110,7 @@ impl ClassPool {
             buf
         } else {
             self.stats.misses += 1;
-            Vec::with_capacity(capacity)
+            Vec::with_capacity(capacity) // alloc
         };
         self.stats.wasted_bytes += (buf.capacity() - len) as u64;
         buf
@@ -161,7 +161,7 @@ impl Source {
     fn get(&mut self, len: usize) -> Vec<u8> {
         match self {
             // region:naive
-            Source::Exact => Vec::with_capacity(len),
+            Source::Exact => Vec::with_capacity(len), // alloc
             // endregion:naive
             Source::Pool(pool) => pool.get(len),
         }

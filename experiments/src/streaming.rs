@@ -173,10 +173,11 @@ pub fn summarize_in_memory(mut input: impl Read) -> Result<Summary, StreamError>
     let mut data = Vec::new();
     // read_to_end retries interrupted reads, and keeps what it read before an error.
     if let Err(source) = input.read_to_end(&mut data) {
+        // alloc
         let offset = data.len() as u64;
         return Err(StreamError::Read { offset, source });
     }
-    let mut lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
+    let mut lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect(); // alloc
     if lines.last().is_some_and(|last| last.is_empty()) {
         lines.pop(); // the input ended with a newline (or was empty)
     }

@@ -126,6 +126,13 @@ impl Experiment for StructLayout {
         &INFO
     }
 
+    fn layouts(&self) -> Vec<crate::layout::TypeLayout> {
+        vec![
+            crate::type_layout!("naive", BadStruct, "", [a, b, c, d]),
+            crate::type_layout!("optimized", GoodStruct, "", [b, d, a, c]),
+        ]
+    }
+
     fn targets(&self) -> Targets {
         Targets {
             zero_allocs: false,
@@ -186,5 +193,56 @@ mod tests {
             d: i32,
         }
         assert_eq!(size_of::<Reordered>(), 16);
+    }
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use std::mem::{align_of, offset_of, size_of};
+
+    use super::*;
+
+    /// The inspector's figures are the compiler's, and the chapter's claim holds: 24 against 16.
+    #[test]
+    fn the_inspector_shows_the_compilers_numbers() {
+        let layouts = StructLayout.layouts();
+        let [bad, good] = &layouts[..] else {
+            panic!("two layouts: {layouts:?}")
+        };
+        assert_eq!(
+            (bad.size, bad.align),
+            (size_of::<BadStruct>(), align_of::<BadStruct>())
+        );
+        assert_eq!(
+            (good.size, good.align),
+            (size_of::<GoodStruct>(), align_of::<GoodStruct>())
+        );
+        let offsets = |l: &crate::layout::TypeLayout| -> Vec<(&str, usize, usize)> {
+            l.fields
+                .iter()
+                .map(|f| (f.name, f.offset, f.size))
+                .collect()
+        };
+        assert_eq!(
+            offsets(bad),
+            [
+                ("a", offset_of!(BadStruct, a), size_of::<bool>()),
+                ("b", offset_of!(BadStruct, b), size_of::<i64>()),
+                ("c", offset_of!(BadStruct, c), size_of::<bool>()),
+                ("d", offset_of!(BadStruct, d), size_of::<i32>()),
+            ]
+        );
+        assert_eq!(
+            offsets(good),
+            [
+                ("b", offset_of!(GoodStruct, b), size_of::<i64>()),
+                ("d", offset_of!(GoodStruct, d), size_of::<i32>()),
+                ("a", offset_of!(GoodStruct, a), size_of::<bool>()),
+                ("c", offset_of!(GoodStruct, c), size_of::<bool>()),
+            ]
+        );
+        assert_eq!((bad.size, bad.padding()), (24, 10));
+        assert_eq!((good.size, good.padding()), (16, 2));
+        assert_eq!(bad.bytes_for(1_000_000), 24_000_000);
     }
 }

@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use heaplab_experiments::Experiment;
 
 use super::keys::Action;
-use super::workshop::Workshop;
+use super::workshop::{View, Workshop};
 use crate::runner::{Command, Phase, Sample};
 
 /// The time windows `+`/`-` step through, in seconds.
@@ -300,6 +300,20 @@ impl App {
             return Vec::new();
         }
         match action {
+            Action::SelectPrevious | Action::SelectNext
+                if self.workshop.view != View::Dashboard =>
+            {
+                self.workshop.scroll_by(action == Action::SelectNext);
+                Vec::new()
+            }
+            Action::ToggleSource => {
+                self.workshop.toggle(View::Source, self.shown_experiment());
+                Vec::new()
+            }
+            Action::ToggleLayout => {
+                self.workshop.toggle(View::Layout, self.shown_experiment());
+                Vec::new()
+            }
             Action::SelectPrevious => {
                 self.selected = self.selected.saturating_sub(1);
                 Vec::new()
@@ -356,6 +370,10 @@ impl App {
             }
             Action::Back if self.help => {
                 self.help = false;
+                Vec::new()
+            }
+            Action::Back if self.workshop.view != View::Dashboard => {
+                self.workshop.view = View::Dashboard;
                 Vec::new()
             }
             Action::Back | Action::Quit => {

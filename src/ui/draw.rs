@@ -14,6 +14,8 @@ use ratatui::widgets::{
 
 use super::app::{App, Point};
 use super::keys::{BINDINGS, keys_label};
+use super::workshop::View;
+use super::{layout_view, source_view};
 use crate::runner::Phase;
 use crate::units;
 
@@ -71,9 +73,26 @@ impl Widget for &App {
             Constraint::Fill(1),
             Constraint::Length(7),
         ]));
-        render_list(self, left, buf);
-        render_charts(self, charts, buf);
-        render_numbers(self, numbers, buf);
+        match self.workshop.view {
+            View::Dashboard => {
+                render_list(self, left, buf);
+                render_charts(self, charts, buf);
+                render_numbers(self, numbers, buf);
+            }
+            View::Source => {
+                if let Some(pane) = &self.workshop.source {
+                    let info = self.shown_experiment().info();
+                    source_view::render(pane, info, self.workshop.scroll, main, buf);
+                }
+            }
+            View::Layout => layout_view::render(
+                self.shown_experiment().info(),
+                &self.workshop.layouts,
+                self.workshop.scroll,
+                main,
+                buf,
+            ),
+        }
         render_status(self, status, buf);
         if self.help {
             render_help(area, buf);

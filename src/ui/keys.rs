@@ -32,6 +32,10 @@ pub enum Action {
     ResetCharts,
     /// Show or hide the help overlay.
     ToggleHelp,
+    /// Show or hide the variants' source side by side.
+    ToggleSource,
+    /// Show or hide the layout inspector.
+    ToggleLayout,
     /// Close an overlay, or quit from the main screen.
     Back,
     /// Quit.
@@ -102,13 +106,13 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: &[Key::Up, Key::Char('k')],
         action: Action::SelectPrevious,
-        help: "select the experiment above",
+        help: "select the experiment above (scroll, in the source and layout views)",
         status: None,
     },
     Binding {
         keys: &[Key::Down, Key::Char('j')],
         action: Action::SelectNext,
-        help: "select the experiment below",
+        help: "select the experiment below (scroll, in the source and layout views)",
         status: None,
     },
     Binding {
@@ -170,6 +174,18 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::ResetCharts,
         help: "reset the charts",
         status: None,
+    },
+    Binding {
+        keys: &[Key::Char('s')],
+        action: Action::ToggleSource,
+        help: "source: the variants' code side by side, allocating lines marked",
+        status: Some("source"),
+    },
+    Binding {
+        keys: &[Key::Char('l')],
+        action: Action::ToggleLayout,
+        help: "layout inspector: sizes, field offsets and padding of the types compared",
+        status: Some("layout"),
     },
     Binding {
         keys: &[Key::Char('?')],
@@ -242,6 +258,8 @@ mod tests {
             (KeyCode::Char(']'), none, Action::LargerWorkload),
             (KeyCode::Char('r'), none, Action::ResetCharts),
             (KeyCode::Char('?'), KeyModifiers::SHIFT, Action::ToggleHelp),
+            (KeyCode::Char('s'), none, Action::ToggleSource),
+            (KeyCode::Char('l'), none, Action::ToggleLayout),
             (KeyCode::Esc, none, Action::Back),
             (KeyCode::Char('q'), none, Action::Quit),
             (KeyCode::Char('c'), KeyModifiers::CONTROL, Action::Quit),

@@ -7,6 +7,8 @@
 pub mod app;
 pub mod draw;
 pub mod keys;
+pub mod layout_view;
+pub mod source_view;
 pub mod svg;
 pub mod workshop;
 

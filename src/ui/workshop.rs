@@ -5,6 +5,10 @@
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 
+use heaplab_experiments::Experiment;
+use heaplab_experiments::layout::TypeLayout;
+
+use super::source_view::SourcePane;
 use crate::runner::{Phase, Sample};
 use crate::units;
 
@@ -81,11 +85,73 @@ impl ZeroStreak {
     }
 }
 
+/// What fills the screen above the status line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum View {
+    /// Experiments, charts and numbers.
+    #[default]
+    Dashboard,
+    /// The variants' source side by side (`s`).
+    Source,
+    /// The layout inspector (`l`).
+    Layout,
+}
+
 /// The workshop's part of the dashboard state.
 #[derive(Debug, Default)]
 pub struct Workshop {
     /// The running variant's allocation-free streak.
     pub streak: ZeroStreak,
+    /// The view on screen.
+    pub view: View,
+    /// Lines scrolled down in the source and layout views.
+    pub scroll: u16,
+    /// The source view's highlighted content, built when it opens.
+    pub source: Option<SourcePane>,
+    /// The layout inspector's types, read when it opens.
+    pub layouts: Vec<TypeLayout>,
+}
+
+impl Workshop {
+    /// Opens `view` for `experiment` (or closes it if it is already open).
+    pub fn toggle(&mut self, view: View, experiment: &'static dyn Experiment) {
+        if self.view == view {
+            self.view = View::Dashboard;
+            return;
+        }
+        self.view = view;
+        self.scroll = 0;
+        self.prepare(experiment);
+    }
+
+    /// Prepares the open view's content for `experiment`, if it is not already for it:
+    /// highlighting happens here, never while drawing.
+    pub fn prepare(&mut self, experiment: &'static dyn Experiment) {
+        let info = experiment.info();
+        if self.view == View::Source && self.source.as_ref().is_none_or(|p| p.experiment != info.id)
+        {
+            self.source = Some(SourcePane::build(info));
+            self.scroll = 0;
+        }
+        if self.view == View::Layout {
+            self.layouts = experiment.layouts();
+        }
+    }
+
+    /// Scrolls the source or layout view by one line, no further than its content.
+    pub fn scroll_by(&mut self, down: bool) {
+        let longest = match (self.view, &self.source) {
+            (View::Source, Some(pane)) => pane.longest(),
+            _ => usize::from(u16::MAX),
+        };
+        self.scroll = if down {
+            self.scroll
+                .saturating_add(1)
+                .min(u16::try_from(longest.saturating_sub(1)).unwrap_or(u16::MAX))
+        } else {
+            self.scroll.saturating_sub(1)
+        };
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,200 @@
+//! The layout inspector (`l`): each type an experiment compares, as a byte ruler (fields in
+//! colour, padding shaded `░`), with its size, alignment, field offsets and what a million
+//! values take. Every figure comes from [`Experiment::layouts`], which reads the compiler's
+//! `size_of`, `align_of` and `offset_of!`; all rulers share one scale, so sizes compare by eye.
+
+use heaplab_experiments::ExperimentInfo;
+use heaplab_experiments::layout::TypeLayout;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style, Stylize as _};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Paragraph, Widget, Wrap};
+
+use super::draw::variant_color;
+use crate::units;
+
+/// The padding glyph: shaded, so it reads without colour too.
+pub const PADDING: char = '░';
+
+/// How many values the "a million of them" line counts.
+pub const MILLION: u64 = 1_000_000;
+
+/// Field colours, in order of offset: distinct from one another and from the padding.
+const FIELD_COLORS: [Color; 6] = [
+    Color::Indexed(24),
+    Color::Indexed(28),
+    Color::Indexed(94),
+    Color::Indexed(54),
+    Color::Indexed(30),
+    Color::Indexed(88),
+];
+
+/// The lines of the inspector for `layouts`, `width` columns wide.
+#[must_use]
+pub fn lines(info: &ExperimentInfo, layouts: &[TypeLayout], width: u16) -> Vec<Line<'static>> {
+    let largest = layouts.iter().map(|l| l.size).max().unwrap_or(1).max(1);
+    // One scale for every ruler: as many columns per byte as the largest type allows.
+    let cols_per_byte = (usize::from(width).saturating_sub(2) / largest).clamp(1, 6);
+    let mut out = Vec::new();
+    for layout in layouts {
+        let variant = info.variant_index(layout.variant).unwrap_or(0);
+        out.push(Line::from(vec![
+            Span::raw(format!(" {} ", layout.variant))
+                .fg(variant_color(variant))
+                .bold(),
+            Span::raw(layout.name).bold(),
+            Span::raw(format!(
+                "  {} B, align {}, {} B padding · a million: {}",
+                layout.size,
+                layout.align,
+                layout.padding(),
+                units::bytes(layout.bytes_for(MILLION))
+            )),
+        ]));
+        out.push(ruler(layout, cols_per_byte));
+        out.push(scale(layout, cols_per_byte));
+        let mut legend = vec![Span::raw(" ")];
+        for (i, field) in layout.fields.iter().enumerate() {
+            legend.push(Span::styled(
+                format!(" {} ", field.name),
+                Style::new()
+                    .bg(FIELD_COLORS[i % FIELD_COLORS.len()])
+                    .fg(Color::White),
+            ));
+            legend.push(Span::raw(format!(
+                " {} @{} ({} B)  ",
+                field.ty, field.offset, field.size
+            )));
+        }
+        if layout.padding() > 0 {
+            legend.push(Span::raw(format!(
+                "{PADDING} padding ({} B)",
+                layout.padding()
+            )));
+        }
+        out.push(Line::from(legend));
+        if !layout.note.is_empty() {
+            out.push(Line::from(format!("  {}", layout.note)).italic());
+        }
+        out.push(Line::raw(""));
+    }
+    if let [first, others @ ..] = layouts {
+        let before = first.bytes_for(MILLION);
+        for other in others {
+            let after = other.bytes_for(MILLION);
+            let change = (after as f64 / before as f64 - 1.0) * 100.0;
+            out.push(
+                Line::from(format!(
+                    " a million inline: {} {} → {} {}, {} ({change:+.0}%)",
+                    first.variant,
+                    units::bytes(before),
+                    other.variant,
+                    units::bytes(after),
+                    if after <= before {
+                        format!("{} less", units::bytes(before - after))
+                    } else {
+                        format!("{} more", units::bytes(after - before))
+                    }
+                ))
+                .bold(),
+            );
+        }
+    }
+    out
+}
+
+/// One row: each byte `cols_per_byte` cells, a field's cells in its colour with its name at
+/// the start, padding shaded.
+fn ruler(layout: &TypeLayout, cols_per_byte: usize) -> Line<'static> {
+    let mut spans = vec![Span::raw(" ")];
+    let mut at = 0;
+    while at < layout.size {
+        if let Some(i) = layout.field_at(at) {
+            let field = &layout.fields[i];
+            let cells = field.size * cols_per_byte;
+            let mut text: String = field.name.chars().take(cells).collect();
+            while text.chars().count() < cells {
+                let byte_start = text.chars().count().is_multiple_of(cols_per_byte);
+                text.push(if byte_start { '▏' } else { ' ' });
+            }
+            spans.push(Span::styled(
+                text,
+                Style::new()
+                    .bg(FIELD_COLORS[i % FIELD_COLORS.len()])
+                    .fg(Color::White)
+                    .add_modifier(Modifier::BOLD),
+            ));
+            at = field.offset + field.size;
+        } else {
+            let end = layout
+                .fields
+                .iter()
+                .map(|f| f.offset)
+                .find(|&o| o > at)
+                .unwrap_or(layout.size);
+            spans.push(Span::styled(
+                PADDING.to_string().repeat((end - at) * cols_per_byte),
+                Style::new().fg(Color::DarkGray),
+            ));
+            at = end;
+        }
+    }
+    Line::from(spans)
+}
+
+/// Byte offsets under the ruler, at every multiple of the alignment that has room.
+fn scale(layout: &TypeLayout, cols_per_byte: usize) -> Line<'static> {
+    let mut text = String::from(" ");
+    let step = layout.align.max(1);
+    let mut offset = 0;
+    while offset <= layout.size {
+        let column = 1 + offset * cols_per_byte;
+        let label = offset.to_string();
+        if text.chars().count() <= column {
+            while text.chars().count() < column {
+                text.push(' ');
+            }
+            text.push_str(&label);
+        }
+        offset += step;
+    }
+    Line::from(text).fg(Color::Gray)
+}
+
+/// Draws the inspector for `info` into `area`, scrolled by `scroll` lines.
+pub fn render(
+    info: &ExperimentInfo,
+    layouts: &[TypeLayout],
+    scroll: u16,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let block = Block::bordered().border_type(BorderType::Rounded).title(
+        Line::from(format!(
+            " layout · {} · ▏ starts a byte, {PADDING} is padding · size_of, align_of, \
+                 offset_of! of the real types · l or Esc closes ",
+            info.id
+        ))
+        .bold(),
+    );
+    let inner = block.inner(area);
+    if layouts.is_empty() {
+        Paragraph::new(format!(
+            "{} compares no struct layouts. The inspector covers struct-layout, bit-packing, \
+             compact-collections and inline-storage: Esc, select one, then l.",
+            info.id
+        ))
+        .wrap(Wrap { trim: true })
+        .block(block)
+        .render(area, buf);
+        return;
+    }
+    let lines = lines(info, layouts, inner.width);
+    let scroll = scroll.min(u16::try_from(lines.len().saturating_sub(1)).unwrap_or(u16::MAX));
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .scroll((scroll, 0))
+        .block(block)
+        .render(area, buf);
+}
