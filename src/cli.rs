@@ -145,6 +145,11 @@ pub struct BenchArgs {
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
+    /// Also draw the results as an SVG chart (allocs/op, peak heap and throughput, a bar per
+    /// variant, a row per experiment), written atomically to FILE.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+
     /// Measure in this process instead of one fresh child process per row. Rows then depend
     /// on what ran before them (the allocator adapts its thresholds); for tools like valgrind
     /// that follow one process.
@@ -199,7 +204,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             if trace.trace {
                 return crate::trace::main(start, &trace);
             }
-            dashboard(cli.fps, Some(start))
+            let workshop = crate::ui::workshop::WorkshopOptions {
+                record: trace.record,
+            };
+            dashboard(cli.fps, Some(start), workshop)
         }
         Some(Command::Scorecard {
             format,
@@ -221,7 +229,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             eprintln!("wrote {}", output.display());
             Ok(ExitCode::SUCCESS)
         }
-        None => dashboard(cli.fps, None),
+        None => dashboard(
+            cli.fps,
+            None,
+            crate::ui::workshop::WorkshopOptions::default(),
+        ),
     }
 }
 
@@ -248,8 +260,16 @@ fn resolve_start(
     Ok((index, variant, size))
 }
 
-fn dashboard(fps: u32, start: Option<(usize, usize, Option<usize>)>) -> Result<ExitCode> {
-    match crate::ui::run(crate::ui::Options { fps, start })? {
+fn dashboard(
+    fps: u32,
+    start: Option<(usize, usize, Option<usize>)>,
+    workshop: crate::ui::workshop::WorkshopOptions,
+) -> Result<ExitCode> {
+    match crate::ui::run(crate::ui::Options {
+        fps,
+        start,
+        workshop,
+    })? {
         crate::ui::Ending::Quit => Ok(ExitCode::SUCCESS),
         // The shell's convention for "ended by signal N", so scripts can tell.
         crate::ui::Ending::Signal(signal) => Ok(ExitCode::from(128 + signal as u8)),
@@ -325,6 +345,7 @@ fn run_bench(args: &BenchArgs, max_memory: Option<Size>) -> Result<ExitCode> {
     // Claim the output file before measuring, so a bad path fails in a millisecond, not after
     // a minute of benchmarks.
     let output = args.output.as_deref().map(AtomicFile::create).transpose()?;
+    let plot = args.plot.as_deref().map(AtomicFile::create).transpose()?;
 
     let progress = std::io::stderr().is_terminal();
     let isolation = if args.in_process {
@@ -342,6 +363,9 @@ fn run_bench(args: &BenchArgs, max_memory: Option<Size>) -> Result<ExitCode> {
     })
     .wrap_err("measuring failed")?;
     let text = bench::render(&rows, args.format)?;
+    if let Some(plot) = plot {
+        plot.commit(crate::export::svg(&crate::export::from_rows(&rows))?.as_bytes())?;
+    }
     match output {
         Some(file) => file.commit(text.as_bytes())?,
         None => print_stdout(&text)?,
@@ -461,6 +485,11 @@ impl AtomicFile {
             path: path.to_owned(),
             temp,
         })
+    }
+
+    /// The temporary file, for writers that stream into it before [`AtomicFile::commit`].
+    pub fn file_mut(&mut self) -> &mut std::fs::File {
+        self.temp.as_file_mut()
     }
 
     /// Writes `bytes`, flushes them to disk and renames the file into place, readable by all

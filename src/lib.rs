@@ -7,6 +7,7 @@
 pub mod alloc;
 pub mod bench;
 pub mod cli;
+pub mod export;
 pub mod runner;
 pub mod scorecard;
 pub mod trace;

@@ -14,6 +14,7 @@
 //! and setup and warm-up, print nothing: no line is better than a made-up rate.
 
 use std::io::{self, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -161,6 +162,10 @@ pub struct TraceArgs {
     #[arg(long, value_name = "SECS", requires = "trace",
           value_parser = crate::cli::parse_seconds)]
     pub duration: Option<Duration>,
+    /// Record every sample of the session (cumulative counters, as sampled) to FILE: CSV or
+    /// JSON by its extension, written when the session ends.
+    #[arg(long, value_name = "FILE.csv|FILE.json")]
+    pub record: Option<PathBuf>,
 }
 
 /// `heaplab run ID --trace`: the experiment `start` (catalog index, variant, size) traced to
@@ -184,8 +189,22 @@ pub fn main(start: (usize, usize, Option<usize>), args: &TraceArgs) -> Result<Ex
         info.size_unit,
         config.sample_every.as_secs_f64()
     );
+    let mut recorder = args
+        .record
+        .as_deref()
+        .map(crate::export::Recorder::create)
+        .transpose()?;
     let mut stdout = io::stdout().lock();
-    match run(config, args.duration, &mut stdout, &mut |_| Ok(()))? {
+    let end = run(config, args.duration, &mut stdout, &mut |sample| {
+        if let Some(recorder) = recorder.as_mut() {
+            recorder.record(sample);
+        }
+        Ok(())
+    })?;
+    if let Some(recorder) = recorder {
+        recorder.finish()?;
+    }
+    match end {
         TraceEnd::WorkerExited => Ok(ExitCode::FAILURE),
         TraceEnd::Duration | TraceEnd::ClosedPipe => Ok(ExitCode::SUCCESS),
         // The shell's convention, as the dashboard does.

@@ -169,6 +169,8 @@ pub enum Effect {
     Send(Command),
     /// Stop the runner.
     Stop,
+    /// Write the comparison as an SVG chart.
+    Export,
 }
 
 /// What heaplab itself costs while it runs: every thread but the experiment's worker.
@@ -314,6 +316,7 @@ impl App {
                 self.workshop.toggle(View::Layout, self.shown_experiment());
                 Vec::new()
             }
+            Action::Export => vec![Effect::Export],
             Action::SelectPrevious => {
                 self.selected = self.selected.saturating_sub(1);
                 Vec::new()

@@ -36,6 +36,8 @@ pub enum Action {
     ToggleSource,
     /// Show or hide the layout inspector.
     ToggleLayout,
+    /// Write the comparison as an SVG chart.
+    Export,
     /// Close an overlay, or quit from the main screen.
     Back,
     /// Quit.
@@ -188,6 +190,12 @@ pub const BINDINGS: &[Binding] = &[
         status: Some("layout"),
     },
     Binding {
+        keys: &[Key::Char('e')],
+        action: Action::Export,
+        help: "export the comparison and this session's charts as heaplab-ID-TIME.svg",
+        status: None,
+    },
+    Binding {
         keys: &[Key::Char('?')],
         action: Action::ToggleHelp,
         help: "this help",
@@ -260,6 +268,7 @@ mod tests {
             (KeyCode::Char('?'), KeyModifiers::SHIFT, Action::ToggleHelp),
             (KeyCode::Char('s'), none, Action::ToggleSource),
             (KeyCode::Char('l'), none, Action::ToggleLayout),
+            (KeyCode::Char('e'), none, Action::Export),
             (KeyCode::Esc, none, Action::Back),
             (KeyCode::Char('q'), none, Action::Quit),
             (KeyCode::Char('c'), KeyModifiers::CONTROL, Action::Quit),

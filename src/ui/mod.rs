@@ -51,12 +51,14 @@ impl From<RunnerEvent> for AppEvent {
 }
 
 /// How the dashboard opens.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Frames per second at most (1..=60).
     pub fps: u32,
     /// An experiment to start at once: catalog index, variant index, optional size.
     pub start: Option<(usize, usize, Option<usize>)>,
+    /// Recording, presenter mode, tour.
+    pub workshop: workshop::WorkshopOptions,
 }
 
 /// The dashboard needs a terminal.
@@ -174,6 +176,7 @@ pub fn screenshot(
     let options = Options {
         fps: 15,
         start: Some(start),
+        workshop: workshop::WorkshopOptions::default(),
     };
     event_loop(&mut terminal, &rx, &tx, options)?;
     let _ = script.join();
@@ -200,6 +203,11 @@ where
         runner: None,
         tx: tx.clone(),
         ending: Ending::Quit,
+        recorder: options
+            .workshop
+            .record
+            .map(|path| crate::export::Recorder::create(&path))
+            .transpose()?,
     };
     if let Some((experiment, variant, size)) = options.start {
         let mut effects = app.start(experiment, variant, clock());
@@ -253,6 +261,9 @@ where
     if let Some(runner) = loop_state.runner.take() {
         runner.stop();
     }
+    if let Some(recorder) = loop_state.recorder.take() {
+        recorder.finish()?;
+    }
     Ok(loop_state.ending)
 }
 
@@ -261,6 +272,7 @@ struct Loop {
     runner: Option<Runner>,
     tx: SyncSender<AppEvent>,
     ending: Ending,
+    recorder: Option<crate::export::Recorder>,
 }
 
 impl Loop {
@@ -275,6 +287,9 @@ impl Loop {
             }
             AppEvent::Resize => {}
             AppEvent::Runner(RunnerEvent::Sample(sample)) => {
+                if let Some(recorder) = self.recorder.as_mut() {
+                    recorder.record(&sample);
+                }
                 cost.on_worker_cpu(sample.worker_cpu);
                 app.on_sample(sample, now);
             }
@@ -330,6 +345,7 @@ impl Loop {
                         runner.stop();
                     }
                 }
+                Effect::Export => app.notice = Some(crate::export::export_dashboard(app)),
             }
         }
     }

@@ -5,6 +5,8 @@
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 
+use std::path::PathBuf;
+
 use heaplab_experiments::Experiment;
 use heaplab_experiments::layout::TypeLayout;
 
@@ -95,6 +97,13 @@ pub enum View {
     Source,
     /// The layout inspector (`l`).
     Layout,
+}
+
+/// How the dashboard opens, as far as the workshop features go.
+#[derive(Debug, Clone, Default)]
+pub struct WorkshopOptions {
+    /// `--record FILE`: every sample of the session, as CSV or JSON.
+    pub record: Option<PathBuf>,
 }
 
 /// The workshop's part of the dashboard state.
