@@ -79,6 +79,16 @@ pub enum Command {
         #[arg(long, default_value_t = 36, value_parser = clap::value_parser!(u16).range(24..=200))]
         height: u16,
     },
+    /// The guided tour: every experiment in chapter order, naive then optimized, each judged
+    /// against the chapter's targets. `n`/`N` move between steps.
+    Tour {
+        /// Advance by itself and start over after the last step (a demo loop at a booth).
+        #[arg(long)]
+        auto: bool,
+        /// Record every sample of the tour to FILE (CSV or JSON by extension).
+        #[arg(long, value_name = "FILE.csv|FILE.json")]
+        record: Option<PathBuf>,
+    },
     /// Open the dashboard with an experiment already running.
     Run {
         /// The experiment's id (see `heaplab list`).
@@ -206,8 +216,20 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
             let workshop = crate::ui::workshop::WorkshopOptions {
                 record: trace.record,
+                ..crate::ui::workshop::WorkshopOptions::default()
             };
             dashboard(cli.fps, Some(start), workshop)
+        }
+        Some(Command::Tour { auto, record }) => {
+            let workshop = crate::ui::workshop::WorkshopOptions {
+                record,
+                tour: Some(if auto {
+                    crate::ui::tour::TourMode::Auto
+                } else {
+                    crate::ui::tour::TourMode::Manual
+                }),
+            };
+            dashboard(cli.fps, None, workshop)
         }
         Some(Command::Scorecard {
             format,

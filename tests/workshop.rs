@@ -2,8 +2,13 @@
 //! side (and stacked at 80 columns), the layout inspector, the zero-allocation badge, a tour
 //! step and presenter mode.
 
-use heaplab::ui::app::App;
+use std::time::Duration;
+
+use heaplab::runner::{Command, Phase, Sample};
+use heaplab::scorecard::Verdict;
+use heaplab::ui::app::{App, Effect};
 use heaplab::ui::keys::Action;
+use heaplab::ui::tour::{self, Stage, TourMode};
 use heaplab::ui::workshop::View;
 use heaplab_experiments::Experiment;
 use ratatui::Terminal;
@@ -107,4 +112,131 @@ fn the_inspector_shows_what_the_experiment_reports_and_says_so_when_there_is_not
     app.handle(Action::ToggleLayout, 0.0);
     let text = format!("{}", render(&app, 120, 36).backend());
     assert!(text.contains("compares no struct layouts"), "{text}");
+}
+
+/// A buffer-reuse sample: `allocs_per_op` allocations per op at `ops_per_sec`, `secs` into the
+/// epoch.
+fn sample(variant: usize, epoch: u64, secs: f64, ops_per_sec: f64, allocs_per_op: u64) -> Sample {
+    let ops = (secs * ops_per_sec) as u64;
+    Sample {
+        elapsed: Duration::from_secs_f64(secs + epoch as f64 * 100.0),
+        experiment: "buffer-reuse",
+        variant: ["naive", "optimized"][variant],
+        variant_index: variant,
+        epoch,
+        size: 1024,
+        phase: Phase::Running,
+        measured_for: Duration::from_secs_f64(secs),
+        ops,
+        bytes_processed: ops * 1024,
+        allocs: ops * allocs_per_op,
+        deallocs: ops * allocs_per_op,
+        reallocs: 0,
+        bytes_allocated: ops * allocs_per_op * 2048,
+        live_heap_bytes: 1024,
+        peak_heap_bytes: 3072 + 32 * variant as u64,
+        process_heap_bytes: 2 << 20,
+        process_rss_bytes: 6 << 20,
+        worker_cpu: Duration::from_secs_f64(secs),
+    }
+}
+
+/// Feeds `variant`'s samples every half second from `from` to `to` (dashboard time).
+fn feed(app: &mut App, variant: usize, epoch: u64, from: f64, to: f64, rate: f64, allocs: u64) {
+    let mut t = from + 0.5;
+    while t <= to + 1e-9 {
+        app.on_sample(sample(variant, epoch, t - from, rate, allocs), t);
+        t += 0.5;
+    }
+}
+
+/// A manual tour of buffer-reuse taken to its result.
+fn tour_at_result() -> App {
+    let mut app = App::new(catalog());
+    let effects = tour::start(&mut app, TourMode::Manual, 0, 0.0);
+    assert_eq!(
+        effects,
+        vec![Effect::Start {
+            experiment: 0,
+            variant: 0,
+            size: 1024
+        }]
+    );
+    feed(&mut app, 0, 1, 0.0, 5.0, 1.2e6, 1);
+    assert!(app.tick(5.0).is_empty(), "naive runs its full time");
+    feed(&mut app, 0, 1, 5.0, 6.5, 1.2e6, 1);
+    assert_eq!(app.tick(6.5), vec![Effect::Send(Command::SwitchVariant(1))]);
+    feed(&mut app, 1, 2, 6.5, 12.0, 2.4e6, 0);
+    assert!(app.tick(12.0).is_empty());
+    feed(&mut app, 1, 2, 12.0, 13.0, 2.4e6, 0);
+    assert!(app.tick(13.0).is_empty());
+    app
+}
+
+#[test]
+fn the_tour_runs_naive_then_optimized_then_judges_against_the_targets() {
+    let mut app = tour_at_result();
+    let tour = app.workshop.tour.clone().expect("touring");
+    let Stage::Result(Some(score)) = tour.stage else {
+        panic!("at the result: {tour:?}")
+    };
+    // buffer-reuse claims zero allocations: 1.00 -> 0.00/op is met, exactly.
+    assert_eq!(score.allocations.verdict, Verdict::Met);
+    assert_eq!(score.allocations.target, "exactly 0/op");
+    assert_eq!(score.throughput.measured, "2.00x");
+    // Manual mode waits at the result however long.
+    assert!(app.tick(600.0).is_empty());
+    assert_eq!(
+        app.handle(Action::TourNext, 600.0),
+        vec![Effect::Start {
+            experiment: 1,
+            variant: 0,
+            size: 10_000
+        }]
+    );
+    assert!(matches!(
+        app.handle(Action::TourPrevious, 601.0)[..],
+        [Effect::Start { experiment: 0, .. }]
+    ));
+    // Back from the first step is the last.
+    assert!(matches!(
+        app.handle(Action::TourPrevious, 602.0)[..],
+        [Effect::Start { experiment: 13, .. }]
+    ));
+    app.handle(Action::ToggleTour, 603.0);
+    assert!(app.workshop.tour.is_none(), "t ends the tour");
+}
+
+#[test]
+fn auto_mode_moves_on_by_itself_and_loops() {
+    let mut app = App::new(catalog());
+    tour::start(&mut app, TourMode::Auto, 13, 0.0);
+    if let Some(tour) = app.workshop.tour.as_mut() {
+        tour.stage = Stage::Result(None);
+        tour.since = 0.0;
+    }
+    assert!(app.tick(tour::AUTO_RESULT_SECS - 0.1).is_empty());
+    assert!(matches!(
+        app.tick(tour::AUTO_RESULT_SECS)[..],
+        [Effect::Start { experiment: 0, .. }]
+    ));
+}
+
+#[test]
+fn snapshot_tour_step_at_its_result() {
+    let app = tour_at_result();
+    insta::assert_snapshot!(render(&app, 120, 36).backend());
+}
+
+#[test]
+fn snapshot_zero_allocation_badge() {
+    let mut app = App::new(catalog());
+    app.handle(Action::StartStop, 0.0);
+    app.handle(Action::SwitchVariant, 0.0);
+    // 999 operations without an allocation: not yet.
+    app.on_sample(sample(1, 2, 0.5, 1998.0, 0), 0.5);
+    assert!(!app.workshop.streak.earned());
+    app.on_sample(sample(1, 2, 1.0, 1998.0, 0), 1.0);
+    assert!(app.workshop.streak.earned());
+    insta::assert_snapshot!(render(&app, 100, 24).backend());
 }

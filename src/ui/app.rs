@@ -302,9 +302,7 @@ impl App {
             return Vec::new();
         }
         match action {
-            Action::SelectPrevious | Action::SelectNext
-                if self.workshop.view != View::Dashboard =>
-            {
+            Action::SelectPrevious | Action::SelectNext if self.workshop.scrolls() => {
                 self.workshop.scroll_by(action == Action::SelectNext);
                 Vec::new()
             }
@@ -317,6 +315,9 @@ impl App {
                 Vec::new()
             }
             Action::Export => vec![Effect::Export],
+            Action::ToggleTour => super::tour::toggle(self, now),
+            Action::TourNext => super::tour::step(self, true, now),
+            Action::TourPrevious => super::tour::step(self, false, now),
             Action::SelectPrevious => {
                 self.selected = self.selected.saturating_sub(1);
                 Vec::new()
@@ -442,12 +443,14 @@ impl App {
     /// Advances the clock: compare mode switches variants here.
     pub fn tick(&mut self, now: f64) -> Vec<Effect> {
         self.now = now;
-        match self.compare_since {
+        let mut effects = super::tour::tick(self, now);
+        effects.extend(match self.compare_since {
             Some(since) if self.running.is_some() && now - since >= COMPARE_EVERY_SECS => {
                 self.switch_variant(now)
             }
             _ => Vec::new(),
-        }
+        });
+        effects
     }
 
     /// Takes a sample from the runner, received at `now`.

@@ -65,8 +65,12 @@ impl Widget for &App {
             Constraint::Fill(1),
             Constraint::Length(1),
         ]));
+        let left_width = match self.workshop.tour {
+            Some(_) => super::tour::panel_width(area.width, LIST_WIDTH),
+            None => LIST_WIDTH,
+        };
         let [left, right] = main.layout(&Layout::horizontal([
-            Constraint::Length(LIST_WIDTH),
+            Constraint::Length(left_width),
             Constraint::Fill(1),
         ]));
         let [charts, numbers] = right.layout(&Layout::vertical([
@@ -75,7 +79,10 @@ impl Widget for &App {
         ]));
         match self.workshop.view {
             View::Dashboard => {
-                render_list(self, left, buf);
+                match &self.workshop.tour {
+                    Some(tour) => super::tour::render(self, tour, left, buf),
+                    None => render_list(self, left, buf),
+                }
                 render_charts(self, charts, buf);
                 render_numbers(self, numbers, buf);
             }

@@ -38,6 +38,12 @@ pub enum Action {
     ToggleLayout,
     /// Write the comparison as an SVG chart.
     Export,
+    /// Start or end the guided tour.
+    ToggleTour,
+    /// The tour's next step.
+    TourNext,
+    /// The tour's previous step.
+    TourPrevious,
     /// Close an overlay, or quit from the main screen.
     Back,
     /// Quit.
@@ -187,12 +193,30 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[Key::Char('l')],
         action: Action::ToggleLayout,
         help: "layout inspector: sizes, field offsets and padding of the types compared",
-        status: Some("layout"),
+        status: None,
     },
     Binding {
         keys: &[Key::Char('e')],
         action: Action::Export,
         help: "export the comparison and this session's charts as heaplab-ID-TIME.svg",
+        status: None,
+    },
+    Binding {
+        keys: &[Key::Char('t')],
+        action: Action::ToggleTour,
+        help: "guided tour of the chapter from the selected experiment (t again ends it)",
+        status: Some("tour"),
+    },
+    Binding {
+        keys: &[Key::Char('n')],
+        action: Action::TourNext,
+        help: "tour: next step",
+        status: None,
+    },
+    Binding {
+        keys: &[Key::Char('N')],
+        action: Action::TourPrevious,
+        help: "tour: previous step",
         status: None,
     },
     Binding {
@@ -269,6 +293,13 @@ mod tests {
             (KeyCode::Char('s'), none, Action::ToggleSource),
             (KeyCode::Char('l'), none, Action::ToggleLayout),
             (KeyCode::Char('e'), none, Action::Export),
+            (KeyCode::Char('t'), none, Action::ToggleTour),
+            (KeyCode::Char('n'), none, Action::TourNext),
+            (
+                KeyCode::Char('N'),
+                KeyModifiers::SHIFT,
+                Action::TourPrevious,
+            ),
             (KeyCode::Esc, none, Action::Back),
             (KeyCode::Char('q'), none, Action::Quit),
             (KeyCode::Char('c'), KeyModifiers::CONTROL, Action::Quit),

@@ -10,6 +10,7 @@ pub mod keys;
 pub mod layout_view;
 pub mod source_view;
 pub mod svg;
+pub mod tour;
 pub mod workshop;
 
 use std::io::{self, IsTerminal as _};
@@ -199,6 +200,7 @@ where
     let started = Instant::now();
     let clock = || started.elapsed().as_secs_f64();
     let mut app = App::new(heaplab_experiments::catalog());
+    let opening = workshop::open(&mut app, &options.workshop, clock());
     let mut loop_state = Loop {
         runner: None,
         tx: tx.clone(),
@@ -209,6 +211,7 @@ where
             .map(|path| crate::export::Recorder::create(&path))
             .transpose()?,
     };
+    loop_state.apply(&mut app, opening);
     if let Some((experiment, variant, size)) = options.start {
         let mut effects = app.start(experiment, variant, clock());
         if let (Some(size), Some(Effect::Start { size: s, .. })) = (size, effects.first_mut()) {

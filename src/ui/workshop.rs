@@ -10,7 +10,9 @@ use std::path::PathBuf;
 use heaplab_experiments::Experiment;
 use heaplab_experiments::layout::TypeLayout;
 
+use super::app::{App, Effect};
 use super::source_view::SourcePane;
+use super::tour::{Tour, TourMode};
 use crate::runner::{Phase, Sample};
 use crate::units;
 
@@ -104,6 +106,16 @@ pub enum View {
 pub struct WorkshopOptions {
     /// `--record FILE`: every sample of the session, as CSV or JSON.
     pub record: Option<PathBuf>,
+    /// `heaplab tour`: open with the guided tour running.
+    pub tour: Option<TourMode>,
+}
+
+/// Applies the workshop options to a new dashboard (a tour starts its first step).
+pub fn open(app: &mut App, options: &WorkshopOptions, now: f64) -> Vec<Effect> {
+    match options.tour {
+        Some(mode) => super::tour::start(app, mode, 0, now),
+        None => Vec::new(),
+    }
 }
 
 /// The workshop's part of the dashboard state.
@@ -119,6 +131,8 @@ pub struct Workshop {
     pub source: Option<SourcePane>,
     /// The layout inspector's types, read when it opens.
     pub layouts: Vec<TypeLayout>,
+    /// The guided tour, while it runs.
+    pub tour: Option<Tour>,
 }
 
 impl Workshop {
@@ -145,6 +159,12 @@ impl Workshop {
         if self.view == View::Layout {
             self.layouts = experiment.layouts();
         }
+    }
+
+    /// Whether ↑/↓ scroll (a view is open, or the tour's why) instead of moving the selection.
+    #[must_use]
+    pub fn scrolls(&self) -> bool {
+        self.view != View::Dashboard || self.tour.is_some()
     }
 
     /// Scrolls the source or layout view by one line, no further than its content.

@@ -1,0 +1,334 @@
+//! The guided tour (`t`, `heaplab tour [--auto]`): the catalog in chapter order, one step per
+//! experiment. Each step shows the "why", runs naive for a few seconds, switches to optimized
+//! (naive stays on the charts as a ghost), then holds and shows the result against the
+//! chapter's targets, judged by [`crate::scorecard::score`]. Manual mode waits at the result
+//! for `n`; auto mode moves on after a pause and starts over after the last step, for a demo
+//! loop at a booth.
+
+use heaplab_experiments::Experiment;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Style, Stylize as _};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Paragraph, Widget};
+
+use super::app::{App, Effect};
+use super::draw::variant_color;
+use super::keys::Action;
+use crate::bench::Row;
+use crate::scorecard::{self, Score, Verdict};
+
+/// Seconds naive runs before the switch.
+pub const NAIVE_SECS: f64 = 6.0;
+/// Seconds optimized runs before the result shows.
+pub const OPTIMIZED_SECS: f64 = 6.0;
+/// Seconds auto mode holds the result before the next step.
+pub const AUTO_RESULT_SECS: f64 = 12.0;
+
+/// Whether the tour waits for `n` at each result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TourMode {
+    /// Wait at each result for `n`.
+    Manual,
+    /// Move on by itself, and start over after the last step.
+    Auto,
+}
+
+/// Where a step is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stage {
+    /// Naive is running.
+    Naive,
+    /// Optimized is running; naive is the ghost.
+    Optimized,
+    /// Holding: the result against the chapter's targets (`None`: a variant had no figures).
+    Result(Option<Box<Score>>),
+}
+
+/// The tour's state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tour {
+    /// Manual or auto.
+    pub mode: TourMode,
+    /// The step: an index into the catalog, which is in chapter order.
+    pub step: usize,
+    /// Where the step is.
+    pub stage: Stage,
+    /// When the stage began (seconds since the dashboard started).
+    pub since: f64,
+}
+
+/// Starts the tour at `step` (or ends it, if one is running): the `t` key.
+pub fn toggle(app: &mut App, now: f64) -> Vec<Effect> {
+    if app.workshop.tour.take().is_some() {
+        return Vec::new();
+    }
+    start(app, TourMode::Manual, app.selected, now)
+}
+
+/// Starts a tour in `mode` at `step`.
+pub fn start(app: &mut App, mode: TourMode, step: usize, now: f64) -> Vec<Effect> {
+    app.workshop.tour = Some(Tour {
+        mode,
+        step,
+        stage: Stage::Naive,
+        since: now,
+    });
+    go_to(app, step, now)
+}
+
+/// Moves the tour one step forward (`n`) or back (`N`); after the last step comes the first.
+pub fn step(app: &mut App, forward: bool, now: f64) -> Vec<Effect> {
+    let Some(tour) = &app.workshop.tour else {
+        app.notice = Some("no tour running: t starts one at the selected experiment".into());
+        return Vec::new();
+    };
+    let count = app.experiments.len();
+    let next = if forward {
+        (tour.step + 1) % count
+    } else {
+        (tour.step + count - 1) % count
+    };
+    go_to(app, next, now)
+}
+
+fn go_to(app: &mut App, step: usize, now: f64) -> Vec<Effect> {
+    if let Some(tour) = app.workshop.tour.as_mut() {
+        tour.step = step;
+        tour.stage = Stage::Naive;
+        tour.since = now;
+    }
+    app.workshop.scroll = 0;
+    let effects = app.start(step, 0, now);
+    app.workshop.prepare(app.experiments[step]);
+    effects
+}
+
+/// Advances the tour's clock: switches to optimized, shows the result, and in auto mode moves
+/// on. Stages wait for figures: a variant whose setup is slow gets its full time measured.
+pub fn tick(app: &mut App, now: f64) -> Vec<Effect> {
+    let Some(tour) = app.workshop.tour.clone() else {
+        return Vec::new();
+    };
+    let elapsed = now - tour.since;
+    let has_figures = |app: &App, variant: usize| {
+        app.running.is_some_and(|r| r.experiment == tour.step)
+            && app.stats.get(variant).copied().flatten().is_some()
+    };
+    match tour.stage {
+        Stage::Naive if elapsed >= NAIVE_SECS && has_figures(app, 0) => {
+            set_stage(app, Stage::Optimized, now);
+            app.handle(Action::SwitchVariant, now)
+        }
+        Stage::Optimized if elapsed >= OPTIMIZED_SECS && has_figures(app, 1) => {
+            let score = result(app, tour.step).map(Box::new);
+            set_stage(app, Stage::Result(score), now);
+            Vec::new()
+        }
+        Stage::Result(_) if tour.mode == TourMode::Auto && elapsed >= AUTO_RESULT_SECS => {
+            step(app, true, now)
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn set_stage(app: &mut App, stage: Stage, now: f64) {
+    if let Some(tour) = app.workshop.tour.as_mut() {
+        tour.stage = stage;
+        tour.since = now;
+    }
+}
+
+/// The step's figures as bench rows, scored by the scorecard's own rules.
+fn result(app: &App, step: usize) -> Option<Score> {
+    let experiment = app.experiments[step];
+    let info = experiment.info();
+    let size = app.running.map_or(info.default_size, |r| r.size);
+    let rows: Vec<Row> = app
+        .stats
+        .iter()
+        .enumerate()
+        .filter_map(|(i, stats)| {
+            let s = stats.as_ref()?;
+            // Through serde, so the row is whatever `bench` defines, fields added later
+            // included (they take their defaults).
+            serde_json::from_value(serde_json::json!({
+                "experiment": info.id,
+                "variant": info.variants[i].name,
+                "size": size,
+                "iterations": s.ops,
+                "ns_per_op": s.ns_per_op,
+                "allocs_per_op": s.allocs_per_op,
+                "bytes_per_op": s.bytes_per_op,
+                "reallocs_per_op": 0.0,
+                "peak_heap_bytes": s.peak_heap_bytes,
+                "ops_per_sec": s.ops_per_sec,
+                "bytes_per_sec": s.bytes_per_sec,
+                "checksum": "",
+                "vs_naive": null,
+                "extra": {},
+                "status": "ok",
+                "error": null,
+            }))
+            .ok()
+        })
+        .collect();
+    scorecard::score(&rows, experiment.targets())
+}
+
+/// The width the tour panel takes: two fifths of the screen, at least the list's width.
+#[must_use]
+pub fn panel_width(screen: u16, list_width: u16) -> u16 {
+    (screen * 2 / 5).max(list_width)
+}
+
+fn verdict_span(verdict: Verdict) -> Span<'static> {
+    match verdict {
+        Verdict::Met => Span::raw(" met ")
+            .fg(Color::Black)
+            .bg(Color::LightGreen)
+            .bold(),
+        Verdict::NotMet => Span::raw(" NOT MET ")
+            .fg(Color::Black)
+            .bg(Color::LightRed)
+            .bold(),
+        Verdict::NotApplicable => Span::raw(" n/a ").fg(Color::Gray),
+    }
+}
+
+/// Draws the tour panel for `tour` into `area`.
+pub fn render(app: &App, tour: &Tour, area: Rect, buf: &mut Buffer) {
+    let experiment: &dyn Experiment = app.experiments[tour.step];
+    let info = experiment.info();
+    let mode = match tour.mode {
+        TourMode::Manual => "manual",
+        TourMode::Auto => "auto",
+    };
+    let block = Block::bordered()
+        .border_type(BorderType::Double)
+        .border_style(Style::new().fg(Color::LightYellow))
+        .title(format!(
+            " tour · step {}/{} · {mode} ",
+            tour.step + 1,
+            app.experiments.len()
+        ))
+        .title_bottom(" n next · N back · ↑/↓ scroll · t ends ");
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let width = usize::from(inner.width.max(1));
+
+    let mut lines = vec![
+        Line::from(format!(
+            "{} {} · {}",
+            info.section.code(),
+            info.section.title(),
+            info.id
+        ))
+        .bold(),
+        Line::from(info.title).fg(Color::LightYellow).bold(),
+        Line::raw(""),
+    ];
+    let elapsed = app.now - tour.since;
+    lines.extend(stage_lines(tour, elapsed));
+    lines.push(Line::raw(""));
+    if let Stage::Result(score) = &tour.stage {
+        lines.extend(result_lines(score.as_deref(), width));
+        lines.push(Line::raw(""));
+    }
+    lines.push(Line::from("why").bold());
+    let why: Vec<String> = textwrap::wrap(info.why, width)
+        .into_iter()
+        .map(std::borrow::Cow::into_owned)
+        .collect();
+    let room = usize::from(inner.height).saturating_sub(lines.len());
+    let overflow = why.len().saturating_sub(room);
+    // Auto mode scrolls the why through the whole step, so a booth visitor can read it all;
+    // in manual mode ↑/↓ scroll it.
+    let scroll = match tour.mode {
+        TourMode::Auto => {
+            let step_secs = NAIVE_SECS + OPTIMIZED_SECS + AUTO_RESULT_SECS;
+            let done = match tour.stage {
+                Stage::Naive => elapsed,
+                Stage::Optimized => NAIVE_SECS + elapsed,
+                Stage::Result(_) => NAIVE_SECS + OPTIMIZED_SECS + elapsed,
+            };
+            ((done / step_secs).clamp(0.0, 1.0) * overflow as f64) as usize
+        }
+        TourMode::Manual => usize::from(app.workshop.scroll).min(overflow),
+    };
+    lines.extend(why.into_iter().skip(scroll).map(Line::raw));
+    Paragraph::new(lines).render(inner, buf);
+}
+
+/// The three stages, the current one marked with the seconds it has left.
+fn stage_lines(tour: &Tour, elapsed: f64) -> Vec<Line<'static>> {
+    let left = |secs: f64| format!(" ({:.0} s)", (secs - elapsed).max(0.0).ceil());
+    let stage_index = match tour.stage {
+        Stage::Naive => 0,
+        Stage::Optimized => 1,
+        Stage::Result(_) => 2,
+    };
+    let stages = [
+        (
+            format!("1 naive runs {NAIVE_SECS:.0} s"),
+            left(NAIVE_SECS),
+            Some(0),
+        ),
+        (
+            format!("2 optimized runs {OPTIMIZED_SECS:.0} s, naive as ghost"),
+            left(OPTIMIZED_SECS),
+            Some(1),
+        ),
+        (
+            "3 result vs the chapter's targets".to_owned(),
+            match tour.mode {
+                TourMode::Manual => " (n: next step)".to_owned(),
+                TourMode::Auto => left(AUTO_RESULT_SECS),
+            },
+            None,
+        ),
+    ];
+    let mut lines = Vec::new();
+    for (i, (text, remaining, variant)) in stages.into_iter().enumerate() {
+        let (marker, style) = match i.cmp(&stage_index) {
+            std::cmp::Ordering::Less => ("✔ ", Style::new().fg(Color::Gray)),
+            std::cmp::Ordering::Equal => ("▶ ", Style::new().bold()),
+            std::cmp::Ordering::Greater => ("· ", Style::new().fg(Color::Gray)),
+        };
+        let mut spans = vec![Span::styled(marker, style)];
+        spans.push(match variant {
+            Some(v) if i == stage_index => Span::styled(text, style.fg(variant_color(v))),
+            _ => Span::styled(text, style),
+        });
+        if i == stage_index {
+            spans.push(Span::raw(remaining));
+        }
+        lines.push(Line::from(spans));
+    }
+    lines
+}
+
+/// Each target's verdict and figures, or why there are none.
+fn result_lines(score: Option<&Score>, width: usize) -> Vec<Line<'static>> {
+    let Some(score) = score else {
+        return vec![Line::raw("no figures for both variants: nothing to judge")];
+    };
+    let mut lines = Vec::new();
+    for (name, check) in [
+        ("allocations", &score.allocations),
+        ("peak heap", &score.peak_heap),
+        ("throughput", &score.throughput),
+    ] {
+        lines.push(Line::from(vec![
+            Span::raw(format!("{name}: ")).bold(),
+            verdict_span(check.verdict),
+        ]));
+        for text in textwrap::wrap(
+            &format!("{} (target: {})", check.measured, check.target),
+            width.saturating_sub(2).max(1),
+        ) {
+            lines.push(Line::raw(format!("  {text}")));
+        }
+    }
+    lines
+}
