@@ -32,6 +32,11 @@ pub struct Cli {
     /// machine. Default: 75% of physical memory.
     #[arg(long, global = true, value_name = "SIZE")]
     pub max_memory: Option<Size>,
+
+    /// Presenter mode, for a projector: the key figure in big digits, high contrast, only the
+    /// allocation-rate and throughput charts.
+    #[arg(long, global = true)]
+    pub presenter: bool,
 }
 
 /// The subcommands.
@@ -216,7 +221,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
             let workshop = crate::ui::workshop::WorkshopOptions {
                 record: trace.record,
-                ..crate::ui::workshop::WorkshopOptions::default()
+                presenter: cli.presenter,
+                ..crate::ui::workshop::WorkshopOptions::from_env()
             };
             dashboard(cli.fps, Some(start), workshop)
         }
@@ -228,6 +234,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 } else {
                     crate::ui::tour::TourMode::Manual
                 }),
+                presenter: cli.presenter,
+                ..crate::ui::workshop::WorkshopOptions::from_env()
             };
             dashboard(cli.fps, None, workshop)
         }
@@ -254,7 +262,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         None => dashboard(
             cli.fps,
             None,
-            crate::ui::workshop::WorkshopOptions::default(),
+            crate::ui::workshop::WorkshopOptions {
+                presenter: cli.presenter,
+                ..crate::ui::workshop::WorkshopOptions::from_env()
+            },
         ),
     }
 }

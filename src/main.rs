@@ -7,7 +7,13 @@ use heaplab::cli::{self, Cli, UsageError};
 use heaplab::ui::NotATerminal;
 
 fn main() -> ExitCode {
-    if let Err(e) = color_eyre::install() {
+    // NO_COLOR: error reports without colour too.
+    let hooks = if heaplab::ui::workshop::no_color() {
+        color_eyre::config::HookBuilder::blank().install()
+    } else {
+        color_eyre::install()
+    };
+    if let Err(e) = hooks {
         eprintln!("heaplab: could not install the error reporter: {e}");
     }
     match cli::run(Cli::parse()) {

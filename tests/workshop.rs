@@ -240,3 +240,57 @@ fn snapshot_zero_allocation_badge() {
     assert!(app.workshop.streak.earned());
     insta::assert_snapshot!(render(&app, 100, 24).backend());
 }
+
+/// buffer-reuse, naive then optimized, as the dashboard sees it after a switch.
+fn app_after_a_switch() -> App {
+    let mut app = App::new(catalog());
+    app.handle(Action::StartStop, 0.0);
+    feed(&mut app, 0, 1, 0.0, 10.0, 1.2e6, 1);
+    app.handle(Action::SwitchVariant, 10.0);
+    feed(&mut app, 1, 2, 10.0, 20.0, 2.4e6, 0);
+    app
+}
+
+#[test]
+fn snapshot_presenter_mode() {
+    let mut app = app_after_a_switch();
+    app.workshop.presenter = true;
+    let figure = heaplab::ui::presenter::key_figure(&app);
+    assert_eq!(figure.big, "0 allocs/op");
+    assert_eq!(
+        figure.caption,
+        "allocations per operation: naive 1.00 → optimized 0.00"
+    );
+    insta::assert_snapshot!(render(&app, 120, 36).backend());
+}
+
+#[test]
+fn snapshot_presenter_mode_at_80_columns() {
+    let mut app = app_after_a_switch();
+    app.workshop.presenter = true;
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn no_color_draws_no_colour_at_all() {
+    for presenter in [false, true] {
+        let mut app = app_after_a_switch();
+        app.workshop.presenter = presenter;
+        app.workshop.no_color = true;
+        let terminal = render(&app, 120, 36);
+        let coloured: Vec<_> = terminal
+            .backend()
+            .buffer()
+            .content()
+            .iter()
+            .filter(|c| {
+                c.fg != ratatui::style::Color::Reset || c.bg != ratatui::style::Color::Reset
+            })
+            .map(|c| c.symbol().to_owned())
+            .collect();
+        assert!(coloured.is_empty(), "coloured cells: {coloured:?}");
+        // Without colour the text is all still there.
+        let text = format!("{}", terminal.backend());
+        assert!(text.contains("allocs/op"), "{text}");
+    }
+}

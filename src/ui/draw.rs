@@ -78,6 +78,13 @@ impl Widget for &App {
             Constraint::Length(7),
         ]));
         match self.workshop.view {
+            View::Dashboard if self.workshop.presenter => match &self.workshop.tour {
+                Some(tour) => {
+                    super::tour::render(self, tour, left, buf);
+                    super::presenter::render(self, right, buf);
+                }
+                None => super::presenter::render(self, main, buf),
+            },
             View::Dashboard => {
                 match &self.workshop.tour {
                     Some(tour) => super::tour::render(self, tour, left, buf),
@@ -103,6 +110,21 @@ impl Widget for &App {
         render_status(self, status, buf);
         if self.help {
             render_help(area, buf);
+        }
+        if self.workshop.no_color {
+            strip_colors(area, buf);
+        }
+    }
+}
+
+/// `NO_COLOR`: every cell drawn without colour; bold, reversed and the glyphs still tell
+/// things apart.
+fn strip_colors(area: Rect, buf: &mut Buffer) {
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            if let Some(cell) = buf.cell_mut((x, y)) {
+                cell.set_fg(Color::Reset).set_bg(Color::Reset);
+            }
         }
     }
 }
@@ -157,10 +179,22 @@ fn render_list(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 /// What one chart plots: how to read a point, and how to print its unit.
-struct Metric {
+pub(super) struct Metric {
     value: fn(&Point) -> f64,
     format: fn(f64) -> String,
 }
+
+/// Allocations per second, as presenter mode charts it.
+pub(super) const ALLOC_RATE: Metric = Metric {
+    value: |p| p.allocs_per_sec,
+    format: rate_count,
+};
+
+/// Operations per second, as presenter mode charts it.
+pub(super) const OPS_RATE: Metric = Metric {
+    value: |p| p.ops_per_sec,
+    format: rate_count,
+};
 
 fn rate_count(v: f64) -> String {
     format!("{}/s", units::count(v))
@@ -295,7 +329,13 @@ fn latest(series: &[Segment]) -> Option<f64> {
     series.last().and_then(|(_, p)| p.last()).map(|&(_, y)| y)
 }
 
-fn per_variant_chart(app: &App, area: Rect, buf: &mut Buffer, title: &str, metric: &Metric) {
+pub(super) fn per_variant_chart(
+    app: &App,
+    area: Rect,
+    buf: &mut Buffer,
+    title: &str,
+    metric: &Metric,
+) {
     let series = segments(app, metric.value);
     let current = app.running.map(|r| r.variant);
     let mut named = [false; 8];

@@ -8,6 +8,7 @@ pub mod app;
 pub mod draw;
 pub mod keys;
 pub mod layout_view;
+pub mod presenter;
 pub mod source_view;
 pub mod svg;
 pub mod tour;

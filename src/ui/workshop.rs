@@ -108,10 +108,33 @@ pub struct WorkshopOptions {
     pub record: Option<PathBuf>,
     /// `heaplab tour`: open with the guided tour running.
     pub tour: Option<TourMode>,
+    /// `--presenter`: big figures, high contrast, fewer panels.
+    pub presenter: bool,
+    /// `NO_COLOR` is set: draw no colour at all.
+    pub no_color: bool,
+}
+
+impl WorkshopOptions {
+    /// The options the environment asks for: `NO_COLOR` (set and not empty, per no-color.org).
+    #[must_use]
+    pub fn from_env() -> Self {
+        Self {
+            no_color: no_color(),
+            ..Self::default()
+        }
+    }
+}
+
+/// Whether `NO_COLOR` asks for no colour (set and not empty).
+#[must_use]
+pub fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }
 
 /// Applies the workshop options to a new dashboard (a tour starts its first step).
 pub fn open(app: &mut App, options: &WorkshopOptions, now: f64) -> Vec<Effect> {
+    app.workshop.presenter = options.presenter;
+    app.workshop.no_color = options.no_color;
     match options.tour {
         Some(mode) => super::tour::start(app, mode, 0, now),
         None => Vec::new(),
@@ -133,6 +156,10 @@ pub struct Workshop {
     pub layouts: Vec<TypeLayout>,
     /// The guided tour, while it runs.
     pub tour: Option<Tour>,
+    /// Presenter mode.
+    pub presenter: bool,
+    /// No colour at all (`NO_COLOR`).
+    pub no_color: bool,
 }
 
 impl Workshop {
