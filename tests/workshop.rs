@@ -294,3 +294,74 @@ fn no_color_draws_no_colour_at_all() {
         assert!(text.contains("allocs/op"), "{text}");
     }
 }
+
+#[test]
+fn every_figure_on_screen_has_a_glossary_entry() {
+    use heaplab::ui::glossary::GLOSSARY;
+    let terms: Vec<&str> = GLOSSARY.iter().map(|(term, _)| *term).collect();
+    let text = format!("{}", render(&app_after_a_switch(), 120, 36).backend());
+    // Chart titles and column headers as drawn, each explained.
+    for shown in [
+        "allocation rate",
+        "bytes allocated",
+        "worker heap",
+        "live",
+        "peak",
+        "heap",
+        "RSS",
+        "throughput",
+        "bytes processed",
+        "allocs/op",
+        "bytes/op",
+        "ns/op",
+        "peak heap",
+        "vs naive",
+        "✔ 0 allocs/op",
+        "heaplab: ",
+    ] {
+        assert!(text.contains(shown), "{shown} is not on screen:\n{text}");
+    }
+    for term in [
+        "allocation rate",
+        "bytes allocated",
+        "worker heap",
+        "live heap",
+        "peak heap",
+        "process heap",
+        "RSS",
+        "throughput",
+        "bytes processed",
+        "allocs/op",
+        "bytes/op",
+        "ns/op",
+        "vs naive",
+        "✔ 0 allocs/op",
+        "ghost",
+        "heaplab: N",
+        "window",
+        "●",
+        "size, align",
+        "░ padding",
+        "met, NOT MET",
+        "big figure",
+    ] {
+        assert!(terms.contains(&term), "no glossary entry for {term}");
+    }
+    // RSS is explained against the live heap.
+    let rss = GLOSSARY.iter().find(|(t, _)| *t == "RSS").expect("RSS").1;
+    assert!(rss.contains("live heap"), "{rss}");
+}
+
+#[test]
+fn the_help_overlay_scrolls_to_the_end_of_the_glossary() {
+    let mut app = App::new(catalog());
+    app.handle(Action::ToggleHelp, 0.0);
+    let first = format!("{}", render(&app, 80, 24).backend());
+    assert!(first.contains("select the experiment above"), "{first}");
+    for _ in 0..200 {
+        app.handle(Action::SelectNext, 0.0);
+    }
+    assert_eq!(app.selected, 0, "arrows scroll the help, not the list");
+    let last = format!("{}", render(&app, 80, 24).backend());
+    assert!(last.contains("big figure"), "{last}");
+}

@@ -298,6 +298,14 @@ impl App {
     /// Applies a user action at time `now` (seconds since start).
     pub fn handle(&mut self, action: Action, now: f64) -> Vec<Effect> {
         self.now = now;
+        if self.help && matches!(action, Action::SelectPrevious | Action::SelectNext) {
+            self.workshop.help_scroll = if action == Action::SelectNext {
+                (self.workshop.help_scroll + 1).min(super::glossary::max_lines())
+            } else {
+                self.workshop.help_scroll.saturating_sub(1)
+            };
+            return Vec::new();
+        }
         if self.help && !matches!(action, Action::ToggleHelp | Action::Back | Action::Quit) {
             return Vec::new();
         }

@@ -8,8 +8,8 @@ use ratatui::style::{Color, Modifier, Style, Stylize as _};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{
-    Axis, Block, BorderType, Cell, Chart, Clear, Dataset, GraphType, LegendPosition, Paragraph,
-    Row, Table, Widget, Wrap,
+    Axis, Block, BorderType, Cell, Chart, Dataset, GraphType, LegendPosition, Paragraph, Row,
+    Table, Widget, Wrap,
 };
 
 use super::app::{App, Point};
@@ -109,7 +109,7 @@ impl Widget for &App {
         }
         render_status(self, status, buf);
         if self.help {
-            render_help(area, buf);
+            super::glossary::render_help(self.workshop.help_scroll, area, buf);
         }
         if self.workshop.no_color {
             strip_colors(area, buf);
@@ -577,63 +577,4 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
         spans.push(Span::raw(format!(" │ {notice}")).fg(Color::LightYellow));
     }
     Paragraph::new(Line::from(spans)).render(area, buf);
-}
-
-const GLOSSARY: &[(&str, &str)] = &[
-    (
-        "allocs/op",
-        "allocator calls per operation on the experiment's worker thread",
-    ),
-    (
-        "live heap",
-        "bytes the worker allocated and has not freed yet",
-    ),
-    (
-        "peak heap",
-        "the highest live heap since the variant was set up",
-    ),
-    (
-        "process heap",
-        "live heap of the whole process, heaplab included (cap)",
-    ),
-    (
-        "RSS",
-        "memory the OS maps for the process: heap, stacks, code, freed-but-kept pages",
-    ),
-    (
-        "ghost",
-        "a dimmed trace of a variant that ran before the current one",
-    ),
-];
-
-fn render_help(area: Rect, buf: &mut Buffer) {
-    let width = 96.min(area.width);
-    let height = (BINDINGS.len() + GLOSSARY.len() + 6).min(area.height as usize) as u16;
-    let popup = area.centered(Constraint::Length(width), Constraint::Length(height));
-    Clear.render(popup, buf);
-    let mut lines: Vec<Line> = BINDINGS
-        .iter()
-        .map(|b| {
-            Line::from(vec![
-                Span::raw(format!("{:>12}  ", keys_label(b)))
-                    .bold()
-                    .fg(Color::LightYellow),
-                Span::raw(b.help),
-            ])
-        })
-        .collect();
-    lines.push(Line::raw(""));
-    for (term, meaning) in GLOSSARY {
-        lines.push(Line::from(vec![
-            Span::raw(format!("{term:>12}  ")).bold(),
-            Span::raw(*meaning),
-        ]));
-    }
-    Paragraph::new(lines)
-        .block(
-            Block::bordered()
-                .border_type(BorderType::Double)
-                .title(" keys and figures · Esc or ? closes "),
-        )
-        .render(popup, buf);
 }

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod draw;
+pub mod glossary;
 pub mod keys;
 pub mod layout_view;
 pub mod presenter;

@@ -160,6 +160,8 @@ pub struct Workshop {
     pub presenter: bool,
     /// No colour at all (`NO_COLOR`).
     pub no_color: bool,
+    /// Lines scrolled down in the help overlay.
+    pub help_scroll: u16,
 }
 
 impl Workshop {

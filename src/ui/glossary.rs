@@ -1,0 +1,174 @@
+//! The help overlay (`?`): every key from the key table, then what every figure on screen
+//! means, including why two memory figures that sound alike (live heap, RSS) differ. Scrolls
+//! with ↑/↓ when the terminal is too short for all of it.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::{Color, Stylize as _};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget};
+
+use super::keys::{BINDINGS, keys_label};
+
+/// The column the keys and terms are right-aligned in.
+const TERM_WIDTH: usize = 15;
+
+/// Every figure heaplab shows, by the words it is shown with, and what it means.
+pub const GLOSSARY: &[(&str, &str)] = &[
+    (
+        "allocs/op",
+        "allocations (calls to alloc; reallocations are counted apart) per measured \
+         operation, on the experiment's worker thread only; exact: 0.00 means none",
+    ),
+    (
+        "bytes/op",
+        "bytes the allocator handed out per operation, realloc growth included",
+    ),
+    ("ns/op", "wall time per measured operation, pauses excluded"),
+    (
+        "allocation rate",
+        "allocations per second of the running variant (chart); the chart title is the latest",
+    ),
+    (
+        "bytes allocated",
+        "bytes allocated per second: how hard the allocator works, not how much is kept",
+    ),
+    (
+        "live heap",
+        "bytes the experiment's worker allocated and has not freed yet, above what it held \
+         before setup: what the variant holds right now",
+    ),
+    (
+        "worker heap",
+        "chart of the worker's live heap per variant, with its peak dotted",
+    ),
+    (
+        "peak heap",
+        "the variant's highest live heap, setup included: its memory footprint",
+    ),
+    (
+        "process heap",
+        "live heap of the whole process as cap counts it: every thread, heaplab's own included",
+    ),
+    (
+        "RSS",
+        "resident set size: memory the OS maps for the process: heap, stacks, code, and pages \
+         the allocator freed but kept. It moves in whole pages and seldom shrinks, so it runs \
+         above the live heap and lags it: live heap is what the program holds, RSS what the \
+         machine gives it",
+    ),
+    (
+        "throughput",
+        "operations per second of measured time (chart), and bytes processed per second",
+    ),
+    (
+        "bytes processed",
+        "input bytes the operations went through per second",
+    ),
+    (
+        "vs naive",
+        "the panel's bottom line: allocations, speed (naive ns/op over this variant's) and the \
+         change in peak heap, against the naive variant's latest figures",
+    ),
+    (
+        "✔ 0 allocs/op",
+        "the badge: the running variant has run at least 1000 operations after its warm-up \
+         with no allocation at all; the count is how many so far",
+    ),
+    (
+        "ghost",
+        "a muted trace of a variant that ran before the current one, kept for comparison",
+    ),
+    (
+        "heaplab: N",
+        "the status line: what heaplab itself costs besides the experiment, allocations per \
+         second and share of one core; none of it reaches the experiment's figures",
+    ),
+    (
+        "window",
+        "the time the charts span (+ and - change it); 'frozen' when f holds them",
+    ),
+    (
+        "●",
+        "source view: a line the experiment marks as allocating (// alloc in its source)",
+    ),
+    (
+        "size, align",
+        "layout inspector: size_of and align_of of the type; a field sits at an offset that is \
+         a multiple of its own alignment, and the size is rounded up to the type's",
+    ),
+    (
+        "░ padding",
+        "layout inspector: bytes that belong to no field, left by alignment; 'a million' is \
+         the inline size of a million values (heap blocks they own come on top)",
+    ),
+    (
+        "met, NOT MET",
+        "tour: the measured result against the chapter's target (heaplab scorecard's rules); \
+         n/a where the experiment does not claim that target",
+    ),
+    (
+        "big figure",
+        "presenter mode: allocations against naive when naive allocates, else peak heap if \
+         the experiment claims it, else speed",
+    ),
+];
+
+/// An upper bound on the overlay's lines at any width, so that scrolling state stays near
+/// what can be shown.
+#[must_use]
+pub fn max_lines() -> u16 {
+    u16::try_from(BINDINGS.len() + 2 + GLOSSARY.len() * 4).unwrap_or(u16::MAX)
+}
+
+/// Draws the help overlay over `area`, scrolled down by `scroll` lines.
+pub fn render_help(scroll: u16, area: Rect, buf: &mut Buffer) {
+    let width = 110.min(area.width.saturating_sub(2));
+    let height = area.height.saturating_sub(2);
+    let popup = area.centered(Constraint::Length(width), Constraint::Length(height));
+    Clear.render(popup, buf);
+    let mut lines: Vec<Line> = BINDINGS
+        .iter()
+        .map(|b| {
+            Line::from(vec![
+                Span::raw(format!("{:>TERM_WIDTH$}  ", keys_label(b)))
+                    .bold()
+                    .fg(Color::LightYellow),
+                Span::raw(b.help),
+            ])
+        })
+        .collect();
+    lines.push(Line::raw(""));
+    lines.push(Line::from("what the figures mean").bold());
+    // Each meaning wraps under itself, clear of the terms.
+    let indent = " ".repeat(TERM_WIDTH + 2);
+    let options = textwrap::Options::new(usize::from(width.saturating_sub(2)).max(TERM_WIDTH + 12))
+        .initial_indent(&indent)
+        .subsequent_indent(&indent);
+    for (term, meaning) in GLOSSARY {
+        for (i, text) in textwrap::wrap(meaning, &options).into_iter().enumerate() {
+            let text = text.into_owned();
+            lines.push(if i == 0 {
+                Line::from(vec![
+                    Span::raw(format!("{term:>TERM_WIDTH$}")).bold(),
+                    Span::raw(text[TERM_WIDTH..].to_owned()),
+                ])
+            } else {
+                Line::raw(text)
+            });
+        }
+    }
+    // No further than the last line at the bottom.
+    let last = lines
+        .len()
+        .saturating_sub(usize::from(height.saturating_sub(2)));
+    let scroll = scroll.min(u16::try_from(last).unwrap_or(u16::MAX));
+    Paragraph::new(lines)
+        .scroll((scroll, 0))
+        .block(
+            Block::bordered()
+                .border_type(BorderType::Double)
+                .title(" keys and figures · ↑/↓ scroll · Esc or ? closes "),
+        )
+        .render(popup, buf);
+}
