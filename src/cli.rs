@@ -74,9 +74,12 @@ pub enum Command {
         /// Workload size (default: the experiment's default).
         #[arg(long, value_name = "N", value_parser = parse_workload_size)]
         size: Option<usize>,
-        /// Where to write the SVG (atomically).
-        #[arg(long, short, default_value = "assets/dashboard.svg")]
-        output: PathBuf,
+        /// What to draw: the dashboard, or a workshop view.
+        #[arg(long, value_enum, default_value_t = crate::ui::workshop::ShotView::Dashboard)]
+        view: crate::ui::workshop::ShotView,
+        /// Where to write the SVG (atomically) [default: assets/VIEW.svg].
+        #[arg(long, short)]
+        output: Option<PathBuf>,
         /// Terminal width in columns.
         #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u16).range(80..=400))]
         width: u16,
@@ -251,10 +254,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             output,
             width,
             height,
+            view,
         }) => {
             let start = resolve_start(&id, "naive", size)?;
+            let output =
+                output.unwrap_or_else(|| PathBuf::from(format!("assets/{}.svg", view.name())));
             let file = AtomicFile::create(&output)?;
-            let buffer = crate::ui::screenshot(start, seconds, width, height)?;
+            let buffer = crate::ui::screenshot(start, seconds, width, height, view)?;
             file.commit(crate::ui::svg::buffer_to_svg(&buffer).as_bytes())?;
             eprintln!("wrote {}", output.display());
             Ok(ExitCode::SUCCESS)

@@ -531,6 +531,12 @@ impl App {
 
     /// Takes the worker's end.
     pub fn on_worker_exited(&mut self, experiment: &str, error: Option<String>) {
+        // A worker that ends without an error was stopped on our request (Enter, quit, or a
+        // restart of the same experiment, as the tour does): that echo must not stop the run
+        // that replaced it.
+        let Some(error) = error else {
+            return;
+        };
         let Some(running) = self.running else {
             return;
         };
@@ -539,10 +545,7 @@ impl App {
         }
         self.running = None;
         self.compare_since = None;
-        self.notice = Some(match error {
-            Some(error) => format!("{experiment} stopped: {error}"),
-            None => format!("{experiment} stopped"),
-        });
+        self.notice = Some(format!("{experiment} stopped: {error}"));
     }
 
     /// Takes a new measurement of heaplab's own cost.

@@ -172,8 +172,8 @@ pub fn render(
 ) {
     let block = Block::bordered().border_type(BorderType::Rounded).title(
         Line::from(format!(
-            " layout · {} · ▏ starts a byte, {PADDING} is padding · size_of, align_of, \
-                 offset_of! of the real types · l or Esc closes ",
+            " layout · {} · ▏ a byte, {PADDING} padding · real size_of, align_of, offset_of! \
+                 · l or Esc closes ",
             info.id
         ))
         .bold(),

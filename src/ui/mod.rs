@@ -159,6 +159,7 @@ pub fn screenshot(
     seconds: f64,
     width: u16,
     height: u16,
+    view: workshop::ShotView,
 ) -> Result<Buffer> {
     let (tx, rx) = mpsc::sync_channel::<AppEvent>(1024);
     let mut terminal = Terminal::new(TestBackend::new(width, height))?;
@@ -167,19 +168,16 @@ pub fn screenshot(
         thread::Builder::new()
             .name("heaplab-screenshot".into())
             .spawn(move || {
-                let press = |c| AppEvent::Key(KeyEvent::from(KeyCode::Char(c)));
-                // A 30 s window, so both variants' traces fill the chart.
-                let _ = tx.send(press('-'));
-                thread::sleep(Duration::from_secs_f64(seconds));
-                let _ = tx.send(press(' '));
-                thread::sleep(Duration::from_secs_f64(seconds));
-                let _ = tx.send(press('q'));
+                for (pause, key) in view.script(seconds) {
+                    thread::sleep(Duration::from_secs_f64(pause));
+                    let _ = tx.send(AppEvent::Key(KeyEvent::from(KeyCode::Char(key))));
+                }
             })?
     };
     let options = Options {
         fps: 15,
         start: Some(start),
-        workshop: workshop::WorkshopOptions::default(),
+        workshop: view.options(),
     };
     event_loop(&mut terminal, &rx, &tx, options)?;
     let _ = script.join();

@@ -282,7 +282,7 @@ fn stage_lines(tour: &Tour, elapsed: f64) -> Vec<Line<'static>> {
         (
             "3 result vs the chapter's targets".to_owned(),
             match tour.mode {
-                TourMode::Manual => " (n: next step)".to_owned(),
+                TourMode::Manual => " (n next)".to_owned(),
                 TourMode::Auto => left(AUTO_RESULT_SECS),
             },
             None,

@@ -141,6 +141,67 @@ pub fn open(app: &mut App, options: &WorkshopOptions, now: f64) -> Vec<Effect> {
     }
 }
 
+/// What `heaplab screenshot --view` draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ShotView {
+    /// Naive, then the switch to optimized, on the charts.
+    #[default]
+    Dashboard,
+    /// The source view.
+    Source,
+    /// The layout inspector.
+    Layout,
+    /// A tour step at its result.
+    Tour,
+    /// Presenter mode after the switch.
+    Presenter,
+}
+
+impl ShotView {
+    /// The name, as on the command line and in `assets/NAME.svg`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            ShotView::Dashboard => "dashboard",
+            ShotView::Source => "source",
+            ShotView::Layout => "layout",
+            ShotView::Tour => "tour",
+            ShotView::Presenter => "presenter",
+        }
+    }
+
+    /// The keys the screenshot presses, each after a pause in seconds; `seconds` is how long
+    /// each variant runs on the dashboard.
+    #[must_use]
+    pub fn script(self, seconds: f64) -> Vec<(f64, char)> {
+        match self {
+            // A 30 s window, so both variants' traces fill the chart.
+            ShotView::Dashboard | ShotView::Presenter => {
+                vec![(0.0, '-'), (seconds, ' '), (seconds, 'q')]
+            }
+            ShotView::Source => vec![(1.0, 's'), (0.5, 'q')],
+            ShotView::Layout => vec![(1.0, 'l'), (0.5, 'q')],
+            // The tour restarts the experiment: naive, optimized, then the result shows.
+            ShotView::Tour => vec![
+                (0.5, 't'),
+                (
+                    super::tour::NAIVE_SECS + super::tour::OPTIMIZED_SECS + 2.0,
+                    'q',
+                ),
+            ],
+        }
+    }
+
+    /// How the dashboard opens for it.
+    #[must_use]
+    pub fn options(self) -> WorkshopOptions {
+        WorkshopOptions {
+            presenter: self == ShotView::Presenter,
+            ..WorkshopOptions::default()
+        }
+    }
+}
+
 /// The workshop's part of the dashboard state.
 #[derive(Debug, Default)]
 pub struct Workshop {
