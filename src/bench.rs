@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::thread;
 
-use heaplab_experiments::measure::{Measurement, Stop, measure};
+use heaplab_experiments::measure::{Measurement, Status, Stop, measure_with_budget};
 use heaplab_experiments::{Experiment, SetupError, counting};
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +22,10 @@ pub struct Plan {
     pub items: Vec<PlanItem>,
     /// How long to measure each variant.
     pub stop: Stop,
+    /// The memory budget per row: past it a variant is stopped and reported `over_budget`.
+    pub budget: Option<u64>,
+    /// A user's file to run on instead of generated input (experiments that take one).
+    pub input: Option<PathBuf>,
 }
 
 /// One experiment in a plan.
@@ -118,7 +122,36 @@ pub fn plan(
         };
         return Err(PlanError::UnknownVariant(name.clone()));
     }
-    Ok(Plan { items, stop })
+    Ok(Plan {
+        items,
+        stop,
+        budget: None,
+        input: None,
+    })
+}
+
+/// Points the plan at a user's file: keeps the experiments that take one (all of them must, if
+/// ids were named) and checks the file now, so that a bad path fails before any work.
+pub fn with_input(mut plan: Plan, named_ids: bool, input: PathBuf) -> Result<Plan, PlanError> {
+    if named_ids {
+        if let Some(item) = plan.items.iter().find(|i| !i.experiment.takes_input()) {
+            return Err(item
+                .experiment
+                .build_with_input(0, &input)
+                .err()
+                .map_or_else(|| PlanError::UnknownVariant(String::new()), Into::into));
+        }
+    } else {
+        plan.items.retain(|i| i.experiment.takes_input());
+    }
+    for item in &mut plan.items {
+        let first = item.variants.first().copied().unwrap_or("naive");
+        heaplab_experiments::setup_with_input(item.experiment, first, &input)?;
+        item.size =
+            usize::try_from(std::fs::metadata(&input).map_or(0, |m| m.len())).unwrap_or(usize::MAX);
+    }
+    plan.input = Some(input);
+    Ok(plan)
 }
 
 /// The optimized (or crate) row against the naive row of the same experiment.
@@ -132,6 +165,18 @@ pub struct VsNaive {
     pub speedup: f64,
     /// Whether both computed the same checksum.
     pub same_checksum: bool,
+}
+
+/// How a row's run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowStatus {
+    /// Measured to the end.
+    Ok,
+    /// Stopped when its live heap passed `--budget`; figures cover what ran before.
+    OverBudget,
+    /// The experiment panicked; no figures.
+    Panicked,
 }
 
 /// One measured experiment variant.
@@ -165,10 +210,24 @@ pub struct Row {
     pub vs_naive: Option<VsNaive>,
     /// The experiment's own counters (pool hits, cache hit rate...).
     pub extra: BTreeMap<String, f64>,
+    /// How the run ended.
+    pub status: RowStatus,
+    /// What stopped it, in words (`None` when it ran to the end).
+    pub error: Option<String>,
 }
 
 impl Row {
     fn from_measurement(m: &Measurement) -> Self {
+        let (status, error) = match m.status {
+            Status::Completed => (RowStatus::Ok, None),
+            Status::OverBudget { live_bytes, after } => (
+                RowStatus::OverBudget,
+                Some(format!(
+                    "over budget at {live_bytes} bytes after {:.2} s",
+                    after.as_secs_f64()
+                )),
+            ),
+        };
         Row {
             experiment: Cow::Borrowed(m.experiment),
             variant: Cow::Borrowed(m.variant),
@@ -188,10 +247,43 @@ impl Row {
                 .iter()
                 .map(|&(name, value)| (name.to_owned(), value))
                 .collect(),
+            status,
+            error,
+        }
+    }
+
+    /// A row for a run that produced no figures.
+    fn failed(
+        experiment: &'static str,
+        variant: &'static str,
+        size: usize,
+        status: RowStatus,
+        error: String,
+    ) -> Self {
+        Row {
+            experiment: Cow::Borrowed(experiment),
+            variant: Cow::Borrowed(variant),
+            size,
+            iterations: 0,
+            ns_per_op: 0.0,
+            allocs_per_op: 0.0,
+            bytes_per_op: 0.0,
+            reallocs_per_op: 0.0,
+            peak_heap_bytes: 0,
+            ops_per_sec: 0.0,
+            bytes_per_sec: 0.0,
+            checksum: String::new(),
+            vs_naive: None,
+            extra: BTreeMap::new(),
+            status,
+            error: Some(error),
         }
     }
 
     fn compare(&mut self, naive: &Row) {
+        if self.status != RowStatus::Ok || naive.status != RowStatus::Ok {
+            return; // a stopped run's figures are not comparable
+        }
         let reduction = |naive: f64, this: f64| (naive > 0.0).then(|| (1.0 - this / naive) * 100.0);
         self.vs_naive = Some(VsNaive {
             allocs_reduction_pct: reduction(naive.allocs_per_op, self.allocs_per_op),
@@ -233,43 +325,39 @@ pub enum RunError {
         /// What it said on stderr (or what was wrong with its output).
         stderr: String,
     },
-    /// The experiment panicked.
-    #[error("`{experiment}` `{variant}` panicked: {message}")]
-    Panicked {
-        /// The experiment's id.
-        experiment: &'static str,
-        /// The variant.
-        variant: &'static str,
-        /// The panic's message.
-        message: String,
-    },
 }
 
 /// Measures one variant on a fresh worker thread that owns its own counter slot.
+/// A panic becomes a `panicked` row; a stop over `budget`, an `over_budget` row.
 pub fn measure_on_worker(
     experiment: &'static dyn Experiment,
     variant: &'static str,
     size: usize,
     stop: Stop,
-) -> Result<Measurement, RunError> {
+    budget: Option<u64>,
+    input: Option<PathBuf>,
+) -> Result<Row, RunError> {
+    let id = experiment.info().id;
+    let panicked = move |payload: &(dyn std::any::Any + Send)| {
+        let message = format!("panicked: {}", crate::panic::describe(payload));
+        Row::failed(id, variant, size, RowStatus::Panicked, message)
+    };
     let handle = thread::Builder::new()
-        .name(format!("heaplab-bench-{}", experiment.info().id))
-        .spawn(move || -> Result<Measurement, RunError> {
+        .name(format!("heaplab-bench-{id}"))
+        .spawn(move || -> Result<Row, RunError> {
             let slot = counting::register_worker()?;
-            Ok(measure(&slot, experiment, variant, size, stop)?)
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let input = input.as_deref();
+                measure_with_budget(&slot, experiment, variant, size, stop, budget, input)
+            }));
+            match outcome {
+                Ok(measured) => Ok(Row::from_measurement(&measured?)),
+                Err(payload) => Ok(panicked(&*payload)),
+            }
         })?;
-    handle.join().unwrap_or_else(|payload| {
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic payload".to_owned());
-        Err(RunError::Panicked {
-            experiment: experiment.info().id,
-            variant,
-            message,
-        })
-    })
+    handle
+        .join()
+        .unwrap_or_else(|payload| Ok(panicked(&*payload)))
 }
 
 /// Where each row is measured.
@@ -297,49 +385,69 @@ struct ChildReport {
 fn measure_row(
     item: &PlanItem,
     variant: &'static str,
-    stop: Stop,
+    plan: &Plan,
     isolation: &Isolation,
 ) -> Result<Row, RunError> {
     let (exe, global_args) = match isolation {
         Isolation::InProcess => {
-            let m = measure_on_worker(item.experiment, variant, item.size, stop)?;
-            return Ok(Row::from_measurement(&m));
+            return measure_on_worker(
+                item.experiment,
+                variant,
+                item.size,
+                plan.stop,
+                plan.budget,
+                plan.input.clone(),
+            );
         }
         Isolation::ChildProcess { exe, args } => (exe, args),
     };
     let experiment = item.experiment.info().id;
     let mut command = Command::new(exe);
-    command
-        .args(global_args)
-        .args([
-            "bench",
-            experiment,
-            "--variant",
-            variant,
-            "--format",
-            "json",
-            "--in-process",
-        ])
-        .arg("--size")
-        .arg(item.size.to_string());
-    match stop {
+    command.args(global_args).args([
+        "bench",
+        experiment,
+        "--variant",
+        variant,
+        "--format",
+        "json",
+        "--in-process",
+    ]);
+    if plan.input.is_none() {
+        // With an input file the size is the file's length, which may be 0: the child takes
+        // the file instead.
+        command.arg("--size").arg(item.size.to_string());
+    }
+    if let Some(budget) = plan.budget {
+        command.arg("--budget").arg(budget.to_string());
+    }
+    if let Some(input) = &plan.input {
+        command.arg("--input").arg(input);
+    }
+    match plan.stop {
         Stop::Iterations(n) => command.arg("--iterations").arg(n.to_string()),
         Stop::Time(t) => command.arg("--time").arg(t.as_secs_f64().to_string()),
     };
-    let output = command.output()?;
+    // The child's own error report is for us to pass on in a line, not a backtrace.
+    let output = command
+        .env("RUST_BACKTRACE", "0")
+        .env("RUST_LIB_BACKTRACE", "0")
+        .output()?;
     let child_error = |stderr: String| RunError::Child {
         experiment,
         variant,
         status: output.status.to_string(),
         stderr,
     };
-    if !output.status.success() {
-        return Err(child_error(
-            String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-        ));
-    }
-    let report: ChildReport = serde_json::from_slice(&output.stdout)
-        .map_err(|e| child_error(format!("unreadable report: {e}")))?;
+    // A child whose row was over budget or panicked exits non-zero but still reports the row;
+    // only a child with no report at all is a failure here.
+    let report: ChildReport = serde_json::from_slice(&output.stdout).map_err(|e| {
+        let stderr = report_message(&String::from_utf8_lossy(&output.stderr));
+        child_error(if stderr.is_empty() {
+            format!("unreadable report: {e}")
+        } else {
+            stderr
+        })
+    })?;
     let mut row = report
         .results
         .into_iter()
@@ -349,6 +457,31 @@ fn measure_row(
     row.experiment = Cow::Borrowed(experiment);
     row.variant = Cow::Borrowed(variant);
     Ok(row)
+}
+
+/// The message of an error report: its lines up to the location, colours removed, joined.
+fn report_message(stderr: &str) -> String {
+    let mut plain = String::new();
+    let mut chars = stderr.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // An ANSI colour sequence: ESC [ ... m
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+        .lines()
+        .take_while(|line| !line.trim_start().starts_with("Location:"))
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && *line != "error:")
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Runs the plan, calling `on_row` as each row is measured, and returns the rows with their
@@ -362,7 +495,7 @@ pub fn run(
     for item in &plan.items {
         let first = rows.len();
         for variant in &item.variants {
-            let mut row = measure_row(item, variant, plan.stop, isolation)?;
+            let mut row = measure_row(item, variant, plan, isolation)?;
             if let Some(naive) = rows[first..].iter().find(|r| r.variant == "naive") {
                 row.compare(naive);
             }
@@ -523,7 +656,11 @@ const HEADERS: [&str; 13] = [
 ];
 
 fn cells(row: &Row) -> Vec<String> {
-    let mut vs = row.vs_naive.as_ref().map(vs_naive_text).unwrap_or_default();
+    // A stopped run says why instead of comparing.
+    let mut vs = match &row.error {
+        Some(error) => error.clone(),
+        None => row.vs_naive.as_ref().map(vs_naive_text).unwrap_or_default(),
+    };
     if !row.extra.is_empty() {
         if !vs.is_empty() {
             vs.push_str("; ");

@@ -11,7 +11,7 @@ use color_eyre::eyre::{Result, WrapErr as _};
 use heaplab_experiments::measure::Stop;
 use heaplab_experiments::{Section, catalog};
 
-use crate::bench::{self, Format, Isolation, VariantChoice};
+use crate::bench::{self, Format, Isolation, RowStatus, VariantChoice};
 use crate::units::{self, Size};
 
 /// heaplab: watch what memory optimisations do, live. Every experiment of the course chapter on
@@ -37,6 +37,11 @@ pub struct Cli {
     /// allocation-rate and throughput charts.
     #[arg(long, global = true)]
     pub presenter: bool,
+
+    /// Memory budget per experiment run (`64MiB`, `1GiB`): a variant whose live heap passes it
+    /// is stopped, its memory returned, and the run reported over budget (bench exits 3).
+    #[arg(long, global = true, value_name = "SIZE", value_parser = parse_budget_arg)]
+    pub budget: Option<u64>,
 }
 
 /// The subcommands.
@@ -107,6 +112,9 @@ pub enum Command {
         /// Workload size, in the experiment's own unit (default: the experiment's default).
         #[arg(long, value_name = "N", value_parser = parse_workload_size)]
         size: Option<usize>,
+        /// Run on this file instead of generated input (experiments that take one: streaming).
+        #[arg(long, value_name = "FILE")]
+        input: Option<PathBuf>,
         #[command(flatten)]
         trace: crate::trace::TraceArgs,
     },
@@ -168,6 +176,10 @@ pub struct BenchArgs {
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
 
+    /// Run on this file instead of generated input (experiments that take one: streaming).
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+
     /// Measure in this process instead of one fresh child process per row. Rows then depend
     /// on what ran before them (the allocator adapts its thresholds); for tools like valgrind
     /// that follow one process.
@@ -208,14 +220,15 @@ pub struct UsageError(pub String);
 
 /// Runs heaplab with parsed arguments.
 pub fn run(cli: Cli) -> Result<ExitCode> {
-    set_fuse(cli.max_memory)?;
+    set_fuse(cli.max_memory, cli.budget)?;
     match cli.command {
         Some(Command::List { format }) => list(format),
-        Some(Command::Bench(args)) => run_bench(&args, cli.max_memory),
+        Some(Command::Bench(args)) => run_bench(&args, cli.max_memory, cli.budget),
         Some(Command::Run {
             id,
             variant,
             size,
+            input,
             trace,
         }) => {
             let start = resolve_start(&id, &variant, size)?;
@@ -227,7 +240,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 presenter: cli.presenter,
                 ..crate::ui::workshop::WorkshopOptions::from_env()
             };
-            dashboard(cli.fps, Some(start), workshop)
+            let input = input
+                .map(|path| check_run_input(start.0, path))
+                .transpose()?;
+            dashboard(cli.fps, Some(start), cli.budget, workshop, input)
         }
         Some(Command::Tour { auto, record }) => {
             let workshop = crate::ui::workshop::WorkshopOptions {
@@ -240,7 +256,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 presenter: cli.presenter,
                 ..crate::ui::workshop::WorkshopOptions::from_env()
             };
-            dashboard(cli.fps, None, workshop)
+            dashboard(cli.fps, None, cli.budget, workshop, None)
         }
         Some(Command::Scorecard {
             format,
@@ -268,12 +284,23 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         None => dashboard(
             cli.fps,
             None,
+            cli.budget,
             crate::ui::workshop::WorkshopOptions {
                 presenter: cli.presenter,
                 ..crate::ui::workshop::WorkshopOptions::from_env()
             },
+            None,
         ),
     }
+}
+
+/// Checks `heaplab run --input`'s file before the terminal is touched; it lives as long as
+/// the process, so the runner may keep a `&'static` to it.
+fn check_run_input(experiment: usize, path: PathBuf) -> Result<&'static Path> {
+    let experiment = catalog()[experiment];
+    heaplab_experiments::setup_with_input(experiment, "naive", &path)
+        .map_err(|e| UsageError(e.to_string()))?;
+    Ok(Box::leak(path.into_boxed_path()))
 }
 
 /// Checks `heaplab run`'s id, variant and size before the terminal is touched.
@@ -302,11 +329,15 @@ fn resolve_start(
 fn dashboard(
     fps: u32,
     start: Option<(usize, usize, Option<usize>)>,
+    budget: Option<u64>,
     workshop: crate::ui::workshop::WorkshopOptions,
+    input: Option<&'static Path>,
 ) -> Result<ExitCode> {
     match crate::ui::run(crate::ui::Options {
         fps,
         start,
+        budget,
+        input,
         workshop,
     })? {
         crate::ui::Ending::Quit => Ok(ExitCode::SUCCESS),
@@ -315,19 +346,46 @@ fn dashboard(
     }
 }
 
-fn set_fuse(max_memory: Option<Size>) -> Result<()> {
+fn parse_budget_arg(text: &str) -> Result<u64, String> {
+    crate::ui::budget::parse_budget(text)?
+        .ok_or_else(|| "a budget needs a size, e.g. 64MiB (leave --budget out for none)".to_owned())
+}
+
+/// Physical memory in bytes (0 if the platform cannot tell).
+fn physical_memory() -> u64 {
+    let mut system = sysinfo::System::new();
+    system.refresh_memory();
+    system.total_memory()
+}
+
+/// Sets the process-wide fuse and checks the budget against it: a budget the fuse would blow
+/// first could never stop anything cleanly.
+fn set_fuse(max_memory: Option<Size>, budget: Option<u64>) -> Result<()> {
+    let physical = physical_memory();
     let limit = match max_memory {
         Some(Size(0)) => return Err(UsageError("--max-memory must be more than 0".into()).into()),
         Some(Size(bytes)) => bytes,
-        None => {
-            let mut system = sysinfo::System::new();
-            system.refresh_memory();
-            match system.total_memory() {
-                0 => return Ok(()),
-                total => (total as f64 * crate::alloc::DEFAULT_FUSE_SHARE) as u64,
-            }
-        }
+        None if physical == 0 => u64::MAX,
+        None => (physical as f64 * crate::alloc::DEFAULT_FUSE_SHARE) as u64,
     };
+    if let Some(budget) = budget
+        && budget >= limit
+    {
+        return Err(UsageError(format!(
+            "--budget {} is not below the process-wide fuse of {} ({}); use a smaller budget",
+            units::bytes(budget),
+            units::bytes(limit),
+            if max_memory.is_some() {
+                "--max-memory"
+            } else {
+                "75% of this machine's memory"
+            }
+        ))
+        .into());
+    }
+    if limit == u64::MAX {
+        return Ok(());
+    }
     crate::alloc::set_memory_fuse(limit).map_err(|e| UsageError(e.to_string()).into())
 }
 
@@ -369,7 +427,7 @@ fn list(format: ListFormat) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_bench(args: &BenchArgs, max_memory: Option<Size>) -> Result<ExitCode> {
+fn run_bench(args: &BenchArgs, max_memory: Option<Size>, budget: Option<u64>) -> Result<ExitCode> {
     let variant = match args.variant.as_str() {
         "all" => VariantChoice::All,
         name => VariantChoice::Named(name.to_owned()),
@@ -379,8 +437,13 @@ fn run_bench(args: &BenchArgs, max_memory: Option<Size>) -> Result<ExitCode> {
         (None, Some(time)) => Stop::Time(time),
         (None, None) => Stop::Time(Duration::from_secs(1)),
     };
-    let plan =
+    let mut plan =
         bench::plan(&args.ids, &variant, args.size, stop).map_err(|e| UsageError(e.to_string()))?;
+    if let Some(input) = &args.input {
+        plan = bench::with_input(plan, !args.ids.is_empty(), input.clone())
+            .map_err(|e| UsageError(e.to_string()))?;
+    }
+    plan.budget = budget;
     // Claim the output file before measuring, so a bad path fails in a millisecond, not after
     // a minute of benchmarks.
     let output = args.output.as_deref().map(AtomicFile::create).transpose()?;
@@ -409,7 +472,15 @@ fn run_bench(args: &BenchArgs, max_memory: Option<Size>) -> Result<ExitCode> {
         Some(file) => file.commit(text.as_bytes())?,
         None => print_stdout(&text)?,
     }
-    Ok(ExitCode::SUCCESS)
+    // The report is complete either way; the status says whether every row ran to the end.
+    let ended = |status| rows.iter().any(|r| r.status == status);
+    Ok(if ended(RowStatus::OverBudget) {
+        ExitCode::from(3)
+    } else if ended(RowStatus::Panicked) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn run_scorecard(

@@ -430,8 +430,7 @@ impl From<&Sample> for RecordedSample {
                 Phase::Running => "running",
                 Phase::Paused => "paused",
                 Phase::Exited => "exited",
-                #[allow(unreachable_patterns)]
-                _ => "over_budget",
+                Phase::OverBudget { .. } => "over_budget",
             },
             measured_secs: s.measured_for.as_secs_f64(),
             ops: s.ops,

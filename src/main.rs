@@ -1,5 +1,6 @@
 //! heaplab's entry point: parse the command line, install the error hooks, hand over.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::Parser as _;
@@ -16,19 +17,22 @@ fn main() -> ExitCode {
     if let Err(e) = hooks {
         eprintln!("heaplab: could not install the error reporter: {e}");
     }
+    heaplab::panic::install_worker_filter();
     match cli::run(Cli::parse()) {
         Ok(code) => code,
         // Expected refusals get one plain line; only surprises get the full report.
+        // `writeln!` and not `eprintln!`: with the terminal closed, stderr may be gone too, and
+        // a failed print must not panic on the way out.
         Err(report) if report.downcast_ref::<UsageError>().is_some() => {
-            eprintln!("error: {report}");
+            let _ = writeln!(std::io::stderr(), "error: {report}");
             ExitCode::from(2)
         }
         Err(report) if report.downcast_ref::<NotATerminal>().is_some() => {
-            eprintln!("error: {report}");
+            let _ = writeln!(std::io::stderr(), "error: {report}");
             ExitCode::FAILURE
         }
         Err(report) => {
-            eprintln!("error: {report:?}");
+            let _ = writeln!(std::io::stderr(), "error: {report:?}");
             ExitCode::FAILURE
         }
     }

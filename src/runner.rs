@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use heaplab_experiments::counting::{self, Counters, SlotId};
+use heaplab_experiments::counting::{self, Counters, OverBudget, SlotId};
 use heaplab_experiments::{Checksum, Experiment, SetupError};
 
 /// How often the sampler publishes by default.
@@ -35,6 +35,10 @@ pub struct RunConfig {
     pub size: usize,
     /// Sampling cadence.
     pub sample_every: Duration,
+    /// Memory budget: the variant is stopped once its live heap passes this many bytes.
+    pub budget: Option<u64>,
+    /// A user's file to run on instead of generated input (experiments that take one).
+    pub input: Option<&'static std::path::Path>,
 }
 
 impl RunConfig {
@@ -76,6 +80,8 @@ pub enum Command {
     Resume,
     /// Tear down and set up again with this workload size.
     SetSize(usize),
+    /// Change the memory budget (`None`: no budget). A run stopped over budget starts again.
+    SetBudget(Option<u64>),
     /// Tear down and end the worker.
     Stop,
 }
@@ -91,6 +97,14 @@ pub enum Phase {
     Running,
     /// Paused by a command.
     Paused,
+    /// Stopped because its live heap passed the budget; its memory has been returned. It
+    /// waits for a command (a new variant, size or budget, or Resume to try again).
+    OverBudget {
+        /// The variant's live heap when it passed the budget.
+        live_bytes: u64,
+        /// Time from the start of setup to the stop.
+        after: Duration,
+    },
     /// The worker has ended.
     Exited,
 }
@@ -138,6 +152,8 @@ pub struct Sample {
     pub process_rss_bytes: u64,
     /// CPU time the worker thread has used since it started (all epochs).
     pub worker_cpu: Duration,
+    /// The memory budget in force.
+    pub budget_bytes: Option<u64>,
 }
 
 impl Sample {
@@ -185,6 +201,7 @@ struct Progress {
     live_baseline: i64,
     /// The worker thread's CPU time at the end of the last batch.
     worker_cpu: Duration,
+    budget: Option<u64>,
 }
 
 type Shared = Arc<Mutex<Progress>>;
@@ -298,6 +315,7 @@ fn worker_main(
         at_batch: Counters::default(),
         live_baseline: 0,
         worker_cpu: Duration::ZERO,
+        budget: config.budget,
     }));
     slot_out
         .send(Arc::clone(&shared))
@@ -308,12 +326,10 @@ fn worker_main(
     }));
     lock(&shared).phase = Phase::Exited;
     result.map_err(|payload| {
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic payload".to_owned());
-        format!("the experiment panicked: {message}")
+        format!(
+            "the experiment panicked: {}",
+            crate::panic::describe(&*payload)
+        )
     })
 }
 
@@ -321,6 +337,8 @@ fn worker_main(
 enum Next {
     /// Keep running this workload.
     Continue,
+    /// The live heap passed the budget at this many bytes (absolute, as the slot counts).
+    OverBudget(i64),
     /// Tear down and set up again (new variant or size).
     Restart,
     /// Tear down and end.
@@ -332,6 +350,10 @@ struct Worker<'a> {
     experiment: &'static dyn Experiment,
     variant: usize,
     size: usize,
+    budget: Option<u64>,
+    input: Option<&'static std::path::Path>,
+    /// The worker's live bytes before this epoch's setup: budgets count from here.
+    live_baseline: i64,
     paused: bool,
     commands: &'a Receiver<Command>,
     slot: &'a counting::WorkerSlot,
@@ -348,6 +370,9 @@ fn run_epochs(
         experiment: config.experiment,
         variant: config.variant,
         size: config.size,
+        budget: config.budget,
+        input: config.input,
+        live_baseline: 0,
         paused: false,
         commands,
         slot,
@@ -363,10 +388,13 @@ fn run_epochs(
 }
 
 impl Worker<'_> {
-    /// Sets up a workload, warms it up, and runs it until a command ends the epoch.
+    /// Sets up a workload, warms it up, and runs it until a command ends the epoch or its live
+    /// heap passes the budget, in which case it is dropped (its memory returned) and the worker
+    /// waits for the next command.
     fn run_epoch(&mut self, epoch: u64) -> Next {
         self.slot.reset_peak();
-        let live_baseline = self.slot.counters().live_bytes();
+        self.live_baseline = self.slot.counters().live_bytes();
+        self.apply_budget();
         {
             let mut p = lock(self.shared);
             *p = Progress {
@@ -377,15 +405,58 @@ impl Worker<'_> {
                 measured_for: Duration::ZERO,
                 ops: 0,
                 bytes_processed: 0,
-                live_baseline,
+                live_baseline: self.live_baseline,
+                budget: self.budget,
                 ..*p
             };
         }
-        let mut workload = self.experiment.build(self.variant, self.size);
+        let started = Instant::now();
+        // An experiment stopped inside an operation unwinds with `OverBudget`; its workload is
+        // dropped on the way out, so its memory is back before we report.
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| self.run_workload()));
+        let next = match outcome {
+            Ok(next) => next,
+            Err(payload) => match payload.downcast_ref::<OverBudget>() {
+                Some(over) => Next::OverBudget(over.live_bytes),
+                None => panic::resume_unwind(payload),
+            },
+        };
+        match next {
+            Next::OverBudget(live) => self.wait_over_budget(live, started),
+            other => other,
+        }
+    }
+
+    /// Sets the slot's budget from `self.budget`, counted from this epoch's baseline.
+    fn apply_budget(&self) {
+        let limit = self.budget.map(|b| {
+            self.live_baseline
+                .saturating_add(i64::try_from(b).unwrap_or(i64::MAX))
+        });
+        self.slot.set_budget(limit);
+    }
+
+    fn run_workload(&mut self) -> Next {
+        let mut workload = match self.input {
+            Some(path) if self.experiment.takes_input() => {
+                match self.experiment.build_with_input(self.variant, path) {
+                    Ok(workload) => workload,
+                    // Checked when the run started: failing now means the file changed.
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            _ => self.experiment.build(self.variant, self.size),
+        };
+        if let Some(live) = self.slot.over_budget() {
+            return Next::OverBudget(live);
+        }
         lock(self.shared).phase = Phase::WarmingUp;
         let mut checksum = Checksum::new();
         for _ in 0..self.experiment.warmup_ops(self.size) {
             workload.run_op(&mut checksum);
+            if let Some(live) = self.slot.over_budget() {
+                return Next::OverBudget(live);
+            }
         }
         let base = self.slot.counters();
         {
@@ -400,16 +471,24 @@ impl Worker<'_> {
         }
 
         let mut batch = 1u64;
-        let next = loop {
+        loop {
             match self.next_command() {
                 Next::Continue if self.paused => continue,
                 Next::Continue => {}
-                other => break other,
+                other => return other,
             }
             let start = Instant::now();
             let mut bytes = 0u64;
-            for _ in 0..batch {
+            let mut done = 0u64;
+            let mut over = None;
+            while done < batch {
                 bytes += workload.run_op(&mut checksum);
+                done += 1;
+                // One relaxed load per operation: stop at the first one past the budget.
+                over = self.slot.over_budget();
+                if over.is_some() {
+                    break;
+                }
             }
             let took = start.elapsed();
             let counters = self.slot.counters();
@@ -418,20 +497,54 @@ impl Worker<'_> {
             {
                 let mut p = lock(self.shared);
                 p.worker_cpu = cpu;
-                p.ops += batch;
+                p.ops += done;
                 p.bytes_processed += bytes;
                 p.measured_for += took;
                 p.at_batch = counters;
+            }
+            if let Some(live) = over {
+                std::hint::black_box(checksum);
+                return Next::OverBudget(live);
             }
             if took < BATCH_TARGET {
                 batch = batch.saturating_mul(2);
             } else if took > BATCH_TARGET * 4 && batch > 1 {
                 batch /= 2;
             }
+        }
+    }
+
+    /// Reports the stop over budget and waits for a command that starts something again.
+    fn wait_over_budget(&mut self, live: i64, started: Instant) -> Next {
+        let live_bytes = u64::try_from(live - self.live_baseline).unwrap_or(0);
+        lock(self.shared).phase = Phase::OverBudget {
+            live_bytes,
+            after: started.elapsed(),
         };
-        std::hint::black_box(checksum);
-        drop(workload);
-        next
+        self.slot.set_budget(None);
+        loop {
+            match self.commands.recv().unwrap_or(Command::Stop) {
+                Command::Stop => return Next::Stop,
+                Command::Pause => self.paused = true,
+                Command::Resume => {
+                    self.paused = false;
+                    return Next::Restart;
+                }
+                Command::SwitchVariant(v) if v < self.experiment.info().variants.len() => {
+                    self.variant = v;
+                    return Next::Restart;
+                }
+                Command::SetSize(size) if size_fits(self.experiment, size) => {
+                    self.size = size;
+                    return Next::Restart;
+                }
+                Command::SetBudget(budget) => {
+                    self.budget = budget;
+                    return Next::Restart;
+                }
+                Command::SwitchVariant(_) | Command::SetSize(_) => {}
+            }
+        }
     }
 
     /// Takes one command, if any (waiting for one while paused), and applies it.
@@ -462,6 +575,12 @@ impl Worker<'_> {
             Command::SetSize(s) if size_fits(self.experiment, s) => {
                 self.size = s;
                 Next::Restart
+            }
+            Command::SetBudget(budget) => {
+                self.budget = budget;
+                lock(self.shared).budget = budget;
+                self.apply_budget();
+                Next::Continue
             }
             // Out-of-range requests are refused by the owner before sending; ignore strays.
             Command::SwitchVariant(_) | Command::SetSize(_) => Next::Continue,
@@ -505,6 +624,7 @@ fn sampler_main<E: From<RunnerEvent>>(
             process_heap_bytes: crate::alloc::process_heap_bytes(),
             process_rss_bytes: rss.read(),
             worker_cpu: progress.worker_cpu,
+            budget_bytes: progress.budget,
         };
         match events.try_send(E::from(RunnerEvent::Sample(sample))) {
             Ok(()) | Err(TrySendError::Full(_)) => {}

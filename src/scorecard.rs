@@ -288,6 +288,8 @@ mod tests {
             checksum: String::new(),
             vs_naive: None,
             extra: BTreeMap::new(),
+            status: crate::bench::RowStatus::Ok,
+            error: None,
         }
     }
 

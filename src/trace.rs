@@ -179,6 +179,8 @@ pub fn main(start: (usize, usize, Option<usize>), args: &TraceArgs) -> Result<Ex
         variant,
         size: size.unwrap_or(info.default_size),
         sample_every: args.interval.unwrap_or(Duration::from_secs(1)),
+        budget: None,
+        input: None,
     };
     // The header goes to stderr, so standard output is nothing but trace lines.
     eprintln!(
@@ -237,6 +239,7 @@ mod tests {
             process_heap_bytes: 1 << 20,
             process_rss_bytes: 8 << 20,
             worker_cpu: Duration::ZERO,
+            budget_bytes: None,
         }
     }
 

@@ -29,7 +29,7 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-const ROW_FIELDS: [&str; 14] = [
+const ROW_FIELDS: [&str; 16] = [
     "experiment",
     "variant",
     "ns_per_op",
@@ -44,6 +44,8 @@ const ROW_FIELDS: [&str; 14] = [
     "size",
     "vs_naive",
     "extra",
+    "status",
+    "error",
 ];
 
 #[test]

@@ -2,6 +2,7 @@
 //! through a VT100 parser, exit status and terminal state checked at the end.
 
 use std::io::{Read as _, Write as _};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -16,6 +17,8 @@ struct Session {
     writer: Box<dyn std::io::Write + Send>,
     screen: Arc<Mutex<vt100::Parser>>,
     master: Box<dyn MasterPty + Send>,
+    /// Tells the reader thread to stop (and drop its copy of the master) at its next read.
+    stop_reading: Arc<AtomicBool>,
 }
 
 impl Session {
@@ -37,10 +40,12 @@ impl Session {
         let writer = pty.master.take_writer().expect("writer");
         let screen = Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0)));
         let parser = Arc::clone(&screen);
+        let stop_reading = Arc::new(AtomicBool::new(false));
+        let stop = Arc::clone(&stop_reading);
         thread::spawn(move || {
             let mut buf = [0u8; 8192];
             while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
+                if n == 0 || stop.load(Ordering::Relaxed) {
                     break;
                 }
                 parser.lock().expect("parser").process(&buf[..n]);
@@ -51,6 +56,7 @@ impl Session {
             writer,
             screen,
             master: pty.master,
+            stop_reading,
         }
     }
 
@@ -185,6 +191,78 @@ fn a_tiny_terminal_gets_a_message_not_a_broken_layout() {
         .screen_mut()
         .set_size(10, 40);
     s.wait_for("the enlarge message", |t| t.contains("Enlarge the window"));
+    s.keys("q");
+    assert_eq!(s.wait_exit(), 0);
+}
+
+#[test]
+fn a_closed_terminal_ends_heaplab_like_a_hangup() {
+    let s = Session::start(&["run", "buffer-reuse"]);
+    s.wait_for("running", |t| t.contains("buffer-reuse naive"));
+    let Session {
+        mut child,
+        writer,
+        master,
+        stop_reading,
+        ..
+    } = s;
+    // Closing the terminal's master side (every copy: the reader thread drops its own at its
+    // next read) hangs up the session, as closing a terminal window does.
+    stop_reading.store(true, Ordering::Relaxed);
+    drop(writer);
+    drop(master);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "heaplab kept running without its terminal"
+        );
+        thread::sleep(Duration::from_millis(50));
+    };
+    // SIGHUP (129), or the input thread's read error first: either way a clean, signalled end.
+    assert_eq!(status.exit_code(), 128 + 1, "{status:?}");
+}
+
+#[test]
+fn a_resize_storm_down_to_20x5_never_breaks_it() {
+    let mut s = Session::start(&["run", "buffer-reuse"]);
+    s.wait_for("running", |t| t.contains("buffer-reuse naive"));
+    let sizes = [
+        (5, 20),
+        (36, 120),
+        (24, 80),
+        (5, 20),
+        (12, 40),
+        (50, 200),
+        (5, 20),
+    ];
+    for round in 0..40 {
+        let (rows, cols) = sizes[round % sizes.len()];
+        s.master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("resize");
+        thread::sleep(Duration::from_millis(10));
+    }
+    s.screen
+        .lock()
+        .expect("parser")
+        .screen_mut()
+        .set_size(5, 20);
+    s.wait_for("the enlarge message at 20x5", |t| {
+        t.contains("heaplab needs")
+    });
+    assert!(
+        s.child.try_wait().expect("wait").is_none(),
+        "heaplab died in the storm"
+    );
     s.keys("q");
     assert_eq!(s.wait_exit(), 0);
 }

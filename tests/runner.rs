@@ -17,6 +17,8 @@ fn start(id: &str, variant: usize, size: usize) -> (Runner, Receiver<RunnerEvent
         variant,
         size,
         sample_every: Duration::from_millis(20),
+        budget: None,
+        input: None,
     };
     (Runner::start(config, tx).expect("runner starts"), rx)
 }
@@ -114,6 +116,8 @@ fn bad_sizes_and_variants_are_refused_before_a_thread_starts() {
             variant,
             size,
             sample_every: Duration::from_millis(100),
+            budget: None,
+            input: None,
         };
         assert!(Runner::start(config, tx.clone()).is_err());
     }

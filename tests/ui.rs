@@ -49,6 +49,7 @@ fn sample(variant: usize, epoch: u64, secs: f64, ops_per_sec: f64, allocs_per_op
         process_heap_bytes: 2 << 20,
         process_rss_bytes: 6 << 20,
         worker_cpu: Duration::from_secs_f64(secs),
+        budget_bytes: None,
     }
 }
 

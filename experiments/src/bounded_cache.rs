@@ -16,31 +16,32 @@ static INFO: ExperimentInfo = ExperimentInfo {
     id: "bounded-cache",
     section: Section::SystemDesign,
     title: "Bound the cache by bytes",
-    why: "Each operation is one request for one of 100 000 rendered fragments (32 B to 1 KiB, \
+    why: "Each operation is one request for one of 1 000 000 rendered fragments (32 B to 1 KiB, \
 500 B on average), chosen with Zipf-like popularity as real traffic is; a miss renders the \
 fragment and caches it. The naive cache is a HashMap that never forgets: its hit rate creeps up \
-as it fills, and so does its heap, towards the whole 60 MB key space, with no limit but the \
-machine's. The optimized cache is an LRU bounded by a byte budget (the workload size, 4 MiB by \
-default): each entry is charged its bytes plus 64 for its bookkeeping, and the least recently used \
-entries are evicted before an insert would exceed the budget, so the cache's accounted bytes \
-never exceed it (the tests check after every request) and its real heap, map and slab included, \
-stays within a tenth above it: 92% less peak heap than the unbounded map after a second of \
-requests, and the gap widens the longer it runs. The crate variant is quick_cache's unsync Cache with the same budget as its weight \
-capacity; it evicts with a CLOCK-Pro-like policy that keeps popular entries better than LRU \
-does, so it reaches a higher hit rate for the same bytes (about 75% against our 69% at 4 MiB). Change the size to see hit rate \
-against budget: with Zipf traffic most hits come from a small hot set, so 1, 4 and 16 MiB (2%, 7% \
-and 28% of the key space) serve 54%, 69% and 84% of requests from our LRU, and 64%, 75% and 87% \
-from quick_cache. The targets: peak heap far below the \
-unbounded cache's; allocations are a different story, because a bounded cache re-renders what it \
-evicted, so it allocates on every miss and makes more allocations than an unbounded cache whose \
-misses fade as it swallows the key space. That is the trade, memory for recomputation, and it is \
-why allocation is not the bottleneck here: rendering on a miss and hashing on every request are. \
-Per request the three are close, 200 to 360 ns here and varying from run to run by more than \
-their differences: the bounded caches re-render on a third of requests but work in 4 MiB that \
-stays in the CPU cache, while the unbounded map's hits are spread over 60 MB. quick_cache is up \
-to a fifth faster than our LRU in some runs: a hit there sets a reference bit, where ours relinks a \
-doubly linked list through three slab slots (three cache lines), and its better hit rate saves \
-renders.",
+as it fills, and so does its heap, towards the whole 600 MB key space, with no limit but the \
+machine's (about 200 MB after one second of requests, and still growing: run it under a 64MiB \
+budget to watch it hit the wall). The optimized cache is an LRU bounded by a byte budget (the \
+workload size, 4 MiB by default): each entry is charged its bytes plus 64 for its bookkeeping, \
+and the least recently used entries are evicted before an insert would exceed the budget, so \
+the cache's accounted bytes never exceed it (the tests check after every request) and its real \
+heap, map and slab included, stays within a tenth above it: 98% less peak heap than the \
+unbounded map after a second of requests, and the gap widens the longer it runs. The crate \
+variant is quick_cache's unsync Cache with the same budget as its weight capacity; it evicts \
+with a CLOCK-Pro-like policy that keeps popular entries better than LRU does, so it reaches a \
+higher hit rate for the same bytes. Change the size to see hit rate against budget: with Zipf \
+traffic most hits come from a small hot set, so 1, 4 and 16 MiB serve 42%, 54% and 65% of \
+requests from our LRU, and 53%, 63% and 72% from quick_cache (measured with heaplab bench, one \
+second each). The targets: peak heap far below the unbounded cache's; allocations are a \
+different story, because a bounded cache re-renders what it evicted, so it allocates on every \
+miss and makes more allocations than an unbounded cache whose misses fade as it swallows the \
+key space. That is the trade, memory for recomputation, and it is why allocation is not the \
+bottleneck here: rendering on a miss and hashing on every request are. Per request the bounded \
+caches are faster, about 280 ns against the unbounded map's 490 ns: they re-render on about \
+half of the requests but work in a few MiB that stay in the CPU cache, while the map's hits are \
+spread over hundreds of MB. quick_cache is within a few percent of our LRU at 4 MiB and up to a \
+seventh faster at 16 MiB: a hit there sets a reference bit, where ours relinks a doubly linked \
+list through three slab slots (three cache lines), and its better hit rate saves renders.",
     variants: &[
         VariantInfo {
             name: "naive",
@@ -62,7 +63,7 @@ renders.",
 };
 
 /// Distinct keys requested.
-pub const KEYS: u64 = 100_000;
+pub const KEYS: u64 = 1_000_000;
 /// Bytes charged per entry beyond its value: key, links, slab and map slots.
 pub const ENTRY_OVERHEAD: usize = 64;
 const WARMUP_REQUESTS: u64 = 20_000;

@@ -52,6 +52,10 @@ struct Slot {
     bytes_allocated: AtomicU64,
     bytes_freed: AtomicU64,
     peak_live_bytes: AtomicI64,
+    /// Live bytes past which the slot is flagged over budget (`i64::MAX`: no budget).
+    budget_live_bytes: AtomicI64,
+    /// The live byte count at which the budget was first passed (0: not passed).
+    over_budget_at: AtomicI64,
     in_use: AtomicBool,
 }
 
@@ -65,6 +69,8 @@ impl Slot {
             bytes_allocated: AtomicU64::new(0),
             bytes_freed: AtomicU64::new(0),
             peak_live_bytes: AtomicI64::new(0),
+            budget_live_bytes: AtomicI64::new(i64::MAX),
+            over_budget_at: AtomicI64::new(0),
             in_use: AtomicBool::new(false),
         }
     }
@@ -118,19 +124,11 @@ fn record_owned(slot: &Slot, event: Event) {
     match event {
         Event::Alloc(bytes) => {
             bump(&slot.allocs, 1);
-            let allocated = bump(&slot.bytes_allocated, bytes);
-            let live = allocated.wrapping_sub(slot.bytes_freed.load(Ordering::Relaxed)) as i64;
-            if live > slot.peak_live_bytes.load(Ordering::Relaxed) {
-                slot.peak_live_bytes.store(live, Ordering::Relaxed);
-            }
+            grew(slot, bump(&slot.bytes_allocated, bytes));
         }
         Event::Grow(bytes) => {
             bump(&slot.reallocs, 1);
-            let allocated = bump(&slot.bytes_allocated, bytes);
-            let live = allocated.wrapping_sub(slot.bytes_freed.load(Ordering::Relaxed)) as i64;
-            if live > slot.peak_live_bytes.load(Ordering::Relaxed) {
-                slot.peak_live_bytes.store(live, Ordering::Relaxed);
-            }
+            grew(slot, bump(&slot.bytes_allocated, bytes));
         }
         Event::Dealloc(bytes) => {
             bump(&slot.deallocs, 1);
@@ -142,6 +140,21 @@ fn record_owned(slot: &Slot, event: Event) {
         }
     }
     slot.seq.store(seq.wrapping_add(2), Ordering::Release);
+}
+
+/// After the owner's live bytes grew: raise the peak, and flag the budget if it was passed.
+/// The allocation itself always succeeds: failing it would abort the whole process.
+#[inline]
+fn grew(slot: &Slot, allocated: u64) {
+    let live = allocated.wrapping_sub(slot.bytes_freed.load(Ordering::Relaxed)) as i64;
+    if live > slot.peak_live_bytes.load(Ordering::Relaxed) {
+        slot.peak_live_bytes.store(live, Ordering::Relaxed);
+        if live > slot.budget_live_bytes.load(Ordering::Relaxed)
+            && slot.over_budget_at.load(Ordering::Relaxed) == 0
+        {
+            slot.over_budget_at.store(live, Ordering::Relaxed);
+        }
+    }
 }
 
 /// The shared bucket's path: several threads write it, so every update is an atomic add.
@@ -297,6 +310,55 @@ impl WorkerSlot {
     }
 }
 
+impl WorkerSlot {
+    /// Flags this slot once its live bytes pass `limit` (absolute, as [`Counters::live_bytes`]
+    /// counts them), or never with `None`; clears any earlier flag. Only the owner may do this.
+    pub fn set_budget(&self, limit: Option<i64>) {
+        let slot = &SLOTS[self.id.index()];
+        let limit = limit.unwrap_or(i64::MAX);
+        slot.budget_live_bytes.store(limit, Ordering::Relaxed);
+        // Already past it: flag now, since the allocator only checks when the peak rises.
+        let live = self.counters().live_bytes();
+        slot.over_budget_at
+            .store(if live > limit { live } else { 0 }, Ordering::Relaxed);
+    }
+
+    /// The live byte count at which the budget was passed, if it was.
+    #[must_use]
+    pub fn over_budget(&self) -> Option<i64> {
+        over_budget_at(self.id.index())
+    }
+}
+
+fn over_budget_at(index: usize) -> Option<i64> {
+    match SLOTS[index].over_budget_at.load(Ordering::Relaxed) {
+        0 => None,
+        live => Some(live),
+    }
+}
+
+/// What an experiment unwinds with when its thread is over budget (see [`budget_checkpoint`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverBudget {
+    /// The live byte count at which the budget was passed.
+    pub live_bytes: i64,
+}
+
+/// A point in a long-running operation where it may be stopped: if the calling thread's slot
+/// is over its budget, unwinds (without running the panic hook) with an [`OverBudget`] payload
+/// that the runner catches. Costs a thread-local read and a load when under budget.
+///
+/// Experiments call it inside loops that can allocate without bound within one operation
+/// (reading a whole input, filling a cache); between operations the runner checks by itself.
+pub fn budget_checkpoint() {
+    let index = current_slot();
+    if index != 0
+        && let Some(live_bytes) = over_budget_at(index)
+    {
+        std::panic::resume_unwind(Box::new(OverBudget { live_bytes }));
+    }
+}
+
 impl Drop for WorkerSlot {
     fn drop(&mut self) {
         // Stop counting into the slot before handing it back, so a new owner never sees our writes.
@@ -335,6 +397,8 @@ pub fn register_worker() -> Result<WorkerSlot, RegisterError> {
                 counter.store(0, Ordering::Relaxed);
             }
             slot.peak_live_bytes.store(0, Ordering::Relaxed);
+            slot.budget_live_bytes.store(i64::MAX, Ordering::Relaxed);
+            slot.over_budget_at.store(0, Ordering::Relaxed);
             slot.seq.store(seq.wrapping_add(2), Ordering::Release);
             // Cannot truncate: MAX_SLOTS fits in u16 (checked at compile time above).
             let id = index as u16;

@@ -169,6 +169,22 @@ pub enum SetupError {
         /// The names it has.
         valid: String,
     },
+    /// The experiment runs only on the input it generates.
+    #[error("experiment `{experiment}` does not take an input file (these do: {takes})")]
+    InputNotSupported {
+        /// The experiment's id.
+        experiment: &'static str,
+        /// The experiments that take one.
+        takes: String,
+    },
+    /// The input file cannot be used.
+    #[error("cannot use `{path}` as input: {reason}")]
+    Input {
+        /// The path given.
+        path: String,
+        /// What is wrong with it, and what to do.
+        reason: String,
+    },
     /// The workload size is outside what the experiment accepts.
     #[error("size {size} is out of range for `{experiment}`: use {min}..={max} ({unit})")]
     SizeOutOfRange {
@@ -212,6 +228,30 @@ pub trait Experiment: Send + Sync + 'static {
     fn warmup_ops(&self, size: usize) -> u64 {
         let _ = size;
         64
+    }
+
+    /// Builds the chosen variant's workload over a user's file instead of generated input
+    /// (outside the measured region). Experiments that take no input keep this default.
+    fn build_with_input(
+        &self,
+        variant: usize,
+        input: &std::path::Path,
+    ) -> Result<Box<dyn Workload>, SetupError> {
+        let _ = (variant, input);
+        Err(SetupError::InputNotSupported {
+            experiment: self.info().id,
+            takes: catalog()
+                .iter()
+                .filter(|e| e.takes_input())
+                .map(|e| e.info().id)
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+    }
+
+    /// Whether [`Experiment::build_with_input`] is implemented.
+    fn takes_input(&self) -> bool {
+        false
     }
 
     /// The chapter targets this experiment claims (none beyond the allocation reduction by
@@ -265,6 +305,16 @@ pub fn setup(
 ) -> Result<Box<dyn Workload>, SetupError> {
     let index = check(experiment, variant, size)?;
     Ok(experiment.build(index, size))
+}
+
+/// Checks `variant`, then builds the workload over the file at `input`.
+pub fn setup_with_input(
+    experiment: &dyn Experiment,
+    variant: &str,
+    input: &std::path::Path,
+) -> Result<Box<dyn Workload>, SetupError> {
+    let index = check(experiment, variant, experiment.info().default_size)?;
+    experiment.build_with_input(index, input)
 }
 
 /// A set-up variant, run one operation at a time. It owns everything the operation needs, so

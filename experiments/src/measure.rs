@@ -6,9 +6,10 @@
 //!
 //! [`CountingAlloc`]: crate::counting::CountingAlloc
 
+use std::panic::{self, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
-use crate::counting::{Counters, WorkerSlot};
+use crate::counting::{Counters, OverBudget, WorkerSlot};
 use crate::{Checksum, Experiment, SetupError, setup};
 
 /// How long to measure.
@@ -18,6 +19,21 @@ pub enum Stop {
     Iterations(u64),
     /// As many operations as fit in this time (checked between batches of about a millisecond).
     Time(Duration),
+}
+
+/// How a measured run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// It ran to the end.
+    Completed,
+    /// The worker's live heap passed the budget; the run was stopped there and its memory
+    /// returned. The figures cover the operations that completed before.
+    OverBudget {
+        /// The variant's live heap (above its level before setup) when it passed the budget.
+        live_bytes: u64,
+        /// Time from the start of setup to the stop.
+        after: Duration,
+    },
 }
 
 /// The figures of one measured run of one variant.
@@ -48,6 +64,8 @@ pub struct Measurement {
     ///
     /// [`Workload::extra_counters`]: crate::Workload::extra_counters
     pub extra_counters: Vec<(&'static str, f64)>,
+    /// Whether the run completed or was stopped over budget.
+    pub status: Status,
 }
 
 impl Measurement {
@@ -121,68 +139,172 @@ pub fn measure(
     size: usize,
     stop: Stop,
 ) -> Result<Measurement, SetupError> {
+    measure_with_budget(slot, experiment, variant, size, stop, None, None)
+}
+
+/// [`measure`] with a memory budget: once the variant's live heap (above its level before
+/// setup) passes `budget` bytes, the run stops between operations, or inside one at a
+/// [`budget_checkpoint`](crate::counting::budget_checkpoint), and reports [`Status::OverBudget`].
+pub fn measure_with_budget(
+    slot: &WorkerSlot,
+    experiment: &dyn Experiment,
+    variant: &str,
+    size: usize,
+    stop: Stop,
+    budget: Option<u64>,
+    input: Option<&std::path::Path>,
+) -> Result<Measurement, SetupError> {
     let info = experiment.info();
+    let started = Instant::now();
     slot.reset_peak();
     let live_before = slot.counters().live_bytes();
-    let mut workload = setup(experiment, variant, size)?;
-    let variant = info.variants[info.variant_index(variant).unwrap_or(0)].name;
+    let limit = budget.map(|b| live_before.saturating_add(i64::try_from(b).unwrap_or(i64::MAX)));
+    slot.set_budget(limit);
+    // An input file sets its own size (its length, which may even be 0): check the variant only.
+    let checked_size = if input.is_some() {
+        info.default_size
+    } else {
+        size
+    };
+    let variant_name = info.variants[crate::check(experiment, variant, checked_size)?].name;
 
+    let mut run = Run {
+        checksum: Checksum::new(),
+        warm_checksum: Checksum::new(),
+        iterations: 0,
+        bytes_processed: 0,
+        before: slot.counters(),
+        after: None,
+        elapsed: Duration::ZERO,
+        extra_counters: Vec::new(),
+    };
     let warmup_ops = experiment.warmup_ops(size);
-    let mut checksum = Checksum::new();
-    for _ in 0..warmup_ops {
-        workload.run_op(&mut checksum);
+    // Setup, warm-up and measuring may each pass the budget; an OverBudget unwind from a
+    // checkpoint lands here, and the workload (everything it allocated) is dropped on the way.
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+        let workload = match input {
+            Some(path) => crate::setup_with_input(experiment, variant, path),
+            None => setup(experiment, variant, size),
+        }?;
+        run.go(slot, workload, warmup_ops, stop);
+        Ok(())
+    }));
+    if let Ok(Err(e)) = outcome {
+        slot.set_budget(None);
+        return Err(e);
     }
-    let warm_checksum = checksum;
-
-    let mut bytes_processed = 0u64;
-    let mut iterations = 0u64;
-    let before = slot.counters();
-    let start = Instant::now();
-    match stop {
-        Stop::Iterations(n) => {
-            for _ in 0..n {
-                bytes_processed += workload.run_op(&mut checksum);
-            }
-            iterations = n;
-        }
-        Stop::Time(limit) => {
-            let mut batch = 1u64;
-            loop {
-                let batch_start = Instant::now();
-                for _ in 0..batch {
-                    bytes_processed += workload.run_op(&mut checksum);
-                }
-                iterations += batch;
-                let now = Instant::now();
-                if now.duration_since(start) >= limit {
-                    break;
-                }
-                // Grow batches until one takes about a millisecond, to keep the clock cheap.
-                if now.duration_since(batch_start) < Duration::from_millis(1) {
-                    batch = batch.saturating_mul(2);
-                }
-            }
-        }
-    }
-    let elapsed = start.elapsed();
-    let after = slot.counters();
-    std::hint::black_box(checksum);
-    let mut extra_counters = Vec::new();
-    workload.extra_counters(&mut |name, value| extra_counters.push((name, value)));
-    drop(workload);
-
+    // Taken when measuring ended (or now, after an unwind), before anything of ours allocated.
+    let after = run.after.unwrap_or_else(|| slot.counters());
+    slot.set_budget(None);
+    let status = match outcome {
+        Ok(_) => match slot_over_budget(&after, live_before, limit) {
+            Some(live) => over(live, started),
+            None => Status::Completed,
+        },
+        Err(payload) => match payload.downcast_ref::<OverBudget>() {
+            Some(o) => over(o.live_bytes - live_before, started),
+            None => panic::resume_unwind(payload),
+        },
+    };
     let peak = after.peak_live_bytes.saturating_sub(live_before);
     Ok(Measurement {
         experiment: info.id,
-        variant,
+        variant: variant_name,
         size,
         warmup_ops,
-        iterations,
-        elapsed,
-        bytes_processed,
-        counters: after.since(&before),
+        iterations: run.iterations,
+        elapsed: run.elapsed,
+        bytes_processed: run.bytes_processed,
+        counters: after.since(&run.before),
         peak_heap_bytes: u64::try_from(peak).unwrap_or(0),
-        checksum: warm_checksum,
-        extra_counters,
+        checksum: run.warm_checksum,
+        extra_counters: run.extra_counters,
+        status,
     })
+}
+
+fn over(live_bytes: i64, started: Instant) -> Status {
+    Status::OverBudget {
+        live_bytes: u64::try_from(live_bytes).unwrap_or(0),
+        after: started.elapsed(),
+    }
+}
+
+/// Whether the run ended over budget without unwinding (the check between operations).
+fn slot_over_budget(after: &Counters, live_before: i64, limit: Option<i64>) -> Option<i64> {
+    let limit = limit?;
+    (after.peak_live_bytes > limit).then(|| after.peak_live_bytes - live_before)
+}
+
+/// The state of one measured run, kept outside the unwind boundary so that a stop over budget
+/// keeps the figures of the operations that completed.
+struct Run {
+    checksum: Checksum,
+    warm_checksum: Checksum,
+    iterations: u64,
+    bytes_processed: u64,
+    before: Counters,
+    /// The counters the moment measuring ended.
+    after: Option<Counters>,
+    elapsed: Duration,
+    extra_counters: Vec<(&'static str, f64)>,
+}
+
+impl Run {
+    fn go(
+        &mut self,
+        slot: &WorkerSlot,
+        mut workload: Box<dyn crate::Workload>,
+        warmup_ops: u64,
+        stop: Stop,
+    ) {
+        let over = || slot.over_budget().is_some();
+        for _ in 0..warmup_ops {
+            if over() {
+                return;
+            }
+            workload.run_op(&mut self.checksum);
+        }
+        self.warm_checksum = self.checksum;
+        self.before = slot.counters();
+        let start = Instant::now();
+        match stop {
+            Stop::Iterations(n) => {
+                for _ in 0..n {
+                    if over() {
+                        break;
+                    }
+                    self.bytes_processed += workload.run_op(&mut self.checksum);
+                    self.iterations += 1;
+                }
+            }
+            Stop::Time(limit) => {
+                let mut batch = 1u64;
+                'measuring: loop {
+                    let batch_start = Instant::now();
+                    for _ in 0..batch {
+                        if over() {
+                            break 'measuring;
+                        }
+                        self.bytes_processed += workload.run_op(&mut self.checksum);
+                        self.iterations += 1;
+                    }
+                    let now = Instant::now();
+                    if now.duration_since(start) >= limit {
+                        break;
+                    }
+                    // Grow batches until one takes about a millisecond, to keep the clock cheap.
+                    if now.duration_since(batch_start) < Duration::from_millis(1) {
+                        batch = batch.saturating_mul(2);
+                    }
+                }
+            }
+        }
+        self.elapsed = start.elapsed();
+        self.after = Some(slot.counters());
+        std::hint::black_box(self.checksum);
+        // Collecting the experiment's own counters allocates: after the snapshot, never before.
+        let extra = &mut self.extra_counters;
+        workload.extra_counters(&mut |name, value| extra.push((name, value)));
+    }
 }

@@ -4,7 +4,9 @@
 use std::io::{self, Read};
 
 use crate::data::{self, SplitMix64};
-use crate::{Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, Workload};
+use crate::{
+    Checksum, Experiment, ExperimentInfo, Section, SetupError, Targets, VariantInfo, Workload,
+};
 
 /// The experiment.
 #[derive(Debug)]
@@ -56,6 +58,14 @@ pub const MAX_LINE: usize = 16 << 10;
 /// Why a summary could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum StreamError {
+    /// The whole input does not fit in memory (the naive variant asks for all of it at once).
+    #[error("could not reserve {len} bytes for the whole input: {reason}")]
+    TooLarge {
+        /// The input's length.
+        len: u64,
+        /// What the allocator said.
+        reason: String,
+    },
     /// Reading the input failed.
     #[error("reading the input failed after {offset} bytes: {source}")]
     Read {
@@ -177,6 +187,33 @@ pub fn summarize_in_memory(mut input: impl Read) -> Result<Summary, StreamError>
         let offset = data.len() as u64;
         return Err(StreamError::Read { offset, source });
     }
+    Ok(summarize_lines(&data))
+}
+
+/// The naive variant over a file: the whole file reserved up front, fallibly, so that a file
+/// too large for memory is an error rather than an abort, and a budget passed by the
+/// reservation stops the run before a byte is read.
+pub fn summarize_file_in_memory(file: &mut std::fs::File) -> Result<Summary, StreamError> {
+    let len = file
+        .metadata()
+        .map_err(|source| StreamError::Read { offset: 0, source })?
+        .len();
+    let mut data = Vec::new();
+    let wanted = usize::try_from(len).unwrap_or(usize::MAX);
+    data.try_reserve_exact(wanted) // alloc
+        .map_err(|e| StreamError::TooLarge {
+            len,
+            reason: e.to_string(),
+        })?;
+    crate::counting::budget_checkpoint();
+    if let Err(source) = file.read_to_end(&mut data) {
+        let offset = data.len() as u64;
+        return Err(StreamError::Read { offset, source });
+    }
+    Ok(summarize_lines(&data))
+}
+
+fn summarize_lines(data: &[u8]) -> Summary {
     let mut lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect(); // alloc
     if lines.last().is_some_and(|last| last.is_empty()) {
         lines.pop(); // the input ended with a newline (or was empty)
@@ -185,7 +222,7 @@ pub fn summarize_in_memory(mut input: impl Read) -> Result<Summary, StreamError>
     for line in lines {
         summary.add_line(line);
     }
-    Ok(summary)
+    summary
 }
 // endregion:naive
 
@@ -503,6 +540,79 @@ impl Experiment for Streaming {
     fn warmup_ops(&self, _size: usize) -> u64 {
         // Nothing warms up: the streaming buffers exist from setup, and naive starts afresh.
         1
+    }
+
+    fn takes_input(&self) -> bool {
+        true
+    }
+
+    fn build_with_input(
+        &self,
+        variant: usize,
+        input: &std::path::Path,
+    ) -> Result<Box<dyn Workload>, SetupError> {
+        FileLogs::open(input, (variant != 0).then(Streamer::default))
+            .map(|logs| Box::new(logs) as Box<dyn Workload>)
+    }
+}
+
+/// The workload over a user's file: each operation summarises the whole file from its start.
+struct FileLogs {
+    file: std::fs::File,
+    len: u64,
+    streamer: Option<Streamer>,
+}
+
+impl FileLogs {
+    /// Opens `path` and reads it through once, so that an unreadable file is refused here,
+    /// with its reason, and not halfway through a measurement.
+    fn open(path: &std::path::Path, streamer: Option<Streamer>) -> Result<Self, SetupError> {
+        let refuse = |reason: String| SetupError::Input {
+            path: path.display().to_string(),
+            reason,
+        };
+        let meta = std::fs::metadata(path).map_err(|e| refuse(io_reason(&e)))?;
+        if meta.is_dir() {
+            return Err(refuse("it is a directory; give a file".to_owned()));
+        }
+        let mut file = std::fs::File::open(path).map_err(|e| refuse(io_reason(&e)))?;
+        summarize_streaming(&mut file).map_err(|e| refuse(e.to_string()))?;
+        let len = file.metadata().map_err(|e| refuse(io_reason(&e)))?.len();
+        Ok(Self {
+            file,
+            len,
+            streamer,
+        })
+    }
+}
+
+/// An I/O error in words that say what to do.
+fn io_reason(error: &io::Error) -> String {
+    match error.kind() {
+        io::ErrorKind::NotFound => "no such file; check the path".to_owned(),
+        io::ErrorKind::PermissionDenied => "permission denied; make it readable".to_owned(),
+        _ => error.to_string(),
+    }
+}
+
+impl Workload for FileLogs {
+    fn run_op(&mut self, checksum: &mut Checksum) -> u64 {
+        use std::io::Seek as _;
+        // Rewinding an open file allocates nothing, unlike opening it again.
+        let summary = self
+            .file
+            .rewind()
+            .map_err(|source| StreamError::Read { offset: 0, source })
+            .and_then(|()| match &mut self.streamer {
+                None => summarize_file_in_memory(&mut self.file),
+                Some(streamer) => streamer.summarize(&mut self.file),
+            });
+        match summary {
+            Ok(summary) => summary.fold_into(checksum),
+            // The file was read whole at setup; failing now means it changed underneath.
+            Err(e) => panic!("the input file could not be read again: {e}"),
+        }
+        self.len
     }
 }
 

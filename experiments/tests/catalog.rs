@@ -487,10 +487,12 @@ fn bounded_cache_holds_a_fraction_of_the_unbounded_one_and_allocates_per_miss() 
         (misses..=misses + 4.0).contains(&allocs),
         "{allocs} allocations, {misses} misses"
     );
-    assert_eq!(
-        lru.allocs_per_op(),
-        allocs / n as f64,
-        "measure() sees the same"
+    // measure() sees the same, up to a table growth or two: std's HashMap seeds its hasher at
+    // random, and with deletions, when it rehashes depends on where its tombstones fall.
+    let measured_allocs = lru.allocs_per_op() * n as f64;
+    assert!(
+        (measured_allocs - allocs).abs() <= 4.0,
+        "measure() saw {measured_allocs} allocations, the manual run {allocs}"
     );
     assert!(
         naive.allocs_per_op() < lru.allocs_per_op(),

@@ -215,6 +215,12 @@ pub struct App {
     pub notice: Option<String>,
     /// Whether the dashboard should close.
     pub quit: bool,
+    /// The memory budget for runs (`b` sets it): a variant is stopped past it.
+    pub budget: Option<u64>,
+    /// The budget being typed, while the `b` prompt is open.
+    pub budget_prompt: Option<String>,
+    /// A user's file for the experiments that take one.
+    pub input: Option<&'static std::path::Path>,
     /// The workshop features' state (badge, views).
     pub workshop: Workshop,
     last_sample: Option<Sample>,
@@ -240,6 +246,9 @@ impl App {
             self_cost: SelfCost::default(),
             notice: None,
             quit: false,
+            budget: None,
+            budget_prompt: None,
+            input: None,
             workshop: Workshop::default(),
             last_sample: None,
         }
@@ -298,6 +307,8 @@ impl App {
     /// Applies a user action at time `now` (seconds since start).
     pub fn handle(&mut self, action: Action, now: f64) -> Vec<Effect> {
         self.now = now;
+        // A notice lasts until the next key; the action may set a new one.
+        self.notice = None;
         if self.help && matches!(action, Action::SelectPrevious | Action::SelectNext) {
             self.workshop.help_scroll = if action == Action::SelectNext {
                 (self.workshop.help_scroll + 1).min(super::glossary::max_lines())
@@ -344,14 +355,7 @@ impl App {
             },
             Action::SwitchVariant => self.switch_variant(now),
             Action::ToggleCompare => {
-                self.compare_since = match self.compare_since {
-                    Some(_) => None,
-                    None if self.running.is_some() => Some(now),
-                    None => {
-                        self.notice = Some("start an experiment (Enter) to compare".into());
-                        None
-                    }
-                };
+                self.toggle_compare(now);
                 Vec::new()
             }
             Action::TogglePause => self.toggle_pause(),
@@ -388,6 +392,10 @@ impl App {
                 self.workshop.view = View::Dashboard;
                 Vec::new()
             }
+            Action::SetBudget => {
+                self.open_budget_prompt();
+                Vec::new()
+            }
             Action::Back | Action::Quit => {
                 self.quit = true;
                 if self.running.take().is_some() {
@@ -397,6 +405,17 @@ impl App {
                 }
             }
         }
+    }
+
+    fn toggle_compare(&mut self, now: f64) {
+        self.compare_since = match self.compare_since {
+            Some(_) => None,
+            None if self.running.is_some() => Some(now),
+            None => {
+                self.notice = Some("start an experiment (Enter) to compare".into());
+                None
+            }
+        };
     }
 
     fn switch_variant(&mut self, now: f64) -> Vec<Effect> {
@@ -470,7 +489,15 @@ impl App {
         if self.experiments[running.experiment].info().id != sample.experiment {
             return; // a late sample from a runner already stopped
         }
+        let was = running.phase;
         running.phase = sample.phase;
+        if let Phase::OverBudget { live_bytes, after } = sample.phase
+            && !matches!(was, Phase::OverBudget { .. })
+        {
+            self.notice = Some(super::budget::over_budget_notice(
+                &sample, live_bytes, after,
+            ));
+        }
         self.workshop.streak.on_sample(&sample);
         let previous = self
             .last_sample

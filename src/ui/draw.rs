@@ -509,6 +509,11 @@ fn render_numbers(app: &App, area: Rect, buf: &mut Buffer) {
         Some(r) => match r.phase {
             Phase::SettingUp => " · setting up".to_owned(),
             Phase::WarmingUp => " · warming up".to_owned(),
+            Phase::OverBudget { live_bytes, after } => format!(
+                " · OVER BUDGET at {} after {:.1} s, memory returned",
+                units::bytes(live_bytes),
+                after.as_secs_f64()
+            ),
             Phase::Running | Phase::Paused | Phase::Exited => String::new(),
         },
         None => " · stopped (Enter starts)".to_owned(),
@@ -552,8 +557,13 @@ fn render_numbers(app: &App, area: Rect, buf: &mut Buffer) {
     .render(area, buf);
 }
 
+/// Left, the latest notice (until the next key) and the main keys; right, always whole,
+/// heaplab's own cost and the chart state: the keys are what a narrow terminal cuts.
 fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
     let mut spans = Vec::new();
+    if let Some(notice) = &app.notice {
+        spans.push(Span::raw(format!("{notice} │ ")).fg(Color::LightYellow));
+    }
     for binding in BINDINGS {
         if let Some(word) = binding.status {
             spans.push(Span::raw(keys_label(binding)).bold().fg(Color::LightYellow));
@@ -561,20 +571,26 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
         }
     }
     let mut state = format!(
-        "│ heaplab: {} allocs/s, {:.1}% CPU │ {:.0}s window",
+        " │ heaplab: {} allocs/s, {:.1}% CPU │ {:.0}s",
         units::count(app.self_cost.allocs_per_sec),
         app.self_cost.cpu_percent,
         app.window_secs()
     );
+    if let Some(budget) = app.budget {
+        state.push_str(" · budget ");
+        state.push_str(&units::bytes_short(budget as f64));
+    }
     if app.frozen_at.is_some() {
         state.push_str(" · frozen");
     }
     if app.compare_since.is_some() {
         state.push_str(" · compare");
     }
-    spans.push(Span::raw(state));
-    if let Some(notice) = &app.notice {
-        spans.push(Span::raw(format!(" │ {notice}")).fg(Color::LightYellow));
-    }
-    Paragraph::new(Line::from(spans)).render(area, buf);
+    let state_width = u16::try_from(state.chars().count()).unwrap_or(u16::MAX);
+    let [left, right] = area.layout(&Layout::horizontal([
+        Constraint::Fill(1),
+        Constraint::Length(state_width),
+    ]));
+    Paragraph::new(Line::from(spans)).render(left, buf);
+    Paragraph::new(state).render(right, buf);
 }

@@ -30,6 +30,8 @@ pub enum Action {
     LargerWorkload,
     /// Clear the charts.
     ResetCharts,
+    /// Set the memory budget (opens a prompt).
+    SetBudget,
     /// Show or hide the help overlay.
     ToggleHelp,
     /// Show or hide the variants' source side by side.
@@ -182,6 +184,12 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::ResetCharts,
         help: "reset the charts",
         status: None,
+    },
+    Binding {
+        keys: &[Key::Char('b')],
+        action: Action::SetBudget,
+        help: "set the memory budget (64MiB, 1GiB; empty for none): past it a variant is stopped",
+        status: Some("budget"),
     },
     Binding {
         keys: &[Key::Char('s')],

@@ -5,6 +5,7 @@
 //! redraws only when something changed and a frame is due.
 
 pub mod app;
+pub mod budget;
 pub mod draw;
 pub mod glossary;
 pub mod keys;
@@ -60,6 +61,10 @@ pub struct Options {
     pub fps: u32,
     /// An experiment to start at once: catalog index, variant index, optional size.
     pub start: Option<(usize, usize, Option<usize>)>,
+    /// The memory budget for runs.
+    pub budget: Option<u64>,
+    /// A user's file for the experiments that take one (`run streaming --input FILE`).
+    pub input: Option<&'static std::path::Path>,
     /// Recording, presenter mode, tour.
     pub workshop: workshop::WorkshopOptions,
 }
@@ -112,15 +117,35 @@ pub fn run(options: Options) -> Result<Ending> {
     // ratatui's panic hook is installed last, so it restores the terminal before color-eyre's
     // hook prints the report.
     let mut terminal = ratatui::try_init().wrap_err("could not set up the terminal")?;
+    // Outermost: a panic on an experiment's worker is that run's error, reported on screen;
+    // it must not restore (and so break) the terminal of a dashboard that goes on.
+    crate::panic::install_worker_filter();
     let input_thread = spawn_input(tx.clone(), Arc::clone(&stop))?;
     let result = event_loop(&mut terminal, &rx, &tx, options);
-    ratatui::restore();
+    // Dropping a `Terminal` whose cursor is hidden shows it again, and reports a failure with
+    // `eprintln!`, which panics when stderr is a closed terminal. Show it here; if even that
+    // fails the terminal is gone, and there is nothing for the drop to do.
+    if terminal.show_cursor().is_err() {
+        std::mem::forget(terminal);
+    }
+    // Not `ratatui::restore()`: it reports a failure with `eprintln!`, which panics (and so
+    // aborts) when the terminal, and stderr with it, is gone. Then nothing is left to restore.
+    let _ = ratatui::try_restore();
 
     stop.store(true, Ordering::Relaxed);
     signal_handle.close();
     drop(tx);
-    let _ = input_thread.join();
     let _ = signal_thread.join();
+    // The input thread notices `stop` within its 100 ms poll; but on a hung-up terminal
+    // crossterm's read can spin without returning, and joining it would hang the exit. Wait a
+    // bounded time; a thread still stuck then ends with the process.
+    let deadline = Instant::now() + Duration::from_millis(500);
+    while !input_thread.is_finished() && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(10));
+    }
+    if input_thread.is_finished() {
+        let _ = input_thread.join();
+    }
     result
 }
 
@@ -177,6 +202,8 @@ pub fn screenshot(
     let options = Options {
         fps: 15,
         start: Some(start),
+        budget: None,
+        input: None,
         workshop: view.options(),
     };
     event_loop(&mut terminal, &rx, &tx, options)?;
@@ -200,6 +227,8 @@ where
     let started = Instant::now();
     let clock = || started.elapsed().as_secs_f64();
     let mut app = App::new(heaplab_experiments::catalog());
+    app.budget = options.budget;
+    app.input = options.input;
     let opening = workshop::open(&mut app, &options.workshop, clock());
     let mut loop_state = Loop {
         runner: None,
@@ -229,9 +258,15 @@ where
     loop {
         let now = Instant::now();
         if dirty && now >= next_frame {
-            terminal
+            if terminal
                 .draw(|frame| frame.render_widget(&app, frame.area()))
-                .wrap_err("could not draw the dashboard")?;
+                .is_err()
+            {
+                // Output to the terminal fails once it is gone (a closed window): end as on
+                // the hangup that comes with it, stopping the experiment on the way out.
+                loop_state.ending = Ending::Signal(signal_hook::consts::SIGHUP);
+                break;
+            }
             dirty = false;
             next_frame = now + frame_every;
         }
@@ -283,7 +318,11 @@ impl Loop {
     fn handle(&mut self, app: &mut App, event: AppEvent, now: f64, cost: &mut CostMeter) -> bool {
         match event {
             AppEvent::Key(key) => {
-                if let Some(action) = keys::action_for(&key) {
+                // While the budget prompt is open, keys are text, not actions.
+                if app.budget_prompt.is_some() {
+                    let effects = app.budget_key(&key);
+                    self.apply(app, effects);
+                } else if let Some(action) = keys::action_for(&key) {
                     let effects = app.handle(action, now);
                     self.apply(app, effects);
                 }
@@ -327,6 +366,8 @@ impl Loop {
                         variant,
                         size,
                         sample_every: DEFAULT_SAMPLE_EVERY,
+                        budget: app.budget,
+                        input: app.input,
                     };
                     match Runner::start(config, self.tx.clone()) {
                         Ok(runner) => self.runner = Some(runner),

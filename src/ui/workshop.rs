@@ -300,6 +300,7 @@ mod tests {
             process_heap_bytes: 0,
             process_rss_bytes: 0,
             worker_cpu: Duration::ZERO,
+            budget_bytes: None,
         }
     }
 

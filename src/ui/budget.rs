@@ -1,0 +1,111 @@
+//! The memory budget in the dashboard: the `b` prompt that sets it, and the words for a run
+//! stopped over it.
+
+use std::time::Duration;
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::app::{App, Effect};
+use crate::runner::{Command, Sample};
+use crate::units::{self, Size};
+
+/// The longest budget text the prompt takes.
+const MAX_PROMPT_LEN: usize = 24;
+
+impl App {
+    /// Opens the budget prompt, showing the budget in force.
+    pub fn open_budget_prompt(&mut self) {
+        self.budget_prompt = Some(self.budget.map_or_else(String::new, |b| b.to_string()));
+    }
+
+    /// A key while the prompt is open: characters edit, Enter applies, Esc cancels.
+    pub fn budget_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
+        if key.kind == KeyEventKind::Release {
+            return Vec::new();
+        }
+        let Some(text) = self.budget_prompt.as_mut() else {
+            return Vec::new();
+        };
+        match key.code {
+            KeyCode::Esc => self.budget_prompt = None,
+            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.budget_prompt = None;
+            }
+            KeyCode::Backspace => {
+                text.pop();
+            }
+            KeyCode::Char(c) if text.len() < MAX_PROMPT_LEN && !c.is_control() => text.push(c),
+            KeyCode::Enter => {
+                let text = self.budget_prompt.take().unwrap_or_default();
+                return self.apply_budget_text(&text);
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// Applies a typed budget: empty or `none` removes it; anything else must be a size.
+    fn apply_budget_text(&mut self, text: &str) -> Vec<Effect> {
+        let budget = match parse_budget(text) {
+            Ok(budget) => budget,
+            Err(message) => {
+                self.notice = Some(message);
+                return Vec::new();
+            }
+        };
+        self.budget = budget;
+        self.notice = Some(match budget {
+            Some(bytes) => format!("memory budget {}", units::bytes(bytes)),
+            None => "no memory budget".to_owned(),
+        });
+        if self.running.is_some() {
+            vec![Effect::Send(Command::SetBudget(budget))]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+/// Parses a budget as typed in the prompt or given as `--budget`: `64MiB`, `1GiB`, or empty /
+/// `none` for no budget. Zero is refused: nothing can run in it.
+pub fn parse_budget(text: &str) -> Result<Option<u64>, String> {
+    let text = text.trim();
+    if text.is_empty() || text.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    match text.parse::<Size>() {
+        Ok(Size(0)) => Err(format!(
+            "budget `{text}` must be more than 0 (e.g. 64MiB; empty for none)"
+        )),
+        Ok(Size(bytes)) => Ok(Some(bytes)),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// `bounded-cache naive stopped: over budget at 64.1 MiB after 2.3 s; its memory was returned`.
+#[must_use]
+pub fn over_budget_notice(sample: &Sample, live_bytes: u64, after: Duration) -> String {
+    format!(
+        "{} {} stopped: over budget at {} ({live_bytes} bytes) after {:.1} s; its memory was \
+         returned (Space, [ ] or b to go on)",
+        sample.experiment,
+        sample.variant,
+        units::bytes(live_bytes),
+        after.as_secs_f64()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budgets_parse_like_sizes_and_zero_is_refused() {
+        assert_eq!(parse_budget("64MiB"), Ok(Some(64 << 20)));
+        assert_eq!(parse_budget(" 1GiB "), Ok(Some(1 << 30)));
+        assert_eq!(parse_budget(""), Ok(None));
+        assert_eq!(parse_budget("none"), Ok(None));
+        assert!(parse_budget("0").unwrap_err().contains("more than 0"));
+        assert!(parse_budget("lots").unwrap_err().contains("`lots`"));
+    }
+}

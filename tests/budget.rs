@@ -1,0 +1,70 @@
+//! Memory budgets: the showcase (naive bounded-cache under 64 MiB) stops cleanly and hands its
+//! memory back. Alone in its test binary so that no other test's allocations blur the process
+//! heap it checks.
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use heaplab::runner::{Command, Phase, RunConfig, Runner, RunnerEvent};
+
+#[test]
+fn the_naive_cache_under_64_mib_stops_and_returns_its_memory() {
+    let experiment = heaplab_experiments::find("bounded-cache").expect("experiment");
+    let budget = 64 << 20;
+    let heap_before = heaplab::alloc::process_heap_bytes();
+    let (tx, rx) = mpsc::sync_channel(256);
+    let config = RunConfig {
+        experiment,
+        variant: 0,
+        size: experiment.info().default_size,
+        sample_every: Duration::from_millis(20),
+        budget: Some(budget),
+        input: None,
+    };
+    let runner = Runner::start(config, tx).expect("starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (live_bytes, heap_after) = loop {
+        assert!(Instant::now() < deadline, "never went over budget");
+        match rx.recv_timeout(Duration::from_secs(5)) {
+            Ok(RunnerEvent::Sample(s)) => {
+                if let Phase::OverBudget { live_bytes, .. } = s.phase {
+                    break (live_bytes, s.process_heap_bytes);
+                }
+                assert!(
+                    s.peak_heap_bytes < 4 * budget,
+                    "ran far past the budget unchecked"
+                );
+            }
+            Ok(RunnerEvent::WorkerExited { error, .. }) => panic!("worker exited: {error:?}"),
+            Err(e) => panic!("no sample: {e}"),
+        }
+    };
+    assert!(
+        live_bytes > budget,
+        "stopped at {live_bytes}, under the budget"
+    );
+    // The stop is between operations, or at the allocation that crossed: one operation (or
+    // one table growth) past the budget, not more.
+    assert!(
+        live_bytes < budget + (32 << 20),
+        "stopped late, at {live_bytes}"
+    );
+    // Its memory is back: the process heap is within 5% of where it was before the run.
+    let allowed = heap_before / 20 + (64 << 10);
+    assert!(
+        heap_after.abs_diff(heap_before) <= allowed,
+        "process heap {heap_after} after, {heap_before} before"
+    );
+    // It waits for a command, and a larger budget starts it again.
+    assert!(runner.send(Command::SetBudget(Some(budget * 2))));
+    let restarted = loop {
+        match rx.recv_timeout(Duration::from_secs(5)) {
+            Ok(RunnerEvent::Sample(s)) if s.phase == Phase::Running && s.ops > 0 => break s,
+            Ok(RunnerEvent::WorkerExited { error, .. }) => panic!("worker exited: {error:?}"),
+            Ok(_) => {}
+            Err(e) => panic!("did not restart: {e}"),
+        }
+    };
+    assert_eq!(restarted.budget_bytes, Some(budget * 2));
+    runner.stop();
+}
