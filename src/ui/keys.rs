@@ -141,13 +141,13 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[Key::Char('c')],
         action: Action::ToggleCompare,
         help: "compare mode: alternate the variants every few seconds",
-        status: Some("compare"),
+        status: None,
     },
     Binding {
         keys: &[Key::Char('p')],
         action: Action::TogglePause,
         help: "pause or resume the experiment",
-        status: Some("pause"),
+        status: None,
     },
     Binding {
         keys: &[Key::Char('f')],
@@ -195,7 +195,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[Key::Char('s')],
         action: Action::ToggleSource,
         help: "source: the variants' code side by side, allocating lines marked",
-        status: Some("source"),
+        status: None,
     },
     Binding {
         keys: &[Key::Char('l')],
