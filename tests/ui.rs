@@ -5,9 +5,10 @@
 // Exact equality of figures is the point of these tests, floats included.
 #![allow(clippy::float_cmp)]
 
-use std::time::Duration;
+use heaplab::runner::Command;
 
-use heaplab::runner::{Command, Phase, Sample};
+mod common;
+use common::sample;
 use heaplab::ui::app::{App, Effect, HISTORY_CAPACITY, SelfCost};
 use heaplab::ui::draw::{ghost_color, variant_color};
 use heaplab::ui::keys::Action;
@@ -23,34 +24,6 @@ fn catalog() -> &'static [&'static dyn Experiment] {
         .map(|id| heaplab_experiments::find(id).expect("experiment"))
         .collect();
     Box::leak(experiments.into_boxed_slice())
-}
-
-/// A sample of buffer-reuse: `allocs_per_op` allocations per op, `ops_per_sec` ops per second,
-/// `secs` into the epoch.
-fn sample(variant: usize, epoch: u64, secs: f64, ops_per_sec: f64, allocs_per_op: u64) -> Sample {
-    let ops = (secs * ops_per_sec) as u64;
-    Sample {
-        elapsed: Duration::from_secs_f64(secs + epoch as f64 * 100.0),
-        experiment: "buffer-reuse",
-        variant: ["naive", "optimized"][variant],
-        variant_index: variant,
-        epoch,
-        size: 1024,
-        phase: Phase::Running,
-        measured_for: Duration::from_secs_f64(secs),
-        ops,
-        bytes_processed: ops * 1024,
-        allocs: ops * allocs_per_op,
-        deallocs: ops * allocs_per_op,
-        reallocs: 0,
-        bytes_allocated: ops * allocs_per_op * 2048,
-        live_heap_bytes: 1024 + if variant == 1 { 2048 } else { 0 },
-        peak_heap_bytes: 3072 + 32 * variant as u64,
-        process_heap_bytes: 2 << 20,
-        process_rss_bytes: 6 << 20,
-        worker_cpu: Duration::from_secs_f64(secs),
-        budget_bytes: None,
-    }
 }
 
 /// Naive for 20 s at 1.2 M ops/s, then optimized for 20 s at 1.5 M ops/s, sampled every 0.5 s.

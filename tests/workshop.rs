@@ -2,9 +2,7 @@
 //! side (and stacked at 80 columns), the layout inspector, the zero-allocation badge, a tour
 //! step and presenter mode.
 
-use std::time::Duration;
-
-use heaplab::runner::{Command, Phase, Sample};
+use heaplab::runner::Command;
 use heaplab::scorecard::Verdict;
 use heaplab::ui::app::{App, Effect};
 use heaplab::ui::keys::Action;
@@ -13,6 +11,9 @@ use heaplab::ui::workshop::View;
 use heaplab_experiments::Experiment;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+
+mod common;
+use common::sample;
 
 /// The whole catalog, in chapter order.
 fn catalog() -> &'static [&'static dyn Experiment] {
@@ -112,34 +113,6 @@ fn the_inspector_shows_what_the_experiment_reports_and_says_so_when_there_is_not
     app.handle(Action::ToggleLayout, 0.0);
     let text = format!("{}", render(&app, 120, 36).backend());
     assert!(text.contains("compares no struct layouts"), "{text}");
-}
-
-/// A buffer-reuse sample: `allocs_per_op` allocations per op at `ops_per_sec`, `secs` into the
-/// epoch.
-fn sample(variant: usize, epoch: u64, secs: f64, ops_per_sec: f64, allocs_per_op: u64) -> Sample {
-    let ops = (secs * ops_per_sec) as u64;
-    Sample {
-        elapsed: Duration::from_secs_f64(secs + epoch as f64 * 100.0),
-        experiment: "buffer-reuse",
-        variant: ["naive", "optimized"][variant],
-        variant_index: variant,
-        epoch,
-        size: 1024,
-        phase: Phase::Running,
-        measured_for: Duration::from_secs_f64(secs),
-        ops,
-        bytes_processed: ops * 1024,
-        allocs: ops * allocs_per_op,
-        deallocs: ops * allocs_per_op,
-        reallocs: 0,
-        bytes_allocated: ops * allocs_per_op * 2048,
-        live_heap_bytes: 1024,
-        peak_heap_bytes: 3072 + 32 * variant as u64,
-        process_heap_bytes: 2 << 20,
-        process_rss_bytes: 6 << 20,
-        worker_cpu: Duration::from_secs_f64(secs),
-        budget_bytes: None,
-    }
 }
 
 /// Feeds `variant`'s samples every half second from `from` to `to` (dashboard time).

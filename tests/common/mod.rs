@@ -1,0 +1,39 @@
+//! Test support shared by the dashboard's test files: synthetic samples.
+
+use std::time::Duration;
+
+use heaplab::runner::{Phase, Sample};
+
+/// A sample of buffer-reuse: `allocs_per_op` allocations per op, `ops_per_sec` ops per second,
+/// `secs` into the epoch.
+pub fn sample(
+    variant: usize,
+    epoch: u64,
+    secs: f64,
+    ops_per_sec: f64,
+    allocs_per_op: u64,
+) -> Sample {
+    let ops = (secs * ops_per_sec) as u64;
+    Sample {
+        elapsed: Duration::from_secs_f64(secs + epoch as f64 * 100.0),
+        experiment: "buffer-reuse",
+        variant: ["naive", "optimized"][variant],
+        variant_index: variant,
+        epoch,
+        size: 1024,
+        phase: Phase::Running,
+        measured_for: Duration::from_secs_f64(secs),
+        ops,
+        bytes_processed: ops * 1024,
+        allocs: ops * allocs_per_op,
+        deallocs: ops * allocs_per_op,
+        reallocs: 0,
+        bytes_allocated: ops * allocs_per_op * 2048,
+        live_heap_bytes: 1024 + if variant == 1 { 2048 } else { 0 },
+        peak_heap_bytes: 3072 + 32 * variant as u64,
+        process_heap_bytes: 2 << 20,
+        process_rss_bytes: 6 << 20,
+        worker_cpu: Duration::from_secs_f64(secs),
+        budget_bytes: None,
+    }
+}
