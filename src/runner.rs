@@ -279,6 +279,9 @@ impl Runner {
         let _ = self.commands.try_send(Command::Stop);
         if let Some(worker) = self.worker.take() {
             let _ = worker.join();
+            // The experiment's memory is free now: give its pages back, so the process's RSS
+            // does not carry it into whatever runs next.
+            counting::release_free_memory();
         }
         // Dropping the sender wakes the sampler at once.
         self.stop_sampler.take();
@@ -392,6 +395,10 @@ impl Worker<'_> {
     /// heap passes the budget, in which case it is dropped (its memory returned) and the worker
     /// waits for the next command.
     fn run_epoch(&mut self, epoch: u64) -> Next {
+        if epoch > 1 {
+            // The previous workload was dropped: its pages go back before the next is set up.
+            counting::release_free_memory();
+        }
         self.slot.reset_peak();
         self.live_baseline = self.slot.counters().live_bytes();
         self.apply_budget();
@@ -522,6 +529,7 @@ impl Worker<'_> {
             after: started.elapsed(),
         };
         self.slot.set_budget(None);
+        counting::release_free_memory();
         loop {
             match self.commands.recv().unwrap_or(Command::Stop) {
                 Command::Stop => return Next::Stop,
