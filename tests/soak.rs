@@ -86,22 +86,7 @@ fn the_dashboard_does_not_grow_over_ten_minutes() {
     event_loop(&mut terminal, &rx, &tx, options).expect("the loop runs");
     let ((rss_settled, heap_settled), (rss_end, heap_end)) = script.join().expect("script");
     if std::env::var_os("HEAPLAB_SOAK_SMAPS").is_some() {
-        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();
-        let mut maps: Vec<(u64, String)> = Vec::new();
-        let mut name = String::new();
-        for line in smaps.lines() {
-            if line.contains('-') && !line.starts_with(char::is_uppercase) {
-                name = line.to_owned();
-            } else if let Some(rss) = line.strip_prefix("Rss:") {
-                let kb: u64 = rss.trim().trim_end_matches(" kB").trim().parse().unwrap_or(0);
-                maps.push((kb, name.clone()));
-            }
-        }
-        maps.sort_by(|a, b| b.0.cmp(&a.0));
-        for (kb, name) in maps.iter().take(15) {
-            eprintln!("{kb:>8} kB  {name}");
-        }
-        eprintln!("threads: {}", std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(0));
+        print_largest_mappings();
     }
     let mib = |b: u64| b as f64 / f64::from(1 << 20);
     eprintln!(
@@ -124,4 +109,28 @@ fn the_dashboard_does_not_grow_over_ten_minutes() {
         rss_end <= rss_settled + (2 << 20),
         "RSS grew from {rss_settled} to {rss_end} bytes"
     );
+}
+
+/// The mappings holding the most resident memory, from `/proc/self/smaps`: where RSS sits.
+fn print_largest_mappings() {
+    let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();
+    let mut maps: Vec<(u64, String)> = Vec::new();
+    let mut name = String::new();
+    for line in smaps.lines() {
+        if line.contains('-') && !line.starts_with(char::is_uppercase) {
+            name = line.to_owned();
+        } else if let Some(rss) = line.strip_prefix("Rss:") {
+            let kb = rss
+                .trim()
+                .trim_end_matches(" kB")
+                .trim()
+                .parse()
+                .unwrap_or(0);
+            maps.push((kb, name.clone()));
+        }
+    }
+    maps.sort_by_key(|&(kb, _)| std::cmp::Reverse(kb));
+    for (kb, name) in maps.iter().take(15) {
+        eprintln!("{kb:>8} kB  {name}");
+    }
 }
