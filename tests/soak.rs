@@ -118,7 +118,7 @@ fn print_largest_mappings() {
     let mut name = String::new();
     for line in smaps.lines() {
         if line.contains('-') && !line.starts_with(char::is_uppercase) {
-            name = line.to_owned();
+            line.clone_into(&mut name);
         } else if let Some(rss) = line.strip_prefix("Rss:") {
             let kb = rss
                 .trim()
