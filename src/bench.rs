@@ -133,17 +133,10 @@ pub fn plan(
 /// Points the plan at a user's file: keeps the experiments that take one (all of them must, if
 /// ids were named) and checks the file now, so that a bad path fails before any work.
 pub fn with_input(mut plan: Plan, named_ids: bool, input: PathBuf) -> Result<Plan, PlanError> {
-    if named_ids {
-        if let Some(item) = plan.items.iter().find(|i| !i.experiment.takes_input()) {
-            return Err(item
-                .experiment
-                .build_with_input(0, &input)
-                .err()
-                .map_or_else(|| PlanError::UnknownVariant(String::new()), Into::into));
-        }
-    } else {
+    if !named_ids {
         plan.items.retain(|i| i.experiment.takes_input());
     }
+    // A named experiment that takes no file is refused here too, with the ones that do.
     for item in &mut plan.items {
         let first = item.variants.first().copied().unwrap_or("naive");
         heaplab_experiments::setup_with_input(item.experiment, first, &input)?;

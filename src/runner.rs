@@ -436,11 +436,7 @@ impl Worker<'_> {
 
     /// Sets the slot's budget from `self.budget`, counted from this epoch's baseline.
     fn apply_budget(&self) {
-        let limit = self.budget.map(|b| {
-            self.live_baseline
-                .saturating_add(i64::try_from(b).unwrap_or(i64::MAX))
-        });
-        self.slot.set_budget(limit);
+        self.slot.set_budget_above(self.live_baseline, self.budget);
     }
 
     fn run_workload(&mut self) -> Next {

@@ -323,6 +323,13 @@ impl WorkerSlot {
             .store(if live > limit { live } else { 0 }, Ordering::Relaxed);
     }
 
+    /// [`WorkerSlot::set_budget`] for a budget of `budget` bytes above `baseline` live bytes
+    /// (a variant's own footprint, counted from before its setup).
+    pub fn set_budget_above(&self, baseline: i64, budget: Option<u64>) {
+        let limit = budget.map(|b| baseline.saturating_add(i64::try_from(b).unwrap_or(i64::MAX)));
+        self.set_budget(limit);
+    }
+
     /// The live byte count at which the budget was passed, if it was.
     #[must_use]
     pub fn over_budget(&self) -> Option<i64> {

@@ -158,8 +158,7 @@ pub fn measure_with_budget(
     let started = Instant::now();
     slot.reset_peak();
     let live_before = slot.counters().live_bytes();
-    let limit = budget.map(|b| live_before.saturating_add(i64::try_from(b).unwrap_or(i64::MAX)));
-    slot.set_budget(limit);
+    slot.set_budget_above(live_before, budget);
     // An input file sets its own size (its length, which may even be 0): check the variant only.
     let checked_size = if input.is_some() {
         info.default_size
@@ -195,10 +194,12 @@ pub fn measure_with_budget(
     }
     // Taken when measuring ended (or now, after an unwind), before anything of ours allocated.
     let after = run.after.unwrap_or_else(|| slot.counters());
+    // Where the slot first passed the budget, as the runner reports it too.
+    let passed_at = slot.over_budget();
     slot.set_budget(None);
     let status = match outcome {
-        Ok(_) => match slot_over_budget(&after, live_before, limit) {
-            Some(live) => over(live, started),
+        Ok(_) => match passed_at {
+            Some(live) => over(live - live_before, started),
             None => Status::Completed,
         },
         Err(payload) => match payload.downcast_ref::<OverBudget>() {
@@ -228,12 +229,6 @@ fn over(live_bytes: i64, started: Instant) -> Status {
         live_bytes: u64::try_from(live_bytes).unwrap_or(0),
         after: started.elapsed(),
     }
-}
-
-/// Whether the run ended over budget without unwinding (the check between operations).
-fn slot_over_budget(after: &Counters, live_before: i64, limit: Option<i64>) -> Option<i64> {
-    let limit = limit?;
-    (after.peak_live_bytes > limit).then(|| after.peak_live_bytes - live_before)
 }
 
 /// The state of one measured run, kept outside the unwind boundary so that a stop over budget
