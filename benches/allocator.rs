@@ -1,10 +1,18 @@
 //! What counting costs: one alloc+free pair of 64 bytes through plain `System`, through
-//! `Cap<System>`, through heaplab's counting allocator (over `Cap<System>`, as installed, and over
-//! `System`, to isolate the slots), and through the design heaplab avoids, a single set of
-//! shared atomic counters; first on one thread, then with two threads allocating at once.
+//! `Cap<System>`, through heaplab's counting allocator (over `System` with a fuse set, as
+//! installed, and over `Cap<System>`, as it was first built), and through the design heaplab
+//! avoids, a single set of shared atomic counters; first on one thread, then with two threads
+//! allocating at once.
 //!
-//! Run with `cargo bench --bench allocator`. Each allocator is a static instance called
-//! directly, so the bench binary's own global allocator does not matter.
+//! Run with `cargo bench --bench allocator` (`HEAPLAB_BENCH_ROUNDS`, 41 by default). Each
+//! allocator is a static instance called directly, so the bench binary's own global allocator
+//! does not matter.
+//!
+//! The runs are interleaved: each round runs every allocator for about 5 ms, in an order that
+//! rotates, and each allocator's cost is compared with `System`'s *in the same round*. On a
+//! shared 2-core machine the speed of `System` itself drifts by 20% or more over a minute, more
+//! than the differences measured here, so timing each allocator in a window of its own (as
+//! criterion does) compares machines, not allocators. The table gives the median over rounds.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -12,13 +20,12 @@ use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use cap::Cap;
-use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use heaplab_experiments::counting::{self, CountingAlloc, SharedCounter};
 
 static SYSTEM: System = System;
 static CAP: Cap<System> = Cap::new(System, usize::MAX);
-static HEAPLAB: CountingAlloc<Cap<System>> = CountingAlloc::new(Cap::new(System, usize::MAX));
-static COUNTING_SYSTEM: CountingAlloc<System> = CountingAlloc::new(System);
+static HEAPLAB: CountingAlloc<System> = CountingAlloc::new(System);
+static COUNTING_CAP: CountingAlloc<Cap<System>> = CountingAlloc::new(Cap::new(System, usize::MAX));
 static SHARED: SharedCounter<System> = SharedCounter::new(System);
 static SHARED_CAP: SharedCounter<Cap<System>> = SharedCounter::new(Cap::new(System, usize::MAX));
 
@@ -26,6 +33,9 @@ const LAYOUT: Layout = match Layout::from_size_align(64, 8) {
     Ok(layout) => layout,
     Err(_) => panic!("64-byte layout"),
 };
+
+/// Pairs per allocator per round: about 5 ms.
+const PAIRS: u64 = 500_000;
 
 // The only unsafe outside the counting module: calling an allocator directly is unsafe.
 fn pairs(allocator: &(dyn GlobalAlloc + Sync), n: u64) {
@@ -41,7 +51,7 @@ fn pairs(allocator: &(dyn GlobalAlloc + Sync), n: u64) {
 }
 
 /// `threads` threads, each registered for its own slot, each doing `iters` pairs at once; the
-/// time is the wall time of the slowest, per pair per thread.
+/// time is the wall time of the slowest.
 fn on_threads(
     allocator: &'static (dyn GlobalAlloc + Sync),
     threads: usize,
@@ -69,30 +79,66 @@ fn on_threads(
     })
 }
 
-fn allocators() -> [(&'static str, &'static (dyn GlobalAlloc + Sync)); 6] {
-    [
-        ("system", &SYSTEM),
-        ("cap-system", &CAP),
-        ("heaplab-counting-cap", &HEAPLAB),
-        ("heaplab-counting-system", &COUNTING_SYSTEM),
-        ("shared-atomics-system", &SHARED),
-        ("shared-atomics-cap", &SHARED_CAP),
-    ]
+const ALLOCATORS: [(&str, &(dyn GlobalAlloc + Sync)); 6] = [
+    ("`System`", &SYSTEM),
+    ("`Cap<System>`", &CAP),
+    (
+        "**heaplab: counting over `System`** (as installed)",
+        &HEAPLAB,
+    ),
+    (
+        "counting over `Cap<System>` (heaplab as first built)",
+        &COUNTING_CAP,
+    ),
+    ("one set of shared atomic counters over `System`", &SHARED),
+    ("shared atomic counters over `Cap<System>`", &SHARED_CAP),
+];
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
-fn alloc_free_pair(c: &mut Criterion) {
+fn main() {
+    // As installed: heaplab always runs with a fuse (75% of physical memory by default).
+    counting::set_fuse(16 << 30).expect("a fuse above what the bench holds");
+    let rounds: usize = std::env::var("HEAPLAB_BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(41);
+    println!("alloc+free pairs of 64 B, {rounds} interleaved rounds of {PAIRS} pairs each\n");
+    println!("| allocator | threads | ns per pair (median) | over `System`, same round (median) |");
+    println!("| --- | ---: | ---: | ---: |");
     for threads in [1usize, 2] {
-        let mut group = c.benchmark_group(format!("alloc-free-64B/{threads}-thread"));
-        group.warm_up_time(Duration::from_millis(500));
-        group.measurement_time(Duration::from_secs(2));
-        for (name, allocator) in allocators() {
-            group.bench_function(BenchmarkId::from_parameter(name), |b| {
-                b.iter_custom(|iters| on_threads(allocator, threads, iters));
-            });
+        let n = ALLOCATORS.len();
+        let mut ns = vec![Vec::with_capacity(rounds); n];
+        // One round to warm up, not counted.
+        for round in 0..=rounds {
+            let mut this_round = vec![0.0; n];
+            for k in 0..n {
+                let index = (k + round) % n;
+                let elapsed = on_threads(ALLOCATORS[index].1, threads, PAIRS);
+                this_round[index] = elapsed.as_nanos() as f64 / PAIRS as f64;
+            }
+            if round > 0 {
+                for (series, value) in ns.iter_mut().zip(this_round) {
+                    series.push(value);
+                }
+            }
         }
-        group.finish();
+        for (index, (name, _)) in ALLOCATORS.iter().enumerate() {
+            let mut ratios: Vec<f64> = ns[index].iter().zip(&ns[0]).map(|(a, s)| a / s).collect();
+            let over = (median(&mut ratios) - 1.0) * 100.0;
+            let over = if index == 0 {
+                String::new()
+            } else {
+                format!("{over:+.0}%")
+            };
+            println!(
+                "| {name} | {threads} | {:.1} ns | {over} |",
+                median(&mut ns[index].clone())
+            );
+        }
     }
 }
-
-criterion_group!(benches, alloc_free_pair);
-criterion_main!(benches);

@@ -1,39 +1,34 @@
-//! The process's global allocator: heaplab's counting wrapper over `cap::Cap<System>`.
+//! The process's global allocator: heaplab's counting wrapper over the system allocator.
 //!
-//! Counting (per thread, exact) is `heaplab_experiments::counting`; cap adds the process-wide
-//! live heap figure and the `--max-memory` fuse. No `unsafe` here: installing an allocator is
-//! safe, the unsafe code is all in the counting module.
+//! Counting (per thread, exact), the process-wide live heap and the `--max-memory` fuse are all
+//! `heaplab_experiments::counting`. No `unsafe` here: installing an allocator is safe, the unsafe
+//! code is all in the counting module.
 
 use std::alloc::System;
 
-use cap::Cap;
-use heaplab_experiments::counting::CountingAlloc;
+use heaplab_experiments::counting::{self, CountingAlloc};
 
 /// Every allocation of the process goes through here.
 #[global_allocator]
-static ALLOCATOR: CountingAlloc<Cap<System>> = CountingAlloc::new(Cap::new(System, usize::MAX));
+static ALLOCATOR: CountingAlloc<System> = CountingAlloc::new(System);
 
-/// Bytes the whole process has allocated and not freed, as cap counts them.
+/// Bytes the whole process has allocated and not freed: the sum of every thread's counters.
 #[must_use]
 pub fn process_heap_bytes() -> u64 {
-    ALLOCATOR.inner().allocated() as u64
+    counting::process_live_bytes().max(0) as u64
 }
 
 /// The process-wide fuse: past `limit` bytes of live heap, allocations fail, and Rust aborts
 /// the process on a failed infallible allocation (`memory allocation of N bytes failed`). It
 /// guards the machine, not an experiment: experiments get budgets of their own.
 pub fn set_memory_fuse(limit: u64) -> Result<(), FuseError> {
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    ALLOCATOR.inner().set_limit(limit).map_err(|()| FuseError {
-        limit: limit as u64,
-        allocated: process_heap_bytes(),
-    })
+    counting::set_fuse(limit).map_err(|allocated| FuseError { limit, allocated })
 }
 
 /// The fuse in bytes (`u64::MAX` when unset).
 #[must_use]
 pub fn memory_fuse() -> u64 {
-    ALLOCATOR.inner().limit() as u64
+    counting::fuse()
 }
 
 /// The fuse cannot be set below what is already allocated.

@@ -8,6 +8,9 @@ use heaplab::cli::{self, Cli, UsageError};
 use heaplab::ui::NotATerminal;
 
 fn main() -> ExitCode {
+    // Before any thread exists: one C heap, so that freed experiment memory can be returned.
+    // (Off glibc it does nothing, and there is nothing to do.)
+    let _ = heaplab_experiments::counting::share_one_c_heap();
     // NO_COLOR: error reports without colour too.
     let hooks = if heaplab::ui::workshop::no_color() {
         color_eyre::config::HookBuilder::blank().install()

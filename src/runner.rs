@@ -5,7 +5,7 @@
 //! then, it takes commands and publishes its progress (operation count and a snapshot of its own
 //! counters, taken at the same instant, so `allocs / ops` is exact at every sample). It never
 //! sends, allocates or locks per operation. The sampler reads that progress, adds the process
-//! heap (cap) and RSS (sysinfo), and sends a `Sample`; its own allocations land in the shared
+//! heap (every slot summed) and RSS (sysinfo), and sends a `Sample`; its own allocations land in the shared
 //! "other" bucket, never in the worker's slot.
 
 use std::panic::{self, AssertUnwindSafe};
@@ -146,7 +146,7 @@ pub struct Sample {
     /// The worker's highest live heap in this epoch (setup included), above its level before
     /// setup.
     pub peak_heap_bytes: u64,
-    /// The whole process's live heap (cap).
+    /// The whole process's live heap (every slot summed).
     pub process_heap_bytes: u64,
     /// The whole process's resident set size (sysinfo).
     pub process_rss_bytes: u64,

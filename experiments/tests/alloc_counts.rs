@@ -1,6 +1,5 @@
 //! The counting allocator against known patterns, and every experiment's allocation claims,
-//! with the counting allocator installed over `System` exactly as the heaplab binary installs it
-//! over `Cap<System>`.
+//! with the counting allocator installed over `System` exactly as the heaplab binary installs it.
 
 // Exact equality of counts is the point of these tests, floats included.
 #![allow(clippy::float_cmp)]
@@ -115,6 +114,36 @@ fn alloc_zeroed_and_dealloc_are_counted() {
         (1, 1, 5000, 5000)
     );
     assert_eq!(c.live_bytes(), 0);
+}
+
+#[test]
+fn a_failed_allocation_is_not_counted_and_raises_neither_peak_nor_budget() {
+    let slot = counting::register_worker().expect("slot");
+    let base = slot.counters().live_bytes();
+    slot.set_budget_above(base, Some(1 << 20));
+    let before = slot.counters();
+    // A valid layout that no allocator can serve: counted first, then taken back.
+    let mut huge: Vec<u8> = Vec::new();
+    assert!(huge.try_reserve_exact(isize::MAX as usize / 2).is_err());
+    let mut vec = vec![0u8; 16];
+    assert!(vec.try_reserve_exact(isize::MAX as usize / 2).is_err());
+    assert_eq!(
+        vec.len(),
+        16,
+        "a failed realloc leaves the vector as it was"
+    );
+    let after = slot.counters().since(&before);
+    assert_eq!(
+        (after.allocs, after.reallocs, after.bytes_allocated),
+        (1, 0, 16)
+    );
+    assert_eq!(after.peak_live_bytes, before.peak_live_bytes.max(base + 16));
+    assert_eq!(
+        slot.over_budget(),
+        None,
+        "a refused request is not over budget"
+    );
+    drop(vec);
 }
 
 #[test]

@@ -39,7 +39,7 @@ pub struct Point {
     pub live_heap_bytes: f64,
     /// The worker's peak heap in this epoch.
     pub peak_heap_bytes: f64,
-    /// The process's live heap (cap).
+    /// The process's live heap (every thread's counters summed).
     pub process_heap_bytes: f64,
     /// The process's RSS.
     pub process_rss_bytes: f64,

@@ -420,7 +420,7 @@ fn worker_heap_chart(app: &App, area: Rect, buf: &mut Buffer) {
         .render(area, buf);
 }
 
-/// The whole process: cap's live heap (every thread, heaplab included) and the RSS.
+/// The whole process: the live heap (every thread, heaplab included) and the RSS.
 fn process_memory_chart(app: &App, area: Rect, buf: &mut Buffer) {
     let flat = |value: fn(&Point) -> f64| -> Vec<(f64, f64)> {
         segments(app, value)

@@ -48,7 +48,7 @@ pub const GLOSSARY: &[(&str, &str)] = &[
     ),
     (
         "process heap",
-        "live heap of the whole process as cap counts it: every thread, heaplab's own included",
+        "live heap of the whole process, summed from every thread's counters: heaplab's own included",
     ),
     (
         "RSS",
