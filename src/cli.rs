@@ -510,7 +510,7 @@ fn run_scorecard(
                 .filter(|r| r.experiment == id)
                 .cloned()
                 .collect();
-            crate::scorecard::score(&own, item.experiment.targets())
+            crate::scorecard::score(&own, item.experiment.info().targets)
         })
         .collect();
     let text = match format {

@@ -8,7 +8,7 @@ use heaplab::bench::{RowStatus, measure_on_worker};
 use heaplab::runner::{RunConfig, Runner, RunnerEvent};
 use heaplab_experiments::measure::Stop;
 use heaplab_experiments::{
-    Checksum, Experiment, ExperimentInfo, Section, VariantInfo, Workload, counting,
+    Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, Workload, counting,
 };
 
 /// An experiment that panics on its third operation, or grows without bound (variant 1).
@@ -32,6 +32,11 @@ static INFO: ExperimentInfo = ExperimentInfo {
     size_unit: "nothing",
     default_size: 1,
     size_range: (1, 1),
+    targets: Targets {
+        zero_allocs: false,
+        peak_heap: false,
+        speedup: false,
+    },
     source: "",
 };
 

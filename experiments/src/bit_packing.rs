@@ -45,6 +45,11 @@ column-wise transposition to match it.",
     ],
     size_unit: "users held (one query over all per operation)",
     default_size: 1_000_000,
+    targets: Targets {
+        zero_allocs: false,
+        peak_heap: true,
+        speedup: false,
+    },
     source: include_str!("bit_packing.rs"),
     size_range: (1, 100_000_000),
 };
@@ -412,14 +417,6 @@ impl Experiment for BitPacking {
                 [0]
             ),
         ]
-    }
-
-    fn targets(&self) -> Targets {
-        Targets {
-            zero_allocs: false,
-            peak_heap: true,
-            speedup: false,
-        }
     }
 
     fn build(&self, variant: usize, size: usize) -> Box<dyn Workload> {

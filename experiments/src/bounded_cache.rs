@@ -58,6 +58,11 @@ list through three slab slots (three cache lines), and its better hit rate saves
     ],
     size_unit: "cache budget in bytes (the naive cache ignores it)",
     default_size: 4 << 20,
+    targets: Targets {
+        zero_allocs: false,
+        peak_heap: true,
+        speedup: false,
+    },
     source: include_str!("bounded_cache.rs"),
     size_range: (1, 1 << 40),
 };
@@ -344,14 +349,6 @@ impl Workload for Requests {
 impl Experiment for BoundedCache {
     fn info(&self) -> &'static ExperimentInfo {
         &INFO
-    }
-
-    fn targets(&self) -> Targets {
-        Targets {
-            zero_allocs: false,
-            peak_heap: true,
-            speedup: false,
-        }
     }
 
     fn build(&self, variant: usize, size: usize) -> Box<dyn Workload> {

@@ -33,6 +33,11 @@ dominates. Reuse still removes all the garbage; it just stops paying in speed.",
     ],
     size_unit: "input bytes per operation",
     default_size: 1024,
+    targets: Targets {
+        zero_allocs: true,
+        peak_heap: false,
+        speedup: false,
+    },
     source: include_str!("buffer_reuse.rs"),
     size_range: (1, 64 << 20),
 };
@@ -97,14 +102,6 @@ impl Workload for Optimized {
 impl Experiment for BufferReuse {
     fn info(&self) -> &'static ExperimentInfo {
         &INFO
-    }
-
-    fn targets(&self) -> Targets {
-        Targets {
-            zero_allocs: true,
-            peak_heap: false,
-            speedup: false,
-        }
     }
 
     fn build(&self, variant: usize, size: usize) -> Box<dyn Workload> {

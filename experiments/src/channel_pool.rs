@@ -66,6 +66,11 @@ returning pages and runs as fast as the pool. Compare variants in a fresh heapla
     ],
     size_unit: "bytes per buffer (responses are 1/8 to all of it)",
     default_size: 64 << 10,
+    targets: Targets {
+        zero_allocs: true,
+        peak_heap: false,
+        speedup: true,
+    },
     source: include_str!("channel_pool.rs"),
     size_range: (1, 16 << 20),
 };
@@ -311,14 +316,6 @@ impl Workload for Server {
 impl Experiment for ChannelPoolExperiment {
     fn info(&self) -> &'static ExperimentInfo {
         &INFO
-    }
-
-    fn targets(&self) -> Targets {
-        Targets {
-            zero_allocs: true,
-            peak_heap: false,
-            speedup: true,
-        }
     }
 
     fn build(&self, variant: usize, size: usize) -> Box<dyn Workload> {

@@ -49,6 +49,11 @@ one tag), and the interner pays off only when values repeat.",
     ],
     size_unit: "tags held (one scan per operation)",
     default_size: 100_000,
+    targets: Targets {
+        zero_allocs: false,
+        peak_heap: true,
+        speedup: false,
+    },
     source: include_str!("compact_collections.rs"),
     size_range: (1, 50_000_000),
 };
@@ -231,14 +236,6 @@ impl Experiment for CompactCollections {
                 ),
             ),
         ]
-    }
-
-    fn targets(&self) -> Targets {
-        Targets {
-            zero_allocs: false,
-            peak_heap: true,
-            speedup: false,
-        }
     }
 
     fn build(&self, variant: usize, size: usize) -> Box<dyn Workload> {

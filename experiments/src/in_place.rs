@@ -39,6 +39,11 @@ digest of the result cost both variants the same.",
     ],
     size_unit: "readings per batch (one batch per operation)",
     default_size: 10_000,
+    targets: Targets {
+        zero_allocs: true,
+        peak_heap: false,
+        speedup: true,
+    },
     source: include_str!("in_place.rs"),
     size_range: (1, 10_000_000),
 };
@@ -153,14 +158,6 @@ impl Workload for Optimized {
 impl Experiment for InPlace {
     fn info(&self) -> &'static ExperimentInfo {
         &INFO
-    }
-
-    fn targets(&self) -> Targets {
-        Targets {
-            zero_allocs: true,
-            peak_heap: false,
-            speedup: true,
-        }
     }
 
     fn build(&self, variant: usize, size: usize) -> Box<dyn Workload> {

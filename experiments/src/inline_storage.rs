@@ -49,6 +49,11 @@ the heap, is the better deal.",
     ],
     size_unit: "endpoints held (1 024 ingested per operation)",
     default_size: 100_000,
+    targets: Targets {
+        zero_allocs: true,
+        peak_heap: true,
+        speedup: true,
+    },
     source: include_str!("inline_storage.rs"),
     size_range: (1, 50_000_000),
 };
@@ -260,14 +265,6 @@ impl Experiment for InlineStorage {
             crate::type_layout!("optimized", InlineEndpoint, "", [bytes, len, port]),
             crate::type_layout!("crate", ArrayVecEndpoint, "", [addr, port]),
         ]
-    }
-
-    fn targets(&self) -> Targets {
-        Targets {
-            zero_allocs: true,
-            peak_heap: true,
-            speedup: true,
-        }
     }
 
     fn build(&self, variant: usize, size: usize) -> Box<dyn Workload> {

@@ -114,6 +114,9 @@ pub struct ExperimentInfo {
     pub default_size: usize,
     /// The smallest and largest sizes the experiment accepts.
     pub size_range: (usize, usize),
+    /// The chapter targets this experiment claims; its "why" says why each applies or not.
+    #[serde(skip)]
+    pub targets: Targets,
     /// The experiment's source file (`include_str!`), whose `// region:VARIANT` ..
     /// `// endregion:VARIANT` blocks are what [`ExperimentInfo::variant_source`] shows.
     #[serde(skip)]
@@ -252,12 +255,6 @@ pub trait Experiment: Send + Sync + 'static {
     /// Whether [`Experiment::build_with_input`] is implemented.
     fn takes_input(&self) -> bool {
         false
-    }
-
-    /// The chapter targets this experiment claims (none beyond the allocation reduction by
-    /// default). The "why" says why each applies or not.
-    fn targets(&self) -> Targets {
-        Targets::default()
     }
 
     /// The memory layouts of the types the variants store, for the layout inspector: none by

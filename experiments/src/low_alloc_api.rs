@@ -44,6 +44,11 @@ formatting both do), so the optimized one is about 5 times faster.",
     ],
     size_unit: "distinct samples (one sample encoded per operation)",
     default_size: 10_000,
+    targets: Targets {
+        zero_allocs: true,
+        peak_heap: false,
+        speedup: true,
+    },
     source: include_str!("low_alloc_api.rs"),
     size_range: (1, 10_000_000),
 };
@@ -396,14 +401,6 @@ impl Workload for Encoder {
 impl Experiment for LowAllocApi {
     fn info(&self) -> &'static ExperimentInfo {
         &INFO
-    }
-
-    fn targets(&self) -> Targets {
-        Targets {
-            zero_allocs: true,
-            peak_heap: false,
-            speedup: true,
-        }
     }
 
     fn build(&self, variant: usize, size: usize) -> Box<dyn Workload> {

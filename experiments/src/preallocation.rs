@@ -45,6 +45,11 @@ nothing against the formatting.",
     ],
     size_unit: "order lines per batch (one batch per operation)",
     default_size: 10_000,
+    targets: Targets {
+        zero_allocs: true,
+        peak_heap: false,
+        speedup: false,
+    },
     source: include_str!("preallocation.rs"),
     size_range: (1, 10_000_000),
 };
@@ -162,14 +167,6 @@ impl Workload for Reused {
 impl Experiment for Preallocation {
     fn info(&self) -> &'static ExperimentInfo {
         &INFO
-    }
-
-    fn targets(&self) -> Targets {
-        Targets {
-            zero_allocs: true,
-            peak_heap: false,
-            speedup: false,
-        }
     }
 
     fn build(&self, variant: usize, size: usize) -> Box<dyn Workload> {

@@ -46,6 +46,11 @@ times more, size classes twice as much as naive with none of its allocations.",
     ],
     size_unit: "requests in the replayed trace (one request per operation)",
     default_size: 10_000,
+    targets: Targets {
+        zero_allocs: true,
+        peak_heap: false,
+        speedup: false,
+    },
     source: include_str!("size_classes.rs"),
     size_range: (1, 10_000_000),
 };
@@ -237,14 +242,6 @@ impl Workload for Server {
 impl Experiment for SizeClasses {
     fn info(&self) -> &'static ExperimentInfo {
         &INFO
-    }
-
-    fn targets(&self) -> Targets {
-        Targets {
-            zero_allocs: true,
-            peak_heap: false,
-            speedup: false,
-        }
     }
 
     fn build(&self, variant: usize, size: usize) -> Box<dyn Workload> {

@@ -46,6 +46,11 @@ and re-reading 3 MiB: the streaming win is memory, not speed.",
     ],
     size_unit: "input bytes per operation",
     default_size: 1 << 20,
+    targets: Targets {
+        zero_allocs: true,
+        peak_heap: true,
+        speedup: false,
+    },
     source: include_str!("streaming.rs"),
     size_range: (1, 1 << 32),
 };
@@ -520,14 +525,6 @@ impl Workload for Logs {
 impl Experiment for Streaming {
     fn info(&self) -> &'static ExperimentInfo {
         &INFO
-    }
-
-    fn targets(&self) -> Targets {
-        Targets {
-            zero_allocs: true,
-            peak_heap: true,
-            speedup: false,
-        }
     }
 
     fn build(&self, variant: usize, size: usize) -> Box<dyn Workload> {

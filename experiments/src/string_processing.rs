@@ -35,6 +35,11 @@ state; and several times the throughput, because here the allocator is the bottl
     ],
     size_unit: "distinct records (one record per operation)",
     default_size: 10_000,
+    targets: Targets {
+        zero_allocs: true,
+        peak_heap: false,
+        speedup: true,
+    },
     source: include_str!("string_processing.rs"),
     size_range: (1, 10_000_000),
 };
@@ -227,14 +232,6 @@ impl Workload for Optimized {
 impl Experiment for StringProcessing {
     fn info(&self) -> &'static ExperimentInfo {
         &INFO
-    }
-
-    fn targets(&self) -> Targets {
-        Targets {
-            zero_allocs: true,
-            peak_heap: false,
-            speedup: true,
-        }
     }
 
     fn build(&self, variant: usize, size: usize) -> Box<dyn Workload> {

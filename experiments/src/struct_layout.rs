@@ -32,6 +32,11 @@ from. Neither variant allocates per operation: the win here is memory held, not 
     ],
     size_unit: "records held (one pass over all per operation)",
     default_size: 1_000_000,
+    targets: Targets {
+        zero_allocs: false,
+        peak_heap: true,
+        speedup: false,
+    },
     source: include_str!("struct_layout.rs"),
     size_range: (1, 100_000_000),
 };
@@ -131,14 +136,6 @@ impl Experiment for StructLayout {
             crate::type_layout!("naive", BadStruct, "", [a, b, c, d]),
             crate::type_layout!("optimized", GoodStruct, "", [b, d, a, c]),
         ]
-    }
-
-    fn targets(&self) -> Targets {
-        Targets {
-            zero_allocs: false,
-            peak_heap: true,
-            speedup: false,
-        }
     }
 
     fn build(&self, variant: usize, size: usize) -> Box<dyn Workload> {

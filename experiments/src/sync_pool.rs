@@ -44,6 +44,11 @@ no standard Rust counterpart, and a Mutex around a Vec is what Rust code usually
     ],
     size_unit: "largest response in bytes (requests are 1/8 to all of it)",
     default_size: 16 << 10,
+    targets: Targets {
+        zero_allocs: true,
+        peak_heap: false,
+        speedup: false,
+    },
     source: include_str!("sync_pool.rs"),
     size_range: (1, 16 << 20),
 };
@@ -250,14 +255,6 @@ impl Workload for Handler {
 impl Experiment for SyncPoolExperiment {
     fn info(&self) -> &'static ExperimentInfo {
         &INFO
-    }
-
-    fn targets(&self) -> Targets {
-        Targets {
-            zero_allocs: true,
-            peak_heap: false,
-            speedup: false,
-        }
     }
 
     fn build(&self, variant: usize, size: usize) -> Box<dyn Workload> {

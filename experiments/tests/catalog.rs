@@ -73,7 +73,7 @@ fn every_zero_allocation_claim_holds_at_the_default_size() {
     let slot = counting::register_worker().expect("slot");
     let claimed: Vec<_> = catalog()
         .iter()
-        .filter(|e| e.targets().zero_allocs)
+        .filter(|e| e.info().targets.zero_allocs)
         .map(|e| e.info().id)
         .collect();
     for id in [

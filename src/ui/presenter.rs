@@ -54,7 +54,7 @@ pub fn key_figure(app: &App) -> KeyFigure {
 }
 
 fn compare(app: &App, naive: &VariantStats, other: &VariantStats, name: &str) -> KeyFigure {
-    let targets = app.shown_experiment().targets();
+    let targets = app.shown_experiment().info().targets;
     if naive.allocs_per_op > 0.0 {
         let caption = format!(
             "allocations per operation: naive {:.2} → {name} {:.2}",

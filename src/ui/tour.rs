@@ -173,7 +173,7 @@ fn result(app: &App, step: usize) -> Option<Score> {
             .ok()
         })
         .collect();
-    scorecard::score(&rows, experiment.targets())
+    scorecard::score(&rows, experiment.info().targets)
 }
 
 /// The width the tour panel takes: two fifths of the screen, at least the list's width.
