@@ -191,6 +191,66 @@ fn other_threads_count_into_their_own_slots_not_the_workers() {
 }
 
 #[test]
+fn a_snapshot_from_another_thread_never_sees_half_an_event() {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static START: OnceLock<(SlotId, counting::Counters)> = OnceLock::new();
+    static STOP: AtomicBool = AtomicBool::new(false);
+    // The owner repeats one pattern and nothing else: alloc 64 B, grow it to 96 B, free 96 B.
+    let owner = std::thread::spawn(|| {
+        let slot = counting::register_worker().expect("slot");
+        let _ = START.set((slot.id(), slot.counters()));
+        let mut rounds = 0u64;
+        while !STOP.load(Ordering::Relaxed) {
+            let mut v: Vec<u8> = Vec::with_capacity(64);
+            v.reserve_exact(96);
+            black_box(&v);
+            drop(v);
+            rounds += 1;
+        }
+        (rounds, slot.counters())
+    });
+    let (id, base) = loop {
+        if let Some(start) = START.get() {
+            break *start;
+        }
+        std::thread::yield_now();
+    };
+    // Until the reader has both read a lot and seen the owner move a lot (on a loaded machine
+    // the two threads may take turns on one core for a while).
+    let mut seen_allocs = Vec::new();
+    let mut reads = 0u32;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while (reads < 200_000 || seen_allocs.len() < 1000) && std::time::Instant::now() < deadline {
+        reads += 1;
+        let raw = counting::snapshot(id);
+        let c = raw.since(&base);
+        // Between two events, and only then: every call's bytes are in, and no others.
+        assert_eq!(c.bytes_allocated, 64 * c.allocs + 32 * c.reallocs, "{c:?}");
+        assert_eq!(c.bytes_freed, 96 * c.deallocs, "{c:?}");
+        assert!(c.deallocs <= c.reallocs && c.reallocs <= c.allocs, "{c:?}");
+        assert!(c.allocs <= c.deallocs + 1, "{c:?}");
+        assert!(raw.peak_live_bytes >= raw.live_bytes(), "{raw:?}");
+        if seen_allocs.last() != Some(&c.allocs) && seen_allocs.len() < 1000 {
+            seen_allocs.push(c.allocs);
+        }
+    }
+    STOP.store(true, Ordering::Relaxed);
+    let (rounds, last) = owner.join().expect("owner thread");
+    let last = last.since(&base);
+    assert_eq!(
+        (last.allocs, last.reallocs, last.deallocs),
+        (rounds, rounds, rounds)
+    );
+    assert_eq!(
+        seen_allocs.len(),
+        1000,
+        "the reader raced the owner for a minute and saw it move only {} times",
+        seen_allocs.len()
+    );
+}
+
+#[test]
 fn a_thread_cannot_hold_two_slots_and_slots_are_reused() {
     let first = counting::register_worker().expect("slot");
     assert_eq!(
