@@ -26,15 +26,15 @@
 //! - `realloc` counts as one reallocation and adds only the change in size to the byte totals;
 //!   `alloc_zeroed` and `realloc` are forwarded to the inner allocator, never emulated, so
 //!   calloc's and mremap's fast paths stay intact.
-//! - A free is counted before it is forwarded, so the inner allocator's `free` is a tail call;
-//!   so is an ordinary allocation (at most 16-byte aligned, with the fuse not due for a check),
-//!   which is why such an allocation is counted even in the rare case that the inner allocator
-//!   then refuses it. For an allocation under 1 MiB with the fuse's headroom left, that happens
-//!   only when the operating system itself has run out of memory, and Rust then aborts the
-//!   process unless the caller used a fallible API such as `Vec::try_reserve`. Every other
+//! - A free is counted before it is forwarded, so the inner allocator's `free` is a tail call.
+//!   So is an ordinary allocation: under 1 MiB, at most 16-byte aligned, with the slot's fuse
+//!   check not due. That is why such an allocation stays counted in the rare case that the inner
+//!   allocator then refuses it, which for a request that small, with the fuse's headroom left,
+//!   happens only when the operating system itself is out of memory (Rust then aborts the
+//!   process, unless the caller used a fallible API such as `Vec::try_reserve`). Every other
 //!   allocation (large, over-aligned, or due for a fuse check) is counted only once it
 //!   succeeded. Measured: the tail call is worth about 1 ns per alloc+free pair, the difference
-//!   between 30% and 10% over `System` (`cargo bench --bench allocator`).
+//!   between 20-38% and 7-18% over `System` (`cargo bench --bench allocator`).
 //!
 //! Memory freed by a thread other than the one that allocated it counts as freed by the freeing
 //! thread: a slot's live bytes can therefore be negative for a thread that frees what others made.
@@ -685,10 +685,11 @@ const FAST_ALIGN: usize = 16;
 
 /// An allocation of `layout` by `inner` (zeroed if `ZEROED`), counted, or refused by the fuse.
 ///
-/// The fast path counts it and then hands it to `inner` as a tail call, with no stack frame:
-/// measured, that is 1 ns per alloc+free pair, a third of all that counting costs. So a fast
-/// allocation that `inner` then refuses stays counted (see the module documentation for when
-/// that can happen). Anything else takes [`checked_alloc`].
+/// The fast path, for a request under 1 MiB ([`FUSE_STEP`]) at most [`FAST_ALIGN`]-aligned with
+/// the slot's fuse check not due, counts it and then hands it to `inner` as a tail call, with no
+/// stack frame: measured, that is 1 ns per alloc+free pair, most of what counting cost before.
+/// So a fast allocation that `inner` then refuses stays counted (see the module documentation
+/// for when that can happen). Anything else takes [`checked_alloc`].
 ///
 /// # Safety
 /// As for [`GlobalAlloc::alloc`]: `layout` has a non-zero size.
@@ -698,13 +699,14 @@ unsafe fn counted_alloc<A: GlobalAlloc, const ZEROED: bool>(inner: &A, layout: L
     let owned = owned_slot();
     let slot = owned.unwrap_or(&SLOTS[0]);
     let size = layout.size() as u64;
-    if slot
-        .bytes_allocated
-        .load(Ordering::Relaxed)
-        .wrapping_add(size)
-        >= slot.fuse_check_at.load(Ordering::Relaxed)
+    if size >= FUSE_STEP
         || layout.align() > FAST_ALIGN
         || layout.align() > layout.size()
+        || slot
+            .bytes_allocated
+            .load(Ordering::Relaxed)
+            .wrapping_add(size)
+            >= slot.fuse_check_at.load(Ordering::Relaxed)
     {
         // SAFETY: our caller's guarantee, passed on.
         return unsafe { checked_alloc::<A, ZEROED>(inner, layout) };
