@@ -696,22 +696,30 @@ const FAST_ALIGN: usize = 16;
 #[allow(clippy::inline_always)] // see `write_section`
 #[inline(always)]
 unsafe fn counted_alloc<A: GlobalAlloc, const ZEROED: bool>(inner: &A, layout: Layout) -> *mut u8 {
-    let owned = owned_slot();
-    let slot = owned.unwrap_or(&SLOTS[0]);
     let size = layout.size() as u64;
+    // Unregistered threads (the shared bucket) take the out-of-line path too.
+    let Some(slot) = owned_slot() else {
+        // SAFETY: our caller's guarantee, passed on.
+        return unsafe { checked_alloc::<A, ZEROED>(inner, layout) };
+    };
+    // Only the owner writes its slot, so this is the value `record` would load again.
+    let allocated = slot
+        .bytes_allocated
+        .load(Ordering::Relaxed)
+        .wrapping_add(size);
     if size >= FUSE_STEP
         || layout.align() > FAST_ALIGN
         || layout.align() > layout.size()
-        || slot
-            .bytes_allocated
-            .load(Ordering::Relaxed)
-            .wrapping_add(size)
-            >= slot.fuse_check_at.load(Ordering::Relaxed)
+        || allocated >= slot.fuse_check_at.load(Ordering::Relaxed)
     {
         // SAFETY: our caller's guarantee, passed on.
         return unsafe { checked_alloc::<A, ZEROED>(inner, layout) };
     }
-    record(owned, Event::Alloc(size));
+    // `record_owned` for `Event::Alloc`, with the new total already in hand.
+    write_section(&slot.allocs, || {
+        slot.bytes_allocated.store(allocated, Ordering::Relaxed);
+        grew(slot, allocated);
+    });
     // SAFETY: our caller's guarantee, passed on.
     unsafe { allocate::<A, ZEROED>(inner, layout) }
 }
