@@ -4,11 +4,11 @@
 //! avoids, a single set of shared atomic counters; first on one thread, then with two threads
 //! allocating at once.
 //!
-//! Run with `cargo bench --bench allocator` (`HEAPLAB_BENCH_ROUNDS`, 41 by default). Each
+//! Run with `cargo bench --bench allocator` (`HEAPLAB_BENCH_ROUNDS`, 201 by default). Each
 //! allocator is a static instance called directly, so the bench binary's own global allocator
 //! does not matter.
 //!
-//! The runs are interleaved: each round runs every allocator for about 5 ms, in an order that
+//! The runs are interleaved: each round runs every allocator for about 1 ms, in an order that
 //! rotates, and each allocator's cost is compared with `System`'s *in the same round*. On a
 //! shared 2-core machine the speed of `System` itself drifts by 20% or more over a minute, more
 //! than the differences measured here, so timing each allocator in a window of its own (as
@@ -34,8 +34,9 @@ const LAYOUT: Layout = match Layout::from_size_align(64, 8) {
     Err(_) => panic!("64-byte layout"),
 };
 
-/// Pairs per allocator per round: about 5 ms.
-const PAIRS: u64 = 500_000;
+/// Pairs per allocator per round: about 1 ms. Short slices, many rounds: with 5 ms slices and
+/// 41 rounds, one run in six put even the shared-atomics wrapper (normally +0..3%) at +18%.
+const PAIRS: u64 = 100_000;
 
 // The only unsafe outside the counting module: calling an allocator directly is unsafe.
 fn pairs(allocator: &(dyn GlobalAlloc + Sync), n: u64) {
@@ -106,7 +107,7 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .filter(|&n| n > 0)
-        .unwrap_or(41);
+        .unwrap_or(201);
     println!("alloc+free pairs of 64 B, {rounds} interleaved rounds of {PAIRS} pairs each\n");
     println!("| allocator | threads | ns per pair (median) | over `System`, same round (median) |");
     println!("| --- | ---: | ---: | ---: |");
