@@ -152,6 +152,27 @@ fn start_switch_variant_and_quit() {
 }
 
 #[test]
+fn esc_and_a_key_typed_together_are_two_keys() {
+    let mut s = Session::start(&[]);
+    s.wait_for("the first frame", |t| t.contains("04-01"));
+    s.keys("?");
+    s.wait_for("the help overlay", |t| t.contains("keys and figures"));
+    // Esc and s in one write, as a quick typist sends them: the terminal cannot tell this from
+    // Alt+s. Esc closes the overlay, then s opens the source view.
+    s.keys("\x1bs");
+    s.wait_for("the source view, overlay closed", |t| {
+        !t.contains("keys and figures") && t.contains(" source · buffer-reuse · ")
+    });
+    s.keys("\x1b"); // back to the dashboard...
+    s.wait_for("the dashboard", |t| {
+        !t.contains(" source · buffer-reuse · ")
+    });
+    s.keys("q"); // ...and quit.
+    assert_eq!(s.wait_exit(), 0);
+    s.assert_restored();
+}
+
+#[test]
 fn run_opens_with_the_experiment_running() {
     let mut s = Session::start(&["run", "string-processing", "--variant", "optimized"]);
     s.wait_for("optimized running", |t| {

@@ -259,6 +259,20 @@ pub fn action_for(event: &KeyEvent) -> Option<Action> {
         .map(|b| b.action)
 }
 
+/// The key presses a terminal key event stands for. A terminal sends Alt+x as Esc followed by
+/// x, so crossterm reads Esc and a key typed quickly after it (closing the help and opening the
+/// source view, say) as one Alt+x press. No binding uses Alt, so an Alt press is unfolded back
+/// into the two keys the terminal sent: Esc, then the key without Alt.
+pub fn unfold_alt(event: KeyEvent) -> impl Iterator<Item = KeyEvent> {
+    let alt = event.modifiers.contains(KeyModifiers::ALT);
+    let esc = alt.then(|| KeyEvent::new_with_kind(KeyCode::Esc, KeyModifiers::NONE, event.kind));
+    let key = KeyEvent {
+        modifiers: event.modifiers.difference(KeyModifiers::ALT),
+        ..event
+    };
+    esc.into_iter().chain(std::iter::once(key))
+}
+
 /// The keys of a binding joined for display: `↑/k`.
 #[must_use]
 pub fn keys_label(binding: &Binding) -> String {
@@ -319,6 +333,23 @@ mod tests {
             );
         }
         assert_eq!(action_for(&press(KeyCode::Char('x'), none)), None);
+    }
+
+    #[test]
+    fn alt_and_a_key_is_esc_then_the_key() {
+        let alt_s = press(KeyCode::Char('s'), KeyModifiers::ALT);
+        let actions: Vec<_> = unfold_alt(alt_s).map(|k| action_for(&k)).collect();
+        assert_eq!(actions, [Some(Action::Back), Some(Action::ToggleSource)]);
+        // Alt with Ctrl: Esc, then Ctrl-C.
+        let ctrl_alt_c = press(
+            KeyCode::Char('c'),
+            KeyModifiers::ALT | KeyModifiers::CONTROL,
+        );
+        let actions: Vec<_> = unfold_alt(ctrl_alt_c).map(|k| action_for(&k)).collect();
+        assert_eq!(actions, [Some(Action::Back), Some(Action::Quit)]);
+        // Anything without Alt is one key, unchanged.
+        let s = press(KeyCode::Char('s'), KeyModifiers::NONE);
+        assert_eq!(unfold_alt(s).collect::<Vec<_>>(), [s]);
     }
 
     #[test]

@@ -161,7 +161,14 @@ fn spawn_input(tx: SyncSender<AppEvent>, stop: Arc<AtomicBool>) -> io::Result<Jo
                     Err(e) => Err(e),
                 };
                 let message = match event {
-                    Ok(Event::Key(key)) => AppEvent::Key(key),
+                    Ok(Event::Key(key)) => {
+                        for key in keys::unfold_alt(key) {
+                            if tx.send(AppEvent::Key(key)).is_err() {
+                                return;
+                            }
+                        }
+                        continue;
+                    }
                     Ok(Event::Resize(..)) => AppEvent::Resize,
                     Ok(_) => continue,
                     Err(e) => {
