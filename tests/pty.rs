@@ -152,7 +152,7 @@ fn start_switch_variant_and_quit() {
 }
 
 #[test]
-fn esc_and_a_key_typed_together_are_two_keys() {
+fn esc_and_a_key_typed_together_are_two_keys_and_arrows_stay_arrows() {
     let mut s = Session::start(&[]);
     s.wait_for("the first frame", |t| t.contains("04-01"));
     s.keys("?");
@@ -162,6 +162,11 @@ fn esc_and_a_key_typed_together_are_two_keys() {
     s.keys("\x1bs");
     s.wait_for("the source view, overlay closed", |t| {
         !t.contains("keys and figures") && t.contains(" source · buffer-reuse · ")
+    });
+    // Arrow keys are escape sequences too, and stay arrows: → three times scrolls sideways.
+    s.keys("\x1b[C\x1b[C\x1b[C");
+    s.wait_for("the source view scrolled sideways", |t| {
+        t.contains("(from column 25)") && t.contains("output buffer too small")
     });
     s.keys("\x1b"); // back to the dashboard...
     s.wait_for("the dashboard", |t| {

@@ -63,6 +63,50 @@ fn snapshot_source_view_stacks_at_80_columns_and_scrolls() {
 }
 
 #[test]
+fn the_source_view_scrolls_sideways_to_the_end_of_long_lines() {
+    let mut app = App::new(catalog());
+    app.handle(Action::ToggleSource, 0.0);
+    let text = |app: &App| {
+        let terminal = render(app, 120, 36);
+        terminal
+            .backend()
+            .buffer()
+            .content()
+            .iter()
+            .map(ratatui::buffer::Cell::symbol)
+            .collect::<String>()
+    };
+    // The optimized pane is 58 columns: its assert's message is cut, and says so.
+    let start = text(&app);
+    assert!(!start.contains("too small"), "{start}");
+    assert!(start.contains("\"output buf›"));
+    app.handle(Action::ScrollLeft, 0.0);
+    assert_eq!(app.workshop.hscroll, 0, "nothing to the left of column 1");
+    for _ in 0..3 {
+        app.handle(Action::ScrollRight, 0.0);
+    }
+    assert_eq!(app.workshop.hscroll, 24);
+    let moved = text(&app);
+    assert!(moved.contains("\"output buffer too small\");"), "{moved}");
+    assert!(moved.contains("(from column 25)"));
+    // No further than the widest line's last character.
+    for _ in 0..100 {
+        app.handle(Action::ScrollRight, 0.0);
+    }
+    let widest = app
+        .workshop
+        .source
+        .as_ref()
+        .map_or(0, heaplab::ui::source_view::SourcePane::widest);
+    assert_eq!(usize::from(app.workshop.hscroll), widest - 1);
+    // Closing the view and opening it again starts from the left.
+    app.handle(Action::Back, 0.0);
+    app.handle(Action::ScrollRight, 0.0);
+    app.handle(Action::ToggleSource, 0.0);
+    assert_eq!(app.workshop.hscroll, 0);
+}
+
+#[test]
 fn snapshot_layout_inspector_struct_layout() {
     let mut app = App::new(catalog());
     select(&mut app, "struct-layout");

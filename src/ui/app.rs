@@ -304,27 +304,42 @@ impl App {
         self.workshop.streak = super::workshop::ZeroStreak::default();
     }
 
+    /// Scrolls whatever `action` scrolls right now (the help overlay, an open view, the tour's
+    /// why); false if it is not a scrolling action here.
+    fn scroll(&mut self, action: Action) -> bool {
+        match action {
+            Action::SelectPrevious | Action::SelectNext if self.help => {
+                self.workshop.help_scroll = if action == Action::SelectNext {
+                    (self.workshop.help_scroll + 1).min(super::glossary::max_lines())
+                } else {
+                    self.workshop.help_scroll.saturating_sub(1)
+                };
+            }
+            Action::SelectPrevious | Action::SelectNext if self.workshop.scrolls() => {
+                self.workshop.scroll_by(action == Action::SelectNext);
+            }
+            Action::ScrollLeft | Action::ScrollRight if !self.help => {
+                self.workshop.scroll_sideways(action == Action::ScrollRight);
+            }
+            _ => return false,
+        }
+        true
+    }
+
     /// Applies a user action at time `now` (seconds since start).
     pub fn handle(&mut self, action: Action, now: f64) -> Vec<Effect> {
         self.now = now;
         // A notice lasts until the next key; the action may set a new one.
         self.notice = None;
-        if self.help && matches!(action, Action::SelectPrevious | Action::SelectNext) {
-            self.workshop.help_scroll = if action == Action::SelectNext {
-                (self.workshop.help_scroll + 1).min(super::glossary::max_lines())
-            } else {
-                self.workshop.help_scroll.saturating_sub(1)
-            };
+        if self.scroll(action) {
             return Vec::new();
         }
         if self.help && !matches!(action, Action::ToggleHelp | Action::Back | Action::Quit) {
             return Vec::new();
         }
         match action {
-            Action::SelectPrevious | Action::SelectNext if self.workshop.scrolls() => {
-                self.workshop.scroll_by(action == Action::SelectNext);
-                Vec::new()
-            }
+            // Taken by `scroll` wherever there is something to scroll sideways.
+            Action::ScrollLeft | Action::ScrollRight => Vec::new(),
             Action::ToggleSource => {
                 self.workshop.toggle(View::Source, self.shown_experiment());
                 Vec::new()

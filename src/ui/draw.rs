@@ -96,7 +96,8 @@ impl Widget for &App {
             View::Source => {
                 if let Some(pane) = &self.workshop.source {
                     let info = self.shown_experiment().info();
-                    source_view::render(pane, info, self.workshop.scroll, main, buf);
+                    let scroll = (self.workshop.scroll, self.workshop.hscroll);
+                    source_view::render(pane, info, scroll, main, buf);
                 }
             }
             View::Layout => layout_view::render(

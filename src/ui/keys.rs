@@ -10,6 +10,10 @@ pub enum Action {
     SelectPrevious,
     /// Select the experiment below.
     SelectNext,
+    /// Scroll the source view left.
+    ScrollLeft,
+    /// Scroll the source view right.
+    ScrollRight,
     /// Start the selected experiment, or stop the running one.
     StartStop,
     /// Switch the running experiment to its next variant.
@@ -63,6 +67,10 @@ pub enum Key {
     Up,
     /// Arrow down.
     Down,
+    /// Arrow left.
+    Left,
+    /// Arrow right.
+    Right,
     /// Enter.
     Enter,
     /// Escape.
@@ -79,6 +87,8 @@ impl Key {
             Key::Ctrl(c) => format!("Ctrl-{}", c.to_ascii_uppercase()),
             Key::Up => "↑".into(),
             Key::Down => "↓".into(),
+            Key::Left => "←".into(),
+            Key::Right => "→".into(),
             Key::Enter => "Enter".into(),
             Key::Esc => "Esc".into(),
         }
@@ -91,6 +101,8 @@ impl Key {
             (Key::Char(c), KeyCode::Char(k)) => !ctrl && k == c,
             (Key::Up, KeyCode::Up)
             | (Key::Down, KeyCode::Down)
+            | (Key::Left, KeyCode::Left)
+            | (Key::Right, KeyCode::Right)
             | (Key::Enter, KeyCode::Enter)
             | (Key::Esc, KeyCode::Esc) => true,
             _ => false,
@@ -198,6 +210,18 @@ pub const BINDINGS: &[Binding] = &[
         status: None,
     },
     Binding {
+        keys: &[Key::Left],
+        action: Action::ScrollLeft,
+        help: "scroll the source view left",
+        status: None,
+    },
+    Binding {
+        keys: &[Key::Right],
+        action: Action::ScrollRight,
+        help: "scroll the source view right, to the end of long lines",
+        status: None,
+    },
+    Binding {
         keys: &[Key::Char('l')],
         action: Action::ToggleLayout,
         help: "layout inspector: sizes, field offsets and padding of the types compared",
@@ -300,6 +324,8 @@ mod tests {
             (KeyCode::Char('k'), none, Action::SelectPrevious),
             (KeyCode::Down, none, Action::SelectNext),
             (KeyCode::Char('j'), none, Action::SelectNext),
+            (KeyCode::Left, none, Action::ScrollLeft),
+            (KeyCode::Right, none, Action::ScrollRight),
             (KeyCode::Enter, none, Action::StartStop),
             (KeyCode::Char(' '), none, Action::SwitchVariant),
             (KeyCode::Char('v'), none, Action::SwitchVariant),

@@ -40,6 +40,52 @@ pub struct SourceLine {
     pub allocates: bool,
 }
 
+impl SourceLine {
+    /// Width in characters.
+    #[must_use]
+    pub fn width(&self) -> usize {
+        self.spans
+            .iter()
+            .map(|(_, text)| text.chars().count())
+            .sum()
+    }
+
+    /// The spans to show from column `from` on, in `width` columns; a line that goes on past
+    /// them ends in [`MORE_RIGHT`] instead of its last visible character.
+    fn visible(&self, from: usize, width: usize) -> Vec<Span<'static>> {
+        let continues = self.width() > from + width;
+        let room = if continues {
+            width.saturating_sub(1)
+        } else {
+            width
+        };
+        let mut skip = from;
+        let mut left = room;
+        let mut spans = Vec::new();
+        for (color, text) in &self.spans {
+            let length = text.chars().count();
+            if skip >= length {
+                skip -= length;
+                continue;
+            }
+            let shown: String = text.chars().skip(skip).take(left).collect();
+            skip = 0;
+            left -= shown.chars().count();
+            spans.push(Span::styled(shown, Style::new().fg(*color)));
+            if left == 0 {
+                break;
+            }
+        }
+        if continues && width > 0 {
+            spans.push(Span::raw(MORE_RIGHT).fg(Color::DarkGray).bold());
+        }
+        spans
+    }
+}
+
+/// Ends a line that goes on past the pane's right edge (→ scrolls to it).
+pub const MORE_RIGHT: &str = "›";
+
 /// One variant's source, ready to draw.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VariantSource {
@@ -136,6 +182,17 @@ impl SourcePane {
         }
     }
 
+    /// The widest line's width in characters, over every variant.
+    #[must_use]
+    pub fn widest(&self) -> usize {
+        self.variants
+            .iter()
+            .flat_map(|v| &v.lines)
+            .map(SourceLine::width)
+            .max()
+            .unwrap_or(0)
+    }
+
     /// The longest variant's line count.
     #[must_use]
     pub fn longest(&self) -> usize {
@@ -147,8 +204,15 @@ impl SourcePane {
     }
 }
 
-/// Draws `pane` (of `info`) scrolled down by `scroll` lines into `area`.
-pub fn render(pane: &SourcePane, info: &ExperimentInfo, scroll: u16, area: Rect, buf: &mut Buffer) {
+/// Draws `pane` (of `info`) scrolled down by `scroll` lines and right by `hscroll` columns into
+/// `area`.
+pub fn render(
+    pane: &SourcePane,
+    info: &ExperimentInfo,
+    (scroll, hscroll): (u16, u16),
+    area: Rect,
+    buf: &mut Buffer,
+) {
     let [head, body] = area.layout(&Layout::vertical([
         Constraint::Length(1),
         Constraint::Fill(1),
@@ -156,9 +220,13 @@ pub fn render(pane: &SourcePane, info: &ExperimentInfo, scroll: u16, area: Rect,
     Line::from(vec![
         Span::raw(format!(" source · {} · ", info.id)).bold(),
         Span::raw(ALLOC_GUTTER).fg(Color::LightRed).bold(),
-        Span::raw(
-            " a line that allocates, as the experiment marks it · ↑/↓ scroll · s or Esc closes",
-        ),
+        Span::raw(" a line that allocates, as the experiment marks it · ↑/↓ ←/→ scroll"),
+        Span::raw(if hscroll > 0 {
+            format!(" (from column {})", hscroll + 1)
+        } else {
+            String::new()
+        }),
+        Span::raw(" · s or Esc closes"),
     ])
     .render(head, buf);
     if pane.variants.is_empty() {
@@ -178,14 +246,14 @@ pub fn render(pane: &SourcePane, info: &ExperimentInfo, scroll: u16, area: Rect,
         body.layout_vec(&Layout::vertical(constraints))
     };
     for (source, pane_area) in pane.variants.iter().zip(areas) {
-        render_variant(source, info, scroll, pane_area, buf);
+        render_variant(source, info, (scroll, hscroll), pane_area, buf);
     }
 }
 
 fn render_variant(
     source: &VariantSource,
     info: &ExperimentInfo,
-    scroll: u16,
+    (scroll, hscroll): (u16, u16),
     area: Rect,
     buf: &mut Buffer,
 ) {
@@ -204,7 +272,10 @@ fn render_variant(
             1 => " 1 line marked as allocating ".to_owned(),
             n => format!(" {n} lines marked as allocating "),
         }));
-    let visible = usize::from(block.inner(area).height);
+    let inner = block.inner(area);
+    let visible = usize::from(inner.height);
+    // What is left of the pane's width after the gutter.
+    let code_width = usize::from(inner.width).saturating_sub(2);
     // Stop scrolling once the longest pane's end is in view.
     let scroll = usize::from(scroll).min(source.lines.len().saturating_sub(visible));
     let lines: Vec<Line> = source
@@ -224,11 +295,7 @@ fn render_variant(
                 Span::raw("  ")
             };
             let mut spans = vec![gutter];
-            spans.extend(
-                line.spans
-                    .iter()
-                    .map(|(color, text)| Span::styled(text.clone(), Style::new().fg(*color))),
-            );
+            spans.extend(line.visible(usize::from(hscroll), code_width));
             Line::from(spans)
         })
         .collect();
@@ -238,6 +305,33 @@ fn render_variant(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_is_shown_from_a_column_and_marked_where_it_goes_on() {
+        let line = SourceLine {
+            spans: vec![
+                (Color::Red, "let ".into()),
+                (Color::Blue, "value = 1;".into()),
+            ],
+            allocates: false,
+        };
+        let text = |spans: Vec<Span>| {
+            spans
+                .iter()
+                .map(|s| s.content.to_string())
+                .collect::<String>()
+        };
+        assert_eq!(line.width(), 14);
+        assert_eq!(text(line.visible(0, 14)), "let value = 1;");
+        assert_eq!(text(line.visible(0, 8)), "let val›");
+        assert_eq!(text(line.visible(4, 10)), "value = 1;");
+        assert_eq!(text(line.visible(2, 5)), "t va›");
+        assert_eq!(text(line.visible(14, 5)), "");
+        // Colours follow the text they belong to.
+        let spans = line.visible(2, 20);
+        assert_eq!(spans[0].style.fg, Some(Color::Red));
+        assert_eq!(spans[1].style.fg, Some(Color::Blue));
+    }
 
     #[test]
     fn markers_are_stripped_and_mark_their_line() {

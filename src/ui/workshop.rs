@@ -211,6 +211,8 @@ pub struct Workshop {
     pub view: View,
     /// Lines scrolled down in the source and layout views.
     pub scroll: u16,
+    /// Columns scrolled right in the source view.
+    pub hscroll: u16,
     /// The source view's highlighted content, built when it opens.
     pub source: Option<SourcePane>,
     /// The layout inspector's types, read when it opens.
@@ -234,6 +236,7 @@ impl Workshop {
         }
         self.view = view;
         self.scroll = 0;
+        self.hscroll = 0;
         self.prepare(experiment);
     }
 
@@ -245,6 +248,7 @@ impl Workshop {
         {
             self.source = Some(SourcePane::build(info));
             self.scroll = 0;
+            self.hscroll = 0;
         }
         if self.view == View::Layout {
             self.layouts = experiment.layouts();
@@ -271,7 +275,25 @@ impl Workshop {
             self.scroll.saturating_sub(1)
         };
     }
+
+    /// Scrolls the source view sideways by [`HSCROLL_STEP`] columns, no further than where the
+    /// widest line's last character is at the left edge. The layout view wraps its lines
+    /// instead, and the dashboard has nothing to scroll.
+    pub fn scroll_sideways(&mut self, right: bool) {
+        let (View::Source, Some(pane)) = (self.view, &self.source) else {
+            return;
+        };
+        let limit = u16::try_from(pane.widest().saturating_sub(1)).unwrap_or(u16::MAX);
+        self.hscroll = if right {
+            self.hscroll.saturating_add(HSCROLL_STEP).min(limit)
+        } else {
+            self.hscroll.saturating_sub(HSCROLL_STEP)
+        };
+    }
 }
+
+/// Columns one press of ←/→ scrolls the source view.
+pub const HSCROLL_STEP: u16 = 8;
 
 #[cfg(test)]
 mod tests {
