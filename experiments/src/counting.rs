@@ -210,13 +210,14 @@ fn record_owned(slot: &Slot, event: Event) {
         counter.store(value, Ordering::Relaxed);
         value
     }
+    let allocated = |bytes| {
+        slot.bytes_allocated
+            .load(Ordering::Relaxed)
+            .wrapping_add(bytes)
+    };
     match event {
-        Event::Alloc(bytes) => write_section(&slot.allocs, || {
-            grew(slot, bump(&slot.bytes_allocated, bytes));
-        }),
-        Event::Grow(bytes) => write_section(&slot.reallocs, || {
-            grew(slot, bump(&slot.bytes_allocated, bytes));
-        }),
+        Event::Alloc(bytes) => record_growth(slot, &slot.allocs, allocated(bytes)),
+        Event::Grow(bytes) => record_growth(slot, &slot.reallocs, allocated(bytes)),
         Event::Dealloc(bytes) => write_section(&slot.deallocs, || {
             bump(&slot.bytes_freed, bytes);
         }),
@@ -224,6 +225,17 @@ fn record_owned(slot: &Slot, event: Event) {
             bump(&slot.bytes_freed, bytes);
         }),
     }
+}
+
+/// An event that grew the owner's byte total to `allocated`, written under `word` (`allocs` for
+/// an allocation, `reallocs` for a growing reallocation).
+#[allow(clippy::inline_always)] // see `write_section`
+#[inline(always)]
+fn record_growth(slot: &Slot, word: &AtomicU64, allocated: u64) {
+    write_section(word, || {
+        slot.bytes_allocated.store(allocated, Ordering::Relaxed);
+        grew(slot, allocated);
+    });
 }
 
 /// After the owner's live bytes grew: raise the peak, and flag the budget if it was passed.
@@ -410,18 +422,17 @@ pub fn snapshot(slot: SlotId) -> Counters {
             slot.seq.load(order),
         ]
     };
+    let calls = |word: u64, base: &AtomicU64| word.wrapping_sub(base.load(Ordering::Relaxed)) / 2;
+    let since = |raw: &AtomicU64, base: &AtomicU64| {
+        raw.load(Ordering::Relaxed)
+            .wrapping_sub(base.load(Ordering::Relaxed))
+    };
     loop {
         let before = words(Ordering::Acquire);
         if before.iter().any(|word| word % 2 == 1) {
             std::hint::spin_loop();
             continue;
         }
-        let calls =
-            |word: u64, base: &AtomicU64| word.wrapping_sub(base.load(Ordering::Relaxed)) / 2;
-        let since = |raw: &AtomicU64, base: &AtomicU64| {
-            raw.load(Ordering::Relaxed)
-                .wrapping_sub(base.load(Ordering::Relaxed))
-        };
         let counters = Counters {
             allocs: calls(before[0], &slot.base_allocs),
             deallocs: calls(before[1], &slot.base_deallocs),
@@ -717,10 +728,7 @@ unsafe fn counted_alloc<A: GlobalAlloc, const ZEROED: bool>(inner: &A, layout: L
         return unsafe { checked_alloc::<A, ZEROED>(inner, layout) };
     }
     // `record_owned` for `Event::Alloc`, with the new total already in hand.
-    write_section(&slot.allocs, || {
-        slot.bytes_allocated.store(allocated, Ordering::Relaxed);
-        grew(slot, allocated);
-    });
+    record_growth(slot, &slot.allocs, allocated);
     // SAFETY: our caller's guarantee, passed on.
     unsafe { allocate::<A, ZEROED>(inner, layout) }
 }
@@ -730,6 +738,8 @@ unsafe fn counted_alloc<A: GlobalAlloc, const ZEROED: bool>(inner: &A, layout: L
 ///
 /// # Safety
 /// As for [`GlobalAlloc::alloc`]: `layout` has a non-zero size.
+// Cold for a measured (registered) thread, though unregistered threads take it every time:
+// the hint keeps the fast path's tests plain branches.
 #[cold]
 #[inline(never)]
 unsafe fn checked_alloc<A: GlobalAlloc, const ZEROED: bool>(inner: &A, layout: Layout) -> *mut u8 {
