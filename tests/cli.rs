@@ -4,29 +4,17 @@
 // Exact equality of counts is the point of these tests, floats included.
 #![allow(clippy::float_cmp)]
 
+mod binary;
+
+use binary::{heaplab, stderr};
 use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn heaplab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_heaplab"))
-        .args(args)
-        .output()
-        .expect("heaplab runs")
-}
-
 fn stdout_json(output: &Output) -> Value {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{}", stderr(output));
     serde_json::from_slice(&output.stdout).expect("valid JSON")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 const ROW_FIELDS: [&str; 16] = [

@@ -1,16 +1,11 @@
 //! Exports: SVG charts are well-formed XML with the expected series (bench `--plot`, and the
 //! dashboard's chart with its time series), and `--record` writes every sample as CSV or JSON.
 
-use std::process::Command;
+mod binary;
+
+use binary::{heaplab, stderr};
 
 use heaplab::export::{Bar, BarGroup, ChartData, Series, TimeSeries, svg};
-
-fn heaplab(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_heaplab"))
-        .args(args)
-        .output()
-        .expect("heaplab runs")
-}
 
 /// Every text node of a well-formed SVG document (parsing fails on anything that is not).
 fn svg_texts(text: &str) -> Vec<String> {
@@ -37,11 +32,7 @@ fn bench_plot_draws_every_variant_in_three_panels() {
         "--plot",
         plot.to_str().expect("UTF-8 path"),
     ]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{}", stderr(&output));
     let texts = svg_texts(&std::fs::read_to_string(&plot).expect("plot written"));
     for expected in [
         "buffer-reuse (size 1024)",
@@ -146,11 +137,7 @@ fn record_writes_every_sample_as_csv_or_json() {
             "--record",
             path.to_str().expect("UTF-8 path"),
         ]);
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        assert!(output.status.success(), "{}", stderr(&output));
     }
     let csv = std::fs::read_to_string(&csv_path).expect("csv written");
     let mut lines = csv.lines();
@@ -180,7 +167,7 @@ fn record_writes_every_sample_as_csv_or_json() {
 fn record_refuses_an_unknown_extension_before_running() {
     let output = heaplab(&["run", "buffer-reuse", "--trace", "--record", "samples.txt"]);
     assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = stderr(&output);
     assert!(
         stderr.contains(".csv") && stderr.contains("samples.txt"),
         "{stderr}"

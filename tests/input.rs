@@ -1,21 +1,13 @@
 //! `--input FILE`: every kind of bad file gets a clear error or a correct result, never a panic;
 //! and the streaming variant's peak heap stays bounded on a single 100 MB line.
 
+mod binary;
+
+use binary::{heaplab, stderr};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
-
-fn heaplab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_heaplab"))
-        .args(args)
-        .output()
-        .expect("heaplab runs")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 fn bench_file(path: &Path) -> (Output, Option<Value>) {
     let out = heaplab(&[
