@@ -73,6 +73,17 @@ fn escape(text: &str, out: &mut String) {
     }
 }
 
+/// A filled rectangle over the cells `start..end` of row `y`.
+fn cells_rect(svg: &mut String, (start, end): (u16, u16), y: u16, fill: &str) {
+    let _ = writeln!(
+        svg,
+        r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{CELL_H}" fill="{fill}"/>"#,
+        f64::from(start) * CELL_W,
+        f64::from(y) * CELL_H,
+        f64::from(end - start) * CELL_W,
+    );
+}
+
 /// Renders `buffer` as a standalone SVG document.
 #[must_use]
 pub fn buffer_to_svg(buffer: &Buffer) -> String {
@@ -103,14 +114,7 @@ pub fn buffer_to_svg(buffer: &Buffer) -> String {
                 x += 1;
             }
             if bg != Color::Reset {
-                let _ = writeln!(
-                    svg,
-                    r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{CELL_H}" fill="{}"/>"#,
-                    f64::from(start) * CELL_W,
-                    f64::from(y) * CELL_H,
-                    f64::from(x - start) * CELL_W,
-                    hex(bg, BACKGROUND)
-                );
+                cells_rect(&mut svg, (start, x), y, &hex(bg, BACKGROUND));
             }
         }
         let mut x = 0;
@@ -135,14 +139,7 @@ pub fn buffer_to_svg(buffer: &Buffer) -> String {
                 x += 1;
             }
             if reversed {
-                let _ = writeln!(
-                    svg,
-                    r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{CELL_H}" fill="{}"/>"#,
-                    f64::from(start) * CELL_W,
-                    f64::from(y) * CELL_H,
-                    f64::from(x - start) * CELL_W,
-                    hex(fg, FOREGROUND)
-                );
+                cells_rect(&mut svg, (start, x), y, &hex(fg, FOREGROUND));
             }
             if text.trim().is_empty() {
                 continue;
