@@ -222,21 +222,23 @@ fn output_is_written_whole_or_refused_before_any_work() {
     );
 }
 
+/// The measurement both counters take: valgrind's and ours see the same command.
+const CROSS_CHECKED: [&str; 6] = [
+    "bench",
+    "buffer-reuse",
+    "--variant",
+    "naive",
+    "--size",
+    "64",
+];
+
 /// valgrind's own malloc count for `heaplab bench buffer-reuse --variant naive --iterations N`.
 fn valgrind_allocs(iterations: u64) -> u64 {
     let out = Command::new("valgrind")
         .args(["--tool=memcheck", "--leak-check=no"])
         .arg(env!("CARGO_BIN_EXE_heaplab"))
-        .args([
-            "bench",
-            "buffer-reuse",
-            "--variant",
-            "naive",
-            "--size",
-            "64",
-            "--format",
-            "json",
-        ])
+        .args(CROSS_CHECKED)
+        .args(["--format", "json"])
         // valgrind follows one process: measure in it, not in a child per row.
         .arg("--in-process")
         .args(["--iterations", &iterations.to_string()])
@@ -271,18 +273,13 @@ fn an_independent_counter_agrees_with_ours() {
     // operations' own allocations, counted by valgrind's malloc interception, not by us.
     let (few, many) = (1_000, 3_000);
     let per_op = (valgrind_allocs(many) - valgrind_allocs(few)) as f64 / (many - few) as f64;
-    let ours = stdout_json(&heaplab(&[
-        "bench",
-        "buffer-reuse",
-        "--variant",
-        "naive",
-        "--size",
-        "64",
-        "--iterations",
-        "1000",
-        "--format",
-        "json",
-    ]))["results"][0]["allocs_per_op"]
+    let ours = stdout_json(&heaplab(
+        &[
+            CROSS_CHECKED.as_slice(),
+            &["--iterations", "1000", "--format", "json"],
+        ]
+        .concat(),
+    ))["results"][0]["allocs_per_op"]
         .as_f64()
         .expect("a number");
     assert!(
