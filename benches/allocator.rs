@@ -1,8 +1,9 @@
 //! What counting costs: one alloc+free pair of 64 bytes through plain `System`, through
-//! `Cap<System>`, through heaplab's counting allocator (over `System` with a fuse set, as
-//! installed, and over `Cap<System>`, as it was first built), and through the design heaplab
-//! avoids, a single set of shared atomic counters; first on one thread, then with two threads
-//! allocating at once.
+//! `Cap<System>`, through heaplab's counting allocator (over `System` with its own slot fuse
+//! set, as installed, and over `Cap<System>`, cap being the process-wide fuse a worker process
+//! could use instead, as heaplab was first built), and through the design heaplab avoids, a
+//! single set of shared atomic counters; first on one thread, then with two threads allocating
+//! at once.
 //!
 //! Run with `cargo bench --bench allocator` (`HEAPLAB_BENCH_ROUNDS`, 201 by default). Each
 //! allocator is a static instance called directly, so the bench binary's own global allocator
@@ -25,7 +26,8 @@ use heaplab_experiments::counting::{self, CountingAlloc, SharedCounter};
 static SYSTEM: System = System;
 static CAP: Cap<System> = Cap::new(System, usize::MAX);
 static HEAPLAB: CountingAlloc<System> = CountingAlloc::new(System);
-static COUNTING_CAP: CountingAlloc<Cap<System>> = CountingAlloc::new(Cap::new(System, usize::MAX));
+// With a limit, as a worker process's fuse would have one (cap checks it on every allocation).
+static COUNTING_CAP: CountingAlloc<Cap<System>> = CountingAlloc::new(Cap::new(System, 16 << 30));
 static SHARED: SharedCounter<System> = SharedCounter::new(System);
 static SHARED_CAP: SharedCounter<Cap<System>> = SharedCounter::new(Cap::new(System, usize::MAX));
 
@@ -88,7 +90,7 @@ const ALLOCATORS: [(&str, &(dyn GlobalAlloc + Sync)); 6] = [
         &HEAPLAB,
     ),
     (
-        "counting over `Cap<System>` (heaplab as first built)",
+        "counting over `Cap<System>` (cap as the worker's fuse; heaplab as first built)",
         &COUNTING_CAP,
     ),
     ("one set of shared atomic counters over `System`", &SHARED),

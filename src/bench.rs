@@ -3,13 +3,14 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::process::Command;
 use std::thread;
 
-use heaplab_experiments::measure::{Measurement, Status, Stop, measure_with_budget};
+pub use heaplab_experiments::compare::Comparison;
+use heaplab_experiments::compare::Figures;
+use heaplab_experiments::measure::{self, Live, Measurement, Sample, Spec, Status, Stop};
+use heaplab_experiments::worker::{Job, Launcher, Message, Process};
 use heaplab_experiments::{Experiment, SetupError, counting};
 use serde::{Deserialize, Serialize};
 
@@ -147,19 +148,6 @@ pub fn with_input(mut plan: Plan, named_ids: bool, input: PathBuf) -> Result<Pla
     Ok(plan)
 }
 
-/// The optimized (or crate) row against the naive row of the same experiment.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct VsNaive {
-    /// How many percent fewer allocations per operation (`None` if naive makes none).
-    pub allocs_reduction_pct: Option<f64>,
-    /// How many percent lower the peak heap (`None` if naive's is 0).
-    pub peak_heap_reduction_pct: Option<f64>,
-    /// Naive's ns/op divided by this row's.
-    pub speedup: f64,
-    /// Whether both computed the same checksum.
-    pub same_checksum: bool,
-}
-
 /// How a row's run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -170,6 +158,8 @@ pub enum RowStatus {
     OverBudget,
     /// The experiment panicked; no figures.
     Panicked,
+    /// The worker process died (a signal, an abort); no figures.
+    Crashed,
 }
 
 /// One measured experiment variant.
@@ -200,7 +190,7 @@ pub struct Row {
     /// Digest of the warm-up operations' results, as 16 hex digits.
     pub checksum: String,
     /// Against the naive row (`None` on the naive row, or if naive was not measured).
-    pub vs_naive: Option<VsNaive>,
+    pub vs_naive: Option<Comparison>,
     /// The experiment's own counters (pool hits, cache hit rate...).
     pub extra: BTreeMap<String, f64>,
     /// How the run ended.
@@ -210,7 +200,36 @@ pub struct Row {
 }
 
 impl Row {
-    fn from_measurement(m: &Measurement) -> Self {
+    /// The row of a run's figures so far (no checksum, no counters of its own): what the
+    /// tour scores the dashboard's figures with.
+    #[must_use]
+    pub fn from_sample(
+        experiment: &'static str,
+        variant: &'static str,
+        size: usize,
+        sample: &Sample,
+    ) -> Self {
+        let m = Measurement {
+            sample: *sample,
+            warmup_ops: 0,
+            checksum: 0,
+            extra_counters: Vec::new(),
+            status: Status::Completed,
+        };
+        Row {
+            checksum: String::new(),
+            ..Self::from_measurement(experiment, variant, size, &m)
+        }
+    }
+
+    /// The row of a measured run of `variant` of `experiment` at `size`.
+    #[must_use]
+    pub fn from_measurement(
+        experiment: &'static str,
+        variant: &'static str,
+        size: usize,
+        m: &Measurement,
+    ) -> Self {
         let (status, error) = match m.status {
             Status::Completed => (RowStatus::Ok, None),
             Status::OverBudget { live_bytes, after } => (
@@ -221,25 +240,22 @@ impl Row {
                 )),
             ),
         };
+        let s = &m.sample;
         Row {
-            experiment: Cow::Borrowed(m.experiment),
-            variant: Cow::Borrowed(m.variant),
-            size: m.size,
-            iterations: m.iterations,
-            ns_per_op: m.ns_per_op(),
-            allocs_per_op: m.allocs_per_op(),
-            bytes_per_op: m.bytes_per_op(),
-            reallocs_per_op: m.reallocs_per_op(),
-            peak_heap_bytes: m.peak_heap_bytes,
-            ops_per_sec: m.ops_per_sec(),
-            bytes_per_sec: m.bytes_per_sec(),
-            checksum: m.checksum.to_string(),
+            experiment: Cow::Borrowed(experiment),
+            variant: Cow::Borrowed(variant),
+            size,
+            iterations: s.ops,
+            ns_per_op: s.ns_per_op(),
+            allocs_per_op: s.allocs_per_op(),
+            bytes_per_op: s.bytes_per_op(),
+            reallocs_per_op: s.reallocs_per_op(),
+            peak_heap_bytes: s.peak_heap_bytes,
+            ops_per_sec: s.ops_per_sec(),
+            bytes_per_sec: s.bytes_per_sec(),
+            checksum: m.checksum_hex(),
             vs_naive: None,
-            extra: m
-                .extra_counters
-                .iter()
-                .map(|&(name, value)| (name.to_owned(), value))
-                .collect(),
+            extra: m.extra_counters.iter().cloned().collect(),
             status,
             error,
         }
@@ -273,24 +289,25 @@ impl Row {
         }
     }
 
+    /// The figures a comparison takes.
+    #[must_use]
+    pub fn figures(&self) -> Figures {
+        Figures {
+            allocs_per_op: self.allocs_per_op,
+            peak_heap_bytes: self.peak_heap_bytes,
+            ns_per_op: self.ns_per_op,
+        }
+    }
+
     fn compare(&mut self, naive: &Row) {
         if self.status != RowStatus::Ok || naive.status != RowStatus::Ok {
             return; // a stopped run's figures are not comparable
         }
-        let reduction = |naive: f64, this: f64| (naive > 0.0).then(|| (1.0 - this / naive) * 100.0);
-        self.vs_naive = Some(VsNaive {
-            allocs_reduction_pct: reduction(naive.allocs_per_op, self.allocs_per_op),
-            peak_heap_reduction_pct: reduction(
-                naive.peak_heap_bytes as f64,
-                self.peak_heap_bytes as f64,
-            ),
-            speedup: if self.ns_per_op > 0.0 {
-                naive.ns_per_op / self.ns_per_op
-            } else {
-                0.0
-            },
-            same_checksum: naive.checksum == self.checksum,
-        });
+        self.vs_naive = Some(Comparison::between(
+            naive.figures(),
+            self.figures(),
+            naive.checksum == self.checksum,
+        ));
     }
 }
 
@@ -306,22 +323,20 @@ pub enum RunError {
     /// The worker thread could not start.
     #[error("could not start a worker thread: {0}")]
     Spawn(#[from] std::io::Error),
-    /// The child process that measured a row failed.
-    #[error("measuring `{experiment}` `{variant}` in a child process failed ({status}): {stderr}")]
+    /// The worker process that measured a row ended without a word about it.
+    #[error("measuring `{experiment}` `{variant}` in a worker process failed: {error}")]
     Child {
         /// The experiment's id.
         experiment: &'static str,
         /// The variant.
         variant: &'static str,
-        /// How the child ended.
-        status: String,
-        /// What it said on stderr (or what was wrong with its output).
-        stderr: String,
+        /// How the worker ended.
+        error: String,
     },
 }
 
-/// Measures one variant on a fresh worker thread that owns its own counter slot.
-/// A panic becomes a `panicked` row; a stop over `budget`, an `over_budget` row.
+/// Measures one variant on a fresh worker thread of this process that owns its own counter
+/// slot. A panic becomes a `panicked` row; a stop over `budget`, an `over_budget` row.
 pub fn measure_on_worker(
     experiment: &'static dyn Experiment,
     variant: &'static str,
@@ -332,7 +347,10 @@ pub fn measure_on_worker(
 ) -> Result<Row, RunError> {
     let id = experiment.info().id;
     let panicked = move |payload: &(dyn std::any::Any + Send)| {
-        let message = format!("panicked: {}", crate::panic::describe(payload));
+        let message = format!(
+            "panicked: {}",
+            heaplab_experiments::panic::describe(payload)
+        );
         Row::failed(id, variant, size, RowStatus::Panicked, message)
     };
     let handle = thread::Builder::new()
@@ -340,11 +358,18 @@ pub fn measure_on_worker(
         .spawn(move || -> Result<Row, RunError> {
             let slot = counting::register_worker()?;
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let input = input.as_deref();
-                measure_with_budget(&slot, experiment, variant, size, stop, budget, input)
+                let spec = Spec {
+                    experiment,
+                    variant,
+                    size,
+                    budget,
+                    input: input.as_deref(),
+                    stop,
+                };
+                measure::run(&slot, &spec, &Live::new())
             }));
             match outcome {
-                Ok(measured) => Ok(Row::from_measurement(&measured?)),
+                Ok(measured) => Ok(Row::from_measurement(id, variant, size, &measured?)),
                 Err(payload) => Ok(panicked(&*payload)),
             }
         })?;
@@ -359,20 +384,43 @@ pub enum Isolation {
     /// On a worker thread of this process: rows can depend on what ran before them, because
     /// the allocator adapts (glibc raises its mmap and trim thresholds after large frees).
     InProcess,
-    /// In a fresh child process of `exe` per row (`exe ARGS bench ID --variant V ... --in-process`),
-    /// so that every row starts from the same allocator state whatever ran before it.
-    ChildProcess {
-        /// The heaplab binary.
-        exe: PathBuf,
-        /// Global arguments to pass before `bench` (e.g. `--max-memory`).
-        args: Vec<OsString>,
-    },
+    /// In a fresh worker process per row, the same worker the dashboard runs, so that every
+    /// row starts from the same allocator state whatever ran before it.
+    Worker(Launcher),
 }
 
-/// What a child process prints: the JSON report, of which only the rows matter here.
-#[derive(Deserialize)]
-struct ChildReport {
-    results: Vec<Row>,
+/// Measures one row in a worker process. A panic is a `panicked` row, a dead worker a
+/// `crashed` one; only a worker that ends without a word is an error.
+pub fn measure_in_worker(
+    launcher: &Launcher,
+    item: &PlanItem,
+    variant: &'static str,
+    plan: &Plan,
+) -> Result<Row, RunError> {
+    let experiment = item.experiment.info().id;
+    let job = Job {
+        experiment: experiment.to_owned(),
+        variant: variant.to_owned(),
+        size: item.size,
+        budget: plan.budget,
+        input: plan.input.clone(),
+        stop: plan.stop,
+        sample_every: None,
+    };
+    let outcome = Process::spawn(launcher, &job)?.finish(|_| {});
+    let failed = |status, error| Row::failed(experiment, variant, item.size, status, error);
+    Ok(match (outcome.last, outcome.error) {
+        (Some(Message::Done(m)), None) => Row::from_measurement(experiment, variant, item.size, &m),
+        (Some(Message::Failed(message)), _) => failed(RowStatus::Panicked, message),
+        (_, Some(error)) if error.starts_with("crashed") => failed(RowStatus::Crashed, error),
+        (_, error) => {
+            return Err(RunError::Child {
+                experiment,
+                variant,
+                error: error.unwrap_or_else(|| "it exited without a measurement".to_owned()),
+            });
+        }
+    })
 }
 
 fn measure_row(
@@ -381,100 +429,17 @@ fn measure_row(
     plan: &Plan,
     isolation: &Isolation,
 ) -> Result<Row, RunError> {
-    let (exe, global_args) = match isolation {
-        Isolation::InProcess => {
-            return measure_on_worker(
-                item.experiment,
-                variant,
-                item.size,
-                plan.stop,
-                plan.budget,
-                plan.input.clone(),
-            );
-        }
-        Isolation::ChildProcess { exe, args } => (exe, args),
-    };
-    let experiment = item.experiment.info().id;
-    let mut command = Command::new(exe);
-    command.args(global_args).args([
-        "bench",
-        experiment,
-        "--variant",
-        variant,
-        "--format",
-        "json",
-        "--in-process",
-    ]);
-    if plan.input.is_none() {
-        // With an input file the size is the file's length, which may be 0: the child takes
-        // the file instead.
-        command.arg("--size").arg(item.size.to_string());
+    match isolation {
+        Isolation::InProcess => measure_on_worker(
+            item.experiment,
+            variant,
+            item.size,
+            plan.stop,
+            plan.budget,
+            plan.input.clone(),
+        ),
+        Isolation::Worker(launcher) => measure_in_worker(launcher, item, variant, plan),
     }
-    if let Some(budget) = plan.budget {
-        command.arg("--budget").arg(budget.to_string());
-    }
-    if let Some(input) = &plan.input {
-        command.arg("--input").arg(input);
-    }
-    match plan.stop {
-        Stop::Iterations(n) => command.arg("--iterations").arg(n.to_string()),
-        Stop::Time(t) => command.arg("--time").arg(t.as_secs_f64().to_string()),
-    };
-    // The child's own error report is for us to pass on in a line, not a backtrace.
-    let output = command
-        .env("RUST_BACKTRACE", "0")
-        .env("RUST_LIB_BACKTRACE", "0")
-        .output()?;
-    let child_error = |stderr: String| RunError::Child {
-        experiment,
-        variant,
-        status: output.status.to_string(),
-        stderr,
-    };
-    // A child whose row was over budget or panicked exits non-zero but still reports the row;
-    // only a child with no report at all is a failure here.
-    let report: ChildReport = serde_json::from_slice(&output.stdout).map_err(|e| {
-        let stderr = report_message(&String::from_utf8_lossy(&output.stderr));
-        child_error(if stderr.is_empty() {
-            format!("unreadable report: {e}")
-        } else {
-            stderr
-        })
-    })?;
-    let mut row = report
-        .results
-        .into_iter()
-        .next()
-        .ok_or_else(|| child_error("the report has no row".to_owned()))?;
-    // Give the row back its static names.
-    row.experiment = Cow::Borrowed(experiment);
-    row.variant = Cow::Borrowed(variant);
-    Ok(row)
-}
-
-/// The message of an error report: its lines up to the location, colours removed, joined.
-fn report_message(stderr: &str) -> String {
-    let mut plain = String::new();
-    let mut chars = stderr.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            // An ANSI colour sequence: ESC [ ... m
-            for c in chars.by_ref() {
-                if c == 'm' {
-                    break;
-                }
-            }
-        } else {
-            plain.push(c);
-        }
-    }
-    plain
-        .lines()
-        .take_while(|line| !line.trim_start().starts_with("Location:"))
-        .map(str::trim)
-        .filter(|line| !line.is_empty() && *line != "error:")
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Runs the plan, calling `on_row` as each row is measured, and returns the rows with their
@@ -570,6 +535,8 @@ struct CsvRow<'a> {
     speedup: Option<f64>,
     same_checksum: Option<bool>,
     extra: String,
+    status: RowStatus,
+    error: Option<&'a str>,
 }
 
 fn render_csv(rows: &[Row]) -> Result<String, RenderError> {
@@ -593,6 +560,8 @@ fn render_csv(rows: &[Row]) -> Result<String, RenderError> {
             speedup: row.vs_naive.map(|v| v.speedup),
             same_checksum: row.vs_naive.map(|v| v.same_checksum),
             extra: extra_text(&row.extra),
+            status: row.status,
+            error: row.error.as_deref(),
         })?;
     }
     let bytes = writer
@@ -610,26 +579,6 @@ fn extra_text(extra: &BTreeMap<String, f64>) -> String {
         let _ = write!(text, "{name}={}", units::count(*value));
     }
     text
-}
-
-/// The "vs naive" cell: `100% fewer allocs, -33% peak, 2.71x faster`.
-#[must_use]
-pub fn vs_naive_text(vs: &VsNaive) -> String {
-    let allocs = match vs.allocs_reduction_pct {
-        Some(pct) if pct >= 0.0 => format!("{pct:.0}% fewer allocs"),
-        Some(pct) => format!("{:.1}x the allocs", 1.0 - pct / 100.0),
-        None => "no allocs either way".to_owned(),
-    };
-    let peak = match vs.peak_heap_reduction_pct {
-        Some(pct) => format!("{:+.0}% peak", -pct),
-        None => "peak n/a".to_owned(),
-    };
-    let checksum = if vs.same_checksum {
-        ""
-    } else {
-        ", CHECKSUM DIFFERS"
-    };
-    format!("{allocs}, {peak}, {:.2}x speed{checksum}", vs.speedup)
 }
 
 const HEADERS: [&str; 13] = [
@@ -652,7 +601,11 @@ fn cells(row: &Row) -> Vec<String> {
     // A stopped run says why instead of comparing.
     let mut vs = match &row.error {
         Some(error) => error.clone(),
-        None => row.vs_naive.as_ref().map(vs_naive_text).unwrap_or_default(),
+        None => row
+            .vs_naive
+            .as_ref()
+            .map(Comparison::text)
+            .unwrap_or_default(),
     };
     if !row.extra.is_empty() {
         if !vs.is_empty() {

@@ -4,11 +4,13 @@ use std::fmt::Write as _;
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use color_eyre::eyre::{Result, WrapErr as _};
 use heaplab_experiments::measure::Stop;
+use heaplab_experiments::worker::Launcher;
 use heaplab_experiments::{Section, catalog};
 
 use crate::bench::{self, Format, Isolation, RowStatus, VariantChoice};
@@ -118,6 +120,13 @@ pub enum Command {
         #[command(flatten)]
         trace: crate::trace::TraceArgs,
     },
+    /// Runs one job as a worker process for a parent heaplab (internal: the parent starts it,
+    /// speaks to it over pipes, and reads its samples).
+    #[command(hide = true)]
+    Worker {
+        /// The job, as JSON.
+        job: String,
+    },
 }
 
 /// `heaplab list --format`.
@@ -221,7 +230,19 @@ pub struct UsageError(pub String);
 /// Runs heaplab with parsed arguments.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     set_fuse(cli.max_memory, cli.budget)?;
+    let live = |input| Live {
+        fps: cli.fps,
+        budget: cli.budget,
+        input,
+        max_memory: cli.max_memory,
+    };
     match cli.command {
+        Some(Command::Worker { job }) => {
+            let job: heaplab_experiments::worker::Job = serde_json::from_str(&job)
+                .map_err(|e| UsageError(format!("not a worker job: {e}")))?;
+            let status = heaplab_experiments::worker::serve(&job, heaplab_experiments::find);
+            Ok(ExitCode::from(status))
+        }
         Some(Command::List { format }) => list(format),
         Some(Command::Bench(args)) => run_bench(&args, cli.max_memory, cli.budget),
         Some(Command::Run {
@@ -232,18 +253,18 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             trace,
         }) => {
             let start = resolve_start(&id, &variant, size)?;
+            let input = input
+                .map(|path| check_run_input(start.0, path))
+                .transpose()?;
             if trace.trace {
-                return crate::trace::main(start, &trace);
+                return crate::trace::main(start, &trace, &live(input));
             }
             let workshop = crate::ui::workshop::WorkshopOptions {
                 record: trace.record,
                 presenter: cli.presenter,
                 ..crate::ui::workshop::WorkshopOptions::from_env()
             };
-            let input = input
-                .map(|path| check_run_input(start.0, path))
-                .transpose()?;
-            dashboard(cli.fps, Some(start), cli.budget, workshop, input)
+            dashboard(&live(input), Some(start), workshop)
         }
         Some(Command::Tour { auto, record }) => {
             let workshop = crate::ui::workshop::WorkshopOptions {
@@ -256,7 +277,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 presenter: cli.presenter,
                 ..crate::ui::workshop::WorkshopOptions::from_env()
             };
-            dashboard(cli.fps, None, cli.budget, workshop, None)
+            dashboard(&live(None), None, workshop)
         }
         Some(Command::Scorecard {
             format,
@@ -276,20 +297,19 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let output =
                 output.unwrap_or_else(|| PathBuf::from(format!("assets/{}.svg", view.name())));
             let file = AtomicFile::create(&output)?;
-            let buffer = crate::ui::screenshot(start, seconds, width, height, view)?;
+            let launcher = Arc::new(launcher(cli.max_memory)?);
+            let buffer = crate::ui::screenshot(start, seconds, width, height, view, launcher)?;
             file.commit(crate::ui::svg::buffer_to_svg(&buffer).as_bytes())?;
             eprintln!("wrote {}", output.display());
             Ok(ExitCode::SUCCESS)
         }
         None => dashboard(
-            cli.fps,
+            &live(None),
             None,
-            cli.budget,
             crate::ui::workshop::WorkshopOptions {
                 presenter: cli.presenter,
                 ..crate::ui::workshop::WorkshopOptions::from_env()
             },
-            None,
         ),
     }
 }
@@ -326,19 +346,31 @@ fn resolve_start(
     Ok((index, variant, size))
 }
 
+/// What every live view (dashboard, tour, trace) takes from the command line.
+#[derive(Debug, Clone, Copy)]
+pub struct Live {
+    /// Dashboard frames per second at most.
+    pub fps: u32,
+    /// The memory budget per run.
+    pub budget: Option<u64>,
+    /// A user's file for the experiments that take one.
+    pub input: Option<&'static Path>,
+    /// The process-wide fuse, passed on to workers.
+    pub max_memory: Option<Size>,
+}
+
 fn dashboard(
-    fps: u32,
+    live: &Live,
     start: Option<(usize, usize, Option<usize>)>,
-    budget: Option<u64>,
     workshop: crate::ui::workshop::WorkshopOptions,
-    input: Option<&'static Path>,
 ) -> Result<ExitCode> {
     match crate::ui::run(crate::ui::Options {
-        fps,
+        fps: live.fps,
         start,
-        budget,
-        input,
+        budget: live.budget,
+        input: live.input,
         workshop,
+        launcher: Arc::new(launcher(live.max_memory)?),
     })? {
         crate::ui::Ending::Quit => Ok(ExitCode::SUCCESS),
         // The shell's convention for "ended by signal N", so scripts can tell.
@@ -453,7 +485,7 @@ fn run_bench(args: &BenchArgs, max_memory: Option<Size>, budget: Option<u64>) ->
     let isolation = if args.in_process {
         Isolation::InProcess
     } else {
-        child_isolation(max_memory)?
+        Isolation::Worker(launcher(max_memory)?)
     };
     let rows = bench::run(&plan, &isolation, |row| {
         if progress {
@@ -476,7 +508,7 @@ fn run_bench(args: &BenchArgs, max_memory: Option<Size>, budget: Option<u64>) ->
     let ended = |status| rows.iter().any(|r| r.status == status);
     Ok(if ended(RowStatus::OverBudget) {
         ExitCode::from(3)
-    } else if ended(RowStatus::Panicked) {
+    } else if ended(RowStatus::Panicked) || ended(RowStatus::Crashed) {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
@@ -494,7 +526,7 @@ fn run_scorecard(
         bench::plan(&[], &VariantChoice::All, None, stop).map_err(|e| UsageError(e.to_string()))?;
     let output = output.map(AtomicFile::create).transpose()?;
     let progress = std::io::stderr().is_terminal();
-    let rows = bench::run(&plan, &child_isolation(max_memory)?, |row| {
+    let rows = bench::run(&plan, &Isolation::Worker(launcher(max_memory)?), |row| {
         if progress {
             eprintln!("  measured {} {}", row.experiment, row.variant);
         }
@@ -534,14 +566,16 @@ fn run_scorecard(
 }
 
 /// One fresh child process of this binary per measured row, with the same memory fuse.
-fn child_isolation(max_memory: Option<Size>) -> Result<Isolation> {
-    let exe = std::env::current_exe().wrap_err("could not find heaplab's own executable")?;
+/// How to start worker processes: this program, with the global options a worker needs.
+pub fn launcher(max_memory: Option<Size>) -> Result<Launcher> {
     let mut args = Vec::new();
     if let Some(Size(bytes)) = max_memory {
         args.push("--max-memory".into());
         args.push(bytes.to_string().into());
     }
-    Ok(Isolation::ChildProcess { exe, args })
+    Ok(Launcher::current()
+        .wrap_err("could not find heaplab's own executable")?
+        .with_args(args))
 }
 
 /// Writes to standard output, treating a closed pipe (`heaplab list | head`) as success.

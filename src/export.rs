@@ -128,9 +128,9 @@ pub fn from_app(app: &App) -> ChartData {
             stats.map(|s| Bar {
                 variant: info.variants[index].name.to_owned(),
                 index,
-                allocs_per_op: s.allocs_per_op,
+                allocs_per_op: s.allocs_per_op(),
                 peak_heap_bytes: s.peak_heap_bytes,
-                ops_per_sec: s.ops_per_sec,
+                ops_per_sec: s.ops_per_sec(),
             })
         })
         .collect();

@@ -8,7 +8,6 @@ pub mod alloc;
 pub mod bench;
 pub mod cli;
 pub mod export;
-pub mod panic;
 pub mod runner;
 pub mod scorecard;
 pub mod trace;

@@ -20,7 +20,7 @@ fn main() -> ExitCode {
     if let Err(e) = hooks {
         eprintln!("heaplab: could not install the error reporter: {e}");
     }
-    heaplab::panic::install_worker_filter();
+    heaplab_experiments::panic::install_worker_filter();
     match cli::run(Cli::parse()) {
         Ok(code) => code,
         // Expected refusals get one plain line; only surprises get the full report.

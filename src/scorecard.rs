@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use heaplab_experiments::Targets;
 use serde::Serialize;
 
-use crate::bench::Row;
+use crate::bench::{Comparison, Row};
 
 /// Fewer allocations per operation than naive, in percent, that every experiment must reach.
 pub const ALLOC_REDUCTION_PCT: f64 = 80.0;
@@ -100,15 +100,9 @@ pub fn score(rows: &[Row], targets: Targets) -> Option<Score> {
     let naive = rows.iter().find(|r| r.variant == "naive")?;
     let optimized = rows.iter().find(|r| r.variant == "optimized")?;
     let crate_row = rows.iter().find(|r| r.variant == "crate");
+    let vs = Comparison::between(naive.figures(), optimized.figures(), true);
 
-    let allocations = if naive.allocs_per_op == 0.0 {
-        check(
-            format!("≥{ALLOC_REDUCTION_PCT:.0}% fewer"),
-            format!("0 → {:.2}/op: none to remove", optimized.allocs_per_op),
-            Verdict::NotApplicable,
-        )
-    } else {
-        let reduction = (1.0 - optimized.allocs_per_op / naive.allocs_per_op) * 100.0;
+    let allocations = if let Some(reduction) = vs.allocs_reduction_pct {
         let measured = format!(
             "{:.2} → {:.2}/op ({})",
             naive.allocs_per_op,
@@ -128,13 +122,15 @@ pub fn score(rows: &[Row], targets: Targets) -> Option<Score> {
                 Verdict::from(reduction >= ALLOC_REDUCTION_PCT),
             )
         }
+    } else {
+        check(
+            format!("≥{ALLOC_REDUCTION_PCT:.0}% fewer"),
+            format!("0 → {:.2}/op: none to remove", optimized.allocs_per_op),
+            Verdict::NotApplicable,
+        )
     };
 
-    let peak_reduction = if naive.peak_heap_bytes == 0 {
-        0.0
-    } else {
-        (1.0 - optimized.peak_heap_bytes as f64 / naive.peak_heap_bytes as f64) * 100.0
-    };
+    let peak_reduction = vs.peak_heap_reduction_pct.unwrap_or(0.0);
     let peak_measured = format!(
         "{} → {} ({})",
         crate::units::bytes(naive.peak_heap_bytes),
@@ -151,11 +147,7 @@ pub fn score(rows: &[Row], targets: Targets) -> Option<Score> {
         check("not claimed", peak_measured, Verdict::NotApplicable)
     };
 
-    let speedup = if optimized.ns_per_op > 0.0 {
-        naive.ns_per_op / optimized.ns_per_op
-    } else {
-        0.0
-    };
+    let speedup = vs.speedup;
     let throughput = if targets.speedup {
         check(
             format!("≥{SPEEDUP:.0}x"),
@@ -171,17 +163,13 @@ pub fn score(rows: &[Row], targets: Targets) -> Option<Score> {
     };
 
     let crate_variant = match crate_row {
-        Some(c) if c.ns_per_op > 0.0 => {
-            let slower = (optimized.ns_per_op / c.ns_per_op - 1.0) * 100.0;
-            let measured = if slower > 0.0 {
-                format!("ours {slower:.0}% slower than crate")
-            } else {
-                format!("ours {:.0}% faster than crate", -slower)
-            };
+        Some(c) if c.ns_per_op > 0.0 && optimized.ns_per_op > 0.0 => {
+            // Ours against the crate, as the crate's "speed-up" over ours.
+            let ours = Comparison::between(c.figures(), optimized.figures(), true);
             check(
                 format!("within {CRATE_SLOWER_PCT:.0}% (else the why says why)"),
-                measured,
-                Verdict::from(slower <= CRATE_SLOWER_PCT),
+                format!("ours {} than crate", ours.speed_text()),
+                Verdict::from(ours.speedup * (1.0 + CRATE_SLOWER_PCT / 100.0) >= 1.0),
             )
         }
         _ => check("no crate variant", String::new(), Verdict::NotApplicable),
@@ -380,7 +368,19 @@ mod tests {
         ];
         let s = score(&rows, Targets::default()).expect("scored");
         assert_eq!(s.crate_variant.verdict, Verdict::NotMet);
-        assert_eq!(s.crate_variant.measured, "ours 25% slower than crate");
+        assert_eq!(s.crate_variant.measured, "ours 1.25x slower than crate");
+        let rows = [
+            row("naive", 1.0, 10, 100.0),
+            row("optimized", 0.0, 10, 45.0),
+            row("crate", 0.0, 10, 40.0),
+        ];
+        let s = score(&rows, Targets::default()).expect("scored");
+        assert_eq!(
+            s.crate_variant.verdict,
+            Verdict::Met,
+            "12.5% slower is within 20%"
+        );
+        assert_eq!(s.crate_variant.measured, "ours 1.12x slower than crate");
     }
 
     #[test]

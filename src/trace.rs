@@ -47,38 +47,28 @@ pub enum TraceEnd {
     ClosedPipe,
     /// SIGINT, SIGTERM or SIGHUP (its number).
     Signal(i32),
-    /// The worker ended by itself (a panic or a failed setup: the message is on stderr).
+    /// The worker ended by itself (a panic, a crash or a failed setup: the message is on
+    /// stderr).
     WorkerExited,
+    /// The run passed its memory budget and was stopped (the message is on stderr).
+    OverBudget,
 }
 
 /// The trace line for `sample`, given the previous sample of the same variant, or `None`
 /// when there is no interval to report (first sample of a variant, setup, warm-up, pause).
 #[must_use]
 pub fn line(previous: &Sample, sample: &Sample) -> Option<String> {
-    if sample.phase != Phase::Running
-        || previous.phase != Phase::Running
-        || previous.epoch != sample.epoch
-    {
-        return None;
-    }
     // Rates over measured time, not wall time: a pause or a slow sampler tick does not dilute
     // them.
-    let secs = sample
-        .measured_for
-        .saturating_sub(previous.measured_for)
-        .as_secs_f64();
-    if secs <= 0.0 {
-        return None;
-    }
-    let rate = |now: u64, before: u64| (now.saturating_sub(before) as f64 / secs).round();
+    let rates = sample.rates_since(previous)?;
     Some(format!(
         "t={:.3} variant={} ops_per_sec={:.0} allocs_per_sec={:.0} alloc_bytes_per_sec={:.0} \
          allocs_per_op={:.2} live_heap_bytes={} peak_heap_bytes={} rss_bytes={}",
         sample.elapsed.as_secs_f64(),
         sample.variant,
-        rate(sample.ops, previous.ops),
-        rate(sample.allocs, previous.allocs),
-        rate(sample.bytes_allocated, previous.bytes_allocated),
+        rates.ops_per_sec.round(),
+        rates.allocs_per_sec.round(),
+        rates.alloc_bytes_per_sec.round(),
         sample.allocs_per_op(),
         sample.live_heap_bytes.max(0),
         sample.peak_heap_bytes,
@@ -122,6 +112,16 @@ pub fn run(
         match rx.recv_timeout(Duration::from_millis(50)) {
             Ok(RunnerEvent::Sample(sample)) => {
                 on_sample(&sample)?;
+                if let Phase::OverBudget { live_bytes, after } = sample.phase {
+                    eprintln!(
+                        "heaplab: {} {} over budget at {} after {:.2} s: stopped, its memory returned",
+                        sample.experiment,
+                        sample.variant,
+                        crate::units::bytes(live_bytes),
+                        after.as_secs_f64()
+                    );
+                    break TraceEnd::OverBudget;
+                }
                 let text = previous.as_ref().and_then(|p| line(p, &sample));
                 previous = Some(sample);
                 if let Some(text) = text
@@ -139,7 +139,7 @@ pub fn run(
                 }
                 break TraceEnd::WorkerExited;
             }
-            Err(RecvTimeoutError::Timeout) => {}
+            Ok(RunnerEvent::WorkerReady { .. }) | Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break TraceEnd::WorkerExited,
         }
     };
@@ -170,7 +170,11 @@ pub struct TraceArgs {
 
 /// `heaplab run ID --trace`: the experiment `start` (catalog index, variant, size) traced to
 /// standard output.
-pub fn main(start: (usize, usize, Option<usize>), args: &TraceArgs) -> Result<ExitCode> {
+pub fn main(
+    start: (usize, usize, Option<usize>),
+    args: &TraceArgs,
+    live: &crate::cli::Live,
+) -> Result<ExitCode> {
     let (index, variant, size) = start;
     let experiment = heaplab_experiments::catalog()[index];
     let info = experiment.info();
@@ -179,8 +183,9 @@ pub fn main(start: (usize, usize, Option<usize>), args: &TraceArgs) -> Result<Ex
         variant,
         size: size.unwrap_or(info.default_size),
         sample_every: args.interval.unwrap_or(Duration::from_secs(1)),
-        budget: None,
-        input: None,
+        budget: live.budget,
+        input: live.input,
+        launcher: std::sync::Arc::new(crate::cli::launcher(live.max_memory)?),
     };
     // The header goes to stderr, so standard output is nothing but trace lines.
     eprintln!(
@@ -208,6 +213,8 @@ pub fn main(start: (usize, usize, Option<usize>), args: &TraceArgs) -> Result<Ex
     }
     match end {
         TraceEnd::WorkerExited => Ok(ExitCode::FAILURE),
+        // As bench: over budget is status 3.
+        TraceEnd::OverBudget => Ok(ExitCode::from(3)),
         TraceEnd::Duration | TraceEnd::ClosedPipe => Ok(ExitCode::SUCCESS),
         // The shell's convention, as the dashboard does.
         TraceEnd::Signal(signal) => Ok(ExitCode::from(128 + signal as u8)),
@@ -238,7 +245,6 @@ mod tests {
             peak_heap_bytes: 3072,
             process_heap_bytes: 1 << 20,
             process_rss_bytes: 8 << 20,
-            worker_cpu: Duration::ZERO,
             budget_bytes: None,
         }
     }

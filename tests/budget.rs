@@ -5,13 +5,16 @@
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use heaplab::runner::{Command, Phase, RunConfig, Runner, RunnerEvent};
+use std::sync::Arc;
+
+use heaplab::runner::{Command, Launcher, Phase, RunConfig, Runner, RunnerEvent};
 
 #[test]
 fn the_naive_cache_under_64_mib_stops_and_returns_its_memory() {
     let experiment = heaplab_experiments::find("bounded-cache").expect("experiment");
     let budget = 64 << 20;
-    let heap_before = heaplab::alloc::process_heap_bytes();
+    // The worker process's heap when it first speaks, before the cache has grown.
+    let mut heap_before = None;
     let (tx, rx) = mpsc::sync_channel(256);
     let config = RunConfig {
         experiment,
@@ -20,14 +23,21 @@ fn the_naive_cache_under_64_mib_stops_and_returns_its_memory() {
         sample_every: Duration::from_millis(20),
         budget: Some(budget),
         input: None,
+        launcher: Arc::new(Launcher::new(env!("CARGO_BIN_EXE_heaplab"))),
     };
-    let runner = Runner::start(config, tx).expect("starts");
+    let mut runner = Runner::start(config, tx).expect("starts");
     let deadline = Instant::now() + Duration::from_secs(60);
     let (live_bytes, heap_after) = loop {
         assert!(Instant::now() < deadline, "never went over budget");
         match rx.recv_timeout(Duration::from_secs(5)) {
             Ok(RunnerEvent::Sample(s)) => {
+                heap_before.get_or_insert(s.process_heap_bytes);
                 if let Phase::OverBudget { live_bytes, .. } = s.phase {
+                    assert!(
+                        s.live_heap_bytes < 64 << 10,
+                        "the cache kept {}",
+                        s.live_heap_bytes
+                    );
                     break (live_bytes, s.process_heap_bytes);
                 }
                 assert!(
@@ -36,6 +46,7 @@ fn the_naive_cache_under_64_mib_stops_and_returns_its_memory() {
                 );
             }
             Ok(RunnerEvent::WorkerExited { error, .. }) => panic!("worker exited: {error:?}"),
+            Ok(RunnerEvent::WorkerReady { .. }) => {}
             Err(e) => panic!("no sample: {e}"),
         }
     };
@@ -49,7 +60,8 @@ fn the_naive_cache_under_64_mib_stops_and_returns_its_memory() {
         live_bytes < budget + (32 << 20),
         "stopped late, at {live_bytes}"
     );
-    // Its memory is back: the process heap is within 5% of where it was before the run.
+    // Its memory is back: the worker's heap is within 5% of where it was before the run.
+    let heap_before = heap_before.expect("a sample before the stop");
     let allowed = heap_before / 20 + (64 << 10);
     assert!(
         heap_after.abs_diff(heap_before) <= allowed,

@@ -1,100 +1,33 @@
-//! Faults an experiment can throw at heaplab: a panic, a budget passed inside one operation.
-//! Each must come back as that run's error or status, with heaplab going on.
+//! Faults an experiment can throw at heaplab: a panic, a budget passed inside one operation, a
+//! worker process that dies (SIGSEGV, abort, stack overflow). Each must come back as that run's
+//! error or status, with heaplab going on. The `fault` experiment is the catalog's test double,
+//! there only with `HEAPLAB_TEST_FAULTS` set.
 
-use std::sync::mpsc;
+use std::process::Command;
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use heaplab::bench::{RowStatus, measure_on_worker};
-use heaplab::runner::{RunConfig, Runner, RunnerEvent};
+use heaplab::runner::{Launcher, RunConfig, Runner, RunnerEvent};
+use heaplab_experiments::fault::{ENABLE, Fault};
 use heaplab_experiments::measure::Stop;
-use heaplab_experiments::{
-    Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, Workload, counting,
-};
+use serde_json::Value;
 
-/// An experiment that panics on its third operation, or grows without bound (variant 1).
-struct Faulty;
+static FAULT: Fault = Fault;
 
-static INFO: ExperimentInfo = ExperimentInfo {
-    id: "faulty",
-    section: Section::ZeroAllocation,
-    title: "fails on purpose",
-    why: "a test double",
-    variants: &[
-        VariantInfo {
-            name: "naive",
-            summary: "panics on its third operation",
-        },
-        VariantInfo {
-            name: "optimized",
-            summary: "allocates 1 MiB per checkpointed step, forever, in one operation",
-        },
-    ],
-    size_unit: "nothing",
-    default_size: 1,
-    size_range: (1, 1),
-    targets: Targets {
-        zero_allocs: false,
-        peak_heap: false,
-        speedup: false,
-    },
-    source: "",
-};
-
-struct Panics(u32);
-
-impl Workload for Panics {
-    fn run_op(&mut self, checksum: &mut Checksum) -> u64 {
-        self.0 += 1;
-        assert!(self.0 < 3, "boom on operation {}", self.0);
-        checksum.fold(u64::from(self.0));
-        1
-    }
+fn launcher() -> Arc<Launcher> {
+    Arc::new(Launcher::new(env!("CARGO_BIN_EXE_heaplab")).with_env(ENABLE, "1"))
 }
-
-struct Grows;
-
-impl Workload for Grows {
-    fn run_op(&mut self, _checksum: &mut Checksum) -> u64 {
-        let mut hoard: Vec<Vec<u8>> = Vec::new();
-        loop {
-            hoard.push(vec![1; 1 << 20]);
-            counting::budget_checkpoint();
-        }
-    }
-}
-
-impl Experiment for Faulty {
-    fn info(&self) -> &'static ExperimentInfo {
-        &INFO
-    }
-
-    fn build(&self, variant: usize, _size: usize) -> Box<dyn Workload> {
-        if variant == 0 {
-            Box::new(Panics(0))
-        } else {
-            Box::new(Grows)
-        }
-    }
-
-    fn warmup_ops(&self, _size: usize) -> u64 {
-        0
-    }
-}
-
-static FAULTY: Faulty = Faulty;
 
 #[test]
 fn a_panicking_experiment_is_a_panicked_row_and_bench_goes_on() {
-    heaplab::panic::install_worker_filter();
-    let row = measure_on_worker(&FAULTY, "naive", 1, Stop::Iterations(10), None, None)
+    heaplab_experiments::panic::install_worker_filter();
+    let row = measure_on_worker(&FAULT, "naive", 1, Stop::Iterations(10), None, None)
         .expect("a row, not an error");
     assert_eq!(row.status, RowStatus::Panicked);
     let error = row.error.expect("a message");
     assert!(error.contains("boom on operation 3"), "{error}");
-    assert!(
-        error.contains("tests/faults.rs"),
-        "where it panicked: {error}"
-    );
+    assert!(error.contains("fault.rs"), "where it panicked: {error}");
     // The next measurement runs normally.
     let next = measure_on_worker(
         heaplab_experiments::find("buffer-reuse").expect("exists"),
@@ -111,7 +44,7 @@ fn a_panicking_experiment_is_a_panicked_row_and_bench_goes_on() {
 #[test]
 fn a_budget_passed_inside_one_operation_stops_it_at_a_checkpoint() {
     let row = measure_on_worker(
-        &FAULTY,
+        &FAULT,
         "optimized",
         1,
         Stop::Iterations(1),
@@ -130,27 +63,85 @@ fn a_budget_passed_inside_one_operation_stops_it_at_a_checkpoint() {
     assert!((8 << 20..10 << 20).contains(&bytes), "stopped at {bytes}");
 }
 
-#[test]
-fn the_runner_reports_a_panic_as_the_runs_error() {
-    heaplab::panic::install_worker_filter();
+/// Runs `variant` of `fault` in a worker process and returns how the runner says it ended.
+fn live_run_ends_with(variant: usize) -> String {
     let (tx, rx) = mpsc::sync_channel(64);
     let config = RunConfig {
-        experiment: &FAULTY,
-        variant: 0,
+        experiment: &FAULT,
+        variant,
         size: 1,
         sample_every: Duration::from_millis(20),
         budget: None,
         input: None,
+        launcher: launcher(),
     };
     let _runner = Runner::start(config, tx).expect("starts");
-    let error = loop {
-        match rx.recv_timeout(Duration::from_secs(10)).expect("an event") {
+    loop {
+        match rx.recv_timeout(Duration::from_secs(20)).expect("an event") {
             RunnerEvent::WorkerExited { error, .. } => break error.expect("an error"),
-            RunnerEvent::Sample(_) => {}
+            RunnerEvent::Sample(_) | RunnerEvent::WorkerReady { .. } => {}
         }
+    }
+}
+
+#[test]
+fn the_runner_reports_a_panic_as_the_runs_error() {
+    let error = live_run_ends_with(0);
+    assert!(error.contains("panicked: boom on operation 3"), "{error}");
+}
+
+#[test]
+fn a_worker_that_dies_is_that_runs_error_named_by_its_signal() {
+    let segfault = live_run_ends_with(2);
+    assert!(segfault.starts_with("crashed: SIGSEGV"), "{segfault}");
+    let abort = live_run_ends_with(3);
+    assert!(abort.starts_with("crashed: SIGABRT"), "{abort}");
+    let overflow = live_run_ends_with(4);
+    assert!(overflow.starts_with("crashed: SIG"), "{overflow}");
+    assert!(overflow.contains("stack overflow"), "{overflow}");
+}
+
+#[test]
+fn bench_reports_a_crashed_row_and_exits_1_after_the_other_rows() {
+    let output = Command::new(env!("CARGO_BIN_EXE_heaplab"))
+        .env(ENABLE, "1")
+        .args(["bench", "fault", "--format", "json", "--time", "0.05"])
+        .args(["--budget", "16MiB"])
+        .output()
+        .expect("runs");
+    let report: Value = serde_json::from_slice(&output.stdout).expect("a JSON report");
+    let status = |variant: &str| {
+        report["results"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .find(|r| r["variant"] == variant)
+            .map(|r| (r["status"].clone(), r["error"].clone()))
+            .expect("a row for every variant")
     };
+    assert_eq!(status("naive").0, "panicked");
+    assert_eq!(status("optimized").0, "over_budget");
+    let (segfault, error) = status("segfault");
+    assert_eq!(segfault, "crashed");
     assert!(
-        error.contains("the experiment panicked: boom on operation 3"),
+        error
+            .as_str()
+            .is_some_and(|e| e.starts_with("crashed: SIGSEGV")),
         "{error}"
     );
+    assert_eq!(status("abort").0, "crashed");
+    assert_eq!(status("stack-overflow").0, "crashed");
+    // The row after the crashes was measured all the same.
+    assert_eq!(status("slow").0, "ok");
+    // Over budget is status 3, and it comes first.
+    assert_eq!(output.status.code(), Some(3));
+
+    let output = Command::new(env!("CARGO_BIN_EXE_heaplab"))
+        .env(ENABLE, "1")
+        .args(["bench", "fault", "--variant", "segfault", "--format", "csv"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1), "a crashed row is status 1");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("crashed"), "{text}");
 }

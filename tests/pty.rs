@@ -23,6 +23,10 @@ struct Session {
 
 impl Session {
     fn start(args: &[&str]) -> Self {
+        Self::start_with_env(args, &[])
+    }
+
+    fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Self {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows: ROWS,
@@ -34,6 +38,9 @@ impl Session {
         let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_heaplab"));
         command.args(args);
         command.env("TERM", "xterm-256color");
+        for (key, value) in env {
+            command.env(key, value);
+        }
         let child = pty.slave.spawn_command(command).expect("heaplab starts");
         drop(pty.slave);
         let mut reader = pty.master.try_clone_reader().expect("reader");
@@ -140,7 +147,7 @@ fn start_switch_variant_and_quit() {
     let screen = s.wait_for("optimized measured against naive", |t| {
         t.contains("buffer-reuse optimized") && t.contains("optimized vs naive")
     });
-    assert!(screen.contains("0 allocs/op (naive 1.00)"), "{screen}");
+    assert!(screen.contains("100% fewer allocs/op"), "{screen}");
     assert!(has_braille(&screen), "charts are empty:\n{screen}");
     s.keys("?");
     s.wait_for("the help overlay", |t| t.contains("keys and figures"));
@@ -291,4 +298,54 @@ fn a_resize_storm_down_to_20x5_never_breaks_it() {
     );
     s.keys("q");
     assert_eq!(s.wait_exit(), 0);
+}
+
+/// The worker processes `pid` has started (Linux's /proc; empty elsewhere).
+fn children(pid: u32) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| !stat.contains(") Z "))
+}
+
+#[test]
+fn a_crashing_worker_is_that_runs_error_and_the_dashboard_goes_on() {
+    let env = [(heaplab_experiments::fault::ENABLE, "1")];
+    let mut s = Session::start_with_env(&["run", "fault", "--variant", "segfault"], &env);
+    s.wait_for("the crash reported", |t| t.contains("crashed: SIGSEGV"));
+    // It goes on: select the experiment above and run it.
+    s.keys("k\r");
+    s.wait_for("low-alloc-api running", |t| {
+        t.contains("low-alloc-api naive") && t.contains("57.00")
+    });
+    s.keys("q");
+    assert_eq!(s.wait_exit(), 0);
+    s.assert_restored();
+}
+
+#[test]
+fn a_worker_ends_when_its_dashboard_is_killed() {
+    let s = Session::start(&["run", "buffer-reuse"]);
+    s.wait_for("running", |t| {
+        t.contains("buffer-reuse naive") && t.contains("1.00")
+    });
+    let pid = s.child.process_id().expect("a pid");
+    let workers = children(pid);
+    if cfg!(target_os = "linux") {
+        assert_eq!(workers.len(), 1, "one worker process: {workers:?}");
+    }
+    s.signal("KILL");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while workers.iter().any(|&w| alive(w)) {
+        assert!(
+            Instant::now() < deadline,
+            "worker {workers:?} outlived its parent"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
 }

@@ -7,7 +7,13 @@
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-use heaplab::runner::{Command, Phase, RunConfig, Runner, RunnerEvent, Sample};
+use std::sync::Arc;
+
+use heaplab::runner::{Command, Launcher, Phase, RunConfig, Runner, RunnerEvent, Sample};
+
+fn launcher() -> Arc<Launcher> {
+    Arc::new(Launcher::new(env!("CARGO_BIN_EXE_heaplab")))
+}
 
 fn start(id: &str, variant: usize, size: usize) -> (Runner, Receiver<RunnerEvent>) {
     let experiment = heaplab_experiments::find(id).expect("experiment");
@@ -19,6 +25,7 @@ fn start(id: &str, variant: usize, size: usize) -> (Runner, Receiver<RunnerEvent
         sample_every: Duration::from_millis(20),
         budget: None,
         input: None,
+        launcher: launcher(),
     };
     (Runner::start(config, tx).expect("runner starts"), rx)
 }
@@ -38,7 +45,7 @@ fn wait_for(rx: &Receiver<RunnerEvent>, what: &str, pred: impl Fn(&Sample) -> bo
 
 #[test]
 fn samples_are_exact_per_variant_and_follow_commands() {
-    let (runner, rx) = start("buffer-reuse", 1, 1024);
+    let (mut runner, rx) = start("buffer-reuse", 1, 1024);
     let s = wait_for(&rx, "optimized has run", |s| {
         s.phase == Phase::Running && s.ops > 1000
     });
@@ -78,11 +85,61 @@ fn samples_are_exact_per_variant_and_follow_commands() {
     assert_eq!(s.bytes_allocated, s.ops * 8192);
 
     runner.stop();
-    let exited = rx.try_iter().find_map(|e| match e {
-        RunnerEvent::WorkerExited { error, .. } => Some(error),
-        RunnerEvent::Sample(_) => None,
+    let exited = rx
+        .try_iter()
+        .any(|e| matches!(e, RunnerEvent::WorkerExited { .. }));
+    assert!(
+        !exited,
+        "a worker we stop is not reported as ending by itself"
+    );
+}
+
+#[test]
+fn a_pause_never_reaches_the_figures_of_a_zero_allocation_variant() {
+    let (mut runner, rx) = start("buffer-reuse", 1, 1024);
+    wait_for(&rx, "running", |s| {
+        s.phase == Phase::Running && s.ops > 1000
     });
-    assert_eq!(exited, Some(None), "the worker ends cleanly on Stop");
+    for _ in 0..3 {
+        assert!(runner.send(Command::Pause));
+        let paused = wait_for(&rx, "paused", |s| s.phase == Phase::Paused);
+        wait_for(&rx, "still paused", |s| {
+            s.phase == Phase::Paused && s.elapsed > paused.elapsed + Duration::from_millis(60)
+        });
+        assert!(runner.send(Command::Resume));
+        wait_for(&rx, "resumed", |s| {
+            s.phase == Phase::Running && s.ops > paused.ops
+        });
+    }
+    let s = wait_for(&rx, "ran on", |s| s.ops > 5000);
+    assert_eq!(
+        s.allocs, 0,
+        "waiting out a pause allocated into the figures"
+    );
+    assert_eq!(s.epoch, 1, "pausing keeps the worker");
+    runner.stop();
+}
+
+#[test]
+fn every_switch_is_a_new_worker_process_that_says_when_it_is_ready() {
+    let (mut runner, rx) = start("buffer-reuse", 0, 64);
+    wait_for(&rx, "running", |s| s.phase == Phase::Running);
+    assert!(runner.send(Command::SwitchVariant(1)));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let ready = loop {
+        assert!(Instant::now() < deadline, "no WorkerReady for epoch 2");
+        if let Ok(RunnerEvent::WorkerReady { epoch: 2, after }) =
+            rx.recv_timeout(Duration::from_secs(1))
+        {
+            break after;
+        }
+    };
+    assert!(ready > Duration::ZERO);
+    let s = wait_for(&rx, "optimized runs", |s| {
+        s.epoch == 2 && s.phase == Phase::Running && s.ops > 0
+    });
+    assert_eq!(s.variant, "optimized");
+    runner.stop();
 }
 
 #[test]
@@ -118,7 +175,40 @@ fn bad_sizes_and_variants_are_refused_before_a_thread_starts() {
             sample_every: Duration::from_millis(100),
             budget: None,
             input: None,
+            launcher: launcher(),
         };
         assert!(Runner::start(config, tx.clone()).is_err());
     }
+}
+
+#[test]
+fn a_silent_worker_never_blocks_its_owner() {
+    // A "worker" that never says a word: sh sleeping, with the job as ignored arguments.
+    let silent = Launcher::new("sh").with_args(vec!["-c".into(), "sleep 30".into(), "sh".into()]);
+    let experiment = heaplab_experiments::find("buffer-reuse").expect("experiment");
+    let (tx, rx) = mpsc::sync_channel(4);
+    let config = RunConfig {
+        experiment,
+        variant: 0,
+        size: 64,
+        sample_every: Duration::from_millis(20),
+        budget: None,
+        input: None,
+        launcher: Arc::new(silent),
+    };
+    let started = Instant::now();
+    let mut runner = Runner::start(config, tx).expect("starts");
+    assert!(runner.send(Command::Pause));
+    assert!(runner.send(Command::Resume));
+    assert!(runner.send(Command::SwitchVariant(1)));
+    runner.stop();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the owner waited {:?} on a silent worker",
+        started.elapsed()
+    );
+    assert!(
+        rx.try_iter().all(|e| !matches!(e, RunnerEvent::Sample(_))),
+        "samples from nowhere"
+    );
 }

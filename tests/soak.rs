@@ -97,6 +97,9 @@ fn the_dashboard_does_not_grow_over_ten_minutes() {
         budget: Some(64 << 20),
         input: None,
         workshop: heaplab::ui::workshop::WorkshopOptions::default(),
+        launcher: std::sync::Arc::new(heaplab::runner::Launcher::new(env!(
+            "CARGO_BIN_EXE_heaplab"
+        ))),
     };
     event_loop(&mut terminal, &rx, &tx, options).expect("the loop runs");
     let ((rss_settled, heap_settled), (rss_end, heap_end)) = script.join().expect("script");

@@ -9,10 +9,14 @@
 //!
 //! Adding an experiment takes one new file under `src/` and one line in [`catalog`].
 
+pub mod compare;
 pub mod counting;
 pub mod data;
+pub mod fault;
 pub mod layout;
 pub mod measure;
+pub mod panic;
+pub mod worker;
 
 mod bit_packing;
 pub mod bounded_cache;
@@ -391,25 +395,38 @@ impl fmt::Display for Checksum {
 }
 
 /// Every experiment, in chapter order. Adding one is one line here.
+///
+/// With the environment variable [`fault::ENABLE`] set, the test-only [`fault::Fault`] comes
+/// last.
 #[must_use]
 pub fn catalog() -> &'static [&'static dyn Experiment] {
-    &[
-        &buffer_reuse::BufferReuse,
-        &string_processing::StringProcessing,
-        &in_place::InPlace,
-        &preallocation::Preallocation,
-        &struct_layout::StructLayout,
-        &bit_packing::BitPacking,
-        &compact_collections::CompactCollections,
-        &inline_storage::InlineStorage,
-        &sync_pool::SyncPoolExperiment,
-        &channel_pool::ChannelPoolExperiment,
-        &size_classes::SizeClasses,
-        &streaming::Streaming,
-        &bounded_cache::BoundedCache,
-        &low_alloc_api::LowAllocApi,
-    ]
+    static WITH_FAULTS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let full = CATALOG.len();
+    let shown = if *WITH_FAULTS.get_or_init(|| std::env::var_os(fault::ENABLE).is_some()) {
+        full
+    } else {
+        full - 1
+    };
+    &CATALOG[..shown]
 }
+
+static CATALOG: [&'static dyn Experiment; 15] = [
+    &buffer_reuse::BufferReuse,
+    &string_processing::StringProcessing,
+    &in_place::InPlace,
+    &preallocation::Preallocation,
+    &struct_layout::StructLayout,
+    &bit_packing::BitPacking,
+    &compact_collections::CompactCollections,
+    &inline_storage::InlineStorage,
+    &sync_pool::SyncPoolExperiment,
+    &channel_pool::ChannelPoolExperiment,
+    &size_classes::SizeClasses,
+    &streaming::Streaming,
+    &bounded_cache::BoundedCache,
+    &low_alloc_api::LowAllocApi,
+    &fault::Fault,
+];
 
 /// The experiment with id `id`.
 #[must_use]

@@ -1,33 +1,243 @@
-//! Measuring one variant: setup, warm-up, measured operations, teardown, on the calling thread.
+//! The one measuring loop: setup, warm-up, measured batches, budget checks, teardown, on the
+//! calling thread, with a [`Sample`] of cumulative figures published after every batch.
 //!
-//! This is `heaplab bench`'s core and what the tests assert with. It counts through the calling
-//! thread's own [`WorkerSlot`], so the counts are exact only where [`CountingAlloc`] is the
-//! global allocator (check with [`counting_is_installed`]).
+//! Every view runs variants through [`run`]: `heaplab bench` and the scorecard to the end of a
+//! [`Stop`], the dashboard, the tour and `--trace` (in a worker process, see [`crate::worker`])
+//! until told to stop. So a figure means the same thing wherever it is shown.
+//!
+//! It counts through the calling thread's own [`WorkerSlot`], so the counts are exact only
+//! where [`CountingAlloc`] is the global allocator (check with [`counting_is_installed`]).
+//! Only what happens inside a measured batch is counted: each batch's counters are read
+//! before and after it, so whatever happens between batches (a pause, publishing, a command)
+//! never reaches a figure.
 //!
 //! [`CountingAlloc`]: crate::counting::CountingAlloc
 
 use std::panic::{self, AssertUnwindSafe};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::counting::{Counters, OverBudget, WorkerSlot};
-use crate::{Checksum, Experiment, SetupError, setup};
+use serde::{Deserialize, Serialize};
+
+use crate::counting::{Counters, OverBudget, SlotId, WorkerSlot};
+use crate::{Checksum, Experiment, SetupError};
+
+/// A batch of operations aims at this long, so the clock and the counters are read rarely and
+/// a command or a stop is seen within a few milliseconds.
+pub const BATCH_TARGET: Duration = Duration::from_millis(2);
 
 /// How long to measure.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum Stop {
     /// Exactly this many measured operations after the warm-up.
     Iterations(u64),
-    /// As many operations as fit in this time (checked between batches of about a millisecond).
+    /// As many operations as fit in this much measured time.
     Time(Duration),
+    /// Until [`Live::stop`] is called (the dashboard, the tour, `--trace`).
+    Never,
+}
+
+/// What the loop is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Phase {
+    /// Building the workload (outside the measured region).
+    #[default]
+    SettingUp,
+    /// Running the warm-up operations (in no figure but the checksum).
+    WarmingUp,
+    /// Running measured operations.
+    Running,
+    /// Paused by [`Live::set_paused`]: no operation runs, no figure moves.
+    Paused,
+    /// Stopped because its live heap passed the budget; its workload has been dropped, so its
+    /// memory is returned. The figures cover the operations that completed.
+    OverBudget {
+        /// The variant's live heap (above its level before setup) when it passed the budget.
+        live_bytes: u64,
+        /// Time from the start of setup to the stop.
+        after: Duration,
+    },
+    /// The run has ended.
+    Exited,
+}
+
+/// One reading of a run: cumulative figures since its warm-up ended, taken at the end of a
+/// batch (so `allocs / ops` is exact), plus readings of the process it runs in.
+///
+/// It is the one type for a run's figures: the worker publishes it, the dashboard draws it,
+/// `--trace` prints it, `--record` stores it, and [`Measurement`] ends with it. The fields
+/// marked "tag" are the parent's: a worker leaves them empty and its owner fills them in.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Sample {
+    /// Tag: time since the owner started the run (its clock, for chart axes only: every
+    /// rate is over `measured_for`).
+    #[serde(skip)]
+    pub elapsed: Duration,
+    /// Tag: the experiment's id.
+    #[serde(skip)]
+    pub experiment: &'static str,
+    /// Tag: the variant's name.
+    #[serde(skip)]
+    pub variant: &'static str,
+    /// Tag: the variant's index in the experiment's list.
+    #[serde(skip)]
+    pub variant_index: usize,
+    /// Tag: increases with every workload set up (variant switch, size change, new budget):
+    /// figures of different epochs must not be subtracted from each other.
+    #[serde(skip)]
+    pub epoch: u64,
+    /// Tag: the workload size.
+    #[serde(skip)]
+    pub size: usize,
+    /// Tag: the memory budget in force.
+    #[serde(skip)]
+    pub budget_bytes: Option<u64>,
+    /// What the run is doing.
+    pub phase: Phase,
+    /// Time spent inside measured batches (pauses and everything between batches excluded):
+    /// the one clock every rate is computed over.
+    pub measured_for: Duration,
+    /// Measured operations.
+    pub ops: u64,
+    /// Bytes the measured operations processed, as they reported them.
+    pub bytes_processed: u64,
+    /// Allocations (`alloc` and `alloc_zeroed`) during measured batches.
+    pub allocs: u64,
+    /// Deallocations during measured batches.
+    pub deallocs: u64,
+    /// Reallocations during measured batches.
+    pub reallocs: u64,
+    /// Bytes allocated during measured batches (realloc growth included).
+    pub bytes_allocated: u64,
+    /// The run's live heap now, above its level before setup.
+    pub live_heap_bytes: i64,
+    /// The run's highest live heap from setup on, above its level before setup: the
+    /// variant's own footprint.
+    pub peak_heap_bytes: u64,
+    /// The live heap of the whole process the run is in (every thread's counters summed).
+    pub process_heap_bytes: u64,
+    /// The resident set size of the process the run is in.
+    pub process_rss_bytes: u64,
+}
+
+impl Sample {
+    fn per_op(&self, total: u64) -> f64 {
+        if self.ops == 0 {
+            0.0
+        } else {
+            total as f64 / self.ops as f64
+        }
+    }
+
+    fn per_sec(&self, total: u64) -> f64 {
+        let secs = self.measured_for.as_secs_f64();
+        if secs > 0.0 { total as f64 / secs } else { 0.0 }
+    }
+
+    /// Allocations per measured operation (0 before the first).
+    #[must_use]
+    pub fn allocs_per_op(&self) -> f64 {
+        self.per_op(self.allocs)
+    }
+
+    /// Bytes allocated per operation, counting the growth of reallocations.
+    #[must_use]
+    pub fn bytes_per_op(&self) -> f64 {
+        self.per_op(self.bytes_allocated)
+    }
+
+    /// Reallocations per operation.
+    #[must_use]
+    pub fn reallocs_per_op(&self) -> f64 {
+        self.per_op(self.reallocs)
+    }
+
+    /// Nanoseconds of measured time per operation.
+    #[must_use]
+    pub fn ns_per_op(&self) -> f64 {
+        self.per_op(u64::try_from(self.measured_for.as_nanos()).unwrap_or(u64::MAX))
+    }
+
+    /// Operations per second of measured time.
+    #[must_use]
+    pub fn ops_per_sec(&self) -> f64 {
+        self.per_sec(self.ops)
+    }
+
+    /// Bytes processed per second of measured time.
+    #[must_use]
+    pub fn bytes_per_sec(&self) -> f64 {
+        self.per_sec(self.bytes_processed)
+    }
+
+    /// This run's figures added to `earlier`'s, as one run of the same variant and size that
+    /// went on where `earlier` stopped: counts and measured time summed, the higher peak, the
+    /// rest (phase, live heap, tags) this sample's.
+    #[must_use]
+    pub fn after(&self, earlier: &Sample) -> Sample {
+        Sample {
+            measured_for: earlier.measured_for + self.measured_for,
+            ops: earlier.ops + self.ops,
+            bytes_processed: earlier.bytes_processed + self.bytes_processed,
+            allocs: earlier.allocs + self.allocs,
+            deallocs: earlier.deallocs + self.deallocs,
+            reallocs: earlier.reallocs + self.reallocs,
+            bytes_allocated: earlier.bytes_allocated + self.bytes_allocated,
+            peak_heap_bytes: earlier.peak_heap_bytes.max(self.peak_heap_bytes),
+            ..*self
+        }
+    }
+
+    /// The rates between `earlier` and this sample, over the measured time between them, or
+    /// `None` when there is no interval to report: another epoch, a phase other than
+    /// running on either side, or no measured time in between.
+    #[must_use]
+    pub fn rates_since(&self, earlier: &Sample) -> Option<Rates> {
+        if self.phase != Phase::Running
+            || earlier.phase != Phase::Running
+            || earlier.epoch != self.epoch
+        {
+            return None;
+        }
+        let secs = self
+            .measured_for
+            .saturating_sub(earlier.measured_for)
+            .as_secs_f64();
+        if secs <= 0.0 {
+            return None;
+        }
+        let rate = |now: u64, before: u64| now.saturating_sub(before) as f64 / secs;
+        Some(Rates {
+            ops_per_sec: rate(self.ops, earlier.ops),
+            allocs_per_sec: rate(self.allocs, earlier.allocs),
+            alloc_bytes_per_sec: rate(self.bytes_allocated, earlier.bytes_allocated),
+            bytes_per_sec: rate(self.bytes_processed, earlier.bytes_processed),
+        })
+    }
+}
+
+/// Rates over an interval between two samples of one epoch (see [`Sample::rates_since`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rates {
+    /// Operations per second.
+    pub ops_per_sec: f64,
+    /// Allocations per second.
+    pub allocs_per_sec: f64,
+    /// Bytes allocated per second.
+    pub alloc_bytes_per_sec: f64,
+    /// Bytes processed per second.
+    pub bytes_per_sec: f64,
 }
 
 /// How a measured run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Status {
     /// It ran to the end.
     Completed,
-    /// The worker's live heap passed the budget; the run was stopped there and its memory
-    /// returned. The figures cover the operations that completed before.
+    /// The live heap passed the budget; the run was stopped there and its memory returned.
+    /// The figures cover the operations that completed before.
     OverBudget {
         /// The variant's live heap (above its level before setup) when it passed the budget.
         live_bytes: u64,
@@ -36,86 +246,109 @@ pub enum Status {
     },
 }
 
-/// The figures of one measured run of one variant.
-#[derive(Debug, Clone, PartialEq)]
+/// A whole run: its last [`Sample`] and what only the end of a run knows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Measurement {
-    /// The experiment's id.
-    pub experiment: &'static str,
-    /// The variant's name.
-    pub variant: &'static str,
-    /// The workload size.
-    pub size: usize,
-    /// Warm-up operations run before measuring (not in any figure but the checksum).
+    /// The figures when measuring ended.
+    pub sample: Sample,
+    /// Warm-up operations run before measuring (in no figure but the checksum).
     pub warmup_ops: u64,
-    /// Measured operations.
-    pub iterations: u64,
-    /// Wall time of the measured operations.
-    pub elapsed: Duration,
-    /// Bytes the measured operations processed, as they reported them.
-    pub bytes_processed: u64,
-    /// Allocator events during the measured operations only.
-    pub counters: Counters,
-    /// The highest live heap of the worker from setup to the end of measuring, above what it
-    /// held before setup: the variant's own footprint.
-    pub peak_heap_bytes: u64,
     /// Digest of the warm-up operations' results: the same operations for every variant.
-    pub checksum: Checksum,
-    /// The experiment's own counters at the end of the run (see [`Workload::extra_counters`]).
-    ///
-    /// [`Workload::extra_counters`]: crate::Workload::extra_counters
-    pub extra_counters: Vec<(&'static str, f64)>,
+    pub checksum: u64,
+    /// The experiment's own counters at the end of the run (see
+    /// [`Workload::extra_counters`](crate::Workload::extra_counters)).
+    pub extra_counters: Vec<(String, f64)>,
     /// Whether the run completed or was stopped over budget.
     pub status: Status,
 }
 
+/// A measurement reads as its last sample: `m.allocs_per_op()`, `m.peak_heap_bytes`.
+impl std::ops::Deref for Measurement {
+    type Target = Sample;
+
+    fn deref(&self) -> &Sample {
+        &self.sample
+    }
+}
+
 impl Measurement {
-    fn per_op(&self, total: u64) -> f64 {
-        if self.iterations == 0 {
-            0.0
-        } else {
-            total as f64 / self.iterations as f64
+    /// The checksum as 16 hex digits, as exports print it.
+    #[must_use]
+    pub fn checksum_hex(&self) -> String {
+        format!("{:016x}", self.checksum)
+    }
+}
+
+/// What to run.
+#[derive(Debug, Clone, Copy)]
+pub struct Spec<'a> {
+    /// The experiment.
+    pub experiment: &'a dyn Experiment,
+    /// The variant's name.
+    pub variant: &'a str,
+    /// The workload size (ignored with an input file, whose length sets it).
+    pub size: usize,
+    /// Once the run's live heap (above its level before setup) passes this many bytes, it
+    /// stops between operations, or inside one at a
+    /// [`budget_checkpoint`](crate::counting::budget_checkpoint).
+    pub budget: Option<u64>,
+    /// A user's file to run on instead of generated input (experiments that take one).
+    pub input: Option<&'a Path>,
+    /// How long to measure.
+    pub stop: Stop,
+}
+
+/// The window between a running loop and the threads that watch and steer it: the loop
+/// publishes its latest [`Sample`] here after every batch and reads `paused` and `stop`
+/// between batches. Nothing here allocates.
+#[derive(Debug, Default)]
+pub struct Live {
+    /// The latest sample, and the slot it counts in with the live-byte level its heap
+    /// figures count from.
+    latest: Mutex<(Sample, Option<(SlotId, i64)>)>,
+    paused: AtomicBool,
+    stop: AtomicBool,
+}
+
+impl Live {
+    /// A fresh window: nothing published, not paused, not stopped.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The latest sample, with the run's live and peak heap read now (so a long setup shows
+    /// its growth before the first batch ends).
+    #[must_use]
+    pub fn latest(&self) -> Sample {
+        let (mut sample, slot) = *self.latest.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((slot, baseline)) = slot
+            && !matches!(sample.phase, Phase::OverBudget { .. } | Phase::Exited)
+        {
+            let now = crate::counting::snapshot(slot);
+            sample.live_heap_bytes = now.live_bytes() - baseline;
+            sample.peak_heap_bytes = u64::try_from(now.peak_live_bytes - baseline).unwrap_or(0);
         }
+        sample
     }
 
-    fn per_sec(&self, total: u64) -> f64 {
-        let secs = self.elapsed.as_secs_f64();
-        if secs > 0.0 { total as f64 / secs } else { 0.0 }
+    /// Pauses or resumes the loop (it notices between batches).
+    pub fn set_paused(&self, paused: bool) {
+        self.paused.store(paused, Ordering::Relaxed);
     }
 
-    /// Nanoseconds per measured operation.
-    #[must_use]
-    pub fn ns_per_op(&self) -> f64 {
-        self.per_op(u64::try_from(self.elapsed.as_nanos()).unwrap_or(u64::MAX))
+    /// Asks the loop to end after its current batch.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
     }
 
-    /// Allocations (`alloc` and `alloc_zeroed` calls) per operation.
-    #[must_use]
-    pub fn allocs_per_op(&self) -> f64 {
-        self.per_op(self.counters.allocs)
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
     }
 
-    /// Bytes allocated per operation, counting the growth of reallocations.
-    #[must_use]
-    pub fn bytes_per_op(&self) -> f64 {
-        self.per_op(self.counters.bytes_allocated)
-    }
-
-    /// Reallocations per operation.
-    #[must_use]
-    pub fn reallocs_per_op(&self) -> f64 {
-        self.per_op(self.counters.reallocs)
-    }
-
-    /// Operations per second.
-    #[must_use]
-    pub fn ops_per_sec(&self) -> f64 {
-        self.per_sec(self.iterations)
-    }
-
-    /// Bytes processed per second.
-    #[must_use]
-    pub fn bytes_per_sec(&self) -> f64 {
-        self.per_sec(self.bytes_processed)
+    fn publish(&self, sample: Sample, slot: SlotId, baseline: i64) {
+        *self.latest.lock().unwrap_or_else(PoisonError::into_inner) =
+            (sample, Some((slot, baseline)));
     }
 }
 
@@ -139,167 +372,202 @@ pub fn measure(
     size: usize,
     stop: Stop,
 ) -> Result<Measurement, SetupError> {
-    measure_with_budget(slot, experiment, variant, size, stop, None, None)
+    let spec = Spec {
+        experiment,
+        variant,
+        size,
+        budget: None,
+        input: None,
+        stop,
+    };
+    run(slot, &spec, &Live::new())
 }
 
-/// [`measure`] with a memory budget: once the variant's live heap (above its level before
-/// setup) passes `budget` bytes, the run stops between operations, or inside one at a
-/// [`budget_checkpoint`](crate::counting::budget_checkpoint), and reports [`Status::OverBudget`].
-pub fn measure_with_budget(
-    slot: &WorkerSlot,
-    experiment: &dyn Experiment,
-    variant: &str,
-    size: usize,
-    stop: Stop,
-    budget: Option<u64>,
-    input: Option<&std::path::Path>,
-) -> Result<Measurement, SetupError> {
+/// Runs `spec` on the calling thread, counting through `slot`, publishing into `live` after
+/// every batch: setup and warm-up outside the measured region, then measured batches of about
+/// [`BATCH_TARGET`] until `spec.stop` (or [`Live::stop`]), or until the live heap passes the
+/// budget. The workload is dropped before returning.
+///
+/// A panic in the experiment propagates (after the budget is cleared); a stop over budget is
+/// [`Status::OverBudget`], with the figures of the operations that completed.
+pub fn run(slot: &WorkerSlot, spec: &Spec<'_>, live: &Live) -> Result<Measurement, SetupError> {
+    let experiment = spec.experiment;
     let info = experiment.info();
-    let started = Instant::now();
-    slot.reset_peak();
-    let live_before = slot.counters().live_bytes();
-    slot.set_budget_above(live_before, budget);
     // An input file sets its own size (its length, which may even be 0): check the variant only.
-    let checked_size = if input.is_some() {
+    let checked_size = if spec.input.is_some() {
         info.default_size
     } else {
-        size
+        spec.size
     };
-    let variant_name = info.variants[crate::check(experiment, variant, checked_size)?].name;
+    let variant_index = crate::check(experiment, spec.variant, checked_size)?;
 
-    let mut run = Run {
+    let started = Instant::now();
+    slot.reset_peak();
+    let baseline = slot.counters().live_bytes();
+    slot.set_budget_above(baseline, spec.budget);
+    let mut state = Loop {
+        slot,
+        live,
+        baseline,
+        sample: Sample {
+            experiment: info.id,
+            variant: info.variants[variant_index].name,
+            variant_index,
+            size: spec.size,
+            budget_bytes: spec.budget,
+            ..Sample::default()
+        },
         checksum: Checksum::new(),
         warm_checksum: Checksum::new(),
-        iterations: 0,
-        bytes_processed: 0,
-        before: slot.counters(),
-        after: None,
-        elapsed: Duration::ZERO,
         extra_counters: Vec::new(),
     };
-    let warmup_ops = experiment.warmup_ops(size);
+    state.publish();
+    let warmup_ops = experiment.warmup_ops(spec.size);
     // Setup, warm-up and measuring may each pass the budget; an OverBudget unwind from a
     // checkpoint lands here, and the workload (everything it allocated) is dropped on the way.
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
-        let workload = match input {
-            Some(path) => crate::setup_with_input(experiment, variant, path),
-            None => setup(experiment, variant, size),
+        let workload = match spec.input {
+            Some(path) => crate::setup_with_input(experiment, spec.variant, path),
+            None => crate::setup(experiment, spec.variant, spec.size),
         }?;
-        run.go(slot, workload, warmup_ops, stop);
+        state.go(workload, warmup_ops, spec.stop);
         Ok(())
     }));
-    if let Ok(Err(e)) = outcome {
-        slot.set_budget(None);
-        return Err(e);
-    }
-    // Taken when measuring ended (or now, after an unwind), before anything of ours allocated.
-    let after = run.after.unwrap_or_else(|| slot.counters());
-    // Where the slot first passed the budget, as the runner reports it too.
     let passed_at = slot.over_budget();
     slot.set_budget(None);
-    let status = match outcome {
-        Ok(_) => match passed_at {
-            Some(live) => over(live - live_before, started),
-            None => Status::Completed,
-        },
+    let over_at = match outcome {
+        Ok(Err(e)) => return Err(e),
+        Ok(Ok(())) => passed_at,
         Err(payload) => match payload.downcast_ref::<OverBudget>() {
-            Some(o) => over(o.live_bytes - live_before, started),
+            Some(over) => Some(over.live_bytes),
             None => panic::resume_unwind(payload),
         },
     };
-    let peak = after.peak_live_bytes.saturating_sub(live_before);
+    let status = match over_at {
+        Some(live_bytes) => Status::OverBudget {
+            live_bytes: u64::try_from(live_bytes - baseline).unwrap_or(0),
+            after: started.elapsed(),
+        },
+        None => Status::Completed,
+    };
+    let now = slot.counters();
+    state.sample.peak_heap_bytes = u64::try_from(now.peak_live_bytes - baseline).unwrap_or(0);
+    state.sample.live_heap_bytes = now.live_bytes() - baseline;
+    state.sample.phase = match status {
+        Status::Completed => Phase::Exited,
+        Status::OverBudget { live_bytes, after } => Phase::OverBudget { live_bytes, after },
+    };
+    state.publish();
     Ok(Measurement {
-        experiment: info.id,
-        variant: variant_name,
-        size,
+        sample: state.sample,
         warmup_ops,
-        iterations: run.iterations,
-        elapsed: run.elapsed,
-        bytes_processed: run.bytes_processed,
-        counters: after.since(&run.before),
-        peak_heap_bytes: u64::try_from(peak).unwrap_or(0),
-        checksum: run.warm_checksum,
-        extra_counters: run.extra_counters,
+        checksum: state.warm_checksum.value(),
+        extra_counters: state.extra_counters,
         status,
     })
 }
 
-fn over(live_bytes: i64, started: Instant) -> Status {
-    Status::OverBudget {
-        live_bytes: u64::try_from(live_bytes).unwrap_or(0),
-        after: started.elapsed(),
-    }
-}
-
-/// The state of one measured run, kept outside the unwind boundary so that a stop over budget
-/// keeps the figures of the operations that completed.
-struct Run {
+/// The state of one run, kept outside the unwind boundary so that a stop over budget keeps
+/// the figures of the operations that completed.
+struct Loop<'a> {
+    slot: &'a WorkerSlot,
+    live: &'a Live,
+    baseline: i64,
+    sample: Sample,
     checksum: Checksum,
     warm_checksum: Checksum,
-    iterations: u64,
-    bytes_processed: u64,
-    before: Counters,
-    /// The counters the moment measuring ended.
-    after: Option<Counters>,
-    elapsed: Duration,
-    extra_counters: Vec<(&'static str, f64)>,
+    extra_counters: Vec<(String, f64)>,
 }
 
-impl Run {
-    fn go(
-        &mut self,
-        slot: &WorkerSlot,
-        mut workload: Box<dyn crate::Workload>,
-        warmup_ops: u64,
-        stop: Stop,
-    ) {
-        let over = || slot.over_budget().is_some();
+impl Loop<'_> {
+    fn publish(&self) {
+        self.live
+            .publish(self.sample, self.slot.id(), self.baseline);
+    }
+
+    fn set_phase(&mut self, phase: Phase) {
+        if self.sample.phase != phase {
+            self.sample.phase = phase;
+            self.publish();
+        }
+    }
+
+    fn over(&self) -> bool {
+        self.slot.over_budget().is_some()
+    }
+
+    /// Whether measuring is over: the stop is reached or asked for.
+    fn done(&self, stop: Stop) -> bool {
+        self.live.stopped()
+            || match stop {
+                Stop::Iterations(n) => self.sample.ops >= n,
+                Stop::Time(limit) => self.sample.measured_for >= limit,
+                Stop::Never => false,
+            }
+    }
+
+    fn go(&mut self, mut workload: Box<dyn crate::Workload>, warmup_ops: u64, stop: Stop) {
+        self.set_phase(Phase::WarmingUp);
         for _ in 0..warmup_ops {
-            if over() {
+            if self.over() || self.live.stopped() {
                 return;
             }
             workload.run_op(&mut self.checksum);
         }
         self.warm_checksum = self.checksum;
-        self.before = slot.counters();
-        let start = Instant::now();
-        match stop {
-            Stop::Iterations(n) => {
-                for _ in 0..n {
-                    if over() {
-                        break;
-                    }
-                    self.bytes_processed += workload.run_op(&mut self.checksum);
-                    self.iterations += 1;
+        self.set_phase(Phase::Running);
+
+        let mut batch = 1u64;
+        while !self.done(stop) && !self.over() {
+            if self.live.paused.load(Ordering::Relaxed) {
+                self.set_phase(Phase::Paused);
+                // A sleep does not allocate, and nothing of a pause is in any figure.
+                std::thread::sleep(Duration::from_millis(2));
+                continue;
+            }
+            self.set_phase(Phase::Running);
+            let n = match stop {
+                Stop::Iterations(total) => batch.min(total - self.sample.ops),
+                Stop::Time(_) | Stop::Never => batch,
+            };
+            let before = self.slot.counters();
+            let start = Instant::now();
+            let mut done = 0u64;
+            let mut bytes = 0u64;
+            while done < n {
+                bytes += workload.run_op(&mut self.checksum);
+                done += 1;
+                // One relaxed load per operation: stop at the first one past the budget.
+                if self.over() {
+                    break;
                 }
             }
-            Stop::Time(limit) => {
-                let mut batch = 1u64;
-                'measuring: loop {
-                    let batch_start = Instant::now();
-                    for _ in 0..batch {
-                        if over() {
-                            break 'measuring;
-                        }
-                        self.bytes_processed += workload.run_op(&mut self.checksum);
-                        self.iterations += 1;
-                    }
-                    let now = Instant::now();
-                    if now.duration_since(start) >= limit {
-                        break;
-                    }
-                    // Grow batches until one takes about a millisecond, to keep the clock cheap.
-                    if now.duration_since(batch_start) < Duration::from_millis(1) {
-                        batch = batch.saturating_mul(2);
-                    }
-                }
+            let took = start.elapsed();
+            let during = self.slot.counters().since(&before);
+            self.add(done, bytes, took, &during);
+            self.publish();
+            if took < BATCH_TARGET {
+                batch = batch.saturating_mul(2);
+            } else if took > BATCH_TARGET * 4 && batch > 1 {
+                batch /= 2;
             }
         }
-        self.elapsed = start.elapsed();
-        self.after = Some(slot.counters());
         std::hint::black_box(self.checksum);
-        // Collecting the experiment's own counters allocates: after the snapshot, never before.
+        // Collecting the experiment's own counters allocates: after the last batch, never in one.
         let extra = &mut self.extra_counters;
-        workload.extra_counters(&mut |name, value| extra.push((name, value)));
+        workload.extra_counters(&mut |name, value| extra.push((name.to_owned(), value)));
+    }
+
+    fn add(&mut self, ops: u64, bytes: u64, took: Duration, during: &Counters) {
+        let s = &mut self.sample;
+        s.ops += ops;
+        s.bytes_processed += bytes;
+        s.measured_for += took;
+        s.allocs += during.allocs;
+        s.deallocs += during.deallocs;
+        s.reallocs += during.reallocs;
+        s.bytes_allocated += during.bytes_allocated;
+        s.live_heap_bytes = self.slot.counters().live_bytes() - self.baseline;
+        s.peak_heap_bytes = u64::try_from(during.peak_live_bytes - self.baseline).unwrap_or(0);
     }
 }

@@ -334,9 +334,9 @@ fn measure_runs_exactly_the_iterations_asked_for() {
     let slot = counting::register_worker().expect("slot");
     let experiment = find("buffer-reuse").expect("exists");
     let m = measure(&slot, experiment, "naive", 100, Stop::Iterations(1234)).expect("measures");
-    assert_eq!(m.iterations, 1234);
-    assert_eq!(m.counters.allocs, 1234);
-    assert_eq!(m.counters.bytes_allocated, 1234 * 200);
+    assert_eq!(m.ops, 1234);
+    assert_eq!(m.allocs, 1234);
+    assert_eq!(m.bytes_allocated, 1234 * 200);
     assert_eq!(m.bytes_processed, 1234 * 100);
     assert_eq!(m.warmup_ops, experiment.warmup_ops(100));
 }

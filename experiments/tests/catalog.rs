@@ -88,14 +88,8 @@ fn every_zero_allocation_claim_holds_at_the_default_size() {
     }
     for id in claimed {
         let m = run_default(&slot, id, "optimized", 3);
-        assert_eq!(
-            m.counters.allocs, 0,
-            "{id} optimized allocates after warm-up"
-        );
-        assert_eq!(
-            m.counters.reallocs, 0,
-            "{id} optimized reallocates after warm-up"
-        );
+        assert_eq!(m.allocs, 0, "{id} optimized allocates after warm-up");
+        assert_eq!(m.reallocs, 0, "{id} optimized reallocates after warm-up");
     }
 }
 
@@ -114,7 +108,7 @@ fn in_place_naive_makes_three_vectors_optimized_none() {
     let optimized = run_default(&slot, "in-place", "optimized", 50);
     assert_eq!(optimized.allocs_per_op(), 0.0);
     assert_eq!(optimized.reallocs_per_op(), 0.0);
-    assert_eq!(optimized.counters.bytes_allocated, 0);
+    assert_eq!(optimized.bytes_allocated, 0);
 }
 
 #[test]
@@ -141,7 +135,7 @@ fn preallocation_growth_reallocates_sizing_once_does_not_reuse_allocates_nothing
         (reused.allocs_per_op(), reused.reallocs_per_op()),
         (0.0, 0.0)
     );
-    assert_eq!(reused.counters.bytes_allocated, 0);
+    assert_eq!(reused.bytes_allocated, 0);
 }
 
 #[test]
@@ -211,7 +205,7 @@ fn inline_storage_naive_allocates_per_endpoint_inline_never() {
     let n = 100_000u64;
     let naive = run_default(&slot, "inline-storage", "naive", 10);
     assert_eq!(naive.allocs_per_op(), 1024.0);
-    assert_eq!(naive.counters.deallocs, 10 * 1024);
+    assert_eq!(naive.deallocs, 10 * 1024);
     let inline = run_default(&slot, "inline-storage", "optimized", 10);
     let arrayvec = run_default(&slot, "inline-storage", "crate", 10);
     assert_eq!(inline.allocs_per_op(), 0.0);
@@ -363,7 +357,7 @@ fn streaming_allocates_nothing_and_its_peak_does_not_grow_with_the_input() {
     let large = run(&slot, "streaming", "optimized", 16 << 20, 1);
     for m in [&small, &large] {
         assert_eq!(m.allocs_per_op(), 0.0, "size {}", m.size);
-        assert_eq!(m.counters.reallocs, 0, "size {}", m.size);
+        assert_eq!(m.reallocs, 0, "size {}", m.size);
     }
     // A 64 KiB chunk and a 16 KiB carry, plus a few words; the same for 16 times the input.
     assert_eq!(small.peak_heap_bytes, large.peak_heap_bytes);
@@ -515,8 +509,8 @@ fn low_alloc_api_writes_lines_without_allocating() {
     let optimized = run_default(&slot, "low-alloc-api", "optimized", n);
     assert_eq!(naive.allocs_per_op(), 57.0, "the count the why states");
     assert_eq!(optimized.allocs_per_op(), 0.0);
-    assert_eq!(optimized.counters.reallocs, 0);
-    assert_eq!(optimized.counters.bytes_allocated, 0);
+    assert_eq!(optimized.reallocs, 0);
+    assert_eq!(optimized.bytes_allocated, 0);
     assert_eq!(
         naive.bytes_processed, optimized.bytes_processed,
         "the same lines"

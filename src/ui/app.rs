@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 
 use heaplab_experiments::Experiment;
+use heaplab_experiments::compare;
 
 use super::keys::Action;
 use super::workshop::{View, Workshop};
@@ -49,47 +50,14 @@ pub struct Point {
     pub bytes_per_sec: f64,
 }
 
-/// The latest cumulative figures of one variant (since its warm-up ended).
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct VariantStats {
-    /// Measured operations.
-    pub ops: u64,
-    /// Allocations per operation.
-    pub allocs_per_op: f64,
-    /// Bytes allocated per operation.
-    pub bytes_per_op: f64,
-    /// Nanoseconds per operation (running time only).
-    pub ns_per_op: f64,
-    /// Peak heap of the variant.
-    pub peak_heap_bytes: u64,
-    /// Operations per second of running time.
-    pub ops_per_sec: f64,
-    /// Bytes processed per second of running time.
-    pub bytes_per_sec: f64,
-}
-
-impl VariantStats {
-    fn from_sample(s: &Sample) -> Self {
-        let ops = s.ops.max(1) as f64;
-        let secs = s.measured_for.as_secs_f64();
-        let per_sec = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
-        Self {
-            ops: s.ops,
-            allocs_per_op: s.allocs as f64 / ops,
-            bytes_per_op: s.bytes_allocated as f64 / ops,
-            ns_per_op: s.measured_for.as_nanos() as f64 / ops,
-            peak_heap_bytes: s.peak_heap_bytes,
-            ops_per_sec: per_sec(s.ops),
-            bytes_per_sec: per_sec(s.bytes_processed),
-        }
-    }
-}
-
-/// One variant against naive, in words: `100% fewer allocs/op`, `2.7x faster`, `-33% peak heap`.
+/// One variant against naive, in the words of the one comparison module
+/// ([`heaplab_experiments::compare`]): `100% fewer allocs/op`, `2.71x faster`, `-33% peak heap`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Comparison {
     /// The variant compared (not naive).
     pub variant: &'static str,
+    /// The figures behind the words.
+    pub figures: compare::Comparison,
     /// The allocation claim.
     pub allocs: String,
     /// The speed claim.
@@ -99,41 +67,14 @@ pub struct Comparison {
 }
 
 impl Comparison {
-    fn new(variant: &'static str, naive: &VariantStats, other: &VariantStats) -> Self {
-        let allocs = if naive.allocs_per_op == 0.0 && other.allocs_per_op == 0.0 {
-            "no allocs/op either way".to_owned()
-        } else if other.allocs_per_op == 0.0 {
-            format!("0 allocs/op (naive {:.2})", naive.allocs_per_op)
-        } else if other.allocs_per_op <= naive.allocs_per_op {
-            format!(
-                "{:.1}x fewer allocs/op",
-                naive.allocs_per_op / other.allocs_per_op
-            )
-        } else {
-            format!(
-                "{:.1}x more allocs/op",
-                other.allocs_per_op / naive.allocs_per_op
-            )
-        };
-        let speed = if other.ns_per_op <= 0.0 || naive.ns_per_op <= 0.0 {
-            "speed n/a".to_owned()
-        } else if other.ns_per_op <= naive.ns_per_op {
-            format!("{:.2}x faster", naive.ns_per_op / other.ns_per_op)
-        } else {
-            format!("{:.2}x slower", other.ns_per_op / naive.ns_per_op)
-        };
-        let peak = if naive.peak_heap_bytes == 0 {
-            "peak heap n/a".to_owned()
-        } else {
-            let change =
-                (other.peak_heap_bytes as f64 / naive.peak_heap_bytes as f64 - 1.0) * 100.0;
-            format!("{change:+.0}% peak heap")
-        };
+    fn new(variant: &'static str, naive: &Sample, other: &Sample) -> Self {
+        let figures = compare::Comparison::between(naive.into(), other.into(), true);
         Self {
             variant,
-            allocs,
-            speed,
-            peak,
+            allocs: figures.allocs_text(),
+            speed: figures.speed_text(),
+            peak: figures.peak_text(),
+            figures,
         }
     }
 }
@@ -193,8 +134,12 @@ pub struct App {
     pub running: Option<Running>,
     /// Chart history, oldest first, at most [`HISTORY_CAPACITY`] points.
     pub history: VecDeque<Point>,
-    /// Latest figures per variant of `stats_for`.
-    pub stats: Vec<Option<VariantStats>>,
+    /// Figures per variant of `stats_for`: every run of the variant at this size, added up
+    /// (so compare mode's short runs build up one figure per variant, as bench would measure
+    /// one longer run).
+    pub stats: Vec<Option<Sample>>,
+    /// Per variant: the epoch its latest figures came from, and its figures before that epoch.
+    earlier: Vec<(u64, Sample)>,
     /// The experiment `stats` belong to.
     pub stats_for: Option<usize>,
     /// Each non-naive variant against naive, when both have figures.
@@ -236,6 +181,7 @@ impl App {
             running: None,
             history: VecDeque::with_capacity(HISTORY_CAPACITY),
             stats: Vec::new(),
+            earlier: Vec::new(),
             stats_for: None,
             comparisons: Vec::new(),
             window: DEFAULT_WINDOW,
@@ -299,6 +245,7 @@ impl App {
     fn clear_figures(&mut self) {
         self.history.clear();
         self.stats.clear();
+        self.earlier.clear();
         self.comparisons.clear();
         self.last_sample = None;
         self.workshop.streak = super::workshop::ZeroStreak::default();
@@ -478,6 +425,7 @@ impl App {
         running.phase = Phase::SettingUp;
         // Per-operation figures of another size are not comparable.
         self.stats.clear();
+        self.earlier.clear();
         self.comparisons.clear();
         vec![Effect::Send(Command::SetSize(size))]
     }
@@ -514,27 +462,10 @@ impl App {
             ));
         }
         self.workshop.streak.on_sample(&sample);
-        let previous = self
-            .last_sample
-            .filter(|p| p.epoch == sample.epoch && sample.phase == Phase::Running);
-        let rate = |now: u64, before: u64, secs: f64| {
-            if secs > 0.0 {
-                now.saturating_sub(before) as f64 / secs
-            } else {
-                f64::NAN
-            }
-        };
-        let (allocs, alloc_bytes, ops, bytes) = match previous {
-            Some(p) => {
-                let secs = (sample.elapsed.saturating_sub(p.elapsed)).as_secs_f64();
-                (
-                    rate(sample.allocs, p.allocs, secs),
-                    rate(sample.bytes_allocated, p.bytes_allocated, secs),
-                    rate(sample.ops, p.ops, secs),
-                    rate(sample.bytes_processed, p.bytes_processed, secs),
-                )
-            }
-            None => (f64::NAN, f64::NAN, f64::NAN, f64::NAN),
+        // Rates over the worker's measured time, as trace and bench compute them.
+        let rates = self.last_sample.and_then(|p| sample.rates_since(&p));
+        let rate = |pick: fn(&heaplab_experiments::measure::Rates) -> f64| {
+            rates.as_ref().map_or(f64::NAN, pick)
         };
         if self.history.len() == HISTORY_CAPACITY {
             self.history.pop_front();
@@ -543,28 +474,37 @@ impl App {
             t: now,
             variant: sample.variant_index,
             epoch: sample.epoch,
-            allocs_per_sec: allocs,
-            alloc_bytes_per_sec: alloc_bytes,
+            allocs_per_sec: rate(|r| r.allocs_per_sec),
+            alloc_bytes_per_sec: rate(|r| r.alloc_bytes_per_sec),
             live_heap_bytes: sample.live_heap_bytes.max(0) as f64,
             peak_heap_bytes: sample.peak_heap_bytes as f64,
             process_heap_bytes: sample.process_heap_bytes as f64,
             process_rss_bytes: sample.process_rss_bytes as f64,
-            ops_per_sec: ops,
-            bytes_per_sec: bytes,
+            ops_per_sec: rate(|r| r.ops_per_sec),
+            bytes_per_sec: rate(|r| r.bytes_per_sec),
         });
         self.last_sample = Some(sample);
 
         if sample.phase == Phase::Running && sample.ops > 0 {
             let variants = self.experiments[running.experiment].info().variants;
+            let v = sample.variant_index;
             self.stats.resize(variants.len(), None);
-            self.stats[sample.variant_index] = Some(VariantStats::from_sample(&sample));
+            self.earlier.resize(variants.len(), (0, Sample::default()));
+            if self.earlier[v].0 != sample.epoch {
+                // A new run of this variant: what it measured so far is the base of the next.
+                self.earlier[v] = (sample.epoch, self.stats[v].unwrap_or_default());
+            }
+            self.stats[v] = Some(sample.after(&self.earlier[v].1));
             self.comparisons = match self.stats.first().copied().flatten() {
                 Some(naive) => self
                     .stats
                     .iter()
                     .enumerate()
                     .skip(1)
-                    .filter_map(|(i, s)| s.map(|s| Comparison::new(variants[i].name, &naive, &s)))
+                    .filter_map(|(i, s)| {
+                        s.as_ref()
+                            .map(|s| Comparison::new(variants[i].name, &naive, s))
+                    })
                     .collect(),
                 None => Vec::new(),
             };

@@ -487,18 +487,18 @@ fn render_numbers(app: &App, area: Rect, buf: &mut Buffer) {
             match app.stats.get(i).copied().flatten() {
                 Some(s) => Row::new([
                     name,
-                    Cell::from(format!("{:.2}", s.allocs_per_op)),
-                    Cell::from(if s.bytes_per_op < 1e6 {
-                        format!("{:.0}", s.bytes_per_op)
+                    Cell::from(format!("{:.2}", s.allocs_per_op())),
+                    Cell::from(if s.bytes_per_op() < 1e6 {
+                        format!("{:.0}", s.bytes_per_op())
                     } else {
-                        units::bytes_short(s.bytes_per_op)
+                        units::bytes_short(s.bytes_per_op())
                     }),
-                    Cell::from(format!("{:.1}", s.ns_per_op)),
+                    Cell::from(format!("{:.1}", s.ns_per_op())),
                     Cell::from(units::bytes(s.peak_heap_bytes)),
                     Cell::from(format!(
                         "{} op/s · {}/s",
-                        units::count(s.ops_per_sec),
-                        units::bytes_short(s.bytes_per_sec)
+                        units::count(s.ops_per_sec()),
+                        units::bytes_short(s.bytes_per_sec())
                     )),
                 ]),
                 None => Row::new([name, Cell::from("–")]),

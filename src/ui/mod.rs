@@ -31,7 +31,7 @@ use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent};
 
 use self::app::{App, Effect, SelfCost};
-use crate::runner::{DEFAULT_SAMPLE_EVERY, RunConfig, Runner, RunnerEvent};
+use crate::runner::{DEFAULT_SAMPLE_EVERY, Launcher, RunConfig, Runner, RunnerEvent};
 
 /// Everything the UI thread hears about.
 #[derive(Debug)]
@@ -67,6 +67,8 @@ pub struct Options {
     pub input: Option<&'static std::path::Path>,
     /// Recording, presenter mode, tour.
     pub workshop: workshop::WorkshopOptions,
+    /// How to start the worker processes that run experiments.
+    pub launcher: Arc<Launcher>,
 }
 
 /// The dashboard needs a terminal.
@@ -119,7 +121,7 @@ pub fn run(options: Options) -> Result<Ending> {
     let mut terminal = ratatui::try_init().wrap_err("could not set up the terminal")?;
     // Outermost: a panic on an experiment's worker is that run's error, reported on screen;
     // it must not restore (and so break) the terminal of a dashboard that goes on.
-    crate::panic::install_worker_filter();
+    heaplab_experiments::panic::install_worker_filter();
     let input_thread = spawn_input(tx.clone(), Arc::clone(&stop))?;
     let result = event_loop(&mut terminal, &rx, &tx, options);
     // Dropping a `Terminal` whose cursor is hidden shows it again, and reports a failure with
@@ -192,6 +194,7 @@ pub fn screenshot(
     width: u16,
     height: u16,
     view: workshop::ShotView,
+    launcher: Arc<Launcher>,
 ) -> Result<Buffer> {
     let (tx, rx) = mpsc::sync_channel::<AppEvent>(1024);
     let mut terminal = Terminal::new(TestBackend::new(width, height))?;
@@ -212,6 +215,7 @@ pub fn screenshot(
         budget: None,
         input: None,
         workshop: view.options(),
+        launcher,
     };
     event_loop(&mut terminal, &rx, &tx, options)?;
     let _ = script.join();
@@ -239,6 +243,7 @@ where
     let opening = workshop::open(&mut app, &options.workshop, clock());
     let mut loop_state = Loop {
         runner: None,
+        launcher: options.launcher,
         tx: tx.clone(),
         ending: Ending::Quit,
         recorder: options
@@ -286,7 +291,7 @@ where
             Ok(event) => {
                 let first = std::iter::once(event);
                 for event in first.chain(rx.try_iter().take(EVENTS_PER_TURN)) {
-                    dirty |= loop_state.handle(&mut app, event, clock(), &mut cost);
+                    dirty |= loop_state.handle(&mut app, event, clock());
                 }
             }
             Err(RecvTimeoutError::Timeout) => {}
@@ -315,6 +320,7 @@ where
 /// The loop's side of things: the runner and the sender it gives runners.
 struct Loop {
     runner: Option<Runner>,
+    launcher: Arc<Launcher>,
     tx: SyncSender<AppEvent>,
     ending: Ending,
     recorder: Option<crate::export::Recorder>,
@@ -322,7 +328,7 @@ struct Loop {
 
 impl Loop {
     /// Handles one message; returns whether the screen needs redrawing.
-    fn handle(&mut self, app: &mut App, event: AppEvent, now: f64, cost: &mut CostMeter) -> bool {
+    fn handle(&mut self, app: &mut App, event: AppEvent, now: f64) -> bool {
         match event {
             AppEvent::Key(key) => {
                 // While the budget prompt is open, keys are text, not actions.
@@ -339,9 +345,9 @@ impl Loop {
                 if let Some(recorder) = self.recorder.as_mut() {
                     recorder.record(&sample);
                 }
-                cost.on_worker_cpu(sample.worker_cpu);
                 app.on_sample(sample, now);
             }
+            AppEvent::Runner(RunnerEvent::WorkerReady { .. }) => return false,
             AppEvent::Runner(RunnerEvent::WorkerExited { experiment, error }) => {
                 app.on_worker_exited(experiment, error);
             }
@@ -375,6 +381,7 @@ impl Loop {
                         sample_every: DEFAULT_SAMPLE_EVERY,
                         budget: app.budget,
                         input: app.input,
+                        launcher: Arc::clone(&self.launcher),
                     };
                     match Runner::start(config, self.tx.clone()) {
                         Ok(runner) => self.runner = Some(runner),
@@ -385,7 +392,7 @@ impl Loop {
                     }
                 }
                 Effect::Send(command) => {
-                    if let Some(runner) = &self.runner
+                    if let Some(runner) = self.runner.as_mut()
                         && !runner.send(command)
                     {
                         app.notice = Some("the experiment has already stopped".into());
@@ -402,34 +409,21 @@ impl Loop {
     }
 }
 
-/// Measures what heaplab costs besides the experiment: allocations in the shared bucket (every
-/// thread but workers) and process CPU minus worker CPU, once a second.
+/// Measures what the dashboard costs: its process's allocations and CPU, once a second. The
+/// experiment runs in a worker process of its own, so all of it is the dashboard's.
 struct CostMeter {
     at: Instant,
-    other_allocs: u64,
+    allocs: u64,
     process_cpu: Duration,
-    worker_cpu_total: Duration,
-    worker_cpu_at_measure: Duration,
-    last_worker_cpu: Duration,
 }
 
 impl CostMeter {
     fn new() -> Self {
         Self {
             at: Instant::now(),
-            other_allocs: counting::snapshot(SlotId::OTHER).allocs,
+            allocs: own_allocs(),
             process_cpu: process_cpu(),
-            worker_cpu_total: Duration::ZERO,
-            worker_cpu_at_measure: Duration::ZERO,
-            last_worker_cpu: Duration::ZERO,
         }
-    }
-
-    /// Takes a worker's cumulative CPU time from a sample; a smaller value means a new worker.
-    fn on_worker_cpu(&mut self, cpu: Duration) {
-        let delta = cpu.checked_sub(self.last_worker_cpu).unwrap_or(cpu);
-        self.worker_cpu_total += delta;
-        self.last_worker_cpu = cpu;
     }
 
     fn measure(&mut self) -> Option<SelfCost> {
@@ -437,23 +431,23 @@ impl CostMeter {
         if elapsed < Duration::from_secs(1) {
             return None;
         }
-        let allocs = counting::snapshot(SlotId::OTHER).allocs;
+        let allocs = own_allocs();
         let cpu = process_cpu();
-        let worker = self
-            .worker_cpu_total
-            .saturating_sub(self.worker_cpu_at_measure);
-        let own_cpu = cpu.saturating_sub(self.process_cpu).saturating_sub(worker);
         let secs = elapsed.as_secs_f64();
         let cost = SelfCost {
-            allocs_per_sec: allocs.saturating_sub(self.other_allocs) as f64 / secs,
-            cpu_percent: own_cpu.as_secs_f64() / secs * 100.0,
+            allocs_per_sec: allocs.saturating_sub(self.allocs) as f64 / secs,
+            cpu_percent: cpu.saturating_sub(self.process_cpu).as_secs_f64() / secs * 100.0,
         };
         self.at = Instant::now();
-        self.other_allocs = allocs;
+        self.allocs = allocs;
         self.process_cpu = cpu;
-        self.worker_cpu_at_measure = self.worker_cpu_total;
         Some(cost)
     }
+}
+
+/// Every allocation of this process: the shared bucket (no thread here owns a slot).
+fn own_allocs() -> u64 {
+    counting::snapshot(SlotId::OTHER).allocs
 }
 
 fn process_cpu() -> Duration {

@@ -10,8 +10,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 use tui_big_text::{BigText, PixelSize};
 
-use super::app::{App, VariantStats};
+use heaplab_experiments::compare::Comparison;
+
+use super::app::App;
 use super::draw::variant_color;
+use crate::runner::Sample;
 
 /// The figure in big digits and the line that says what it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,10 +43,11 @@ pub fn key_figure(app: &App) -> KeyFigure {
     match (naive, current) {
         (Some(naive), Some(other)) if running.variant != 0 => compare(app, &naive, &other, name),
         (_, Some(current)) => KeyFigure {
-            big: format!("{:.2} allocs/op", current.allocs_per_op),
+            big: format!("{:.2} allocs/op", current.allocs_per_op()),
             caption: format!(
                 "{name}: {:.2} allocations per operation, {:.1} ns/op · Space switches variant",
-                current.allocs_per_op, current.ns_per_op
+                current.allocs_per_op(),
+                current.ns_per_op()
             ),
         },
         _ => KeyFigure {
@@ -53,26 +57,25 @@ pub fn key_figure(app: &App) -> KeyFigure {
     }
 }
 
-fn compare(app: &App, naive: &VariantStats, other: &VariantStats, name: &str) -> KeyFigure {
+fn compare(app: &App, naive: &Sample, other: &Sample, name: &str) -> KeyFigure {
     let targets = app.shown_experiment().info().targets;
-    if naive.allocs_per_op > 0.0 {
+    let comparison = Comparison::between(naive.into(), other.into(), true);
+    if naive.allocs_per_op() > 0.0 {
         let caption = format!(
             "allocations per operation: naive {:.2} → {name} {:.2}",
-            naive.allocs_per_op, other.allocs_per_op
+            naive.allocs_per_op(),
+            other.allocs_per_op()
         );
-        let big = if other.allocs_per_op == 0.0 {
+        let big = if other.allocs == 0 {
             "0 allocs/op".to_owned()
-        } else if other.allocs_per_op < naive.allocs_per_op {
-            format!("{:.1}x fewer", naive.allocs_per_op / other.allocs_per_op)
         } else {
-            format!("{:.1}x more", other.allocs_per_op / naive.allocs_per_op)
+            comparison.allocs_text()
         };
         return KeyFigure { big, caption };
     }
     if targets.peak_heap && naive.peak_heap_bytes > 0 {
-        let change = (other.peak_heap_bytes as f64 / naive.peak_heap_bytes as f64 - 1.0) * 100.0;
         return KeyFigure {
-            big: format!("{change:+.0}% heap"),
+            big: comparison.peak_text(),
             caption: format!(
                 "peak heap: naive {} → {name} {}",
                 crate::units::bytes(naive.peak_heap_bytes),
@@ -80,16 +83,12 @@ fn compare(app: &App, naive: &VariantStats, other: &VariantStats, name: &str) ->
             ),
         };
     }
-    let speedup = if other.ns_per_op > 0.0 {
-        naive.ns_per_op / other.ns_per_op
-    } else {
-        0.0
-    };
     KeyFigure {
-        big: format!("{speedup:.2}x speed"),
+        big: comparison.speed_text(),
         caption: format!(
             "time per operation: naive {:.1} ns → {name} {:.1} ns (neither allocates per op)",
-            naive.ns_per_op, other.ns_per_op
+            naive.ns_per_op(),
+            other.ns_per_op()
         ),
     }
 }

@@ -149,28 +149,13 @@ fn result(app: &App, step: usize) -> Option<Score> {
         .iter()
         .enumerate()
         .filter_map(|(i, stats)| {
-            let s = stats.as_ref()?;
-            // Through serde, so the row is whatever `bench` defines, fields added later
-            // included (they take their defaults).
-            serde_json::from_value(serde_json::json!({
-                "experiment": info.id,
-                "variant": info.variants[i].name,
-                "size": size,
-                "iterations": s.ops,
-                "ns_per_op": s.ns_per_op,
-                "allocs_per_op": s.allocs_per_op,
-                "bytes_per_op": s.bytes_per_op,
-                "reallocs_per_op": 0.0,
-                "peak_heap_bytes": s.peak_heap_bytes,
-                "ops_per_sec": s.ops_per_sec,
-                "bytes_per_sec": s.bytes_per_sec,
-                "checksum": "",
-                "vs_naive": null,
-                "extra": {},
-                "status": "ok",
-                "error": null,
-            }))
-            .ok()
+            let sample = stats.as_ref()?;
+            Some(Row::from_sample(
+                info.id,
+                info.variants[i].name,
+                size,
+                sample,
+            ))
         })
         .collect();
     scorecard::score(&rows, experiment.info().targets)

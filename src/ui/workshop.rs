@@ -321,7 +321,6 @@ mod tests {
             peak_heap_bytes: 0,
             process_heap_bytes: 0,
             process_rss_bytes: 0,
-            worker_cpu: Duration::ZERO,
             budget_bytes: None,
         }
     }

@@ -33,7 +33,6 @@ pub fn sample(
         peak_heap_bytes: 3072 + 32 * variant as u64,
         process_heap_bytes: 2 << 20,
         process_rss_bytes: 6 << 20,
-        worker_cpu: Duration::from_secs_f64(secs),
         budget_bytes: None,
     }
 }
