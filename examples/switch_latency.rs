@@ -26,8 +26,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         experiment,
         variant: 0,
         size: experiment.info().default_size,
-        // Samples often, so the first one comes as soon as there is something to say.
-        sample_every: Duration::from_millis(5),
+        // The dashboard's cadence.
+        sample_every: heaplab::runner::DEFAULT_SAMPLE_EVERY,
         budget: None,
         input: None,
         launcher: Arc::new(Launcher::new(exe)),

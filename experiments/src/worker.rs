@@ -30,6 +30,9 @@ use serde::{Deserialize, Serialize};
 use crate::Experiment;
 use crate::measure::{self, Live, Measurement, Phase, Sample, Spec, Stop};
 
+/// Until the run is measuring, how often the worker looks for a change of phase to report.
+const PHASE_POLL: Duration = Duration::from_millis(2);
+
 /// The name of the hidden subcommand that runs a worker.
 pub const SUBCOMMAND: &str = "worker";
 
@@ -376,13 +379,29 @@ pub fn serve(job: &Job, find: impl Fn(&str) -> Option<&'static dyn Experiment>) 
 
     let mut rss = ProcessRss::new();
     let mut next_tick = Instant::now();
+    let mut said = None;
     let result = loop {
         let wait = match job.sample_every {
             Some(every) => {
-                let sample = with_process(live.latest(), &mut rss);
-                say(&mut out, &Message::Sample(sample));
-                next_tick += every;
-                next_tick.saturating_duration_since(Instant::now())
+                // On the cadence, and at once when the phase changes or the first measured
+                // operations are in: a new variant's first figures should not wait out a
+                // whole interval.
+                let latest = live.latest();
+                let state = (latest.phase, latest.ops > 0);
+                if Instant::now() >= next_tick || said != Some(state) {
+                    let sample = with_process(latest, &mut rss);
+                    say(&mut out, &Message::Sample(sample));
+                    said = Some(state);
+                    if Instant::now() >= next_tick {
+                        next_tick += every;
+                    }
+                }
+                let until_tick = next_tick.saturating_duration_since(Instant::now());
+                if state == (Phase::Running, true) {
+                    until_tick
+                } else {
+                    until_tick.min(PHASE_POLL)
+                }
             }
             None => Duration::from_secs(3600),
         };
