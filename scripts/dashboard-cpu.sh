@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Usage: cargo build --release && scripts/dashboard-cpu.sh   (FPS=60 for 60 fps). Needs tmux.
-# Dashboard CPU at 15 fps: process CPU minus the worker thread's, from /proc, over 60 s.
+# Dashboard CPU at 15 fps: the dashboard process's CPU, from /proc, over 60 s. The experiment
+# runs in a worker process of its own (its child); any thread named heaplab-worker* that
+# shows up in the dashboard's process is still subtracted.
 set -u
 BIN=${BIN:-$(cd "$(dirname "$0")/.." && pwd)/target/release/heaplab}
 SECONDS_MEASURED=${SECONDS_MEASURED:-60}
 tmux kill-session -t cpu 2>/dev/null
 tmux new-session -d -s cpu -x 140 -y 40 "'$BIN' run buffer-reuse --variant optimized --fps ${FPS:-15}"
 sleep 12   # let the 60 s window fill partly and the process settle
-pid=$(pgrep -x heaplab | head -1)
+pid=$(pgrep -o -x heaplab)   # the oldest: the dashboard, not its worker
 tick=$(getconf CLK_TCK)
 snap() {
   local total=0 worker=0

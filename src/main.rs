@@ -8,8 +8,8 @@ use heaplab::cli::{self, Cli, UsageError};
 use heaplab::ui::NotATerminal;
 
 fn main() -> ExitCode {
-    // Before any thread exists: one C heap, so that freed experiment memory can be returned.
-    // (Off glibc it does nothing, and there is nothing to do.)
+    // Before any thread exists: one C heap for every thread (see `share_one_c_heap`), in the
+    // dashboard and in every worker process alike. (Off glibc it does nothing.)
     let _ = heaplab_experiments::counting::share_one_c_heap();
     // NO_COLOR: error reports without colour too.
     let hooks = if heaplab::ui::workshop::no_color() {

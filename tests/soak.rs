@@ -55,6 +55,8 @@ fn the_dashboard_does_not_grow_over_ten_minutes() {
                 send(&[KeyCode::Enter]);
                 thread::sleep(Duration::from_secs(2));
                 let figures = (rss.read(), heaplab::alloc::process_heap_bytes());
+                // Every worker started so far has been stopped and reaped: no child is left.
+                assert_eq!(children(), 0, "worker processes left behind");
                 send(&[KeyCode::Enter]);
                 figures
             };
@@ -127,6 +129,20 @@ fn the_dashboard_does_not_grow_over_ten_minutes() {
         rss_end <= rss_settled + (2 << 20),
         "RSS grew from {rss_settled} to {rss_end} bytes"
     );
+}
+
+/// How many child processes this process has (Linux's /proc; 0 elsewhere).
+fn children() -> usize {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .filter_map(Result::ok)
+        .map(|task| {
+            std::fs::read_to_string(task.path().join("children"))
+                .map_or(0, |c| c.split_whitespace().count())
+        })
+        .sum()
 }
 
 /// The mappings holding the most resident memory, from `/proc/self/smaps`: where RSS sits.

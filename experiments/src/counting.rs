@@ -820,14 +820,14 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for SharedCounter<A> {
 }
 
 /// Makes every thread of the process allocate from the C allocator's main arena (glibc:
-/// `mallopt(M_ARENA_MAX, 1)`), so that [`release_free_memory`] can hand all free memory back.
-/// Returns whether the setting took (always `false` off glibc, where it does nothing).
+/// `mallopt(M_ARENA_MAX, 1)`). Returns whether the setting took (always `false` off glibc,
+/// where it does nothing).
 ///
-/// Why: glibc gives each new thread an arena of its own, up to eight per core, and an arena
-/// other than the main one keeps the free memory at its top (tens of MiB after an experiment
-/// frees a large collection) out of `malloc_trim`'s reach. Over ten minutes of switching
-/// experiments in the dashboard, RSS grew from 13.7 to 34.4 MiB that way while heaplab's own
-/// heap stayed at 1.56 MiB; with one arena it stays at 7 MiB (`tests/soak.rs`).
+/// Why: glibc gives each new thread an arena of its own, up to eight per core, and keeps the
+/// free memory of each. The dashboard starts a reader thread per worker process, a new one at
+/// every switch of variant, so over a long session its RSS would grow with arenas it no longer
+/// uses; and every worker process runs its experiment under the same settings as every `bench`
+/// row has since heaplab began.
 ///
 /// Call it first thing in `main`, before any other thread exists: a thread that has already
 /// allocated keeps the arena it has. The cost is that threads share one arena lock on the paths
@@ -847,28 +847,5 @@ pub fn share_one_c_heap() -> bool {
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
     {
         false
-    }
-}
-
-/// Hands memory that is free but still resident back to the operating system, where the C
-/// allocator can (glibc's `malloc_trim`: the free chunks of every arena, and the free top of
-/// the main arena, which is why heaplab keeps to that one with [`share_one_c_heap`]); elsewhere
-/// does nothing.
-///
-/// Called when an experiment ends: glibc keeps the pages of freed chunks inside its arenas, so
-/// without it a process's RSS carries the garbage of every experiment that ever ran, and the
-/// next experiment's RSS chart starts from its predecessor's high-water mark.
-pub fn release_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        unsafe extern "C" {
-            fn malloc_trim(pad: usize) -> std::ffi::c_int;
-        }
-        // SAFETY: malloc_trim takes no pointers, only a padding size, and is thread-safe: it
-        // locks each arena while trimming it. It releases only memory that malloc holds free.
-        // The result only says whether anything was released; either way is fine.
-        unsafe {
-            malloc_trim(0);
-        }
     }
 }
