@@ -7,9 +7,10 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::thread;
 
-pub use heaplab_experiments::compare::Comparison;
 use heaplab_experiments::compare::Figures;
+pub use heaplab_experiments::compare::{Comparison, SpeedVerdict};
 use heaplab_experiments::measure::{self, Live, Measurement, Sample, Spec, Status, Stop};
+use heaplab_experiments::stats;
 use heaplab_experiments::worker::{Job, Launcher, Message, Process};
 use heaplab_experiments::{Experiment, SetupError, counting};
 use serde::{Deserialize, Serialize};
@@ -21,8 +22,11 @@ use crate::units;
 pub struct Plan {
     /// The experiments, in the order given.
     pub items: Vec<PlanItem>,
-    /// How long to measure each variant.
+    /// How long to measure each run of a variant.
     pub stop: Stop,
+    /// Independent runs of each variant (each in a fresh worker process, the variants of an
+    /// experiment taking turns), whose spread the figures report.
+    pub runs: usize,
     /// The memory budget per row: past it a variant is stopped and reported `over_budget`.
     pub budget: Option<u64>,
     /// A user's file to run on instead of generated input (experiments that take one).
@@ -69,6 +73,14 @@ pub enum PlanError {
     #[error(transparent)]
     Setup(#[from] SetupError),
 }
+
+/// Runs per variant by default: six is the fewest whose median has a 95% interval (order
+/// statistics: five reach 93.75% at best), and with [`DEFAULT_RUN_TIME`] the whole catalog
+/// benches in about a minute.
+pub const DEFAULT_RUNS: usize = 6;
+
+/// Measured time per run by default.
+pub const DEFAULT_RUN_TIME: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// Builds a plan from the command line's choices, checking everything before anything runs.
 ///
@@ -126,6 +138,7 @@ pub fn plan(
     Ok(Plan {
         items,
         stop,
+        runs: DEFAULT_RUNS,
         budget: None,
         input: None,
     })
@@ -197,6 +210,38 @@ pub struct Row {
     pub status: RowStatus,
     /// What stopped it, in words (`None` when it ran to the end).
     pub error: Option<String>,
+    /// Independent runs behind the figures (each in a fresh worker process).
+    #[serde(default = "one")]
+    pub runs: usize,
+    /// ns/op of each run, in the order measured: what `heaplab compare` tests.
+    #[serde(default)]
+    pub ns_per_op_runs: Vec<f64>,
+    /// 95% confidence interval of the median ns/op (`None` with fewer than 6 runs).
+    #[serde(default)]
+    pub ns_per_op_ci95: Option<[f64; 2]>,
+    /// 95% confidence interval of ops/s, the same runs seen as rates.
+    #[serde(default)]
+    pub ops_per_sec_ci95: Option<[f64; 2]>,
+    /// Against naive: how many times faster (Hodges-Lehmann estimate over the runs).
+    #[serde(default)]
+    pub speedup: Option<f64>,
+    /// Its 95% confidence interval.
+    #[serde(default)]
+    pub speedup_ci95: Option<[f64; 2]>,
+    /// The Mann-Whitney p-value of the runs against naive's.
+    #[serde(default)]
+    pub speedup_p_value: Option<f64>,
+    /// `faster`, `slower`, or `same` (no significant difference at p < 0.05).
+    #[serde(default)]
+    pub speed_verdict: Option<SpeedVerdict>,
+}
+
+fn one() -> usize {
+    1
+}
+
+fn pair(interval: Option<(f64, f64)>) -> Option<[f64; 2]> {
+    interval.map(|(low, high)| [low, high])
 }
 
 impl Row {
@@ -256,6 +301,14 @@ impl Row {
             checksum: m.checksum_hex(),
             vs_naive: None,
             extra: m.extra_counters.iter().cloned().collect(),
+            runs: 1,
+            ns_per_op_runs: vec![s.ns_per_op()],
+            ns_per_op_ci95: None,
+            ops_per_sec_ci95: None,
+            speedup: None,
+            speedup_ci95: None,
+            speedup_p_value: None,
+            speed_verdict: None,
             status,
             error,
         }
@@ -286,7 +339,63 @@ impl Row {
             extra: BTreeMap::new(),
             status,
             error: Some(error),
+            runs: 1,
+            ns_per_op_runs: Vec::new(),
+            ns_per_op_ci95: None,
+            ops_per_sec_ci95: None,
+            speedup: None,
+            speedup_ci95: None,
+            speedup_p_value: None,
+            speed_verdict: None,
         }
+    }
+
+    /// One row from several runs of the same variant: ns/op and ops/s are the medians, with
+    /// their 95% intervals; per-operation counts are over every operation of every run; the
+    /// peak is the highest. A run that did not end well (over budget, panicked, crashed) gives
+    /// the row its status and error, and its figures count only if no run ended well.
+    #[must_use]
+    pub fn aggregate(runs: &[Row]) -> Option<Row> {
+        let first = runs.first()?;
+        let failed = runs.iter().find(|r| r.status != RowStatus::Ok);
+        let ok: Vec<&Row> = runs.iter().filter(|r| r.status == RowStatus::Ok).collect();
+        let pool: Vec<&Row> = if ok.is_empty() {
+            runs.iter().collect()
+        } else {
+            ok
+        };
+        let iterations: u64 = pool.iter().map(|r| r.iterations).sum();
+        let per_op = |f: fn(&Row) -> f64| {
+            let total: f64 = pool.iter().map(|r| f(r) * r.iterations as f64).sum();
+            if iterations == 0 {
+                0.0
+            } else {
+                total / iterations as f64
+            }
+        };
+        let ns: Vec<f64> = pool.iter().map(|r| r.ns_per_op).collect();
+        let ns_per_op = stats::median(&ns);
+        let ci = stats::median_ci(&ns);
+        let rate = |ns: f64| if ns > 0.0 { 1e9 / ns } else { 0.0 };
+        let bytes_per_sec: Vec<f64> = pool.iter().map(|r| r.bytes_per_sec).collect();
+        Some(Row {
+            iterations,
+            ns_per_op,
+            allocs_per_op: per_op(|r| r.allocs_per_op),
+            bytes_per_op: per_op(|r| r.bytes_per_op),
+            reallocs_per_op: per_op(|r| r.reallocs_per_op),
+            peak_heap_bytes: pool.iter().map(|r| r.peak_heap_bytes).max().unwrap_or(0),
+            ops_per_sec: rate(ns_per_op),
+            bytes_per_sec: stats::median(&bytes_per_sec),
+            extra: pool.last().map_or_else(BTreeMap::new, |r| r.extra.clone()),
+            status: failed.map_or(RowStatus::Ok, |r| r.status),
+            error: failed.and_then(|r| r.error.clone()),
+            runs: pool.len(),
+            ns_per_op_ci95: pair(ci),
+            ops_per_sec_ci95: pair(ci.map(|(low, high)| (rate(high), rate(low)))),
+            ns_per_op_runs: ns,
+            ..first.clone()
+        })
     }
 
     /// The figures a comparison takes.
@@ -303,11 +412,19 @@ impl Row {
         if self.status != RowStatus::Ok || naive.status != RowStatus::Ok {
             return; // a stopped run's figures are not comparable
         }
-        self.vs_naive = Some(Comparison::between(
+        let vs = Comparison::between(
             naive.figures(),
             self.figures(),
             naive.checksum == self.checksum,
-        ));
+        )
+        .with_runs(&naive.ns_per_op_runs, &self.ns_per_op_runs);
+        if let Some(speed) = vs.speed {
+            self.speedup = Some(speed.speedup);
+            self.speedup_ci95 = pair(speed.ci95);
+            self.speedup_p_value = Some(speed.p_value);
+            self.speed_verdict = Some(speed.verdict);
+        }
+        self.vs_naive = Some(vs);
     }
 }
 
@@ -451,9 +568,19 @@ pub fn run(
 ) -> Result<Vec<Row>, RunError> {
     let mut rows: Vec<Row> = Vec::new();
     for item in &plan.items {
+        // The variants take turns, run after run, so a drift of the machine's speed touches
+        // them alike instead of favouring whichever ran first.
+        let mut runs: Vec<Vec<Row>> = vec![Vec::new(); item.variants.len()];
+        for _ in 0..plan.runs.max(1) {
+            for (variant, runs) in item.variants.iter().zip(&mut runs) {
+                runs.push(measure_row(item, variant, plan, isolation)?);
+            }
+        }
         let first = rows.len();
-        for variant in &item.variants {
-            let mut row = measure_row(item, variant, plan, isolation)?;
+        for runs in &runs {
+            let Some(mut row) = Row::aggregate(runs) else {
+                continue;
+            };
             if let Some(naive) = rows[first..].iter().find(|r| r.variant == "naive") {
                 row.compare(naive);
             }
@@ -537,6 +664,15 @@ struct CsvRow<'a> {
     extra: String,
     status: RowStatus,
     error: Option<&'a str>,
+    runs: usize,
+    ns_per_op_ci95_low: Option<f64>,
+    ns_per_op_ci95_high: Option<f64>,
+    ops_per_sec_ci95_low: Option<f64>,
+    ops_per_sec_ci95_high: Option<f64>,
+    speedup_ci95_low: Option<f64>,
+    speedup_ci95_high: Option<f64>,
+    speedup_p_value: Option<f64>,
+    speed_verdict: Option<SpeedVerdict>,
 }
 
 fn render_csv(rows: &[Row]) -> Result<String, RenderError> {
@@ -562,6 +698,15 @@ fn render_csv(rows: &[Row]) -> Result<String, RenderError> {
             extra: extra_text(&row.extra),
             status: row.status,
             error: row.error.as_deref(),
+            runs: row.runs,
+            ns_per_op_ci95_low: row.ns_per_op_ci95.map(|c| c[0]),
+            ns_per_op_ci95_high: row.ns_per_op_ci95.map(|c| c[1]),
+            ops_per_sec_ci95_low: row.ops_per_sec_ci95.map(|c| c[0]),
+            ops_per_sec_ci95_high: row.ops_per_sec_ci95.map(|c| c[1]),
+            speedup_ci95_low: row.speedup_ci95.map(|c| c[0]),
+            speedup_ci95_high: row.speedup_ci95.map(|c| c[1]),
+            speedup_p_value: row.speedup_p_value,
+            speed_verdict: row.speed_verdict,
         })?;
     }
     let bytes = writer
@@ -581,12 +726,14 @@ fn extra_text(extra: &BTreeMap<String, f64>) -> String {
     text
 }
 
-const HEADERS: [&str; 13] = [
+const HEADERS: [&str; 15] = [
     "experiment",
     "variant",
     "size",
+    "runs",
     "iterations",
     "ns/op",
+    "±95%",
     "allocs/op",
     "bytes/op",
     "reallocs/op",
@@ -617,8 +764,10 @@ fn cells(row: &Row) -> Vec<String> {
         row.experiment.to_string(),
         row.variant.to_string(),
         row.size.to_string(),
+        row.runs.to_string(),
         row.iterations.to_string(),
         format!("{:.1}", row.ns_per_op),
+        spread_text(row.ns_per_op, row.ns_per_op_ci95),
         format!("{:.2}", row.allocs_per_op),
         format!("{:.0}", row.bytes_per_op),
         format!("{:.2}", row.reallocs_per_op),
@@ -630,16 +779,43 @@ fn cells(row: &Row) -> Vec<String> {
     ]
 }
 
+/// The half-width of a 95% interval as a share of the median, the wider side: `±1.2%`
+/// (`–` without an interval).
+#[must_use]
+pub fn spread_text(median: f64, interval: Option<[f64; 2]>) -> String {
+    match interval {
+        Some([low, high]) if median > 0.0 => {
+            let half = (median - low).max(high - median) / median * 100.0;
+            if half < 10.0 {
+                format!("±{half:.1}%")
+            } else {
+                format!("±{half:.0}%")
+            }
+        }
+        _ => "–".to_owned(),
+    }
+}
+
 fn render_columns(rows: &[Row], markdown: bool) -> String {
     let table: Vec<Vec<String>> = rows.iter().map(cells).collect();
-    let mut widths: Vec<usize> = HEADERS.iter().map(|h| h.len()).collect();
-    for line in &table {
+    render_table(&HEADERS, &table, &[0, 1, 13, 14], markdown)
+}
+
+/// Aligned columns (or a Markdown table): text columns (`left`) to the left, figures right.
+#[must_use]
+pub fn render_table(
+    headers: &[&str],
+    table: &[Vec<String>],
+    left: &[usize],
+    markdown: bool,
+) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for line in table {
         for (width, cell) in widths.iter_mut().zip(line) {
             *width = (*width).max(cell.chars().count());
         }
     }
-    // Text columns align left, figures right.
-    let left = |column: usize| matches!(column, 0 | 1 | 11 | 12);
+    let left = |column: usize| left.contains(&column);
     let mut out = String::new();
     let mut line = |cells: &mut dyn Iterator<Item = &str>| {
         let mut text = String::new();
@@ -665,7 +841,7 @@ fn render_columns(rows: &[Row], markdown: bool) -> String {
         out.push_str(text.trim_end());
         out.push('\n');
     };
-    line(&mut HEADERS.iter().copied());
+    line(&mut headers.iter().copied());
     if markdown {
         let rule: Vec<String> = widths
             .iter()
@@ -680,7 +856,7 @@ fn render_columns(rows: &[Row], markdown: bool) -> String {
             .collect();
         line(&mut rule.iter().map(String::as_str));
     }
-    for cells in &table {
+    for cells in table {
         line(&mut cells.iter().map(String::as_str));
     }
     out

@@ -57,14 +57,30 @@ pub enum Command {
     },
     /// Measure experiments headless: ns/op, allocs/op, bytes/op, peak heap, throughput.
     Bench(BenchArgs),
+    /// Compare two bench exports (`bench --format json`), before and after a change: the
+    /// change in ns/op per experiment and variant, with its 95% interval and p-value (`~`: no
+    /// significant change), like Go's benchstat.
+    Compare {
+        /// The export from before.
+        old: PathBuf,
+        /// The export from after.
+        new: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Measure every experiment against the chapter's performance targets, one row each.
     Scorecard {
         /// Output format.
         #[arg(long, value_enum, default_value_t = ScorecardFormat::Table)]
         format: ScorecardFormat,
-        /// Measure each variant for this many seconds (after the warm-up) [default: 1].
+        /// Measure each run for this many seconds (after the warm-up) [default: 0.2].
         #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
         time: Option<Duration>,
+        /// Independent runs per variant (see `bench --runs`).
+        #[arg(long, value_name = "K", default_value_t = bench::DEFAULT_RUNS,
+              value_parser = parse_runs)]
+        runs: usize,
         /// Write the scorecard to FILE (atomically) instead of standard output.
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
@@ -159,14 +175,20 @@ pub struct BenchArgs {
     #[arg(long, default_value = "all", value_name = "NAME|all")]
     pub variant: String,
 
-    /// Measure exactly N operations per variant after the warm-up.
+    /// Measure exactly N operations per run after the warm-up.
     #[arg(long, value_name = "N", conflicts_with = "time",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub iterations: Option<u64>,
 
-    /// Measure each variant for this many seconds (after the warm-up) [default: 1].
+    /// Measure each run for this many seconds (after the warm-up) [default: 0.2].
     #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
     pub time: Option<Duration>,
+
+    /// Independent runs per variant, each in a fresh worker process: ns/op and ops/s are their
+    /// median with a 95% interval (6 or more runs), speed-ups are tested for significance.
+    #[arg(long, value_name = "K", default_value_t = bench::DEFAULT_RUNS,
+          value_parser = parse_runs)]
+    pub runs: usize,
 
     /// Workload size, in each experiment's own unit (default: each experiment's default).
     #[arg(long, value_name = "N", value_parser = parse_workload_size)]
@@ -209,6 +231,13 @@ pub(crate) fn parse_seconds(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+fn parse_runs(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n @ 1..=1000) => Ok(n),
+        _ => Err(format!("`{text}` is not a number of runs from 1 to 1000")),
+    }
+}
+
 fn parse_seconds_f64(text: &str) -> Result<f64, String> {
     parse_seconds(text).map(|d| d.as_secs_f64())
 }
@@ -245,6 +274,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Some(Command::List { format }) => list(format),
         Some(Command::Bench(args)) => run_bench(&args, cli.max_memory, cli.budget),
+        Some(Command::Compare { old, new, format }) => {
+            let changes =
+                crate::benchstat::compare(&old, &new).map_err(|e| UsageError(e.to_string()))?;
+            print_stdout(&crate::benchstat::render(&changes, format)?)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::Run {
             id,
             variant,
@@ -282,8 +317,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Scorecard {
             format,
             time,
+            runs,
             output,
-        }) => run_scorecard(format, time, output.as_deref(), cli.max_memory),
+        }) => run_scorecard(format, time, runs, output.as_deref(), cli.max_memory),
         Some(Command::Screenshot {
             id,
             seconds,
@@ -467,7 +503,7 @@ fn run_bench(args: &BenchArgs, max_memory: Option<Size>, budget: Option<u64>) ->
     let stop = match (args.iterations, args.time) {
         (Some(n), _) => Stop::Iterations(n),
         (None, Some(time)) => Stop::Time(time),
-        (None, None) => Stop::Time(Duration::from_secs(1)),
+        (None, None) => Stop::Time(bench::DEFAULT_RUN_TIME),
     };
     let mut plan =
         bench::plan(&args.ids, &variant, args.size, stop).map_err(|e| UsageError(e.to_string()))?;
@@ -476,6 +512,7 @@ fn run_bench(args: &BenchArgs, max_memory: Option<Size>, budget: Option<u64>) ->
             .map_err(|e| UsageError(e.to_string()))?;
     }
     plan.budget = budget;
+    plan.runs = args.runs;
     // Claim the output file before measuring, so a bad path fails in a millisecond, not after
     // a minute of benchmarks.
     let output = args.output.as_deref().map(AtomicFile::create).transpose()?;
@@ -518,18 +555,27 @@ fn run_bench(args: &BenchArgs, max_memory: Option<Size>, budget: Option<u64>) ->
 fn run_scorecard(
     format: ScorecardFormat,
     time: Option<Duration>,
+    runs: usize,
     output: Option<&Path>,
     max_memory: Option<Size>,
 ) -> Result<ExitCode> {
-    let stop = Stop::Time(time.unwrap_or(Duration::from_secs(1)));
-    let plan =
+    let stop = Stop::Time(time.unwrap_or(bench::DEFAULT_RUN_TIME));
+    let mut plan =
         bench::plan(&[], &VariantChoice::All, None, stop).map_err(|e| UsageError(e.to_string()))?;
+    plan.runs = runs;
     let output = output.map(AtomicFile::create).transpose()?;
-    let progress = std::io::stderr().is_terminal();
+    let total: usize = plan.items.iter().map(|i| i.variants.len()).sum();
+    let mut done = 0;
+    eprintln!(
+        "scorecard: {total} variants, {runs} runs each, in fresh worker processes; about {} s",
+        (total * runs) as f64 * 0.28
+    );
     let rows = bench::run(&plan, &Isolation::Worker(launcher(max_memory)?), |row| {
-        if progress {
-            eprintln!("  measured {} {}", row.experiment, row.variant);
-        }
+        done += 1;
+        eprintln!(
+            "  [{done:>2}/{total}] {} {}: {:.1} ns/op",
+            row.experiment, row.variant, row.ns_per_op
+        );
     })
     .wrap_err("measuring failed")?;
     let scores: Vec<_> = plan
@@ -565,7 +611,6 @@ fn run_scorecard(
     Ok(ExitCode::SUCCESS)
 }
 
-/// One fresh child process of this binary per measured row, with the same memory fuse.
 /// How to start worker processes: this program, with the global options a worker needs.
 pub fn launcher(max_memory: Option<Size>) -> Result<Launcher> {
     let mut args = Vec::new();

@@ -6,6 +6,7 @@
 
 pub mod alloc;
 pub mod bench;
+pub mod benchstat;
 pub mod cli;
 pub mod export;
 pub mod runner;

@@ -10,7 +10,8 @@ use std::fmt::Write as _;
 use heaplab_experiments::Targets;
 use serde::Serialize;
 
-use crate::bench::{Comparison, Row};
+use crate::bench::{Comparison, Row, SpeedVerdict};
+use heaplab_experiments::compare::Speed;
 
 /// Fewer allocations per operation than naive, in percent, that every experiment must reach.
 pub const ALLOC_REDUCTION_PCT: f64 = 80.0;
@@ -29,6 +30,8 @@ pub enum Verdict {
     Met,
     /// Measured and not met.
     NotMet,
+    /// The 95% interval straddles the line: the runs cannot say.
+    Inconclusive,
     /// The target does not apply (not claimed, or nothing to reduce).
     NotApplicable,
 }
@@ -38,10 +41,23 @@ impl Verdict {
         if met { Verdict::Met } else { Verdict::NotMet }
     }
 
+    /// A measured ratio against a line it must reach: met when the whole 95% interval is at
+    /// or above it, not met when the whole interval is below, inconclusive when it straddles.
+    /// Without an interval (too few runs), the estimate decides.
+    fn reaches(estimate: f64, interval: Option<(f64, f64)>, line: f64) -> Self {
+        match interval {
+            Some((low, _)) if low >= line => Verdict::Met,
+            Some((_, high)) if high < line => Verdict::NotMet,
+            Some(_) => Verdict::Inconclusive,
+            None => Verdict::from(estimate >= line),
+        }
+    }
+
     fn word(self) -> &'static str {
         match self {
             Verdict::Met => "met",
             Verdict::NotMet => "NOT MET",
+            Verdict::Inconclusive => "inconclusive",
             Verdict::NotApplicable => "n/a",
         }
     }
@@ -75,6 +91,8 @@ pub struct Score {
     pub crate_variant: Check,
     /// Whether every target that applies is met.
     pub all_met: bool,
+    /// All the targets together: not met if one is not, else inconclusive if one is, else met.
+    pub overall: Verdict,
 }
 
 /// `12.5% lower` for a reduction of 12.5, `3.0% higher` for one of -3.
@@ -147,37 +165,38 @@ pub fn score(rows: &[Row], targets: Targets) -> Option<Score> {
         check("not claimed", peak_measured, Verdict::NotApplicable)
     };
 
-    let speedup = vs.speedup;
+    // The speed-up over the runs, with its interval (a single run: the ratio alone).
+    let speed = Speed::between(&naive.ns_per_op_runs, &optimized.ns_per_op_runs);
+    let (speedup, interval) = speed.map_or((vs.speedup, None), |s| (s.speedup, s.ci95));
+    let speed_measured = match interval {
+        Some((low, high)) => format!("{speedup:.2}x ({low:.2}-{high:.2})"),
+        None => format!("{speedup:.2}x"),
+    };
     let throughput = if targets.speedup {
         check(
             format!("≥{SPEEDUP:.0}x"),
-            format!("{speedup:.2}x"),
-            Verdict::from(speedup >= SPEEDUP),
+            speed_measured,
+            Verdict::reaches(speedup, interval, SPEEDUP),
         )
     } else {
         check(
             "not claimed: allocation is not the bottleneck",
-            format!("{speedup:.2}x"),
+            speed_measured,
             Verdict::NotApplicable,
         )
     };
 
-    let crate_variant = match crate_row {
-        Some(c) if c.ns_per_op > 0.0 && optimized.ns_per_op > 0.0 => {
-            // Ours against the crate, as the crate's "speed-up" over ours.
-            let ours = Comparison::between(c.figures(), optimized.figures(), true);
-            check(
-                format!("within {CRATE_SLOWER_PCT:.0}% (else the why says why)"),
-                format!("ours {} than crate", ours.speed_text()),
-                Verdict::from(ours.speedup * (1.0 + CRATE_SLOWER_PCT / 100.0) >= 1.0),
-            )
-        }
-        _ => check("no crate variant", String::new(), Verdict::NotApplicable),
-    };
+    let crate_variant = crate_check(optimized, crate_row);
 
-    let all_met = [&allocations, &peak_heap, &throughput]
-        .iter()
-        .all(|c| c.verdict != Verdict::NotMet);
+    let claimed = [&allocations, &peak_heap, &throughput];
+    let overall = if claimed.iter().any(|c| c.verdict == Verdict::NotMet) {
+        Verdict::NotMet
+    } else if claimed.iter().any(|c| c.verdict == Verdict::Inconclusive) {
+        Verdict::Inconclusive
+    } else {
+        Verdict::Met
+    };
+    let all_met = overall == Verdict::Met;
     Some(Score {
         experiment: naive.experiment.to_string(),
         size: naive.size,
@@ -186,7 +205,38 @@ pub fn score(rows: &[Row], targets: Targets) -> Option<Score> {
         throughput,
         crate_variant,
         all_met,
+        overall,
     })
+}
+
+/// Ours against the crate, where there is one: within 20%, or the why owes an explanation.
+fn crate_check(optimized: &Row, crate_row: Option<&Row>) -> Check {
+    match crate_row {
+        Some(c) if c.ns_per_op > 0.0 && optimized.ns_per_op > 0.0 => {
+            // Ours against the crate, as if the crate were the baseline: within 20% means
+            // ours runs at no less than 1/1.2 of the crate's speed.
+            let line = 1.0 / (1.0 + CRATE_SLOWER_PCT / 100.0);
+            let point = Comparison::between(c.figures(), optimized.figures(), true);
+            let ours = point.with_runs(&c.ns_per_op_runs, &optimized.ns_per_op_runs);
+            let interval = ours.speed.and_then(|s| s.ci95);
+            // Too few runs for an interval: the single figures, as measured.
+            let measured = match ours.speed {
+                Some(s) if interval.is_some() && s.verdict == SpeedVerdict::Same => {
+                    format!("ours and crate: {}", s.text())
+                }
+                Some(_) if interval.is_some() => {
+                    format!("ours {} than crate", ours.speed_text())
+                }
+                _ => format!("ours {} than crate", point.speed_text()),
+            };
+            check(
+                format!("within {CRATE_SLOWER_PCT:.0}% (else the why says why)"),
+                measured,
+                Verdict::reaches(ours.speedup, interval, line),
+            )
+        }
+        _ => check("no crate variant", String::new(), Verdict::NotApplicable),
+    }
 }
 
 /// Renders the scorecard as Markdown (for `assets/scorecard.md`) or an aligned table.
@@ -221,8 +271,11 @@ pub fn render_text(scores: &[Score], markdown: bool) -> String {
                     Verdict::NotApplicable => "–".to_owned(),
                     Verdict::Met => format!("{} (within 20%)", s.crate_variant.measured),
                     Verdict::NotMet => format!("{} (the why says why)", s.crate_variant.measured),
+                    Verdict::Inconclusive => {
+                        format!("{} (inconclusive at 20%)", s.crate_variant.measured)
+                    }
                 },
-                if s.all_met { "met" } else { "NOT MET" }.to_owned(),
+                s.overall.word().to_owned(),
             ]
         })
         .collect();
@@ -278,7 +331,57 @@ mod tests {
             extra: BTreeMap::new(),
             status: crate::bench::RowStatus::Ok,
             error: None,
+            runs: 1,
+            ns_per_op_runs: vec![ns],
+            ns_per_op_ci95: None,
+            ops_per_sec_ci95: None,
+            speedup: None,
+            speedup_ci95: None,
+            speedup_p_value: None,
+            speed_verdict: None,
         }
+    }
+
+    /// A row of six runs at these times per operation.
+    fn runs(variant: &'static str, allocs: f64, ns: [f64; 6]) -> Row {
+        Row {
+            runs: 6,
+            ns_per_op_runs: ns.to_vec(),
+            ..row(variant, allocs, 10, heaplab_experiments::stats::median(&ns))
+        }
+    }
+
+    #[test]
+    fn a_speed_target_is_met_only_when_the_whole_interval_clears_it() {
+        let t = Targets {
+            speedup: true,
+            ..Targets::default()
+        };
+        let naive = runs("naive", 1.0, [100.0, 102.0, 98.0, 101.0, 99.0, 103.0]);
+        // Clearly 2.5x: met.
+        let fast = runs("optimized", 0.0, [40.0, 41.0, 39.5, 40.5, 39.0, 41.5]);
+        let s = score(&[naive.clone(), fast], t).expect("scored");
+        assert_eq!(s.throughput.verdict, Verdict::Met, "{:?}", s.throughput);
+        assert!(
+            s.throughput.measured.contains('('),
+            "{}",
+            s.throughput.measured
+        );
+        // Clearly 1.5x: not met.
+        let slow = runs("optimized", 0.0, [66.0, 67.0, 65.5, 66.5, 65.0, 67.5]);
+        let s = score(&[naive.clone(), slow], t).expect("scored");
+        assert_eq!(s.throughput.verdict, Verdict::NotMet);
+        // Around 2x, with spread on both sides of the line: inconclusive, never a coin toss.
+        let near = runs("optimized", 0.0, [45.0, 55.0, 48.0, 52.0, 50.0, 53.5]);
+        let s = score(&[naive, near], t).expect("scored");
+        assert_eq!(
+            s.throughput.verdict,
+            Verdict::Inconclusive,
+            "{:?}",
+            s.throughput
+        );
+        assert_eq!(s.overall, Verdict::Inconclusive);
+        assert!(!s.all_met);
     }
 
     #[test]

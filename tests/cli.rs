@@ -17,7 +17,7 @@ fn stdout_json(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout).expect("valid JSON")
 }
 
-const ROW_FIELDS: [&str; 16] = [
+const ROW_FIELDS: [&str; 24] = [
     "experiment",
     "variant",
     "ns_per_op",
@@ -34,6 +34,14 @@ const ROW_FIELDS: [&str; 16] = [
     "extra",
     "status",
     "error",
+    "runs",
+    "ns_per_op_runs",
+    "ns_per_op_ci95",
+    "ops_per_sec_ci95",
+    "speedup",
+    "speedup_ci95",
+    "speedup_p_value",
+    "speed_verdict",
 ];
 
 #[test]
@@ -71,6 +79,8 @@ fn bench_json_has_the_documented_fields_and_exact_counts() {
         "string-processing",
         "--iterations",
         "500",
+        "--runs",
+        "6",
         "--format",
         "json",
     ]));
@@ -91,7 +101,13 @@ fn bench_json_has_the_documented_fields_and_exact_counts() {
             ROW_FIELDS.len(),
             "unexpected fields: {fields:?}"
         );
-        assert_eq!(row["iterations"], 500);
+        // Six runs of 500 operations each, each run's time kept.
+        assert_eq!(row["iterations"], 3000);
+        assert_eq!(row["runs"], 6);
+        assert_eq!(row["ns_per_op_runs"].as_array().map(Vec::len), Some(6));
+        let [low, high] = [0, 1].map(|i| row["ns_per_op_ci95"][i].as_f64().expect("a bound"));
+        let median = row["ns_per_op"].as_f64().expect("ns/op");
+        assert!(low <= median && median <= high, "{low} {median} {high}");
         assert_eq!(row["checksum"].as_str().map(str::len), Some(16));
     }
     let find = |e: &str, v: &str| {
@@ -105,6 +121,17 @@ fn bench_json_has_the_documented_fields_and_exact_counts() {
     assert_eq!(naive["bytes_per_op"], 2048.0);
     assert_eq!(optimized["allocs_per_op"], 0.0);
     assert_eq!(naive["vs_naive"], Value::Null);
+    assert_eq!(naive["speed_verdict"], Value::Null);
+    assert!(
+        ["faster", "slower", "same"]
+            .contains(&optimized["speed_verdict"].as_str().expect("a verdict"))
+    );
+    assert!(
+        optimized["speedup_p_value"]
+            .as_f64()
+            .is_some_and(|p| (0.0..=1.0).contains(&p))
+    );
+    assert_eq!(optimized["speedup_ci95"].as_array().map(Vec::len), Some(2));
     assert_eq!(optimized["vs_naive"]["allocs_reduction_pct"], 100.0);
     assert_eq!(optimized["vs_naive"]["same_checksum"], true);
     assert_eq!(naive["checksum"], optimized["checksum"]);
@@ -114,7 +141,15 @@ fn bench_json_has_the_documented_fields_and_exact_counts() {
 
 #[test]
 fn bench_csv_and_markdown_have_a_header_and_a_line_per_row() {
-    let args = ["bench", "buffer-reuse", "--iterations", "50", "--format"];
+    let args = [
+        "bench",
+        "buffer-reuse",
+        "--iterations",
+        "50",
+        "--runs",
+        "1",
+        "--format",
+    ];
     let csv = heaplab(&[&args[..], &["csv"]].concat());
     let csv = String::from_utf8_lossy(&csv.stdout);
     let lines: Vec<&str> = csv.lines().collect();
@@ -223,13 +258,15 @@ fn output_is_written_whole_or_refused_before_any_work() {
 }
 
 /// The measurement both counters take: valgrind's and ours see the same command.
-const CROSS_CHECKED: [&str; 6] = [
+const CROSS_CHECKED: [&str; 8] = [
     "bench",
     "buffer-reuse",
     "--variant",
     "naive",
     "--size",
     "64",
+    "--runs",
+    "1",
 ];
 
 /// valgrind's own malloc count for `heaplab bench buffer-reuse --variant naive --iterations N`.
@@ -323,11 +360,16 @@ fn scorecard_scores_every_experiment_against_the_targets() {
         for check in ["allocations", "peak_heap", "throughput", "crate_variant"] {
             let verdict = score[check]["verdict"].as_str().expect("a verdict");
             assert!(
-                ["met", "not_met", "not_applicable"].contains(&verdict),
+                ["met", "not_met", "inconclusive", "not_applicable"].contains(&verdict),
                 "{score}"
             );
         }
         assert!(score["all_met"].is_boolean());
+        assert!(
+            ["met", "not_met", "inconclusive"]
+                .contains(&score["overall"].as_str().expect("overall")),
+            "{score}"
+        );
     }
     let buffer_reuse = scores
         .iter()
@@ -340,4 +382,94 @@ fn scorecard_scores_every_experiment_against_the_targets() {
             .as_array()
             .is_some_and(|r| r.len() >= 2 * scores.len())
     );
+}
+
+/// A bench export with one row per `(experiment, variant, runs)`.
+fn export(rows: &[(&str, &str, [f64; 6])]) -> String {
+    let rows: Vec<Value> = rows
+        .iter()
+        .map(|(experiment, variant, runs)| {
+            serde_json::json!({
+                "experiment": experiment, "variant": variant, "size": 64, "iterations": 600,
+                "ns_per_op": heaplab_experiments::stats::median(runs), "allocs_per_op": 0.0,
+                "bytes_per_op": 0.0, "reallocs_per_op": 0.0, "peak_heap_bytes": 1024,
+                "ops_per_sec": 1.0, "bytes_per_sec": 1.0, "checksum": "0000000000000000",
+                "vs_naive": null, "extra": {}, "status": "ok", "error": null,
+                "runs": 6, "ns_per_op_runs": runs,
+            })
+        })
+        .collect();
+    serde_json::json!({ "heaplab_version": "0.1.0", "results": rows }).to_string()
+}
+
+#[test]
+fn compare_marks_only_real_changes_and_refuses_bad_files() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let path = |name: &str| dir.path().join(name);
+    let steady = [100.0, 101.0, 99.0, 100.5, 99.5, 102.0];
+    let wobble = [100.2, 99.1, 101.3, 100.1, 98.9, 101.8];
+    let doubled = [200.0, 202.0, 198.5, 201.0, 199.0, 203.0];
+    std::fs::write(
+        path("old.json"),
+        export(&[("a", "naive", steady), ("b", "naive", steady)]),
+    )
+    .expect("written");
+    std::fs::write(
+        path("new.json"),
+        export(&[("a", "naive", wobble), ("b", "naive", doubled)]),
+    )
+    .expect("written");
+    let old = path("old.json").display().to_string();
+    let new = path("new.json").display().to_string();
+    let out = heaplab(&["compare", &old, &new, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = stdout_json(&out);
+    let rows = report["comparisons"].as_array().expect("comparisons");
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["significant"], false, "{}", rows[0]);
+    assert_eq!(rows[1]["significant"], true, "{}", rows[1]);
+    let change = rows[1]["change_pct"].as_f64().expect("a change");
+    assert!((95.0..105.0).contains(&change), "{change}");
+    let low = rows[1]["change_pct_ci95"][0].as_f64().expect("a bound");
+    assert!(low > 90.0, "{low}");
+    assert!(rows[1]["p_value"].as_f64() < Some(0.01));
+    assert_eq!(rows[1]["old_runs"], 6);
+    // The table: `~` where nothing changed.
+    let table = heaplab(&["compare", &old, &new]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    let line = |id: &str| {
+        text.lines()
+            .find(|l| l.starts_with(id))
+            .unwrap_or_else(|| panic!("{id}: {text}"))
+    };
+    assert!(line("a ").contains(" ~ "), "{text}");
+    assert!(line("b ").contains('+'), "{text}");
+    assert!(text.contains("1 of 2 changes significant"), "{text}");
+
+    // Bad and mismatched files: one line, status 2.
+    std::fs::write(path("bad.json"), "not json").expect("written");
+    std::fs::write(path("other.json"), export(&[("c", "naive", steady)])).expect("written");
+    for (a, b, says) in [
+        (
+            old.clone(),
+            path("missing.json").display().to_string(),
+            "cannot read",
+        ),
+        (
+            old.clone(),
+            path("bad.json").display().to_string(),
+            "not a heaplab bench export",
+        ),
+        (
+            old.clone(),
+            path("other.json").display().to_string(),
+            "in common",
+        ),
+    ] {
+        let out = heaplab(&["compare", &a, &b]);
+        assert_eq!(out.status.code(), Some(2), "{b}");
+        let err = stderr(&out);
+        assert!(err.contains(says), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
 }

@@ -127,7 +127,7 @@ fn numbers_and_ratios_come_from_the_samples() {
     assert_eq!(naive.bytes_per_op(), 2048.0);
     let comparison = &app.comparisons[0];
     assert_eq!(comparison.allocs, "100% fewer allocs/op");
-    assert_eq!(comparison.speed, "1.25x faster");
+    assert_eq!(comparison.speed, "1.25x faster (1.25-1.25)");
     assert_eq!(comparison.peak, "+1% peak heap");
     // Rates come from consecutive samples of one epoch: 1.2 M allocs/s while naive ran.
     let naive_rates: Vec<f64> = app

@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::measure::Sample;
+use crate::stats;
 
 /// A variant's figures against naive's.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -16,10 +17,88 @@ pub struct Comparison {
     pub allocs_reduction_pct: Option<f64>,
     /// How many percent lower the peak heap (`None` if naive's is 0).
     pub peak_heap_reduction_pct: Option<f64>,
-    /// Naive's ns/op divided by this variant's (0 when either has no measured operation).
+    /// Naive's ns/op divided by this variant's (0 when either has no measured operation);
+    /// with repeated runs, [`Speed::speedup`].
     pub speedup: f64,
     /// Whether both computed the same checksum.
     pub same_checksum: bool,
+    /// The speed-up with its spread, when both sides were measured more than once.
+    #[serde(skip)]
+    pub speed: Option<Speed>,
+}
+
+/// Whether a speed difference is real: the Mann-Whitney test at [`stats::ALPHA`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpeedVerdict {
+    /// Significantly faster than the baseline.
+    Faster,
+    /// Significantly slower.
+    Slower,
+    /// No significant difference.
+    Same,
+}
+
+/// One speed against another over repeated measurements.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Speed {
+    /// How many times faster (baseline time over this time): the Hodges-Lehmann estimate.
+    pub speedup: f64,
+    /// Its 95% confidence interval (`None` with too few runs to reach 95%).
+    pub ci95: Option<(f64, f64)>,
+    /// The two-sided Mann-Whitney p-value.
+    pub p_value: f64,
+    /// Faster, slower, or no significant difference.
+    pub verdict: SpeedVerdict,
+}
+
+impl Speed {
+    /// `this` against `baseline`, each a set of times per operation (one per run or interval);
+    /// `None` when either is empty or holds a time that is not positive.
+    #[must_use]
+    pub fn between(baseline_ns: &[f64], this_ns: &[f64]) -> Option<Speed> {
+        let (speedup, ci95) = stats::ratio_ci(baseline_ns, this_ns)?;
+        let p_value = stats::mann_whitney(baseline_ns, this_ns)?.p_value;
+        let verdict = if p_value >= stats::ALPHA {
+            SpeedVerdict::Same
+        } else if speedup >= 1.0 {
+            SpeedVerdict::Faster
+        } else {
+            SpeedVerdict::Slower
+        };
+        Some(Speed {
+            speedup,
+            ci95,
+            p_value,
+            verdict,
+        })
+    }
+
+    /// `2.71x faster (2.60-2.83)`, `1.30x slower (...)`, or `no significant difference
+    /// (p=0.41)`: never a ratio that reads like a win when the runs do not support one.
+    #[must_use]
+    pub fn text(&self) -> String {
+        let interval = |(low, high): (f64, f64), invert: bool| {
+            if invert {
+                format!(" ({:.2}-{:.2})", 1.0 / high, 1.0 / low)
+            } else {
+                format!(" ({low:.2}-{high:.2})")
+            }
+        };
+        match self.verdict {
+            SpeedVerdict::Same => format!("no significant difference (p={:.2})", self.p_value),
+            SpeedVerdict::Faster => format!(
+                "{:.2}x faster{}",
+                self.speedup,
+                self.ci95.map(|c| interval(c, false)).unwrap_or_default()
+            ),
+            SpeedVerdict::Slower => format!(
+                "{:.2}x slower{}",
+                1.0 / self.speedup,
+                self.ci95.map(|c| interval(c, true)).unwrap_or_default()
+            ),
+        }
+    }
 }
 
 /// The figures a comparison needs from a run.
@@ -66,7 +145,19 @@ impl Comparison {
                 0.0
             },
             same_checksum,
+            speed: None,
         }
+    }
+
+    /// The same comparison, with the speed-up taken from repeated measurements of each side
+    /// (times per operation) and tested for significance.
+    #[must_use]
+    pub fn with_runs(mut self, naive_ns: &[f64], this_ns: &[f64]) -> Self {
+        self.speed = Speed::between(naive_ns, this_ns);
+        if let Some(speed) = self.speed {
+            self.speedup = speed.speedup;
+        }
+        self
     }
 
     /// The allocation claim: `100% fewer allocs/op`, `2.0x the allocs/op`, or `no allocs/op
@@ -89,9 +180,13 @@ impl Comparison {
         }
     }
 
-    /// The speed claim: `2.71x faster`, `1.30x slower`, or `speed n/a`.
+    /// The speed claim: `2.71x faster`, `1.30x slower`, or `speed n/a`; with repeated runs,
+    /// [`Speed::text`].
     #[must_use]
     pub fn speed_text(&self) -> String {
+        if let Some(speed) = &self.speed {
+            return speed.text();
+        }
         if self.speedup <= 0.0 {
             "speed n/a".to_owned()
         } else if self.speedup >= 1.0 {
@@ -152,5 +247,36 @@ mod tests {
         let none = Comparison::between(figures(0.0, 0, 0.0), figures(0.0, 0, 5.0), true);
         assert_eq!(none.allocs_text(), "no allocs/op either way");
         assert_eq!(none.speed_text(), "speed n/a");
+    }
+
+    #[test]
+    fn with_runs_a_speed_claim_needs_significance() {
+        let base = Comparison::between(figures(1.0, 10, 20.0), figures(0.0, 10, 10.0), true);
+        let naive = [20.0, 21.0, 19.5, 20.5, 22.0, 19.0];
+        let fast = [10.0, 10.5, 9.8, 10.2, 11.0, 9.9];
+        let c = base.with_runs(&naive, &fast);
+        let speed = c.speed.expect("a speed");
+        assert_eq!(speed.verdict, SpeedVerdict::Faster);
+        assert!(speed.p_value < 0.01, "{speed:?}");
+        assert!(
+            c.speed_text().starts_with("1.99x faster (1.86-2.12)"),
+            "{}",
+            c.speed_text()
+        );
+        assert!(c.speed_text().contains("x faster ("), "{}", c.speed_text());
+        // Overlapping runs: no claim, whatever the ratio of medians says.
+        let same = base.with_runs(&naive, &[20.2, 19.8, 21.5, 19.2, 20.8, 22.5]);
+        assert_eq!(same.speed.expect("a speed").verdict, SpeedVerdict::Same);
+        assert!(
+            same.speed_text()
+                .starts_with("no significant difference (p=")
+        );
+        let slow = base.with_runs(&fast, &naive);
+        assert_eq!(slow.speed.expect("a speed").verdict, SpeedVerdict::Slower);
+        assert!(
+            slow.speed_text().contains("x slower ("),
+            "{}",
+            slow.speed_text()
+        );
     }
 }

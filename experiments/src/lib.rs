@@ -16,6 +16,7 @@ pub mod fault;
 pub mod layout;
 pub mod measure;
 pub mod panic;
+pub mod stats;
 pub mod worker;
 
 mod bit_packing;

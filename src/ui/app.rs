@@ -67,8 +67,9 @@ pub struct Comparison {
 }
 
 impl Comparison {
-    fn new(variant: &'static str, naive: &Sample, other: &Sample) -> Self {
-        let figures = compare::Comparison::between(naive.into(), other.into(), true);
+    fn new(variant: &'static str, naive: (&Sample, &[f64]), other: (&Sample, &[f64])) -> Self {
+        let figures = compare::Comparison::between(naive.0.into(), other.0.into(), true)
+            .with_runs(naive.1, other.1);
         Self {
             variant,
             allocs: figures.allocs_text(),
@@ -77,6 +78,25 @@ impl Comparison {
             figures,
         }
     }
+}
+
+/// Intervals of a run's first half second of measuring are left out of its speed: caches
+/// and the heap are still settling after a (re)start.
+pub const STEADY_AFTER_SECS: f64 = 0.5;
+
+/// The steady-state intervals kept per variant for its speed: a minute at 100 ms samples.
+pub const SPEED_INTERVALS: usize = 600;
+
+/// A variant's time per operation over its recent steady-state intervals: the median, with the
+/// 95% interval of the median when there are enough intervals.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SpeedFigure {
+    /// Median ns/op over the intervals.
+    pub ns_per_op: f64,
+    /// Its 95% interval.
+    pub ci95: Option<[f64; 2]>,
+    /// How many intervals.
+    pub intervals: usize,
 }
 
 /// The experiment the dashboard is running.
@@ -140,6 +160,9 @@ pub struct App {
     pub stats: Vec<Option<Sample>>,
     /// Per variant: the epoch its latest figures came from, and its figures before that epoch.
     earlier: Vec<(u64, Sample)>,
+    /// Per variant: ns/op of each steady-state interval (between two samples of one run, past
+    /// its first [`STEADY_AFTER_SECS`], never across a pause), the latest [`SPEED_INTERVALS`].
+    pub speed_intervals: Vec<VecDeque<f64>>,
     /// The experiment `stats` belong to.
     pub stats_for: Option<usize>,
     /// Each non-naive variant against naive, when both have figures.
@@ -182,6 +205,7 @@ impl App {
             history: VecDeque::with_capacity(HISTORY_CAPACITY),
             stats: Vec::new(),
             earlier: Vec::new(),
+            speed_intervals: Vec::new(),
             stats_for: None,
             comparisons: Vec::new(),
             window: DEFAULT_WINDOW,
@@ -246,6 +270,7 @@ impl App {
         self.history.clear();
         self.stats.clear();
         self.earlier.clear();
+        self.speed_intervals.clear();
         self.comparisons.clear();
         self.last_sample = None;
         self.workshop.streak = super::workshop::ZeroStreak::default();
@@ -426,7 +451,9 @@ impl App {
         // Per-operation figures of another size are not comparable.
         self.stats.clear();
         self.earlier.clear();
+        self.speed_intervals.clear();
         self.comparisons.clear();
+        self.workshop.streak = super::workshop::ZeroStreak::default();
         vec![Effect::Send(Command::SetSize(size))]
     }
 
@@ -464,6 +491,20 @@ impl App {
         self.workshop.streak.on_sample(&sample);
         // Rates over the worker's measured time, as trace and bench compute them.
         let rates = self.last_sample.and_then(|p| sample.rates_since(&p));
+        let steady = self
+            .last_sample
+            .is_some_and(|p| p.measured_for.as_secs_f64() >= STEADY_AFTER_SECS);
+        if let Some(r) = rates.filter(|r| steady && r.ops_per_sec > 0.0) {
+            let v = sample.variant_index;
+            if self.speed_intervals.len() <= v {
+                self.speed_intervals.resize_with(v + 1, VecDeque::new);
+            }
+            let intervals = &mut self.speed_intervals[v];
+            if intervals.len() == SPEED_INTERVALS {
+                intervals.pop_front();
+            }
+            intervals.push_back(1e9 / r.ops_per_sec);
+        }
         let rate = |pick: fn(&heaplab_experiments::measure::Rates) -> f64| {
             rates.as_ref().map_or(f64::NAN, pick)
         };
@@ -495,6 +536,13 @@ impl App {
                 self.earlier[v] = (sample.epoch, self.stats[v].unwrap_or_default());
             }
             self.stats[v] = Some(sample.after(&self.earlier[v].1));
+            let intervals = |v: usize| -> Vec<f64> {
+                self.speed_intervals
+                    .get(v)
+                    .map(|d| d.iter().copied().collect())
+                    .unwrap_or_default()
+            };
+            let naive_intervals = intervals(0);
             self.comparisons = match self.stats.first().copied().flatten() {
                 Some(naive) => self
                     .stats
@@ -502,8 +550,14 @@ impl App {
                     .enumerate()
                     .skip(1)
                     .filter_map(|(i, s)| {
-                        s.as_ref()
-                            .map(|s| Comparison::new(variants[i].name, &naive, s))
+                        let other = intervals(i);
+                        s.as_ref().map(|s| {
+                            Comparison::new(
+                                variants[i].name,
+                                (&naive, &naive_intervals),
+                                (s, &other),
+                            )
+                        })
                     })
                     .collect(),
                 None => Vec::new(),
@@ -533,6 +587,20 @@ impl App {
     /// Takes a new measurement of heaplab's own cost.
     pub fn on_self_cost(&mut self, cost: SelfCost) {
         self.self_cost = cost;
+    }
+
+    /// A variant's speed over its steady-state intervals (`None` before the first).
+    #[must_use]
+    pub fn speed(&self, variant: usize) -> Option<SpeedFigure> {
+        let intervals: Vec<f64> = self.speed_intervals.get(variant)?.iter().copied().collect();
+        if intervals.is_empty() {
+            return None;
+        }
+        Some(SpeedFigure {
+            ns_per_op: heaplab_experiments::stats::median(&intervals),
+            ci95: heaplab_experiments::stats::median_ci(&intervals).map(|(l, h)| [l, h]),
+            intervals: intervals.len(),
+        })
     }
 
     /// The experiment's variant names.

@@ -463,6 +463,42 @@ fn process_memory_chart(app: &App, area: Rect, buf: &mut Buffer) {
         .render(area, buf);
 }
 
+/// A variant's row of the numbers panel. Speed is over the steady-state intervals, with its
+/// spread once there are enough of them; until there are any, the run's figure so far.
+fn variant_row<'a>(
+    app: &App,
+    variant: usize,
+    name: Cell<'a>,
+    s: &crate::runner::Sample,
+) -> Row<'a> {
+    let (ns, spread) = match app.speed(variant) {
+        Some(speed) if speed.ci95.is_some() => (
+            speed.ns_per_op,
+            crate::bench::spread_text(speed.ns_per_op, speed.ci95),
+        ),
+        Some(speed) => (speed.ns_per_op, String::new()),
+        None => (s.ns_per_op(), String::new()),
+    };
+    let ops_per_sec = if ns > 0.0 { 1e9 / ns } else { 0.0 };
+    let bytes_per_op = s.bytes_processed as f64 / s.ops.max(1) as f64;
+    Row::new([
+        name,
+        Cell::from(format!("{:.2}", s.allocs_per_op())),
+        Cell::from(if s.bytes_per_op() < 1e6 {
+            format!("{:.0}", s.bytes_per_op())
+        } else {
+            units::bytes_short(s.bytes_per_op())
+        }),
+        Cell::from(format!("{ns:.1} {spread}").trim_end().to_owned()),
+        Cell::from(units::bytes(s.peak_heap_bytes)),
+        Cell::from(format!(
+            "{} op/s · {}/s",
+            units::count(ops_per_sec),
+            units::bytes_short(ops_per_sec * bytes_per_op)
+        )),
+    ])
+}
+
 fn render_numbers(app: &App, area: Rect, buf: &mut Buffer) {
     let experiment = app.shown_experiment();
     let info = experiment.info();
@@ -485,22 +521,7 @@ fn render_numbers(app: &App, area: Rect, buf: &mut Buffer) {
         .map(|(i, v)| {
             let name = Cell::from(v.name).fg(variant_color(i));
             match app.stats.get(i).copied().flatten() {
-                Some(s) => Row::new([
-                    name,
-                    Cell::from(format!("{:.2}", s.allocs_per_op())),
-                    Cell::from(if s.bytes_per_op() < 1e6 {
-                        format!("{:.0}", s.bytes_per_op())
-                    } else {
-                        units::bytes_short(s.bytes_per_op())
-                    }),
-                    Cell::from(format!("{:.1}", s.ns_per_op())),
-                    Cell::from(units::bytes(s.peak_heap_bytes)),
-                    Cell::from(format!(
-                        "{} op/s · {}/s",
-                        units::count(s.ops_per_sec()),
-                        units::bytes_short(s.bytes_per_sec())
-                    )),
-                ]),
+                Some(s) => variant_row(app, i, name, &s),
                 None => Row::new([name, Cell::from("–")]),
             }
         })

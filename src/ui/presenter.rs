@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 use tui_big_text::{BigText, PixelSize};
 
-use heaplab_experiments::compare::Comparison;
+use heaplab_experiments::compare::{Comparison, SpeedVerdict};
 
 use super::app::App;
 use super::draw::variant_color;
@@ -59,7 +59,15 @@ pub fn key_figure(app: &App) -> KeyFigure {
 
 fn compare(app: &App, naive: &Sample, other: &Sample, name: &str) -> KeyFigure {
     let targets = app.shown_experiment().info().targets;
-    let comparison = Comparison::between(naive.into(), other.into(), true);
+    let intervals = |v: usize| -> Vec<f64> {
+        app.speed_intervals
+            .get(v)
+            .map(|d| d.iter().copied().collect())
+            .unwrap_or_default()
+    };
+    let variant = app.running.map_or(1, |r| r.variant);
+    let comparison = Comparison::between(naive.into(), other.into(), true)
+        .with_runs(&intervals(0), &intervals(variant));
     if naive.allocs_per_op() > 0.0 {
         let caption = format!(
             "allocations per operation: naive {:.2} → {name} {:.2}",
@@ -83,8 +91,17 @@ fn compare(app: &App, naive: &Sample, other: &Sample, name: &str) -> KeyFigure {
             ),
         };
     }
+    // Big digits say only what the intervals support.
+    let big = match comparison.speed {
+        Some(speed) if speed.verdict == SpeedVerdict::Same => "same speed".to_owned(),
+        Some(speed) if speed.verdict == SpeedVerdict::Slower => {
+            format!("{:.2}x slower", 1.0 / speed.speedup)
+        }
+        Some(speed) => format!("{:.2}x faster", speed.speedup),
+        None => comparison.speed_text(),
+    };
     KeyFigure {
-        big: comparison.speed_text(),
+        big,
         caption: format!(
             "time per operation: naive {:.1} ns → {name} {:.1} ns (neither allocates per op)",
             naive.ns_per_op(),

@@ -177,6 +177,10 @@ fn verdict_span(verdict: Verdict) -> Span<'static> {
             .fg(Color::Black)
             .bg(Color::LightRed)
             .bold(),
+        Verdict::Inconclusive => Span::raw(" inconclusive ")
+            .fg(Color::Black)
+            .bg(Color::Yellow)
+            .bold(),
         Verdict::NotApplicable => Span::raw(" n/a ").fg(Color::Gray),
     }
 }

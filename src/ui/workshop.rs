@@ -25,6 +25,10 @@ pub const ZERO_BADGE_MIN_OPS: u64 = 1000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ZeroStreak {
     epoch: u64,
+    variant: usize,
+    /// Per variant (the first eight): operations without an allocation in its earlier runs,
+    /// so that a switch and back (compare mode) continues a streak instead of restarting it.
+    carried: [u64; 8],
     allocs: u64,
     /// The operation count from which on no allocation was seen.
     since_ops: u64,
@@ -36,8 +40,14 @@ impl ZeroStreak {
     /// Takes a sample of the running variant.
     pub fn on_sample(&mut self, sample: &Sample) {
         if sample.epoch != self.epoch {
+            let mut carried = self.carried;
+            if self.epoch != 0 {
+                carried[self.variant.min(7)] = self.ops_without_alloc();
+            }
             *self = Self {
                 epoch: sample.epoch,
+                variant: sample.variant_index,
+                carried,
                 ..Self::default()
             };
         }
@@ -50,6 +60,7 @@ impl ZeroStreak {
             // only be claimed from here on.
             self.allocs = sample.allocs;
             self.since_ops = sample.ops;
+            self.carried[self.variant.min(7)] = 0;
         }
         self.ops = sample.ops;
     }
@@ -57,7 +68,7 @@ impl ZeroStreak {
     /// Measured operations since the last allocation (since the warm-up, if none).
     #[must_use]
     pub fn ops_without_alloc(&self) -> u64 {
-        self.ops.saturating_sub(self.since_ops)
+        self.carried[self.variant.min(7)] + self.ops.saturating_sub(self.since_ops)
     }
 
     /// Whether the badge shows: running, and at least [`ZERO_BADGE_MIN_OPS`] operations
@@ -340,11 +351,25 @@ mod tests {
         assert!(!streak.earned());
         streak.on_sample(&sample(1, 6000, 1));
         assert!(streak.earned());
-        // A new variant (epoch) starts from nothing, and setup or warm-up hides the badge.
+        // Another variant starts from nothing, and setup or warm-up hides the badge.
         let mut warming = sample(2, 0, 0);
         warming.phase = Phase::WarmingUp;
+        warming.variant_index = 0;
         streak.on_sample(&warming);
         assert!(!streak.earned());
+        assert_eq!(streak.ops_without_alloc(), 0);
+        // Back to the first variant (compare mode's switches): its streak goes on from 1000.
+        let mut back = sample(3, 0, 0);
+        back.phase = Phase::WarmingUp;
+        streak.on_sample(&back);
+        assert!(!streak.earned(), "warming up hides it");
+        back.phase = Phase::Running;
+        back.ops = 10;
+        streak.on_sample(&back);
+        assert!(streak.earned());
+        assert_eq!(streak.ops_without_alloc(), 1010);
+        // An allocation in the new run ends it.
+        streak.on_sample(&sample(3, 20, 1));
         assert_eq!(streak.ops_without_alloc(), 0);
     }
 
