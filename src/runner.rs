@@ -143,12 +143,21 @@ struct Worker {
 }
 
 impl Worker {
-    /// Kills the worker and waits for its reader, which ends with the worker's output.
+    /// Kills the worker and waits a bounded time for its reader, which ends with the worker's
+    /// output. A reader still blocked after that (a process that escaped the worker's group
+    /// holds the pipe) is left to end on its own: its events are muted, and the owner must
+    /// never wait on a worker.
     fn stop(mut self) {
         self.quiet.store(true, Ordering::Relaxed);
         self.process.kill();
         if let Some(reader) = self.reader.take() {
-            let _ = reader.join();
+            let deadline = Instant::now() + Duration::from_secs(1);
+            while !reader.is_finished() && Instant::now() < deadline {
+                thread::sleep(Duration::from_millis(1));
+            }
+            if reader.is_finished() {
+                let _ = reader.join();
+            }
         }
     }
 }

@@ -60,11 +60,13 @@ fn the_naive_cache_under_64_mib_stops_and_returns_its_memory() {
         live_bytes < budget + (32 << 20),
         "stopped late, at {live_bytes}"
     );
-    // Its memory is back: the worker's heap is within 5% of where it was before the run.
+    // Its memory is back: the worker's heap is no more than 5% above where it was when the
+    // worker first spoke (that first sample may already include part of the setup, so the heap
+    // may end lower).
     let heap_before = heap_before.expect("a sample before the stop");
     let allowed = heap_before / 20 + (64 << 10);
     assert!(
-        heap_after.abs_diff(heap_before) <= allowed,
+        heap_after <= heap_before + allowed,
         "process heap {heap_after} after, {heap_before} before"
     );
     // It waits for a command, and a larger budget starts it again.

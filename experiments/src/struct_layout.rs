@@ -19,7 +19,9 @@ default repr(Rust) lets the compiler reorder fields, and it already packs BadStr
 not 32 (the i32 after the second bool needs 3 bytes of padding, not 7+4), in Go as in Rust; \
 GoodStruct takes 16. A million records therefore take 24 MB against 16 MB, a third less, and \
 every pass over them touches a third fewer cache lines, which is where the throughput gain comes \
-from. Neither variant allocates per operation: the win here is memory held, not allocations made.",
+from, though it is small: 1.03 times faster (95% interval 1.004 to 1.06 over 10 runs), significant \
+in all three scorecard runs. Neither variant allocates per operation: the win here is memory held, \
+not allocations made.",
     variants: &[
         VariantInfo {
             name: "naive",

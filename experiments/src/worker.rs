@@ -199,11 +199,21 @@ impl Process {
         }
     }
 
-    /// Kills the worker at once (its memory goes with it). Whoever holds its [`Output`] sees
-    /// the output end.
+    /// Kills the worker at once (its memory goes with it), and anything it started: its whole
+    /// process group, so that no grandchild keeps its output open. Whoever holds its
+    /// [`Output`] sees the output end.
     pub fn kill(&mut self) {
         self.stdin = None;
-        let _ = lock(&self.child).kill();
+        let mut child = lock(&self.child);
+        #[cfg(unix)]
+        if matches!(child.try_wait(), Ok(None))
+            && let Some(group) = rustix::process::Pid::from_raw(child.id() as i32)
+        {
+            // The worker leads a group of its own (see `spawn`); still unreaped, so the id
+            // is still its own.
+            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+        }
+        let _ = child.kill();
     }
 
     /// The worker's output, to read on another thread (once; `None` after).
