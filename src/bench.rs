@@ -323,30 +323,10 @@ impl Row {
         error: String,
     ) -> Self {
         Row {
-            experiment: Cow::Borrowed(experiment),
-            variant: Cow::Borrowed(variant),
-            size,
-            iterations: 0,
-            ns_per_op: 0.0,
-            allocs_per_op: 0.0,
-            bytes_per_op: 0.0,
-            reallocs_per_op: 0.0,
-            peak_heap_bytes: 0,
-            ops_per_sec: 0.0,
-            bytes_per_sec: 0.0,
-            checksum: String::new(),
-            vs_naive: None,
-            extra: BTreeMap::new(),
             status,
             error: Some(error),
-            runs: 1,
             ns_per_op_runs: Vec::new(),
-            ns_per_op_ci95: None,
-            ops_per_sec_ci95: None,
-            speedup: None,
-            speedup_ci95: None,
-            speedup_p_value: None,
-            speed_verdict: None,
+            ..Self::from_sample(experiment, variant, size, &Sample::default())
         }
     }
 

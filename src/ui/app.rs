@@ -536,13 +536,7 @@ impl App {
                 self.earlier[v] = (sample.epoch, self.stats[v].unwrap_or_default());
             }
             self.stats[v] = Some(sample.after(&self.earlier[v].1));
-            let intervals = |v: usize| -> Vec<f64> {
-                self.speed_intervals
-                    .get(v)
-                    .map(|d| d.iter().copied().collect())
-                    .unwrap_or_default()
-            };
-            let naive_intervals = intervals(0);
+            let naive_intervals = self.intervals(0);
             self.comparisons = match self.stats.first().copied().flatten() {
                 Some(naive) => self
                     .stats
@@ -550,7 +544,7 @@ impl App {
                     .enumerate()
                     .skip(1)
                     .filter_map(|(i, s)| {
-                        let other = intervals(i);
+                        let other = self.intervals(i);
                         s.as_ref().map(|s| {
                             Comparison::new(
                                 variants[i].name,
@@ -592,7 +586,7 @@ impl App {
     /// A variant's speed over its steady-state intervals (`None` before the first).
     #[must_use]
     pub fn speed(&self, variant: usize) -> Option<SpeedFigure> {
-        let intervals: Vec<f64> = self.speed_intervals.get(variant)?.iter().copied().collect();
+        let intervals = self.intervals(variant);
         if intervals.is_empty() {
             return None;
         }
@@ -601,6 +595,15 @@ impl App {
             ci95: heaplab_experiments::stats::median_ci(&intervals).map(|(l, h)| [l, h]),
             intervals: intervals.len(),
         })
+    }
+
+    /// A variant's steady-state interval times (ns/op), oldest first (empty if none).
+    #[must_use]
+    pub fn intervals(&self, variant: usize) -> Vec<f64> {
+        self.speed_intervals
+            .get(variant)
+            .map(|d| d.iter().copied().collect())
+            .unwrap_or_default()
     }
 
     /// The experiment's variant names.

@@ -59,15 +59,9 @@ pub fn key_figure(app: &App) -> KeyFigure {
 
 fn compare(app: &App, naive: &Sample, other: &Sample, name: &str) -> KeyFigure {
     let targets = app.shown_experiment().info().targets;
-    let intervals = |v: usize| -> Vec<f64> {
-        app.speed_intervals
-            .get(v)
-            .map(|d| d.iter().copied().collect())
-            .unwrap_or_default()
-    };
     let variant = app.running.map_or(1, |r| r.variant);
     let comparison = Comparison::between(naive.into(), other.into(), true)
-        .with_runs(&intervals(0), &intervals(variant));
+        .with_runs(&app.intervals(0), &app.intervals(variant));
     if naive.allocs_per_op() > 0.0 {
         let caption = format!(
             "allocations per operation: naive {:.2} → {name} {:.2}",
