@@ -233,8 +233,17 @@ impl App {
     /// The time span the charts show: `[end - window, end]`.
     #[must_use]
     pub fn chart_span(&self) -> (f64, f64) {
-        let end = self.frozen_at.unwrap_or(self.now).max(self.window_secs());
+        // The newest sample is at "now", always: a new run grows leftwards from the right edge.
+        let end = self.frozen_at.unwrap_or(self.now);
         (end - self.window_secs(), end)
+    }
+
+    /// The experiment the source or layout view shows: the one selected when it was opened.
+    #[must_use]
+    pub fn view_experiment(&self) -> &'static dyn Experiment {
+        self.workshop
+            .view_experiment
+            .unwrap_or_else(|| self.experiments[self.selected])
     }
 
     /// The experiment whose figures are shown: the running one, else the selected one.
@@ -313,11 +322,21 @@ impl App {
             // Taken by `scroll` wherever there is something to scroll sideways.
             Action::ScrollLeft | Action::ScrollRight => Vec::new(),
             Action::ToggleSource => {
-                self.workshop.toggle(View::Source, self.shown_experiment());
+                self.workshop
+                    .toggle(View::Source, self.experiments[self.selected]);
                 Vec::new()
             }
             Action::ToggleLayout => {
-                self.workshop.toggle(View::Layout, self.shown_experiment());
+                self.workshop
+                    .toggle(View::Layout, self.experiments[self.selected]);
+                Vec::new()
+            }
+            Action::Export if self.stats.iter().all(Option::is_none) => {
+                // An SVG of empty charts is no export.
+                self.notice = Some(
+                    "nothing to export yet: start an experiment (Enter) and let it run first"
+                        .into(),
+                );
                 Vec::new()
             }
             Action::Export => vec![Effect::Export],
@@ -526,7 +545,10 @@ impl App {
         });
         self.last_sample = Some(sample);
 
-        if sample.phase == Phase::Running && sample.ops > 0 {
+        // A stop over budget carries the run's last figures, its peak above all: the table,
+        // the chart and the header then say the same peak.
+        let over_budget = matches!(sample.phase, Phase::OverBudget { .. });
+        if (sample.phase == Phase::Running || over_budget) && sample.ops > 0 {
             let variants = self.experiments[running.experiment].info().variants;
             let v = sample.variant_index;
             self.stats.resize(variants.len(), None);

@@ -3,7 +3,12 @@
 
 use std::time::Duration;
 
+use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Style, Stylize as _};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget as _};
 
 use super::app::{App, Effect};
 use crate::runner::{Command, Sample};
@@ -13,9 +18,10 @@ use crate::units::{self, Size};
 const MAX_PROMPT_LEN: usize = 24;
 
 impl App {
-    /// Opens the budget prompt, showing the budget in force.
+    /// Opens the budget prompt, empty: the budget in force is shown beside it as a hint, not
+    /// as text to edit (typing `1MiB` after a `64` would have set 641 MiB).
     pub fn open_budget_prompt(&mut self) {
-        self.budget_prompt = Some(self.budget.map_or_else(String::new, |b| b.to_string()));
+        self.budget_prompt = Some(String::new());
     }
 
     /// A key while the prompt is open: characters edit, Enter applies, Esc cancels.
@@ -64,6 +70,47 @@ impl App {
             Vec::new()
         }
     }
+}
+
+/// Draws the open budget prompt: a box in the middle of `area` with what is typed, the
+/// budget in force, what is accepted, and how to cancel.
+pub fn render_prompt(typed: &str, current: Option<u64>, area: Rect, buf: &mut Buffer) {
+    let now = current.map_or_else(|| "none".to_owned(), units::bytes);
+    let lines = vec![
+        Line::from(vec![
+            Span::raw(" budget: ").bold(),
+            Span::raw(typed.to_owned()).fg(Color::LightYellow),
+            Span::raw("▏").fg(Color::LightYellow),
+        ]),
+        Line::from(format!(
+            " now {now}; a size like 64MiB or 1GiB, empty for none"
+        ))
+        .fg(Color::Gray),
+        Line::from(" Enter sets it · Esc cancels").fg(Color::Gray),
+    ];
+    let width = lines
+        .iter()
+        .map(Line::width)
+        .max()
+        .unwrap_or(0)
+        .saturating_add(3)
+        .min(usize::from(area.width)) as u16;
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let popup = Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    };
+    Clear.render(popup, buf);
+    Paragraph::new(lines)
+        .block(
+            Block::bordered()
+                .border_type(BorderType::Double)
+                .title(" memory budget ")
+                .title_style(Style::new().bold()),
+        )
+        .render(popup, buf);
 }
 
 /// Parses a budget as typed in the prompt or given as `--budget`: `64MiB`, `1GiB`, or empty /

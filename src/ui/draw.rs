@@ -8,8 +8,7 @@ use ratatui::style::{Color, Modifier, Style, Stylize as _};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{
-    Axis, Block, BorderType, Cell, Chart, Dataset, GraphType, LegendPosition, Paragraph, Row,
-    Table, Widget, Wrap,
+    Axis, Block, BorderType, Cell, Chart, Dataset, GraphType, Paragraph, Row, Table, Widget, Wrap,
 };
 
 use super::app::{App, Point};
@@ -95,13 +94,13 @@ impl Widget for &App {
             }
             View::Source => {
                 if let Some(pane) = &self.workshop.source {
-                    let info = self.shown_experiment().info();
+                    let info = self.view_experiment().info();
                     let scroll = (self.workshop.scroll, self.workshop.hscroll);
                     source_view::render(pane, info, scroll, main, buf);
                 }
             }
             View::Layout => layout_view::render(
-                self.shown_experiment().info(),
+                self.view_experiment().info(),
                 &self.workshop.layouts,
                 self.workshop.scroll,
                 main,
@@ -109,6 +108,9 @@ impl Widget for &App {
             ),
         }
         render_status(self, status, buf);
+        if let Some(typed) = &self.budget_prompt {
+            super::budget::render_prompt(typed, self.budget, area, buf);
+        }
         if self.help {
             super::glossary::render_help(self.workshop.help_scroll, area, buf);
         }
@@ -319,10 +321,40 @@ fn y_axis(max: f64, format: fn(f64) -> String) -> Axis<'static> {
         .style(Style::new().fg(Color::Gray))
 }
 
-fn chart_block(title: String) -> Block<'static> {
+/// A chart's frame: its title on top, its legend in the bottom border (right-aligned, in
+/// variant order), never on the data.
+fn chart_block(title: String, legend: Vec<(String, Style)>) -> Block<'static> {
+    let mut spans = Vec::new();
+    for (i, (name, style)) in legend.into_iter().enumerate() {
+        spans.push(Span::raw(if i == 0 { " " } else { " · " }));
+        spans.push(Span::styled(format!("━ {name}"), style));
+    }
+    if !spans.is_empty() {
+        spans.push(Span::raw(" "));
+    }
     Block::bordered()
         .border_type(BorderType::Rounded)
         .title(title)
+        .title_bottom(Line::from(spans).right_aligned())
+}
+
+/// One legend entry per variant present in `series`, in variant order.
+fn variant_legend(
+    app: &App,
+    series: &[Segment],
+    name: impl Fn(&str, bool) -> String,
+) -> Vec<(String, Style)> {
+    let current = app.running.map(|r| r.variant);
+    let mut variants: Vec<usize> = series.iter().map(|(v, _)| *v).collect();
+    variants.sort_unstable();
+    variants.dedup();
+    variants
+        .into_iter()
+        .map(|v| {
+            let live = Some(v) == current;
+            (name(app.variant_name(v), live), trace_style(v, live))
+        })
+        .collect()
 }
 
 /// The current value of a series, for the title.
@@ -339,37 +371,40 @@ pub(super) fn per_variant_chart(
 ) {
     let series = segments(app, metric.value);
     let current = app.running.map(|r| r.variant);
-    let mut named = [false; 8];
     let datasets: Vec<Dataset> = series
         .iter()
         .map(|(variant, points)| {
-            let live = Some(*variant) == current;
-            let mut dataset = Dataset::default()
+            Dataset::default()
                 .marker(Marker::Braille)
                 .graph_type(GraphType::Line)
-                .style(trace_style(*variant, live))
-                .data(points);
-            // One legend entry per variant, however many segments compare mode made.
-            if let Some(seen) = named.get_mut(*variant).filter(|seen| !**seen) {
-                *seen = true;
-                let name = app.variant_name(*variant);
-                dataset = dataset.name(if live {
-                    name.to_owned()
-                } else {
-                    format!("{name} (ghost)")
-                });
-            }
-            dataset
+                .style(trace_style(*variant, Some(*variant) == current))
+                .data(points)
         })
         .collect();
-    let now = latest(&series).map_or_else(|| "-".to_owned(), metric.format);
+    // One legend entry per variant, however many segments compare mode made.
+    let legend = variant_legend(app, &series, |name, live| {
+        if live {
+            name.to_owned()
+        } else {
+            format!("{name} (ghost)")
+        }
+    });
+    // Stopped means stopped: no current rate in the title once nothing runs (or the run is
+    // paused or stopped over budget); the traces stay as history.
+    let measuring = app
+        .running
+        .is_some_and(|r| !r.paused && r.phase == Phase::Running);
+    let now = match latest(&series) {
+        Some(value) if measuring => (metric.format)(value),
+        Some(_) => "stopped".to_owned(),
+        None => "-".to_owned(),
+    };
     let max = y_bounds(&series);
     Chart::new(datasets)
-        .block(chart_block(format!(" {title}: {now} ")))
+        .block(chart_block(format!(" {title}: {now} "), legend))
         .x_axis(x_axis(app))
         .y_axis(y_axis(max, metric.format))
-        .legend_position(Some(LegendPosition::TopRight))
-        .hidden_legend_constraints((Constraint::Percentage(60), Constraint::Percentage(60)))
+        .legend_position(None)
         .render(area, buf);
 }
 
@@ -379,29 +414,28 @@ fn worker_heap_chart(app: &App, area: Rect, buf: &mut Buffer) {
     let peak = segments(app, |p| p.peak_heap_bytes);
     let current = app.running.map(|r| r.variant);
     let mut datasets = Vec::new();
-    let mut named = [false; 8];
     for (variant, points) in &live {
-        let mut dataset = Dataset::default()
-            .marker(Marker::Braille)
-            .graph_type(GraphType::Line)
-            .style(trace_style(*variant, Some(*variant) == current))
-            .data(points);
-        if let Some(seen) = named.get_mut(*variant).filter(|seen| !**seen) {
-            *seen = true;
-            dataset = dataset.name(format!("{} live", app.variant_name(*variant)));
-        }
-        datasets.push(dataset);
+        datasets.push(
+            Dataset::default()
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(trace_style(*variant, Some(*variant) == current))
+                .data(points),
+        );
     }
-    for (i, (_, points)) in peak.iter().enumerate() {
-        let mut dataset = Dataset::default()
-            .marker(Marker::Dot)
-            .graph_type(GraphType::Line)
-            .style(Style::new().fg(Color::Yellow))
-            .data(points);
-        if i == 0 {
-            dataset = dataset.name("peak");
-        }
-        datasets.push(dataset);
+    let peak_style = Style::new().fg(Color::Yellow);
+    for (_, points) in &peak {
+        datasets.push(
+            Dataset::default()
+                .marker(Marker::Dot)
+                .graph_type(GraphType::Line)
+                .style(peak_style)
+                .data(points),
+        );
+    }
+    let mut legend = variant_legend(app, &live, |name, _| format!("{name} live"));
+    if !peak.is_empty() {
+        legend.push(("peak".to_owned(), peak_style));
     }
     let all: Vec<Segment> = live.iter().chain(&peak).cloned().collect();
     let title = match (latest(&live), latest(&peak)) {
@@ -413,11 +447,10 @@ fn worker_heap_chart(app: &App, area: Rect, buf: &mut Buffer) {
         _ => " worker heap ".to_owned(),
     };
     Chart::new(datasets)
-        .block(chart_block(title))
+        .block(chart_block(title, legend))
         .x_axis(x_axis(app))
         .y_axis(y_axis(y_bounds(&all), bytes))
-        .legend_position(Some(LegendPosition::TopRight))
-        .hidden_legend_constraints((Constraint::Percentage(60), Constraint::Percentage(60)))
+        .legend_position(None)
         .render(area, buf);
 }
 
@@ -454,12 +487,15 @@ fn process_memory_chart(app: &App, area: Rect, buf: &mut Buffer) {
         _ => " process memory ".to_owned(),
     };
     let max = y_bounds(&[(0, heap.clone()), (0, rss.clone())]);
+    let legend = vec![
+        ("process heap".to_owned(), Style::new().fg(Color::LightBlue)),
+        ("RSS".to_owned(), Style::new().fg(Color::LightMagenta)),
+    ];
     Chart::new(datasets)
-        .block(chart_block(title))
+        .block(chart_block(title, legend))
         .x_axis(x_axis(app))
         .y_axis(y_axis(max, bytes))
-        .legend_position(Some(LegendPosition::TopRight))
-        .hidden_legend_constraints((Constraint::Percentage(60), Constraint::Percentage(60)))
+        .legend_position(None)
         .render(area, buf);
 }
 

@@ -220,6 +220,9 @@ pub struct Workshop {
     pub streak: ZeroStreak,
     /// The view on screen.
     pub view: View,
+    /// The experiment the source or layout view was opened for (the one selected then, which
+    /// need not be the one running).
+    pub view_experiment: Option<&'static dyn Experiment>,
     /// Lines scrolled down in the source and layout views.
     pub scroll: u16,
     /// Columns scrolled right in the source view.
@@ -246,6 +249,7 @@ impl Workshop {
             return;
         }
         self.view = view;
+        self.view_experiment = Some(experiment);
         self.scroll = 0;
         self.hscroll = 0;
         self.prepare(experiment);
@@ -254,6 +258,7 @@ impl Workshop {
     /// Prepares the open view's content for `experiment`, if it is not already for it:
     /// highlighting happens here, never while drawing.
     pub fn prepare(&mut self, experiment: &'static dyn Experiment) {
+        self.view_experiment = Some(experiment);
         let info = experiment.info();
         if self.view == View::Source && self.source.as_ref().is_none_or(|p| p.experiment != info.id)
         {

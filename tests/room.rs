@@ -1,0 +1,212 @@
+//! What a presenter hit (issue "The dashboard, fit for a room"): each fix here has a test that
+//! failed before it. The dashboard's state driven by messages, screens on ratatui's
+//! `TestBackend`.
+
+use std::time::Duration;
+
+use heaplab::runner::Phase;
+use heaplab::ui::app::{App, Effect};
+use heaplab::ui::keys::Action;
+use heaplab::ui::workshop::View;
+use heaplab_experiments::Experiment;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+
+mod common;
+use common::sample;
+
+fn catalog() -> &'static [&'static dyn Experiment] {
+    heaplab_experiments::catalog()
+}
+
+fn render(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
+    terminal
+        .draw(|frame| frame.render_widget(app, frame.area()))
+        .expect("draws");
+    terminal
+}
+
+fn screen(app: &App, width: u16, height: u16) -> String {
+    format!("{}", render(app, width, height).backend())
+}
+
+fn index_of(id: &str) -> usize {
+    catalog()
+        .iter()
+        .position(|e| e.info().id == id)
+        .expect("experiment")
+}
+
+fn select(app: &mut App, id: &str) {
+    let index = index_of(id);
+    while app.selected < index {
+        app.handle(Action::SelectNext, 0.0);
+    }
+    while app.selected > index {
+        app.handle(Action::SelectPrevious, 0.0);
+    }
+}
+
+fn typed(app: &mut App, text: &str) {
+    for c in text.chars() {
+        app.budget_key(&KeyEvent::from(KeyCode::Char(c)));
+    }
+}
+
+/// Item 1: `b` draws a prompt that starts empty, shows what is typed and how to cancel; typing
+/// a budget over one in force replaces it (it used to append: 64 B then `1MiB` set 641 MiB).
+#[test]
+fn the_budget_prompt_is_visible_starts_empty_and_replaces_the_budget() {
+    let mut app = App::new(catalog());
+    app.budget = Some(64);
+    app.handle(Action::SetBudget, 0.0);
+    assert_eq!(
+        app.budget_prompt.as_deref(),
+        Some(""),
+        "the prompt starts empty"
+    );
+    typed(&mut app, "1MiB");
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("memory budget"), "{text}");
+    assert!(
+        text.contains("budget: 1MiB"),
+        "what is typed is shown:\n{text}"
+    );
+    assert!(
+        text.contains("now 64 B"),
+        "the budget in force is a hint:\n{text}"
+    );
+    assert!(text.contains("Esc cancels"), "{text}");
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+    app.budget_key(&KeyEvent::from(KeyCode::Enter));
+    assert_eq!(app.budget, Some(1 << 20));
+    assert!(app.budget_prompt.is_none());
+    assert!(
+        !screen(&app, 80, 24).contains("Esc cancels"),
+        "the prompt closed"
+    );
+
+    // Esc cancels, leaving the budget alone.
+    app.handle(Action::SetBudget, 0.0);
+    typed(&mut app, "9GiB");
+    app.budget_key(&KeyEvent::from(KeyCode::Esc));
+    assert_eq!(app.budget, Some(1 << 20));
+}
+
+/// Item 2: the newest sample is at "now" from the first second, not at "-55s".
+#[test]
+fn the_newest_sample_is_drawn_at_now_from_the_start() {
+    let mut app = App::new(catalog());
+    app.handle(Action::StartStop, 0.0);
+    for i in 1..=10 {
+        let t = f64::from(i) * 0.5;
+        app.on_sample(sample(0, 1, t, 1.0e6, 1), t);
+    }
+    let (start, end) = app.chart_span();
+    assert_eq!(end, 5.0, "the span ends at the newest sample");
+    assert_eq!(start, end - app.window_secs());
+    // The trace sits at the right edge of the chart: braille in the column just left of the
+    // border, in the allocation-rate chart's rows.
+    let terminal = render(&app, 120, 36);
+    let buffer = terminal.backend().buffer();
+    let braille = |x: u16, y: u16| {
+        buffer[(x, y)]
+            .symbol()
+            .chars()
+            .any(|c| ('\u{2801}'..='\u{28ff}').contains(&c))
+    };
+    // The allocation-rate chart spans columns 34 to 76 (the list takes 34): its trace
+    // must sit in its right half.
+    let xs: Vec<u16> = (34..77)
+        .filter(|&x| (1..9).any(|y| braille(x, y)))
+        .collect();
+    assert!(!xs.is_empty(), "no trace:\n{}", terminal.backend());
+    assert!(
+        xs.iter().all(|&x| x > 60),
+        "a 5 s run drawn away from now, at columns {xs:?}:\n{}",
+        terminal.backend()
+    );
+}
+
+/// Item 4: `s` and `l` show the selected experiment, even while another one runs.
+#[test]
+fn source_and_layout_show_the_selected_experiment_not_the_running_one() {
+    let mut app = App::new(catalog());
+    select(&mut app, "string-processing");
+    app.handle(Action::StartStop, 0.0);
+    select(&mut app, "struct-layout");
+    app.handle(Action::ToggleLayout, 0.0);
+    assert_eq!(app.workshop.view, View::Layout);
+    let text = screen(&app, 120, 36);
+    assert!(
+        text.contains("BadStruct") && !text.contains("compares no struct layouts"),
+        "{text}"
+    );
+    app.handle(Action::Back, 0.0);
+    app.handle(Action::ToggleSource, 0.0);
+    let text = screen(&app, 120, 36);
+    assert!(text.contains(" source · struct-layout · "), "{text}");
+}
+
+/// Item 8: after a stop over budget, the table's peak is the run's peak, as the chart's.
+#[test]
+fn after_a_stop_over_budget_every_view_says_the_same_peak() {
+    let mut app = App::new(catalog());
+    select(&mut app, "bounded-cache");
+    app.handle(Action::StartStop, 0.0);
+    let running = |ops: u64, peak: u64| {
+        let mut s = sample(0, 1, 0.5, 1.0e6, 0);
+        s.experiment = "bounded-cache";
+        s.ops = ops;
+        s.peak_heap_bytes = peak;
+        s
+    };
+    app.on_sample(running(1000, 56 << 20), 0.5);
+    let mut over = running(1200, 70 << 20);
+    over.phase = Phase::OverBudget {
+        live_bytes: 70 << 20,
+        after: Duration::from_millis(200),
+    };
+    app.on_sample(over, 0.7);
+    let stats = app.stats[0].expect("figures");
+    assert_eq!(stats.peak_heap_bytes, 70 << 20);
+    let text = screen(&app, 140, 45);
+    let table = text
+        .lines()
+        .find(|l| l.contains("│naive "))
+        .unwrap_or_else(|| panic!("no naive row:\n{text}"));
+    assert!(table.contains("70.0 MiB"), "{table}");
+    assert!(
+        !text.contains("56.0 MiB"),
+        "a stale peak is on screen:\n{text}"
+    );
+}
+
+/// Item 10: `e` with nothing run refuses and says why; a stopped experiment shows no rate.
+#[test]
+fn nothing_to_export_is_refused_and_stopped_means_stopped() {
+    let mut app = App::new(catalog());
+    let effects = app.handle(Action::Export, 0.0);
+    assert!(!effects.contains(&Effect::Export), "{effects:?}");
+    assert!(
+        app.notice
+            .as_deref()
+            .is_some_and(|n| n.contains("nothing to export")),
+        "{:?}",
+        app.notice
+    );
+
+    app.handle(Action::StartStop, 0.0);
+    for i in 1..=6 {
+        let t = f64::from(i) * 0.5;
+        app.on_sample(sample(0, 1, t, 21.0e6, 1), t);
+    }
+    assert!(screen(&app, 120, 36).contains("allocation rate: 21.0 M/s"));
+    assert_eq!(app.handle(Action::Export, 3.0), vec![Effect::Export]);
+    app.handle(Action::StartStop, 3.5); // Enter on the running experiment stops it
+    let text = screen(&app, 120, 36);
+    assert!(text.contains("allocation rate: stopped"), "{text}");
+    assert!(!text.contains("21.0 M/s"), "{text}");
+}
