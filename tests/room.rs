@@ -2,6 +2,9 @@
 //! failed before it. The dashboard's state driven by messages, screens on ratatui's
 //! `TestBackend`.
 
+// Exact equality of figures is the point of these tests, floats included.
+#![allow(clippy::float_cmp)]
+
 use std::time::Duration;
 
 use heaplab::runner::Phase;
@@ -209,4 +212,29 @@ fn nothing_to_export_is_refused_and_stopped_means_stopped() {
     let text = screen(&app, 120, 36);
     assert!(text.contains("allocation rate: stopped"), "{text}");
     assert!(!text.contains("21.0 M/s"), "{text}");
+}
+
+/// Item 7: a long message is shown whole (wrapped on lines of its own), and the key hints are
+/// whole words or absent, never cut to `b b`.
+#[test]
+fn long_messages_wrap_and_key_hints_are_never_cut() {
+    let mut app = App::new(catalog());
+    let message = "bounded-cache naive stopped: over budget at 70.1 MiB (73500000 bytes) after \
+                   30.4 s; its memory was returned (Space, [ ] or b to go on)";
+    app.notice = Some(message.to_owned());
+    for (width, height) in [(80, 24), (140, 45)] {
+        let text = screen(&app, width, height);
+        let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        for word in message.split_whitespace() {
+            assert!(flat.contains(word), "`{word}` is missing at {width}x{height}:\n{text}");
+        }
+        let status = text.lines().last().expect("a status line");
+        assert!(status.contains("q/Ctrl-C quit"), "{status}");
+        assert!(status.contains("? help"), "{status}");
+        let words: Vec<&str> = status.split_whitespace().collect();
+        assert!(
+            !words.windows(2).any(|w| w == ["b", "b"]),
+            "a cut hint: {status}"
+        );
+    }
 }

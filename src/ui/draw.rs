@@ -60,8 +60,13 @@ impl Widget for &App {
             render_too_small(area, buf);
             return;
         }
-        let [main, status] = area.layout(&Layout::vertical([
+        // A notice gets lines of its own above the status line, wrapped, never cut.
+        let notice_lines = self.notice.as_ref().map_or(0, |n| {
+            textwrap::wrap(n, usize::from(area.width.max(1))).len().min(3) as u16
+        });
+        let [main, notice, status] = area.layout(&Layout::vertical([
             Constraint::Fill(1),
+            Constraint::Length(notice_lines),
             Constraint::Length(1),
         ]));
         let left_width = match self.workshop.tour {
@@ -106,6 +111,12 @@ impl Widget for &App {
                 main,
                 buf,
             ),
+        }
+        if let Some(text) = &self.notice {
+            Paragraph::new(text.as_str())
+                .wrap(Wrap { trim: true })
+                .style(Style::new().fg(Color::LightYellow))
+                .render(notice, buf);
         }
         render_status(self, status, buf);
         if let Some(typed) = &self.budget_prompt {
@@ -618,16 +629,6 @@ fn render_numbers(app: &App, area: Rect, buf: &mut Buffer) {
 /// Left, the latest notice (until the next key) and the main keys; right, always whole,
 /// heaplab's own cost and the chart state: the keys are what a narrow terminal cuts.
 fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
-    let mut spans = Vec::new();
-    if let Some(notice) = &app.notice {
-        spans.push(Span::raw(format!("{notice} │ ")).fg(Color::LightYellow));
-    }
-    for binding in BINDINGS {
-        if let Some(word) = binding.status {
-            spans.push(Span::raw(keys_label(binding)).bold().fg(Color::LightYellow));
-            spans.push(Span::raw(format!(" {word}  ")));
-        }
-    }
     let mut state = format!(
         " │ heaplab: {} allocs/s, {:.1}% CPU │ {:.0}s",
         units::count(app.self_cost.allocs_per_sec),
@@ -649,6 +650,33 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
         Constraint::Fill(1),
         Constraint::Length(state_width),
     ]));
-    Paragraph::new(Line::from(spans)).render(left, buf);
+    Paragraph::new(Line::from(key_hints(usize::from(left.width)))).render(left, buf);
     Paragraph::new(state).render(right, buf);
+}
+
+/// The status line's key hints that fit in `width` whole: quit and help first, then the rest
+/// in the key table's order, each shown entirely or not at all (never `b b`).
+fn key_hints(width: usize) -> Vec<Span<'static>> {
+    let hints: Vec<(String, &str)> = BINDINGS
+        .iter()
+        .filter_map(|b| b.status.map(|word| (keys_label(b), word)))
+        .collect();
+    let cost = |(keys, word): &(String, &str)| keys.chars().count() + word.chars().count() + 3;
+    // The last two in the table are help and quit: a newcomer needs those most.
+    let mut order: Vec<usize> = (0..hints.len()).rev().take(2).collect();
+    order.extend(0..hints.len().saturating_sub(2));
+    let mut shown = vec![false; hints.len()];
+    let mut used = 0;
+    for i in order {
+        if used + cost(&hints[i]) <= width {
+            used += cost(&hints[i]);
+            shown[i] = true;
+        }
+    }
+    let mut spans = Vec::new();
+    for (hint, _) in hints.iter().zip(&shown).filter(|(_, shown)| **shown) {
+        spans.push(Span::raw(hint.0.clone()).bold().fg(Color::LightYellow));
+        spans.push(Span::raw(format!(" {}  ", hint.1)));
+    }
+    spans
 }
