@@ -24,6 +24,8 @@ pub const MIN_WIDTH: u16 = 80;
 pub const MIN_HEIGHT: u16 = 24;
 
 const LIST_WIDTH: u16 = 34;
+/// The list's width on narrow screens: the longest id, indented, between borders.
+const NARROW_LIST_WIDTH: u16 = 23;
 
 /// The colour of a variant's trace.
 #[must_use]
@@ -62,24 +64,35 @@ impl Widget for &App {
         }
         // A notice gets lines of its own above the status line, wrapped, never cut.
         let notice_lines = self.notice.as_ref().map_or(0, |n| {
-            textwrap::wrap(n, usize::from(area.width.max(1))).len().min(3) as u16
+            textwrap::wrap(n, usize::from(area.width.max(1)))
+                .len()
+                .min(3) as u16
         });
         let [main, notice, status] = area.layout(&Layout::vertical([
             Constraint::Fill(1),
             Constraint::Length(notice_lines),
             Constraint::Length(1),
         ]));
+        // Narrow screens: the list keeps the ids (23 columns), the table shows the variant.
+        let list_width = if area.width < 100 {
+            NARROW_LIST_WIDTH
+        } else {
+            LIST_WIDTH
+        };
         let left_width = match self.workshop.tour {
-            Some(_) => super::tour::panel_width(area.width, LIST_WIDTH),
-            None => LIST_WIDTH,
+            Some(_) => super::tour::panel_width(area.width, list_width),
+            None => list_width,
         };
         let [left, right] = main.layout(&Layout::horizontal([
             Constraint::Length(left_width),
             Constraint::Fill(1),
         ]));
+        // A row per variant (channel-pool has five) as far as the charts keep 9 rows.
+        let variants = self.shown_experiment().info().variants.len() as u16;
+        let numbers_height = (variants + 3).min(right.height.saturating_sub(9)).max(5);
         let [charts, numbers] = right.layout(&Layout::vertical([
             Constraint::Fill(1),
-            Constraint::Length(7),
+            Constraint::Length(numbers_height),
         ]));
         match self.workshop.view {
             View::Dashboard if self.workshop.presenter => match &self.workshop.tour {
@@ -175,7 +188,11 @@ fn render_list(app: &App, area: Rect, buf: &mut Buffer) {
                 _ => "  ",
             };
             let mut spans = vec![Span::raw(marker), Span::raw(info.id)];
-            if let Some(r) = app.running.filter(|r| r.experiment == index) {
+            let room = usize::from(area.width.saturating_sub(2));
+            if let Some(r) = app.running.filter(|r| {
+                r.experiment == index
+                    && 3 + info.id.len() + app.variant_name(r.variant).len() <= room
+            }) {
                 spans.push(Span::raw(" "));
                 spans.push(Span::raw(app.variant_name(r.variant)).fg(variant_color(r.variant)));
             }
@@ -228,6 +245,13 @@ fn render_charts(app: &App, area: Rect, buf: &mut Buffer) {
         Constraint::Ratio(1, 3),
         Constraint::Ratio(1, 3),
     ]));
+    if area.width < 60 {
+        // Too narrow for two charts side by side: the three that matter, full width.
+        per_variant_chart(app, alloc_row, buf, "allocation rate", &ALLOC_RATE);
+        worker_heap_chart(app, heap_row, buf);
+        per_variant_chart(app, throughput_row, buf, "throughput", &OPS_RATE);
+        return;
+    }
     let halves = Layout::horizontal([Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)]);
     let [allocs, alloc_bytes] = alloc_row.layout(&halves);
     let [ops, throughput] = throughput_row.layout(&halves);
@@ -308,21 +332,24 @@ fn y_bounds(series: &[Segment]) -> f64 {
     if max > 0.0 { max * 1.15 } else { 1.0 }
 }
 
-fn x_axis(app: &App) -> Axis<'static> {
+fn x_axis(app: &App, short: bool) -> Axis<'static> {
     let (start, end) = app.chart_span();
     let window = app.window_secs();
-    Axis::default()
-        .bounds([start, end])
-        .labels([
-            format!("-{window:.0}s"),
-            format!("-{:.0}s", window / 2.0),
-            if app.frozen_at.is_some() {
-                "frozen".to_owned()
-            } else {
-                "now".to_owned()
-            },
-        ])
-        .style(Style::new().fg(Color::Gray))
+    let axis = Axis::default().bounds([start, end]);
+    if short {
+        // The window is on the status line; the rows go to the data.
+        return axis;
+    }
+    axis.labels([
+        format!("-{window:.0}s"),
+        format!("-{:.0}s", window / 2.0),
+        if app.frozen_at.is_some() {
+            "frozen".to_owned()
+        } else {
+            "now".to_owned()
+        },
+    ])
+    .style(Style::new().fg(Color::Gray))
 }
 
 fn y_axis(max: f64, format: fn(f64) -> String) -> Axis<'static> {
@@ -332,21 +359,52 @@ fn y_axis(max: f64, format: fn(f64) -> String) -> Axis<'static> {
         .style(Style::new().fg(Color::Gray))
 }
 
-/// A chart's frame: its title on top, its legend in the bottom border (right-aligned, in
-/// variant order), never on the data.
-fn chart_block(title: String, legend: Vec<(String, Style)>) -> Block<'static> {
-    let mut spans = Vec::new();
-    for (i, (name, style)) in legend.into_iter().enumerate() {
-        spans.push(Span::raw(if i == 0 { " " } else { " · " }));
-        spans.push(Span::styled(format!("━ {name}"), style));
-    }
-    if !spans.is_empty() {
-        spans.push(Span::raw(" "));
-    }
+/// The first of `candidates` (longest first) that fits in a border of `width` columns whole:
+/// text shortens by dropping words, never by cutting a number. Empty if none fits.
+#[must_use]
+pub fn fit(width: u16, candidates: &[String]) -> String {
+    let room = usize::from(width.saturating_sub(2));
+    candidates
+        .iter()
+        .find(|c| c.chars().count() <= room)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// A chart's frame: the first of its titles that fits on top, and its legend in the bottom
+/// border (right-aligned, in variant order), never on the data; a legend too wide for the
+/// border drops its ghosts, then goes.
+fn chart_block(width: u16, titles: &[String], legend: &[(String, Style)]) -> Block<'static> {
+    let room = usize::from(width.saturating_sub(2));
+    let line = |entries: &[&(String, Style)]| {
+        let mut spans = Vec::new();
+        for (i, (name, style)) in entries.iter().enumerate() {
+            spans.push(Span::raw(if i == 0 { " " } else { " · " }));
+            spans.push(Span::styled(format!("━ {name}"), *style));
+        }
+        if !spans.is_empty() {
+            spans.push(Span::raw(" "));
+        }
+        Line::from(spans)
+    };
+    let all: Vec<&(String, Style)> = legend.iter().collect();
+    let without_ghosts: Vec<&(String, Style)> = legend
+        .iter()
+        .filter(|(n, _)| !n.ends_with("(ghost)"))
+        .collect();
+    let legend = [line(&all), line(&without_ghosts)]
+        .into_iter()
+        .find(|l| l.width() <= room)
+        .unwrap_or_default();
     Block::bordered()
         .border_type(BorderType::Rounded)
-        .title(title)
-        .title_bottom(Line::from(spans).right_aligned())
+        .title(fit(width, titles))
+        .title_bottom(legend.right_aligned())
+}
+
+/// Whether charts are short enough that their time axis must give its rows to the data.
+fn short_charts(area: Rect) -> bool {
+    area.height < 8
 }
 
 /// One legend entry per variant present in `series`, in variant order.
@@ -411,9 +469,14 @@ pub(super) fn per_variant_chart(
         None => "-".to_owned(),
     };
     let max = y_bounds(&series);
+    let titles = [
+        format!(" {title}: {now} "),
+        format!(" {}: {now} ", title.split(' ').next().unwrap_or(title)),
+        format!(" {now} "),
+    ];
     Chart::new(datasets)
-        .block(chart_block(format!(" {title}: {now} "), legend))
-        .x_axis(x_axis(app))
+        .block(chart_block(area.width, &titles, &legend))
+        .x_axis(x_axis(app, short_charts(area)))
         .y_axis(y_axis(max, metric.format))
         .legend_position(None)
         .render(area, buf);
@@ -444,22 +507,32 @@ fn worker_heap_chart(app: &App, area: Rect, buf: &mut Buffer) {
                 .data(points),
         );
     }
-    let mut legend = variant_legend(app, &live, |name, _| format!("{name} live"));
+    let mut legend = variant_legend(app, &live, |name, live| {
+        if live {
+            format!("{name} live")
+        } else {
+            format!("{name} (ghost)")
+        }
+    });
     if !peak.is_empty() {
         legend.push(("peak".to_owned(), peak_style));
     }
     let all: Vec<Segment> = live.iter().chain(&peak).cloned().collect();
-    let title = match (latest(&live), latest(&peak)) {
-        (Some(live), Some(peak)) => format!(
-            " worker heap: {} live · {} peak ",
-            units::bytes_short(live),
-            units::bytes_short(peak)
-        ),
-        _ => " worker heap ".to_owned(),
+    let titles = match (latest(&live), latest(&peak)) {
+        (Some(live), Some(peak)) => {
+            let (live, peak) = (units::bytes_short(live), units::bytes_short(peak));
+            vec![
+                format!(" worker heap: {live} live · {peak} peak "),
+                format!(" worker heap: {live} · {peak} peak "),
+                format!(" heap: {live} · peak {peak} "),
+                format!(" {live} · {peak} "),
+            ]
+        }
+        _ => vec![" worker heap ".to_owned()],
     };
     Chart::new(datasets)
-        .block(chart_block(title, legend))
-        .x_axis(x_axis(app))
+        .block(chart_block(area.width, &titles, &legend))
+        .x_axis(x_axis(app, short_charts(area)))
         .y_axis(y_axis(y_bounds(&all), bytes))
         .legend_position(None)
         .render(area, buf);
@@ -489,13 +562,16 @@ fn process_memory_chart(app: &App, area: Rect, buf: &mut Buffer) {
                 .data(points),
         );
     }
-    let title = match (heap.last(), rss.last()) {
-        (Some(&(_, heap)), Some(&(_, rss))) => format!(
-            " process: {} heap · {} RSS ",
-            units::bytes_short(heap),
-            units::bytes_short(rss)
-        ),
-        _ => " process memory ".to_owned(),
+    let titles = match (heap.last(), rss.last()) {
+        (Some(&(_, heap)), Some(&(_, rss))) => {
+            let (heap, rss) = (units::bytes_short(heap), units::bytes_short(rss));
+            vec![
+                format!(" process: {heap} heap · {rss} RSS "),
+                format!(" {heap} heap · {rss} RSS "),
+                format!(" RSS {rss} "),
+            ]
+        }
+        _ => vec![" process memory ".to_owned()],
     };
     let max = y_bounds(&[(0, heap.clone()), (0, rss.clone())]);
     let legend = vec![
@@ -503,8 +579,8 @@ fn process_memory_chart(app: &App, area: Rect, buf: &mut Buffer) {
         ("RSS".to_owned(), Style::new().fg(Color::LightMagenta)),
     ];
     Chart::new(datasets)
-        .block(chart_block(title, legend))
-        .x_axis(x_axis(app))
+        .block(chart_block(area.width, &titles, &legend))
+        .x_axis(x_axis(app, short_charts(area)))
         .y_axis(y_axis(max, bytes))
         .legend_position(None)
         .render(area, buf);
@@ -517,6 +593,8 @@ fn variant_row<'a>(
     variant: usize,
     name: Cell<'a>,
     s: &crate::runner::Sample,
+    compact: bool,
+    narrow: bool,
 ) -> Row<'a> {
     let (ns, spread) = match app.speed(variant) {
         Some(speed) if speed.ci95.is_some() => (
@@ -528,30 +606,108 @@ fn variant_row<'a>(
     };
     let ops_per_sec = if ns > 0.0 { 1e9 / ns } else { 0.0 };
     let bytes_per_op = s.bytes_processed as f64 / s.ops.max(1) as f64;
-    Row::new([
-        name,
-        Cell::from(format!("{:.2}", s.allocs_per_op())),
-        Cell::from(if s.bytes_per_op() < 1e6 {
+    // Whole digits past a microsecond: the decimal says nothing there, and the column is narrow.
+    let ns = if ns >= 1000.0 {
+        format!("{ns:.0}")
+    } else {
+        format!("{ns:.1}")
+    };
+    let mut cells = vec![name, Cell::from(format!("{:.2}", s.allocs_per_op()))];
+    if !narrow {
+        cells.push(Cell::from(if s.bytes_per_op() < 1e6 {
             format!("{:.0}", s.bytes_per_op())
         } else {
             units::bytes_short(s.bytes_per_op())
-        }),
-        Cell::from(format!("{ns:.1} {spread}").trim_end().to_owned()),
-        Cell::from(units::bytes(s.peak_heap_bytes)),
-        Cell::from(format!(
+        }));
+    }
+    cells.push(Cell::from(format!("{ns} {spread}").trim_end().to_owned()));
+    cells.push(Cell::from(if compact {
+        units::bytes_short(s.peak_heap_bytes as f64)
+    } else {
+        units::bytes(s.peak_heap_bytes)
+    }));
+    cells.push(Cell::from(if compact {
+        units::count(ops_per_sec)
+    } else {
+        format!(
             "{} op/s · {}/s",
             units::count(ops_per_sec),
             units::bytes_short(ops_per_sec * bytes_per_op)
-        )),
-    ])
+        )
+    }));
+    Row::new(cells)
+}
+
+/// The numbers table's columns: full, compact (short headers, ops/s alone) or narrow (no
+/// bytes/op).
+fn table_widths(name_width: u16, compact: bool, narrow: bool) -> Vec<Constraint> {
+    if narrow {
+        vec![
+            Constraint::Length(name_width),
+            Constraint::Length(9),
+            Constraint::Length(11),
+            Constraint::Length(9),
+            Constraint::Fill(1),
+        ]
+    } else if compact {
+        vec![
+            Constraint::Length(name_width),
+            Constraint::Length(9),
+            Constraint::Length(8),
+            Constraint::Length(11),
+            Constraint::Length(9),
+            Constraint::Fill(1),
+        ]
+    } else {
+        vec![
+            Constraint::Length(name_width + 1),
+            Constraint::Length(10),
+            Constraint::Length(9),
+            Constraint::Length(14),
+            Constraint::Length(11),
+            Constraint::Fill(1),
+        ]
+    }
+}
+
+/// What the run is doing, for the table's title: in full and short.
+fn phase_words(app: &App) -> (String, String) {
+    match app.running {
+        Some(r) if r.paused => (" · paused".to_owned(), " · paused".to_owned()),
+        Some(r) => match r.phase {
+            Phase::SettingUp => (" · setting up".to_owned(), " · setting up".to_owned()),
+            Phase::WarmingUp => (" · warming up".to_owned(), " · warming up".to_owned()),
+            Phase::OverBudget { live_bytes, after } => (
+                format!(
+                    " · OVER BUDGET at {} after {:.1} s, memory returned",
+                    units::bytes(live_bytes),
+                    after.as_secs_f64()
+                ),
+                format!(" · OVER BUDGET at {}", units::bytes(live_bytes)),
+            ),
+            Phase::Running | Phase::Paused | Phase::Exited => (String::new(), String::new()),
+        },
+        None => (
+            " · stopped (Enter starts)".to_owned(),
+            " · stopped".to_owned(),
+        ),
+    }
 }
 
 fn render_numbers(app: &App, area: Rect, buf: &mut Buffer) {
     let experiment = app.shown_experiment();
     let info = experiment.info();
     let size = app.running.map_or(info.default_size, |r| r.size);
-    let header = Row::new(
-        [
+    // Narrow: short headers and ops/s alone, so every column keeps its numbers whole.
+    let compact = area.width < 80;
+    // Very narrow (80 columns): bytes/op goes (the bytes chart and bench have it).
+    let narrow = area.width < 64;
+    let headers: &[&str] = if narrow {
+        &["variant", "allocs/op", "ns/op", "peak", "ops/s"]
+    } else if compact {
+        &["variant", "allocs/op", "bytes/op", "ns/op", "peak", "ops/s"]
+    } else {
+        &[
             "variant",
             "allocs/op",
             "bytes/op",
@@ -559,71 +715,71 @@ fn render_numbers(app: &App, area: Rect, buf: &mut Buffer) {
             "peak heap",
             "throughput",
         ]
-        .map(|h| Cell::from(h).bold()),
-    );
+    };
+    let header = Row::new(headers.iter().map(|h| Cell::from(*h).bold()));
+    let name_width = info
+        .variants
+        .iter()
+        .map(|v| v.name.len())
+        .max()
+        .unwrap_or(7)
+        .max(7) as u16;
+    // Rows that fit; the running variant's row is always among them.
+    let fits = usize::from(area.height.saturating_sub(3)).max(1);
+    let running = app.running.map_or(0, |r| r.variant);
+    let first = running
+        .saturating_sub(fits - 1)
+        .min(info.variants.len().saturating_sub(fits));
     let rows: Vec<Row> = info
         .variants
         .iter()
         .enumerate()
+        .skip(first)
+        .take(fits)
         .map(|(i, v)| {
             let name = Cell::from(v.name).fg(variant_color(i));
             match app.stats.get(i).copied().flatten() {
-                Some(s) => variant_row(app, i, name, &s),
+                Some(s) => variant_row(app, i, name, &s, compact, narrow),
                 None => Row::new([name, Cell::from("–")]),
             }
         })
         .collect();
-    let phase = match app.running {
-        Some(r) if r.paused => " · paused".to_owned(),
-        Some(r) => match r.phase {
-            Phase::SettingUp => " · setting up".to_owned(),
-            Phase::WarmingUp => " · warming up".to_owned(),
-            Phase::OverBudget { live_bytes, after } => format!(
-                " · OVER BUDGET at {} after {:.1} s, memory returned",
-                units::bytes(live_bytes),
-                after.as_secs_f64()
-            ),
-            Phase::Running | Phase::Paused | Phase::Exited => String::new(),
-        },
-        None => " · stopped (Enter starts)".to_owned(),
-    };
-    let mut block = Block::bordered()
-        .border_type(BorderType::Rounded)
-        .title(format!(
-            " {} · size {size} {}{phase} ",
-            info.id, info.size_unit
-        ));
-    if let Some(c) = app.comparisons.last() {
-        block = block.title_bottom(
-            Line::from(format!(
-                " {} vs naive: {} · {} · {} ",
-                c.variant, c.allocs, c.speed, c.peak
-            ))
-            .bold(),
-        );
-    }
-    if let Some(badge) = app
+    let (phase, phase_short) = phase_words(app);
+    let titles = [
+        format!(" {} · size {size} {}{phase} ", info.id, info.size_unit),
+        format!(" {} · size {size}{phase} ", info.id),
+        format!(" {} · size {size}{phase_short} ", info.id),
+        format!(" {}{phase_short} ", info.id),
+    ];
+    let badge = app
         .workshop
         .streak
         .badge()
-        .filter(|_| app.running.is_some_and(|r| !r.paused))
-    {
+        .filter(|_| app.running.is_some_and(|r| !r.paused));
+    // The badge shares the top border: the title fits beside it, whole.
+    let badge_width = badge.as_ref().map_or(0, |b| b.width() as u16 + 1);
+    let mut block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .title(fit(area.width.saturating_sub(badge_width), &titles));
+    if let Some(c) = app.comparisons.last() {
+        let verdicts = [
+            format!(
+                " {} vs naive: {} · {} · {} ",
+                c.variant, c.allocs, c.speed, c.peak
+            ),
+            format!(" {} vs naive: {} · {} ", c.variant, c.allocs, c.speed),
+            format!(" {}: {} ", c.variant, c.speed),
+        ];
+        block = block.title_bottom(Line::from(fit(area.width, &verdicts)).bold());
+    }
+    if let Some(badge) = badge {
         block = block.title_top(badge.right_aligned());
     }
-    Table::new(
-        rows,
-        [
-            Constraint::Length(10),
-            Constraint::Length(10),
-            Constraint::Length(9),
-            Constraint::Length(11),
-            Constraint::Length(11),
-            Constraint::Fill(1),
-        ],
-    )
-    .header(header)
-    .block(block)
-    .render(area, buf);
+    let widths = table_widths(name_width, compact, narrow);
+    Table::new(rows, widths)
+        .header(header)
+        .block(block)
+        .render(area, buf);
 }
 
 /// Left, the latest notice (until the next key) and the main keys; right, always whole,
