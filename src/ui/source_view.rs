@@ -7,8 +7,19 @@
 //! rustfmt sometimes moves such a trailing comment onto a line of its own, so a line that is
 //! nothing but `// alloc` marks the line before it. Markers are stripped from what is shown.
 //!
-//! Highlighting is done once, when the view opens ([`SourcePane::build`]); drawing only
-//! copies the prepared spans.
+//! Highlighting is done once per experiment, when the view opens for it ([`SourcePane::build`],
+//! called by `Workshop::prepare`), and the highlighted lines are kept in the view's state
+//! (`Workshop::source`) until the view opens for another experiment; every frame only borrows
+//! them ([`render`] takes the pane by `&`, and a shown span's text is a slice of it).
+//!
+//! Why a cache in the view's state and not a `OnceLock<Mutex<..>>` keyed by experiment and
+//! variant here: the state is filled where the experiment shown by the view changes (a key, a
+//! tour step), outside drawing, so drawing stays a pure function of `&App` with no hidden
+//! shared state, no lock per frame and no highlighted copy of every experiment ever opened.
+//! What is left per frame is ratatui's own work: about 200 allocations for a 120x36 frame,
+//! against some 22,000 to highlight string-processing (and, the first time in the process,
+//! about 280,000 more to compile the Rust grammar: the one-second spike heaplab's own
+//! allocation rate shows when the view first opens). `tests/source_view_cost.rs` measures both.
 
 use std::sync::OnceLock;
 
@@ -30,6 +41,8 @@ pub const ALLOC_MARKER: &str = "// alloc";
 pub const MIN_PANE_WIDTH: u16 = 50;
 /// The gutter symbol of an allocating line.
 pub const ALLOC_GUTTER: &str = "●";
+/// An allocating line's gutter: [`ALLOC_GUTTER`] and the space before the code.
+const GUTTER_MARK: &str = "● ";
 
 /// One shown line: highlighted pieces, and whether the experiment marks it as allocating.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,8 +64,9 @@ impl SourceLine {
     }
 
     /// The spans to show from column `from` on, in `width` columns; a line that goes on past
-    /// them ends in [`MORE_RIGHT`] instead of its last visible character.
-    fn visible(&self, from: usize, width: usize) -> Vec<Span<'static>> {
+    /// them ends in [`MORE_RIGHT`] instead of its last visible character. The spans borrow
+    /// their text from `self`: a frame copies no source text.
+    fn visible(&self, from: usize, width: usize) -> Vec<Span<'_>> {
         let continues = self.width() > from + width;
         let room = if continues {
             width.saturating_sub(1)
@@ -68,7 +82,7 @@ impl SourceLine {
                 skip -= length;
                 continue;
             }
-            let shown: String = text.chars().skip(skip).take(left).collect();
+            let shown = chars_from(text, skip, left);
             skip = 0;
             left -= shown.chars().count();
             spans.push(Span::styled(shown, Style::new().fg(*color)));
@@ -81,6 +95,19 @@ impl SourceLine {
         }
         spans
     }
+}
+
+/// The part of `text` from character `skip` on, at most `take` characters long.
+fn chars_from(text: &str, skip: usize, take: usize) -> &str {
+    let rest = &text[byte_offset(text, skip)..];
+    &rest[..byte_offset(rest, take)]
+}
+
+/// Where character `chars` of `text` starts (its length if it has no more characters).
+fn byte_offset(text: &str, chars: usize) -> usize {
+    text.char_indices()
+        .nth(chars)
+        .map_or(text.len(), |(i, _)| i)
 }
 
 /// Ends a line that goes on past the pane's right edge (→ scrolls to it).
@@ -286,7 +313,7 @@ fn render_variant(
         .map(|line| {
             let gutter = if line.allocates {
                 Span::styled(
-                    format!("{ALLOC_GUTTER} "),
+                    GUTTER_MARK,
                     Style::new()
                         .fg(Color::LightRed)
                         .add_modifier(Modifier::BOLD),
@@ -331,6 +358,30 @@ mod tests {
         let spans = line.visible(2, 20);
         assert_eq!(spans[0].style.fg, Some(Color::Red));
         assert_eq!(spans[1].style.fg, Some(Color::Blue));
+    }
+
+    #[test]
+    fn a_shown_line_borrows_its_text_and_cuts_at_characters() {
+        let line = SourceLine {
+            spans: vec![
+                (Color::Red, "let é = ".into()),
+                (Color::Blue, "\"→x\";".into()),
+            ],
+            allocates: true,
+        };
+        let spans = line.visible(2, 8);
+        let text: Vec<&str> = spans.iter().map(|s| s.content.as_ref()).collect();
+        assert_eq!(text, ["t é = ", "\"", MORE_RIGHT]);
+        // A frame copies no source text: every span is a slice of the highlighted line.
+        assert!(
+            spans
+                .iter()
+                .all(|s| matches!(s.content, std::borrow::Cow::Borrowed(_)))
+        );
+        assert_eq!(chars_from("a→é", 1, 1), "→");
+        assert_eq!(chars_from("a→é", 1, 9), "→é");
+        assert_eq!(chars_from("a→é", 3, 2), "");
+        assert!(GUTTER_MARK.starts_with(ALLOC_GUTTER));
     }
 
     #[test]
