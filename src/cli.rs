@@ -85,6 +85,10 @@ pub enum Command {
         /// Write the scorecard to FILE (atomically) instead of standard output.
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
+        /// Exit with status 1 when any claimed target is not met, naming them on stderr (for
+        /// CI); the scorecard is written all the same.
+        #[arg(long)]
+        strict: bool,
     },
     /// Draw the dashboard as an SVG picture: an experiment's naive variant, then the switch to
     /// the next, measured for real on an off-screen terminal.
@@ -176,9 +180,9 @@ pub struct BenchArgs {
     #[arg(long, default_value = "all", value_name = "NAME|all")]
     pub variant: String,
 
-    /// Measure exactly N operations per run after the warm-up.
-    #[arg(long, value_name = "N", conflicts_with = "time",
-          value_parser = clap::value_parser!(u64).range(1..))]
+    /// Measure exactly N operations per run after the warm-up (at least 1).
+    // Zero is refused after parsing, in one plain line (see `check_iterations`).
+    #[arg(long, value_name = "N", conflicts_with = "time")]
     pub iterations: Option<u64>,
 
     /// Measure each run for this many seconds (after the warm-up) [default: 0.2].
@@ -232,10 +236,34 @@ pub(crate) fn parse_seconds(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// The most `--runs` heaplab takes.
+const MAX_RUNS: usize = 1000;
+
+/// `--runs`' syntax only; its range is checked by [`check_runs`] after parsing, so that a
+/// number out of range is refused in one plain line (clap's own errors add a hint after a
+/// blank line).
 fn parse_runs(text: &str) -> Result<usize, String> {
-    match text.trim().parse::<usize>() {
-        Ok(n @ 1..=1000) => Ok(n),
-        _ => Err(format!("`{text}` is not a number of runs from 1 to 1000")),
+    text.trim()
+        .parse::<usize>()
+        .map_err(|_| format!("`{text}` is not a number of runs from 1 to {MAX_RUNS}"))
+}
+
+fn check_runs(runs: usize) -> Result<usize, UsageError> {
+    if (1..=MAX_RUNS).contains(&runs) {
+        Ok(runs)
+    } else {
+        Err(UsageError(format!(
+            "--runs must be from 1 to {MAX_RUNS} (got {runs})"
+        )))
+    }
+}
+
+fn check_iterations(iterations: Option<u64>) -> Result<Option<u64>, UsageError> {
+    match iterations {
+        Some(0) => Err(UsageError(
+            "--iterations must be at least 1 (measured operations per run)".into(),
+        )),
+        n => Ok(n),
     }
 }
 
@@ -320,7 +348,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             time,
             runs,
             output,
-        }) => run_scorecard(format, time, runs, output.as_deref(), cli.max_memory),
+            strict,
+        }) => run_scorecard(
+            &ScorecardArgs {
+                format,
+                time,
+                runs: check_runs(runs)?,
+                output,
+                strict,
+            },
+            cli.max_memory,
+        ),
         Some(Command::Screenshot {
             id,
             seconds,
@@ -467,11 +505,16 @@ fn list(format: ListFormat) -> Result<ExitCode> {
             out.push('\n');
         }
         ListFormat::Table => {
-            let id_width = catalog()
-                .iter()
-                .map(|e| e.info().id.len())
-                .max()
-                .unwrap_or(0);
+            // Both widths from the longest entry, so the variants start in one column.
+            let width = |field: fn(&heaplab_experiments::ExperimentInfo) -> &str| {
+                catalog()
+                    .iter()
+                    .map(|e| field(e.info()).chars().count())
+                    .max()
+                    .unwrap_or(0)
+            };
+            let id_width = width(|info| info.id);
+            let title_width = width(|info| info.title);
             for section in Section::ALL {
                 let mut experiments = catalog().iter().filter(|e| e.info().section == section);
                 let Some(first) = experiments.next() else {
@@ -483,7 +526,7 @@ fn list(format: ListFormat) -> Result<ExitCode> {
                     let variants: Vec<&str> = info.variants.iter().map(|v| v.name).collect();
                     let _ = writeln!(
                         out,
-                        "  {:<id_width$}  {:<34}  {}",
+                        "  {:<id_width$}  {:<title_width$}  {}",
                         info.id,
                         info.title,
                         variants.join(", ")
@@ -501,7 +544,9 @@ fn run_bench(args: &BenchArgs, max_memory: Option<Size>, budget: Option<u64>) ->
         "all" => VariantChoice::All,
         name => VariantChoice::Named(name.to_owned()),
     };
-    let stop = match (args.iterations, args.time) {
+    let iterations = check_iterations(args.iterations)?;
+    let runs = check_runs(args.runs)?;
+    let stop = match (iterations, args.time) {
         (Some(n), _) => Stop::Iterations(n),
         (None, Some(time)) => Stop::Time(time),
         (None, None) => Stop::Time(bench::DEFAULT_RUN_TIME),
@@ -513,7 +558,7 @@ fn run_bench(args: &BenchArgs, max_memory: Option<Size>, budget: Option<u64>) ->
             .map_err(|e| UsageError(e.to_string()))?;
     }
     plan.budget = budget;
-    plan.runs = args.runs;
+    plan.runs = runs;
     // Claim the output file before measuring, so a bad path fails in a millisecond, not after
     // a minute of benchmarks.
     let output = args.output.as_deref().map(AtomicFile::create).transpose()?;
@@ -525,11 +570,18 @@ fn run_bench(args: &BenchArgs, max_memory: Option<Size>, budget: Option<u64>) ->
     } else {
         Isolation::Worker(launcher(max_memory)?)
     };
+    let total = rows_planned(&plan);
+    let mut done = 0;
     let rows = bench::run(&plan, &isolation, |row| {
+        done += 1;
         if progress {
             eprintln!(
-                "  {:<20} {:<10} {:>10.2} allocs/op {:>12.1} ns/op",
-                row.experiment, row.variant, row.allocs_per_op, row.ns_per_op
+                "  {} {:<20} {:<10} {:>10.2} allocs/op {:>12.1} ns/op",
+                how_far(done, total),
+                row.experiment,
+                row.variant,
+                row.allocs_per_op,
+                row.ns_per_op
             );
         }
     })
@@ -553,19 +605,40 @@ fn run_bench(args: &BenchArgs, max_memory: Option<Size>, budget: Option<u64>) ->
     })
 }
 
-fn run_scorecard(
+/// The rows a plan will report: one per experiment and variant.
+fn rows_planned(plan: &bench::Plan) -> usize {
+    plan.items.iter().map(|i| i.variants.len()).sum()
+}
+
+/// `[ 7/37]`: how many rows are done, of how many.
+fn how_far(done: usize, total: usize) -> String {
+    let width = total.to_string().len();
+    format!("[{done:>width$}/{total}]")
+}
+
+/// `heaplab scorecard`'s arguments, checked.
+struct ScorecardArgs {
     format: ScorecardFormat,
     time: Option<Duration>,
     runs: usize,
-    output: Option<&Path>,
-    max_memory: Option<Size>,
-) -> Result<ExitCode> {
+    output: Option<PathBuf>,
+    strict: bool,
+}
+
+fn run_scorecard(args: &ScorecardArgs, max_memory: Option<Size>) -> Result<ExitCode> {
+    let &ScorecardArgs {
+        format,
+        time,
+        runs,
+        strict,
+        ..
+    } = args;
     let stop = Stop::Time(time.unwrap_or(bench::DEFAULT_RUN_TIME));
     let mut plan =
         bench::plan(&[], &VariantChoice::All, None, stop).map_err(|e| UsageError(e.to_string()))?;
     plan.runs = runs;
-    let output = output.map(AtomicFile::create).transpose()?;
-    let total: usize = plan.items.iter().map(|i| i.variants.len()).sum();
+    let output = args.output.as_deref().map(AtomicFile::create).transpose()?;
+    let total = rows_planned(&plan);
     let mut done = 0;
     eprintln!(
         "scorecard: {total} variants, {runs} runs each, in fresh worker processes; about {:.0} s",
@@ -574,8 +647,11 @@ fn run_scorecard(
     let rows = bench::run(&plan, &Isolation::Worker(launcher(max_memory)?), |row| {
         done += 1;
         eprintln!(
-            "  [{done:>2}/{total}] {} {}: {:.1} ns/op",
-            row.experiment, row.variant, row.ns_per_op
+            "  {} {} {}: {:.1} ns/op",
+            how_far(done, total),
+            row.experiment,
+            row.variant,
+            row.ns_per_op
         );
     })
     .wrap_err("measuring failed")?;
@@ -608,6 +684,18 @@ fn run_scorecard(
     match output {
         Some(file) => file.commit(text.as_bytes())?,
         None => print_stdout(&text)?,
+    }
+    // The scorecard is complete either way; with --strict the status says whether every
+    // claimed target was met (an inconclusive one does not fail it).
+    let missed = crate::scorecard::not_met(&scores);
+    if strict && !missed.is_empty() {
+        eprintln!(
+            "heaplab scorecard --strict: {} claimed target{} not met: {}",
+            missed.len(),
+            if missed.len() == 1 { "" } else { "s" },
+            missed.join("; ")
+        );
+        return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -120,6 +120,14 @@ pub enum RunnerEvent {
     },
     /// A periodic measurement.
     Sample(Sample),
+    /// The experiment's own counters (pool hits and misses, cache hit rate...), as of the
+    /// latest sample of `epoch`.
+    Counters {
+        /// The epoch they belong to.
+        epoch: u64,
+        /// Name and value of each.
+        counters: Vec<(String, f64)>,
+    },
     /// The worker ended by itself: `error` says why if it did not end cleanly (over budget is
     /// clean: its last sample says so).
     WorkerExited {
@@ -248,6 +256,10 @@ impl Runner {
                                 after: tags.spawned_at.elapsed(),
                             },
                             Message::Sample(sample) => RunnerEvent::Sample(tags.tag(sample)),
+                            Message::Counters(counters) => RunnerEvent::Counters {
+                                epoch: tags.epoch,
+                                counters,
+                            },
                             Message::Done(_) | Message::Failed(_) => continue,
                         };
                         if !emit(event) {

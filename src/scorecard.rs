@@ -213,6 +213,32 @@ pub fn score(rows: &[Row], targets: Targets) -> Option<Score> {
     })
 }
 
+/// The claimed targets measured and not met, one entry each, in words
+/// (`struct-layout peak heap: 22.9 MiB → 15.3 MiB (33.3% lower), target ≥40% lower`): what
+/// `scorecard --strict` fails on. The comparison with a crate variant is not a claimed target,
+/// and an inconclusive target is not a missed one.
+#[must_use]
+pub fn not_met(scores: &[Score]) -> Vec<String> {
+    scores
+        .iter()
+        .flat_map(|s| {
+            [
+                ("allocations/op", &s.allocations),
+                ("peak heap", &s.peak_heap),
+                ("throughput", &s.throughput),
+            ]
+            .into_iter()
+            .filter(|(_, check)| check.verdict == Verdict::NotMet)
+            .map(|(name, check)| {
+                format!(
+                    "{} {name}: {}, target {}",
+                    s.experiment, check.measured, check.target
+                )
+            })
+        })
+        .collect()
+}
+
 /// Ours against the crate, where there is one: within 20%, or the why owes an explanation.
 fn crate_check(optimized: &Row, crate_row: Option<&Row>) -> Check {
     match crate_row {
@@ -488,6 +514,33 @@ mod tests {
             "12.5% slower is within 20%"
         );
         assert_eq!(s.crate_variant.measured, "ours 1.12x slower than crate");
+    }
+
+    #[test]
+    fn strict_counts_only_claimed_targets_not_met() {
+        let t = Targets {
+            zero_allocs: false,
+            peak_heap: true,
+            speedup: false,
+        };
+        // 80% fewer allocations (met), 25% lower peak (not met), slower than the crate
+        // (not a claimed target).
+        let rows = [
+            row("naive", 10.0, 1000, 100.0),
+            row("optimized", 2.0, 750, 50.0),
+            row("crate", 0.0, 10, 10.0),
+        ];
+        let missed = score(&rows, t).expect("scored");
+        assert_eq!(missed.crate_variant.verdict, Verdict::NotMet);
+        let mut met = missed.clone();
+        met.peak_heap.verdict = Verdict::Met;
+        let mut unsure = met.clone();
+        unsure.allocations.verdict = Verdict::Inconclusive;
+        assert_eq!(
+            not_met(&[met.clone(), missed, unsure]),
+            ["x peak heap: 1000 B → 750 B (25.0% lower), target ≥40% lower"]
+        );
+        assert!(not_met(&[met]).is_empty());
     }
 
     #[test]

@@ -8,10 +8,15 @@
 //! t=2.000 variant=naive ops_per_sec=1398211 allocs_per_sec=1398211 alloc_bytes_per_sec=2863536128 allocs_per_op=1.00 live_heap_bytes=1024 peak_heap_bytes=3072 rss_bytes=13844480
 //! ```
 //!
-//! Rates are over the interval that ends at `t` (the difference of two consecutive samples of
-//! the same variant, so a line never mixes two variants). `allocs_per_op` is cumulative since
-//! the variant's warm-up ended, like the dashboard's figure. The first interval of a variant,
-//! and setup and warm-up, print nothing: no line is better than a made-up rate.
+//! Rates are over the interval that ends at `t` (the difference of two samples of the same
+//! variant, so a line never mixes two variants). `allocs_per_op` is cumulative since the
+//! variant's warm-up ended, like the dashboard's figure. Setup and warm-up print nothing: no
+//! line is better than a made-up rate.
+//!
+//! The worker samples more often than a line goes out ([`cadence`]: every 0.1 s, as for the
+//! dashboard), and [`Lines`] prints one line per interval, on the interval's grid. So when
+//! `--duration` ends the trace between two lines, a last line covers the part of the interval
+//! measured since the previous one, and a duration shorter than the interval still prints one.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -76,11 +81,88 @@ pub fn line(previous: &Sample, sample: &Sample) -> Option<String> {
     ))
 }
 
-/// Runs `config` and writes a trace line to `out` per sample interval until `duration` (if
-/// any) passes, the reader closes the pipe, a signal arrives or the worker ends. `on_sample`
-/// sees every sample (what `--record` keeps).
+/// How often the worker samples when a line goes out every `interval`: as for the dashboard
+/// ([`crate::runner::DEFAULT_SAMPLE_EVERY`]), or every interval if that is shorter, and always
+/// a whole fraction of the interval, so that samples fall on the interval's grid.
+#[must_use]
+pub fn cadence(interval: Duration) -> Duration {
+    let fine = crate::runner::DEFAULT_SAMPLE_EVERY;
+    if interval <= fine {
+        return interval;
+    }
+    let parts = interval.as_nanos().div_ceil(fine.as_nanos());
+    interval / u32::try_from(parts).unwrap_or(u32::MAX)
+}
+
+/// Turns samples into trace lines: one per interval, when a sample reaches the next point of
+/// the interval's grid (counted from the first sample, when the worker started), with the
+/// rates since the previous line; and, when the trace ends, one for the interval so far.
+#[derive(Debug)]
+pub struct Lines {
+    interval: Duration,
+    /// How early a sample may arrive at a grid point and still count: half the cadence.
+    slack: Duration,
+    /// When the first sample came: where the grid starts.
+    origin: Option<Duration>,
+    /// The next grid point, counted from `origin`.
+    due: Duration,
+    /// Where the interval being summed up started: the previous line's sample, or the first
+    /// sample of a running variant.
+    start: Option<Sample>,
+    /// The latest sample since `start` that no line covers yet.
+    pending: Option<Sample>,
+}
+
+impl Lines {
+    /// Lines every `interval`, from samples taken every `cadence`.
+    #[must_use]
+    pub fn new(interval: Duration, cadence: Duration) -> Self {
+        Self {
+            interval,
+            slack: cadence / 2,
+            origin: None,
+            due: interval,
+            start: None,
+            pending: None,
+        }
+    }
+
+    /// The line `sample` completes, if it ends an interval.
+    pub fn push(&mut self, sample: &Sample) -> Option<String> {
+        let origin = *self.origin.get_or_insert(sample.elapsed);
+        let Some(text) = self.start.as_ref().and_then(|start| line(start, sample)) else {
+            // Setup, warm-up, a new variant or nothing measured yet: the interval starts here.
+            self.start = Some(*sample);
+            self.pending = None;
+            return None;
+        };
+        let reached = sample.elapsed.saturating_sub(origin) + self.slack;
+        if reached < self.due {
+            self.pending = Some(*sample);
+            return None;
+        }
+        while self.due <= reached {
+            self.due += self.interval;
+        }
+        self.start = Some(*sample);
+        self.pending = None;
+        Some(text)
+    }
+
+    /// The line for the part of an interval measured since the last line, if any.
+    #[must_use]
+    pub fn finish(&self) -> Option<String> {
+        line(self.start.as_ref()?, self.pending.as_ref()?)
+    }
+}
+
+/// Runs `config`, whose worker samples every `config.sample_every` (see [`cadence`]), and
+/// writes a trace line to `out` per `interval` until `duration` (if any) passes, the reader
+/// closes the pipe, a signal arrives or the worker ends. When `duration` ends it, a last line
+/// covers the interval so far. `on_sample` sees every sample (what `--record` keeps).
 pub fn run(
     config: RunConfig,
+    interval: Duration,
     duration: Option<Duration>,
     out: &mut dyn Write,
     on_sample: &mut dyn FnMut(&Sample) -> Result<()>,
@@ -96,10 +178,12 @@ pub fn run(
         signal_hook::flag::register_usize(signal, Arc::clone(&signalled), signal as usize)
             .wrap_err("could not install signal handlers")?;
     }
+    let mut lines = Lines::new(interval, config.sample_every);
     let (tx, rx) = mpsc::sync_channel::<RunnerEvent>(64);
-    let runner = Runner::start(config, tx).wrap_err("could not start the experiment")?;
+    // Before the runner's clock starts: every sample that arrives before the deadline is then
+    // dated (`t`) within `duration`.
     let started = Instant::now();
-    let mut previous: Option<Sample> = None;
+    let runner = Runner::start(config, tx).wrap_err("could not start the experiment")?;
     let end = loop {
         match signalled.load(Ordering::Relaxed) {
             0 => {}
@@ -109,8 +193,14 @@ pub fn run(
             break TraceEnd::Duration;
         }
         // Wake often enough to notice a signal or the end of `duration` promptly.
-        match rx.recv_timeout(Duration::from_millis(50)) {
+        let poll = Duration::from_millis(50);
+        let wait = duration.map_or(poll, |d| d.saturating_sub(started.elapsed()).min(poll));
+        match rx.recv_timeout(wait) {
             Ok(RunnerEvent::Sample(sample)) => {
+                // Taken after the deadline (the wait above woke late): not this trace's.
+                if duration.is_some_and(|d| sample.elapsed > d) {
+                    break TraceEnd::Duration;
+                }
                 on_sample(&sample)?;
                 if let Phase::OverBudget { live_bytes, after } = sample.phase {
                     eprintln!(
@@ -122,15 +212,10 @@ pub fn run(
                     );
                     break TraceEnd::OverBudget;
                 }
-                let text = previous.as_ref().and_then(|p| line(p, &sample));
-                previous = Some(sample);
-                if let Some(text) = text
-                    && let Err(e) = writeln!(out, "{text}").and_then(|()| out.flush())
+                if let Some(text) = lines.push(&sample)
+                    && let Some(end) = write_line(out, &text)?
                 {
-                    if e.kind() == io::ErrorKind::BrokenPipe {
-                        break TraceEnd::ClosedPipe;
-                    }
-                    return Err(e).wrap_err("could not write the trace to standard output");
+                    break end;
                 }
             }
             Ok(RunnerEvent::WorkerExited { experiment, error }) => {
@@ -139,12 +224,28 @@ pub fn run(
                 }
                 break TraceEnd::WorkerExited;
             }
-            Ok(RunnerEvent::WorkerReady { .. }) | Err(RecvTimeoutError::Timeout) => {}
+            Ok(RunnerEvent::WorkerReady { .. } | RunnerEvent::Counters { .. })
+            | Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break TraceEnd::WorkerExited,
         }
     };
     runner.stop();
+    if end == TraceEnd::Duration
+        && let Some(text) = lines.finish()
+        && let Some(closed) = write_line(out, &text)?
+    {
+        return Ok(closed);
+    }
     Ok(end)
+}
+
+/// Writes one line; `Some(ClosedPipe)` when the reader has gone.
+fn write_line(out: &mut dyn Write, text: &str) -> Result<Option<TraceEnd>> {
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Ok(()) => Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(Some(TraceEnd::ClosedPipe)),
+        Err(e) => Err(e).wrap_err("could not write the trace to standard output"),
+    }
 }
 
 /// `heaplab run`'s options for running without the dashboard.
@@ -158,7 +259,8 @@ pub struct TraceArgs {
     #[arg(long, value_name = "SECS", requires = "trace",
           value_parser = crate::cli::parse_seconds)]
     pub interval: Option<Duration>,
-    /// With --trace: stop after this many seconds [default: at Ctrl-C or a closed pipe].
+    /// With --trace: stop after this many seconds, with a last line for the interval so far
+    /// [default: at Ctrl-C or a closed pipe].
     #[arg(long, value_name = "SECS", requires = "trace",
           value_parser = crate::cli::parse_seconds)]
     pub duration: Option<Duration>,
@@ -178,11 +280,12 @@ pub fn main(
     let (index, variant, size) = start;
     let experiment = heaplab_experiments::catalog()[index];
     let info = experiment.info();
+    let interval = args.interval.unwrap_or(Duration::from_secs(1));
     let config = RunConfig {
         experiment,
         variant,
         size: size.unwrap_or(info.default_size),
-        sample_every: args.interval.unwrap_or(Duration::from_secs(1)),
+        sample_every: cadence(interval),
         budget: live.budget,
         input: live.input,
         launcher: std::sync::Arc::new(crate::cli::launcher(live.max_memory)?),
@@ -194,7 +297,7 @@ pub fn main(
         info.variants[variant].name,
         config.size,
         info.size_unit,
-        config.sample_every.as_secs_f64()
+        interval.as_secs_f64()
     );
     let mut recorder = args
         .record
@@ -202,12 +305,18 @@ pub fn main(
         .map(crate::export::Recorder::create)
         .transpose()?;
     let mut stdout = io::stdout().lock();
-    let end = run(config, args.duration, &mut stdout, &mut |sample| {
-        if let Some(recorder) = recorder.as_mut() {
-            recorder.record(sample);
-        }
-        Ok(())
-    })?;
+    let end = run(
+        config,
+        interval,
+        args.duration,
+        &mut stdout,
+        &mut |sample| {
+            if let Some(recorder) = recorder.as_mut() {
+                recorder.record(sample);
+            }
+            Ok(())
+        },
+    )?;
     if let Some(recorder) = recorder {
         recorder.finish()?;
     }
@@ -272,5 +381,76 @@ mod tests {
         warming.phase = Phase::WarmingUp;
         assert_eq!(line(&sample(1, 1.0, 10, 0), &warming), None);
         assert_eq!(line(&sample(1, 1.0, 10, 0), &sample(1, 1.0, 10, 0)), None);
+    }
+
+    #[test]
+    fn the_worker_samples_a_whole_fraction_of_the_interval() {
+        let ms = Duration::from_millis;
+        assert_eq!(cadence(ms(1000)), ms(100));
+        assert_eq!(cadence(ms(50)), ms(50));
+        assert_eq!(cadence(ms(100)), ms(100));
+        assert_eq!(cadence(ms(250)), Duration::from_nanos(83_333_333)); // 3 a quarter second
+        assert_eq!(cadence(Duration::from_secs(3600)), ms(100));
+    }
+
+    /// A running sample `secs` after the runner started, measured since `from`, at 1000 ops/s.
+    fn at(secs: f64, from: f64) -> Sample {
+        let measured = (secs - from).max(0.0);
+        Sample {
+            elapsed: Duration::from_secs_f64(secs),
+            ..sample(1, measured, (measured * 1000.0) as u64, 0)
+        }
+    }
+
+    /// Samples as the worker sends them: at setup, when the warm-up is over, then every 0.1 s
+    /// from its start (0.004) until `until`.
+    fn session(until: f64) -> Vec<Sample> {
+        let mut setup = at(0.004, 0.004);
+        setup.phase = Phase::SettingUp;
+        let mut samples = vec![setup, at(0.006, 0.006)];
+        let mut tick = 1;
+        while 0.004 + f64::from(tick) * 0.1 <= until {
+            samples.push(at(0.004 + f64::from(tick) * 0.1, 0.006));
+            tick += 1;
+        }
+        samples
+    }
+
+    fn times(lines: &[String]) -> Vec<&str> {
+        lines
+            .iter()
+            .map(|l| l.split(' ').next().expect("t=").trim_start_matches("t="))
+            .collect()
+    }
+
+    #[test]
+    fn a_line_per_interval_on_its_grid_and_a_last_one_for_the_rest() {
+        let mut lines = Lines::new(Duration::from_secs(1), Duration::from_millis(100));
+        let mut printed: Vec<String> = session(2.45).iter().filter_map(|s| lines.push(s)).collect();
+        assert_eq!(times(&printed), ["1.004", "2.004"]);
+        printed.extend(lines.finish());
+        assert_eq!(times(&printed), ["1.004", "2.004", "2.404"]);
+        assert!(printed[2].contains(" ops_per_sec=1000 "), "{}", printed[2]);
+        // Ended right after a line: nothing left to cover.
+        let mut lines = Lines::new(Duration::from_secs(1), Duration::from_millis(100));
+        let printed: Vec<String> = session(2.01).iter().filter_map(|s| lines.push(s)).collect();
+        assert_eq!(times(&printed), ["1.004", "2.004"]);
+        assert_eq!(lines.finish(), None);
+    }
+
+    #[test]
+    fn a_duration_shorter_than_the_interval_still_gets_a_line() {
+        let mut lines = Lines::new(Duration::from_secs(1), Duration::from_millis(100));
+        for sample in session(0.95) {
+            assert_eq!(lines.push(&sample), None);
+        }
+        let last = lines.finish().expect("a last line");
+        assert!(last.starts_with("t=0.904 variant=naive "), "{last}");
+        // Still warming up when it ended: no line, rather than a made-up one.
+        let mut lines = Lines::new(Duration::from_secs(1), Duration::from_millis(100));
+        let mut warming = at(0.5, 0.5);
+        warming.phase = Phase::WarmingUp;
+        assert_eq!(lines.push(&warming), None);
+        assert_eq!(lines.finish(), None);
     }
 }

@@ -46,7 +46,7 @@ fn the_naive_cache_under_64_mib_stops_and_returns_its_memory() {
                 );
             }
             Ok(RunnerEvent::WorkerExited { error, .. }) => panic!("worker exited: {error:?}"),
-            Ok(RunnerEvent::WorkerReady { .. }) => {}
+            Ok(RunnerEvent::WorkerReady { .. } | RunnerEvent::Counters { .. }) => {}
             Err(e) => panic!("no sample: {e}"),
         }
     };

@@ -72,6 +72,27 @@ fn list_table_groups_by_section() {
 }
 
 #[test]
+fn list_table_starts_the_variants_in_one_column() {
+    let out = heaplab(&["list"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut columns = std::collections::BTreeMap::new();
+    for experiment in heaplab_experiments::catalog() {
+        let info = experiment.info();
+        let variants: Vec<&str> = info.variants.iter().map(|v| v.name).collect();
+        let variants = variants.join(", ");
+        let line = text
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(info.id))
+            .unwrap_or_else(|| panic!("no line for {}: {text}", info.id));
+        assert!(line.ends_with(&format!("  {variants}")), "{line}");
+        let column = line.chars().count() - variants.chars().count();
+        columns.entry(column).or_insert_with(Vec::new).push(info.id);
+    }
+    assert_eq!(columns.len(), 1, "variants start at {columns:?}:\n{text}");
+}
+
+#[test]
 fn bench_json_has_the_documented_fields_and_exact_counts() {
     let report = stdout_json(&heaplab(&[
         "bench",
@@ -181,7 +202,10 @@ fn bad_arguments_exit_2_with_one_line_naming_the_value() {
             &["bench", "buffer-reuse", "--variant", "fast"],
             "no variant `fast`",
         ),
-        (&["bench", "--iterations", "0"], "'0'"),
+        (
+            &["bench", "--iterations", "0"],
+            "--iterations must be at least 1",
+        ),
         (&["bench", "--iterations", "-3"], "'-3'"),
         (&["bench", "--size", "0"], "size `0` must be at least 1"),
         (
@@ -213,6 +237,103 @@ fn bad_arguments_exit_2_with_one_line_naming_the_value() {
         );
         assert!(!stderr(&out).contains("panicked"), "{args:?}");
     }
+}
+
+#[test]
+fn zero_iterations_or_runs_are_refused_in_one_plain_line() {
+    for (args, expected) in [
+        (
+            &["bench", "buffer-reuse", "--iterations", "0"][..],
+            "error: --iterations must be at least 1",
+        ),
+        (
+            &["bench", "buffer-reuse", "--runs", "0"],
+            "error: --runs must be from 1 to 1000 (got 0)",
+        ),
+        (
+            &["bench", "buffer-reuse", "--runs", "1001"],
+            "error: --runs must be from 1 to 1000 (got 1001)",
+        ),
+        (
+            &["scorecard", "--runs", "0"],
+            "error: --runs must be from 1 to 1000 (got 0)",
+        ),
+    ] {
+        let out = heaplab(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.starts_with(expected), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn bench_progress_on_a_terminal_says_how_far_along_it_is() {
+    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+    use std::io::Read as _;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let report = dir.path().join("report.json");
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: 24,
+            cols: 200,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .expect("a pseudo-terminal");
+    let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_heaplab"));
+    // The report to a file, so that what the terminal shows is stderr alone.
+    command.args([
+        "bench",
+        "buffer-reuse",
+        "struct-layout",
+        "--iterations",
+        "5",
+    ]);
+    command.args(["--runs", "1", "--format", "json", "-o"]);
+    command.arg(&report);
+    let mut child = pty.slave.spawn_command(command).expect("heaplab starts");
+    drop(pty.slave);
+    let mut reader = pty.master.try_clone_reader().expect("reader");
+    let collector = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        // Linux ends a pseudo-terminal's output with an error once the child is gone.
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            seen.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&seen).into_owned()
+    });
+    let status = child.wait().expect("heaplab ends");
+    drop(pty.master);
+    let seen = collector.join().expect("collector");
+    assert!(status.success(), "{status:?}: {seen}");
+    let progress: Vec<&str> = seen
+        .lines()
+        .filter(|l| l.contains("allocs/op"))
+        .map(str::trim)
+        .collect();
+    assert_eq!(progress.len(), 4, "a line per row: {seen}");
+    for (i, (line, row)) in progress
+        .iter()
+        .zip([
+            "buffer-reuse naive",
+            "buffer-reuse optimized",
+            "struct-layout naive",
+            "struct-layout optimized",
+        ])
+        .enumerate()
+    {
+        assert!(line.starts_with(&format!("[{}/4] ", i + 1)), "{line}");
+        let words: Vec<&str> = line.split_whitespace().skip(1).take(2).collect();
+        assert_eq!(words.join(" "), row, "{line}");
+    }
+    assert!(report.exists(), "{seen}");
 }
 
 #[test]
@@ -381,6 +502,67 @@ fn scorecard_scores_every_experiment_against_the_targets() {
         report["results"]
             .as_array()
             .is_some_and(|r| r.len() >= 2 * scores.len())
+    );
+}
+
+#[test]
+fn scorecard_strict_fails_on_a_target_not_met() {
+    let args = [
+        "scorecard",
+        "--runs",
+        "1",
+        "--time",
+        "0.02",
+        "--format",
+        "json",
+    ];
+    // struct-layout saves 33% of peak heap, short of the 40% it claims, in every run.
+    let strict = heaplab(&[&args[..], &["--strict"]].concat());
+    let err = stderr(&strict);
+    assert_eq!(strict.status.code(), Some(1), "{err}");
+    let verdict: Vec<&str> = err.lines().filter(|l| l.contains("--strict")).collect();
+    assert_eq!(verdict.len(), 1, "one line: {err}");
+    assert!(
+        verdict[0].starts_with("heaplab scorecard --strict: ")
+            && verdict[0].contains("struct-layout peak heap: ")
+            && verdict[0].contains("target ≥40% lower"),
+        "{err}"
+    );
+    assert_eq!(err.lines().last(), Some(verdict[0]), "said last: {err}");
+    // The scorecard itself is written all the same, and agrees.
+    let report: Value = serde_json::from_slice(&strict.stdout).expect("valid JSON");
+    let scores = report["scores"].as_array().expect("scores");
+    assert_eq!(scores.len(), heaplab_experiments::catalog().len());
+    let struct_layout = scores
+        .iter()
+        .find(|s| s["experiment"] == "struct-layout")
+        .expect("struct-layout scored");
+    assert_eq!(struct_layout["peak_heap"]["verdict"], "not_met");
+    for score in scores {
+        for check in ["allocations", "peak_heap", "throughput"] {
+            let named = format!("{} {}: ", score["experiment"].as_str().expect("an id"), {
+                match check {
+                    "allocations" => "allocations/op",
+                    "peak_heap" => "peak heap",
+                    _ => "throughput",
+                }
+            });
+            assert_eq!(
+                score[check]["verdict"] == "not_met",
+                verdict[0].contains(&named),
+                "{named} in {}",
+                verdict[0]
+            );
+        }
+    }
+
+    // Without --strict: the same scorecard, status 0, no verdict line.
+    let lenient = heaplab(&args);
+    assert_eq!(lenient.status.code(), Some(0), "{}", stderr(&lenient));
+    assert!(
+        !stderr(&lenient).contains("--strict"),
+        "{}",
+        stderr(&lenient)
     );
 }
 

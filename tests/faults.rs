@@ -79,7 +79,9 @@ fn live_run_ends_with(variant: usize) -> String {
     loop {
         match rx.recv_timeout(Duration::from_secs(20)).expect("an event") {
             RunnerEvent::WorkerExited { error, .. } => break error.expect("an error"),
-            RunnerEvent::Sample(_) | RunnerEvent::WorkerReady { .. } => {}
+            RunnerEvent::Sample(_)
+            | RunnerEvent::WorkerReady { .. }
+            | RunnerEvent::Counters { .. } => {}
         }
     }
 }

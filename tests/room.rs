@@ -317,3 +317,33 @@ fn at_80x24_and_140x45_nothing_is_cut_and_the_running_variant_has_its_row() {
     insta::assert_snapshot!("channel_pool_80x24", render(&app, 80, 24).backend());
     insta::assert_snapshot!("channel_pool_140x45", render(&app, 140, 45).backend());
 }
+
+/// Item 5: the experiment's own counters (what its why says to watch) are on screen.
+#[test]
+fn the_experiments_own_counters_are_on_screen() {
+    let mut app = channel_pool_on_its_fifth_variant();
+    let epoch = 5;
+    app.on_counters(
+        epoch,
+        vec![
+            ("hits".to_owned(), 538_000.0),
+            ("misses".to_owned(), 86_700.0),
+            ("dropped".to_owned(), 86_700.0),
+            ("in_flight".to_owned(), 3.0),
+        ],
+    );
+    for (width, height) in [(80, 24), (140, 45)] {
+        let text = screen(&app, width, height);
+        assert!(
+            text.contains("too-large: hits 538 k misses 86.7 k"),
+            "{width}x{height}:\n{text}"
+        );
+        assert!(
+            text.contains("│too-large "),
+            "the running row stays:\n{text}"
+        );
+    }
+    // Another run's counters are not shown for this one.
+    app.on_counters(2, vec![("waits".to_owned(), 1.0)]);
+    assert!(!screen(&app, 140, 45).contains("waits"));
+}

@@ -212,3 +212,25 @@ fn a_silent_worker_never_blocks_its_owner() {
         "samples from nowhere"
     );
 }
+
+#[test]
+fn the_worker_sends_the_experiments_own_counters_as_it_runs() {
+    let (runner, rx) = start("channel-pool", 3, 4096);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let counters = loop {
+        assert!(Instant::now() < deadline, "no counters within 10 s");
+        if let Ok(RunnerEvent::Counters { counters, .. }) = rx.recv_timeout(Duration::from_secs(1))
+            && counters
+                .iter()
+                .any(|(name, v)| name == "misses" && *v > 0.0)
+        {
+            break counters;
+        }
+    };
+    // alloc-on-empty: gets that found the pool empty allocated, and their buffers were dropped.
+    assert!(
+        counters.iter().any(|(name, _)| name == "dropped"),
+        "{counters:?}"
+    );
+    runner.stop();
+}

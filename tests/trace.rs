@@ -97,6 +97,40 @@ fn a_trace_line_per_interval_with_exact_allocation_figures() {
 }
 
 #[test]
+fn a_duration_shorter_than_two_intervals_still_prints_a_line() {
+    // The default interval is 1 s: before, the first line needed a sample a whole interval
+    // after the warm-up, which a 1 s duration never waited for.
+    let started = Instant::now();
+    let lines = trace(&["run", "buffer-reuse", "--trace", "--duration", "1"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!lines.is_empty(), "no line in 1 s");
+    for line in &lines {
+        assert_eq!(line["variant"], "naive");
+        // Within the duration: no line from a sample taken after it.
+        let t = number(line, "t");
+        assert!(t > 0.0 && t <= 1.0, "{line:?}");
+        assert!(number(line, "ops_per_sec") > 0.0, "{line:?}");
+        assert_eq!(line["allocs_per_op"], "1.00");
+    }
+    // A duration that ends between two lines: the rest of the interval gets a line too.
+    let lines = trace(&[
+        "run",
+        "buffer-reuse",
+        "--trace",
+        "--interval",
+        "1",
+        "--duration",
+        "1.5",
+    ]);
+    let last = number(lines.last().expect("a line"), "t");
+    assert!(last > 1.1 && last <= 1.5, "{lines:?}");
+}
+
+#[test]
 fn a_closed_pipe_ends_the_trace_quietly() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_heaplab"))
         .args(["run", "buffer-reuse", "--trace", "--interval", "0.1"])

@@ -28,6 +28,9 @@ use crate::{Checksum, Experiment, SetupError};
 /// a command or a stop is seen within a few milliseconds.
 pub const BATCH_TARGET: Duration = Duration::from_millis(2);
 
+/// How often a running loop refreshes the experiment's own counters for its watchers.
+const COUNTERS_EVERY: Duration = Duration::from_millis(100);
+
 /// How long to measure.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum Stop {
@@ -306,6 +309,9 @@ pub struct Live {
     /// The latest sample, and the slot it counts in with the live-byte level its heap
     /// figures count from.
     latest: Mutex<(Sample, Option<(SlotId, i64)>)>,
+    /// The experiment's own counters (pool hits, cache hit rate...), refreshed between
+    /// batches about ten times a second.
+    counters: Mutex<Vec<(&'static str, f64)>>,
     paused: AtomicBool,
     stop: AtomicBool,
 }
@@ -330,6 +336,15 @@ impl Live {
             sample.peak_heap_bytes = u64::try_from(now.peak_live_bytes - baseline).unwrap_or(0);
         }
         sample
+    }
+
+    /// The experiment's own counters as last refreshed (empty if it reports none).
+    #[must_use]
+    pub fn counters(&self) -> Vec<(&'static str, f64)> {
+        self.counters
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Pauses or resumes the loop (it notices between batches).
@@ -518,6 +533,7 @@ impl Loop<'_> {
         self.set_phase(Phase::Running);
 
         let mut batch = 1u64;
+        let mut counters_at = Instant::now();
         while !self.done(stop) && !self.over() {
             if self.live.paused.load(Ordering::Relaxed) {
                 self.set_phase(Phase::Paused);
@@ -546,6 +562,18 @@ impl Loop<'_> {
             let during = self.slot.counters().since(&before);
             self.add(done, bytes, took, &during);
             self.publish();
+            if counters_at.elapsed() >= COUNTERS_EVERY {
+                // Between batches, so in no figure; the vector keeps its capacity, so after
+                // the first time this allocates nothing.
+                counters_at = Instant::now();
+                let mut counters = self
+                    .live
+                    .counters
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                counters.clear();
+                workload.extra_counters(&mut |name, value| counters.push((name, value)));
+            }
             if took < BATCH_TARGET {
                 batch = batch.saturating_mul(2);
             } else if took > BATCH_TARGET * 4 && batch > 1 {

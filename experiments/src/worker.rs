@@ -62,6 +62,9 @@ pub enum Message {
     Ready,
     /// A periodic reading (tags empty: the parent fills them in).
     Sample(Sample),
+    /// The experiment's own counters (pool hits, cache hit rate...), sent with a sample when
+    /// it reports any.
+    Counters(Vec<(String, f64)>),
     /// The run ended: its measurement.
     Done(Measurement),
     /// The run failed: a panic (with where it happened) or a setup error.
@@ -401,6 +404,11 @@ pub fn serve(job: &Job, find: impl Fn(&str) -> Option<&'static dyn Experiment>) 
                 if Instant::now() >= next_tick || said != Some(state) {
                     let sample = with_process(latest, &mut rss);
                     say(&mut out, &Message::Sample(sample));
+                    let counters = live.counters();
+                    if !counters.is_empty() {
+                        let named = counters.iter().map(|&(n, v)| (n.to_owned(), v)).collect();
+                        say(&mut out, &Message::Counters(named));
+                    }
                     said = Some(state);
                     if Instant::now() >= next_tick {
                         next_tick += every;

@@ -160,6 +160,8 @@ pub struct App {
     pub stats: Vec<Option<Sample>>,
     /// Per variant: the epoch its latest figures came from, and its figures before that epoch.
     earlier: Vec<(u64, Sample)>,
+    /// The running variant's own counters (pool hits and misses, cache hit rate...), latest.
+    pub counters: Vec<(String, f64)>,
     /// Per variant: ns/op of each steady-state interval (between two samples of one run, past
     /// its first [`STEADY_AFTER_SECS`], never across a pause), the latest [`SPEED_INTERVALS`].
     pub speed_intervals: Vec<VecDeque<f64>>,
@@ -206,6 +208,7 @@ impl App {
             stats: Vec::new(),
             earlier: Vec::new(),
             speed_intervals: Vec::new(),
+            counters: Vec::new(),
             stats_for: None,
             comparisons: Vec::new(),
             window: DEFAULT_WINDOW,
@@ -280,6 +283,7 @@ impl App {
         self.stats.clear();
         self.earlier.clear();
         self.speed_intervals.clear();
+        self.counters.clear();
         self.comparisons.clear();
         self.last_sample = None;
         self.workshop.streak = super::workshop::ZeroStreak::default();
@@ -543,6 +547,9 @@ impl App {
             ops_per_sec: rate(|r| r.ops_per_sec),
             bytes_per_sec: rate(|r| r.bytes_per_sec),
         });
+        if self.last_sample.is_some_and(|p| p.epoch != sample.epoch) {
+            self.counters.clear(); // another run's counters
+        }
         self.last_sample = Some(sample);
 
         // A stop over budget carries the run's last figures, its peak above all: the table,
@@ -578,6 +585,13 @@ impl App {
                     .collect(),
                 None => Vec::new(),
             };
+        }
+    }
+
+    /// Takes the experiment's own counters for `epoch` (ignored if another run replaced it).
+    pub fn on_counters(&mut self, epoch: u64, counters: Vec<(String, f64)>) {
+        if self.last_sample.is_some_and(|s| s.epoch == epoch) {
+            self.counters = counters;
         }
     }
 

@@ -89,7 +89,10 @@ impl Widget for &App {
         ]));
         // A row per variant (channel-pool has five) as far as the charts keep 9 rows.
         let variants = self.shown_experiment().info().variants.len() as u16;
-        let numbers_height = (variants + 3).min(right.height.saturating_sub(9)).max(5);
+        let counters = u16::from(!self.counters.is_empty());
+        let numbers_height = (variants + 3 + counters)
+            .min(right.height.saturating_sub(9))
+            .max(5);
         let [charts, numbers] = right.layout(&Layout::vertical([
             Constraint::Fill(1),
             Constraint::Length(numbers_height),
@@ -724,8 +727,10 @@ fn render_numbers(app: &App, area: Rect, buf: &mut Buffer) {
         .max()
         .unwrap_or(7)
         .max(7) as u16;
-    // Rows that fit; the running variant's row is always among them.
-    let fits = usize::from(area.height.saturating_sub(3)).max(1);
+    // Rows that fit (the last line is the experiment's own counters, when it reports any);
+    // the running variant's row is always among them.
+    let counter_line = !app.counters.is_empty() && area.height >= 6;
+    let fits = usize::from(area.height.saturating_sub(3 + u16::from(counter_line))).max(1);
     let running = app.running.map_or(0, |r| r.variant);
     let first = running
         .saturating_sub(fits - 1)
@@ -780,6 +785,26 @@ fn render_numbers(app: &App, area: Rect, buf: &mut Buffer) {
         .header(header)
         .block(block)
         .render(area, buf);
+    if counter_line {
+        // What the why tells you to watch: pool hits and misses, cache hit rate, waste.
+        let line = Rect {
+            x: area.x + 1,
+            y: area.y + area.height - 2,
+            width: area.width.saturating_sub(2),
+            height: 1,
+        };
+        let name = app.variant_name(app.running.map_or(0, |r| r.variant));
+        // As many counters as fit whole, in the order the experiment reports them.
+        let mut text = format!("{name}:");
+        for (counter, value) in &app.counters {
+            let entry = format!(" {} {}", counter.replace('_', " "), units::count(*value));
+            if text.chars().count() + entry.chars().count() > usize::from(line.width) {
+                break;
+            }
+            text.push_str(&entry);
+        }
+        Paragraph::new(text).render(line, buf);
+    }
 }
 
 /// Left, the latest notice (until the next key) and the main keys; right, always whole,

@@ -24,7 +24,16 @@ pub const GLOSSARY: &[(&str, &str)] = &[
         "bytes/op",
         "bytes the allocator handed out per operation, realloc growth included",
     ),
-    ("ns/op", "wall time per measured operation, pauses excluded"),
+    (
+        "ns/op",
+        "wall time per measured operation: the median of the steady-state 100 ms intervals (a \
+         run's first half second and pauses left out), ±: its 95% interval",
+    ),
+    (
+        "counters",
+        "the line under the table: the experiment's own counters for the running variant (pool \
+         hits and misses, dropped buffers, cache hit rate), what its why tells you to watch",
+    ),
     (
         "allocation rate",
         "allocations per second of the running variant (chart); the chart title is the latest",
@@ -48,7 +57,8 @@ pub const GLOSSARY: &[(&str, &str)] = &[
     ),
     (
         "process heap",
-        "live heap of the whole process, summed from every thread's counters: heaplab's own included",
+        "live heap of the worker process the experiment runs in, summed from every thread's \
+         counters (its sampler included; the dashboard is another process)",
     ),
     (
         "RSS",

@@ -200,7 +200,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: &[Key::Char('b')],
         action: Action::SetBudget,
-        help: "set the memory budget (64MiB, 1GiB; empty for none): past it a variant is stopped",
+        help: "memory budget, in a prompt (64MiB, 1GiB; empty for none): past it a variant is stopped",
         status: Some("budget"),
     },
     Binding {

@@ -348,6 +348,9 @@ impl Loop {
                 app.on_sample(sample, now);
             }
             AppEvent::Runner(RunnerEvent::WorkerReady { .. }) => return false,
+            AppEvent::Runner(RunnerEvent::Counters { epoch, counters }) => {
+                app.on_counters(epoch, counters);
+            }
             AppEvent::Runner(RunnerEvent::WorkerExited { experiment, error }) => {
                 app.on_worker_exited(experiment, error);
             }
