@@ -347,3 +347,36 @@ fn the_experiments_own_counters_are_on_screen() {
     app.on_counters(2, vec![("waits".to_owned(), 1.0)]);
     assert!(!screen(&app, 140, 45).contains("waits"));
 }
+
+/// The palette holds channel-pool's five variants (it had three colours), each ghost differs
+/// from every live trace, and without colour each variant has a marker of its own.
+#[test]
+fn five_variants_five_colours_and_without_colour_five_markers() {
+    use heaplab::ui::draw::{ghost_color, variant_color, variant_marker};
+    let live: Vec<_> = (0..5).map(variant_color).collect();
+    let ghosts: Vec<_> = (0..5).map(ghost_color).collect();
+    for i in 0..5 {
+        for j in 0..5 {
+            if i != j {
+                assert_ne!(live[i], live[j], "variants {i} and {j} share a colour");
+            }
+            assert_ne!(ghosts[i], live[j], "ghost {i} looks like live {j}");
+        }
+    }
+    let glyphs: Vec<&str> = (0..4).map(|v| variant_marker(v, true).1).collect();
+    for i in 0..4 {
+        for j in (i + 1)..4 {
+            assert_ne!(glyphs[i], glyphs[j]);
+        }
+    }
+    // On screen without colour: the legend shows the markers.
+    let mut app = channel_pool_on_its_fifth_variant();
+    app.workshop.no_color = true;
+    let text = screen(&app, 140, 45);
+    assert!(text.contains("⣿ too-large"), "the legend's marker:\n{text}");
+    // too-small's and alloc-on-empty's ghosts are drawn in blocks and bars, not braille.
+    assert!(
+        text.contains('█') && text.contains('▄'),
+        "every trace in braille:\n{text}"
+    );
+}

@@ -27,24 +27,50 @@ const LIST_WIDTH: u16 = 34;
 /// The list's width on narrow screens: the longest id, indented, between borders.
 const NARROW_LIST_WIDTH: u16 = 23;
 
+/// The variants' trace colours: Okabe and Ito's palette, told apart with every common kind of
+/// colour blindness; naive vermillion, optimized bluish green, then sky blue, yellow, reddish
+/// purple, blue and orange (channel-pool has five variants).
+const PALETTE: [(u8, u8, u8); 7] = [
+    (213, 94, 0),
+    (0, 158, 115),
+    (86, 180, 233),
+    (240, 228, 66),
+    (204, 121, 167),
+    (0, 114, 178),
+    (230, 159, 0),
+];
+
 /// The colour of a variant's trace.
 #[must_use]
 pub fn variant_color(variant: usize) -> Color {
-    match variant {
-        0 => Color::LightRed,
-        1 => Color::LightGreen,
-        _ => Color::LightCyan,
-    }
+    let (r, g, b) = PALETTE[variant % PALETTE.len()];
+    Color::Rgb(r, g, b)
 }
 
-/// The colour of a variant's ghost: the same hue, muted. (Chart cells carry a colour only, so a
-/// `DIM` modifier would be lost; the ghost needs a colour of its own.)
+/// The colour of a variant's ghost: the same hue, halfway to grey. (Chart cells carry a colour
+/// only, so a `DIM` modifier would be lost; the ghost needs a colour of its own.)
 #[must_use]
 pub fn ghost_color(variant: usize) -> Color {
-    match variant {
-        0 => Color::Indexed(131),
-        1 => Color::Indexed(65),
-        _ => Color::Indexed(66),
+    let (r, g, b) = PALETTE[variant % PALETTE.len()];
+    let mute = |c: u8| c.midpoint(96);
+    Color::Rgb(mute(r), mute(g), mute(b))
+}
+
+/// The marker of a variant's trace, and its glyph in legends. With colour, every variant is
+/// drawn in braille; without (`NO_COLOR`), each variant has a marker of its own so that traces
+/// and legends still tell them apart.
+#[must_use]
+pub fn variant_marker(variant: usize, no_color: bool) -> (Marker, &'static str) {
+    const MARKERS: [(Marker, &str); 4] = [
+        (Marker::Braille, "⣿"),
+        (Marker::Dot, "•"),
+        (Marker::Block, "█"),
+        (Marker::Bar, "▄"),
+    ];
+    if no_color {
+        MARKERS[variant % MARKERS.len()]
+    } else {
+        (Marker::Braille, "━")
     }
 }
 
@@ -383,7 +409,7 @@ fn chart_block(width: u16, titles: &[String], legend: &[(String, Style)]) -> Blo
         let mut spans = Vec::new();
         for (i, (name, style)) in entries.iter().enumerate() {
             spans.push(Span::raw(if i == 0 { " " } else { " · " }));
-            spans.push(Span::styled(format!("━ {name}"), *style));
+            spans.push(Span::styled(name.clone(), *style));
         }
         if !spans.is_empty() {
             spans.push(Span::raw(" "));
@@ -410,7 +436,7 @@ fn short_charts(area: Rect) -> bool {
     area.height < 8
 }
 
-/// One legend entry per variant present in `series`, in variant order.
+/// One legend entry per variant present in `series`, in variant order, each with its marker.
 fn variant_legend(
     app: &App,
     series: &[Segment],
@@ -424,7 +450,11 @@ fn variant_legend(
         .into_iter()
         .map(|v| {
             let live = Some(v) == current;
-            (name(app.variant_name(v), live), trace_style(v, live))
+            let (_, glyph) = variant_marker(v, app.workshop.no_color);
+            (
+                format!("{glyph} {}", name(app.variant_name(v), live)),
+                trace_style(v, live),
+            )
         })
         .collect()
 }
@@ -447,7 +477,7 @@ pub(super) fn per_variant_chart(
         .iter()
         .map(|(variant, points)| {
             Dataset::default()
-                .marker(Marker::Braille)
+                .marker(variant_marker(*variant, app.workshop.no_color).0)
                 .graph_type(GraphType::Line)
                 .style(trace_style(*variant, Some(*variant) == current))
                 .data(points)
@@ -494,7 +524,7 @@ fn worker_heap_chart(app: &App, area: Rect, buf: &mut Buffer) {
     for (variant, points) in &live {
         datasets.push(
             Dataset::default()
-                .marker(Marker::Braille)
+                .marker(variant_marker(*variant, app.workshop.no_color).0)
                 .graph_type(GraphType::Line)
                 .style(trace_style(*variant, Some(*variant) == current))
                 .data(points),
@@ -518,7 +548,7 @@ fn worker_heap_chart(app: &App, area: Rect, buf: &mut Buffer) {
         }
     });
     if !peak.is_empty() {
-        legend.push(("peak".to_owned(), peak_style));
+        legend.push(("• peak".to_owned(), peak_style));
     }
     let all: Vec<Segment> = live.iter().chain(&peak).cloned().collect();
     let titles = match (latest(&live), latest(&peak)) {
@@ -578,8 +608,11 @@ fn process_memory_chart(app: &App, area: Rect, buf: &mut Buffer) {
     };
     let max = y_bounds(&[(0, heap.clone()), (0, rss.clone())]);
     let legend = vec![
-        ("process heap".to_owned(), Style::new().fg(Color::LightBlue)),
-        ("RSS".to_owned(), Style::new().fg(Color::LightMagenta)),
+        (
+            "━ process heap".to_owned(),
+            Style::new().fg(Color::LightBlue),
+        ),
+        ("━ RSS".to_owned(), Style::new().fg(Color::LightMagenta)),
     ];
     Chart::new(datasets)
         .block(chart_block(area.width, &titles, &legend))
