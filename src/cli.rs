@@ -10,10 +10,12 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use color_eyre::eyre::{Result, WrapErr as _};
 use heaplab_experiments::measure::Stop;
-use heaplab_experiments::worker::Launcher;
 use heaplab_experiments::{Section, catalog};
 
+pub use crate::UsageError;
 use crate::bench::{self, Format, Isolation, RowStatus, VariantChoice};
+use crate::files::AtomicFile;
+pub use crate::live::{Live, launcher, parse_seconds};
 use crate::units::{self, Size};
 
 /// heaplab: watch what memory optimisations do, live. Every experiment of the course chapter on
@@ -223,19 +225,6 @@ pub struct BenchArgs {
     pub in_process: bool,
 }
 
-pub(crate) fn parse_seconds(text: &str) -> Result<Duration, String> {
-    let secs: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not a number of seconds (use e.g. 1 or 0.5)"))?;
-    if !(secs > 0.0 && secs <= 3600.0) {
-        return Err(format!(
-            "`{text}` is out of range: use more than 0 and at most 3600 seconds"
-        ));
-    }
-    Ok(Duration::from_secs_f64(secs))
-}
-
 /// The most `--runs` heaplab takes.
 const MAX_RUNS: usize = 1000;
 
@@ -279,11 +268,6 @@ fn parse_workload_size(text: &str) -> Result<usize, String> {
         Err(_) => Err(format!("size `{text}` is too large")),
     }
 }
-
-/// A request heaplab refuses before doing any work: exit status 2, one line on stderr.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
 
 /// Runs heaplab with parsed arguments.
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -419,19 +403,6 @@ fn resolve_start(
     let variant = heaplab_experiments::check(experiment, variant, size_to_check)
         .map_err(|e| UsageError(e.to_string()))?;
     Ok((index, variant, size))
-}
-
-/// What every live view (dashboard, tour, trace) takes from the command line.
-#[derive(Debug, Clone, Copy)]
-pub struct Live {
-    /// Dashboard frames per second at most.
-    pub fps: u32,
-    /// The memory budget per run.
-    pub budget: Option<u64>,
-    /// A user's file for the experiments that take one.
-    pub input: Option<&'static Path>,
-    /// The process-wide fuse, passed on to workers.
-    pub max_memory: Option<Size>,
 }
 
 fn dashboard(
@@ -700,18 +671,6 @@ fn run_scorecard(args: &ScorecardArgs, max_memory: Option<Size>) -> Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
-/// How to start worker processes: this program, with the global options a worker needs.
-pub fn launcher(max_memory: Option<Size>) -> Result<Launcher> {
-    let mut args = Vec::new();
-    if let Some(Size(bytes)) = max_memory {
-        args.push("--max-memory".into());
-        args.push(bytes.to_string().into());
-    }
-    Ok(Launcher::current()
-        .wrap_err("could not find heaplab's own executable")?
-        .with_args(args))
-}
-
 /// Writes to standard output, treating a closed pipe (`heaplab list | head`) as success.
 fn print_stdout(text: &str) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
@@ -723,73 +682,5 @@ fn print_stdout(text: &str) -> Result<()> {
             Err(e).wrap_err("could not write to standard output")
         }
         _ => Ok(()),
-    }
-}
-
-/// A file written all at once or not at all: a temporary file beside the target, renamed over
-/// it on commit. Dropped uncommitted, the temporary file is removed.
-#[derive(Debug)]
-pub struct AtomicFile {
-    path: PathBuf,
-    temp: tempfile::NamedTempFile,
-}
-
-impl AtomicFile {
-    /// Creates the temporary file now, so that an unwritable destination is an error before
-    /// any work starts.
-    pub fn create(path: &Path) -> Result<Self> {
-        if path.is_dir() {
-            return Err(UsageError(format!(
-                "cannot write to `{}`: it is a directory; give a file name",
-                path.display()
-            ))
-            .into());
-        }
-        let dir = match path.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
-        };
-        let temp = tempfile::Builder::new()
-            .prefix(".heaplab-")
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(|e| {
-                UsageError(format!(
-                    "cannot write to `{}`: {e} (does the directory exist and is it writable?)",
-                    path.display()
-                ))
-            })?;
-        Ok(Self {
-            path: path.to_owned(),
-            temp,
-        })
-    }
-
-    /// The temporary file, for writers that stream into it before [`AtomicFile::commit`].
-    pub fn file_mut(&mut self) -> &mut std::fs::File {
-        self.temp.as_file_mut()
-    }
-
-    /// Writes `bytes`, flushes them to disk and renames the file into place, readable by all
-    /// like any file the user writes (the temporary file starts private).
-    pub fn commit(mut self, bytes: &[u8]) -> Result<()> {
-        let path = self.path;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            let mode = std::fs::metadata(&path).map_or(0o644, |m| m.permissions().mode());
-            self.temp
-                .as_file()
-                .set_permissions(std::fs::Permissions::from_mode(mode))
-                .wrap_err_with(|| format!("could not set permissions on `{}`", path.display()))?;
-        }
-        self.temp
-            .write_all(bytes)
-            .and_then(|()| self.temp.as_file().sync_all())
-            .wrap_err_with(|| format!("could not write `{}`", path.display()))?;
-        self.temp
-            .persist(&path)
-            .wrap_err_with(|| format!("could not move the report into `{}`", path.display()))?;
-        Ok(())
     }
 }

@@ -11,8 +11,9 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::Serialize;
 
+use crate::UsageError;
 use crate::bench::Row;
-use crate::cli::{AtomicFile, UsageError};
+use crate::files::AtomicFile;
 use crate::runner::{Phase, Sample};
 use crate::ui::app::App;
 use crate::units;

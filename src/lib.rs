@@ -9,8 +9,15 @@ pub mod bench;
 pub mod benchstat;
 pub mod cli;
 pub mod export;
+pub mod files;
+pub mod live;
 pub mod runner;
 pub mod scorecard;
 pub mod trace;
 pub mod ui;
 pub mod units;
+
+/// A request heaplab refuses before doing any work: exit status 2, one line on stderr.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);

@@ -257,12 +257,12 @@ pub struct TraceArgs {
     pub trace: bool,
     /// With --trace: seconds between lines [default: 1].
     #[arg(long, value_name = "SECS", requires = "trace",
-          value_parser = crate::cli::parse_seconds)]
+          value_parser = crate::live::parse_seconds)]
     pub interval: Option<Duration>,
     /// With --trace: stop after this many seconds, with a last line for the interval so far
     /// [default: at Ctrl-C or a closed pipe].
     #[arg(long, value_name = "SECS", requires = "trace",
-          value_parser = crate::cli::parse_seconds)]
+          value_parser = crate::live::parse_seconds)]
     pub duration: Option<Duration>,
     /// Record every sample of the session (cumulative counters, as sampled) to FILE: CSV or
     /// JSON by its extension, written when the session ends.
@@ -275,7 +275,7 @@ pub struct TraceArgs {
 pub fn main(
     start: (usize, usize, Option<usize>),
     args: &TraceArgs,
-    live: &crate::cli::Live,
+    live: &crate::live::Live,
 ) -> Result<ExitCode> {
     let (index, variant, size) = start;
     let experiment = heaplab_experiments::catalog()[index];
@@ -288,7 +288,7 @@ pub fn main(
         sample_every: cadence(interval),
         budget: live.budget,
         input: live.input,
-        launcher: std::sync::Arc::new(crate::cli::launcher(live.max_memory)?),
+        launcher: std::sync::Arc::new(crate::live::launcher(live.max_memory)?),
     };
     // The header goes to stderr, so standard output is nothing but trace lines.
     eprintln!(

@@ -507,9 +507,7 @@ impl App {
         if let Phase::OverBudget { live_bytes, after } = sample.phase
             && !matches!(was, Phase::OverBudget { .. })
         {
-            self.notice = Some(super::budget::over_budget_notice(
-                &sample, live_bytes, after,
-            ));
+            self.notice = Some(over_budget_notice(&sample, live_bytes, after));
         }
         self.workshop.streak.on_sample(&sample);
         // Rates over the worker's measured time, as trace and bench compute them.
@@ -651,4 +649,17 @@ impl App {
             .get(variant)
             .map_or("?", |v| v.name)
     }
+}
+
+/// `bounded-cache naive stopped: over budget at 64.1 MiB after 2.3 s; its memory was returned`.
+#[must_use]
+pub fn over_budget_notice(sample: &Sample, live_bytes: u64, after: std::time::Duration) -> String {
+    format!(
+        "{} {} stopped: over budget at {} ({live_bytes} bytes) after {:.1} s; its memory was \
+         returned (Space, [ ] or b to go on)",
+        sample.experiment,
+        sample.variant,
+        crate::units::bytes(live_bytes),
+        after.as_secs_f64()
+    )
 }

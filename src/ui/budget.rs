@@ -1,8 +1,6 @@
 //! The memory budget in the dashboard: the `b` prompt that sets it, and the words for a run
 //! stopped over it.
 
-use std::time::Duration;
-
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::Rect;
@@ -11,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget as _};
 
 use super::app::{App, Effect};
-use crate::runner::{Command, Sample};
+use crate::runner::Command;
 use crate::units::{self, Size};
 
 /// The longest budget text the prompt takes.
@@ -127,19 +125,6 @@ pub fn parse_budget(text: &str) -> Result<Option<u64>, String> {
         Ok(Size(bytes)) => Ok(Some(bytes)),
         Err(e) => Err(e.to_string()),
     }
-}
-
-/// `bounded-cache naive stopped: over budget at 64.1 MiB after 2.3 s; its memory was returned`.
-#[must_use]
-pub fn over_budget_notice(sample: &Sample, live_bytes: u64, after: Duration) -> String {
-    format!(
-        "{} {} stopped: over budget at {} ({live_bytes} bytes) after {:.1} s; its memory was \
-         returned (Space, [ ] or b to go on)",
-        sample.experiment,
-        sample.variant,
-        units::bytes(live_bytes),
-        after.as_secs_f64()
-    )
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod budget;
+pub mod charts;
 pub mod draw;
 pub mod glossary;
 pub mod keys;
@@ -13,6 +14,7 @@ pub mod layout_view;
 pub mod presenter;
 pub mod source_view;
 pub mod svg;
+pub mod theme;
 pub mod tour;
 pub mod workshop;
 
@@ -222,6 +224,16 @@ pub fn screenshot(
     Ok(terminal.backend().buffer().clone())
 }
 
+/// Applies the workshop options to a new dashboard (a tour starts its first step).
+fn open_workshop(app: &mut App, options: &workshop::WorkshopOptions, now: f64) -> Vec<Effect> {
+    app.workshop.presenter = options.presenter;
+    app.workshop.no_color = options.no_color;
+    match options.tour {
+        Some(mode) => tour::start(app, mode, 0, now),
+        None => Vec::new(),
+    }
+}
+
 /// Messages handled per turn at most, so a flood of samples cannot starve the frame.
 const EVENTS_PER_TURN: usize = 256;
 
@@ -240,7 +252,7 @@ where
     let mut app = App::new(heaplab_experiments::catalog());
     app.budget = options.budget;
     app.input = options.input;
-    let opening = workshop::open(&mut app, &options.workshop, clock());
+    let opening = open_workshop(&mut app, &options.workshop, clock());
     let mut loop_state = Loop {
         runner: None,
         launcher: options.launcher,

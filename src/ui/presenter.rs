@@ -13,7 +13,7 @@ use tui_big_text::{BigText, PixelSize};
 use heaplab_experiments::compare::{Comparison, SpeedVerdict};
 
 use super::app::App;
-use super::draw::variant_color;
+use super::theme::variant_color;
 use crate::runner::Sample;
 
 /// The figure in big digits and the line that says what it is.
@@ -163,6 +163,18 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Constraint::Ratio(1, 2),
         Constraint::Ratio(1, 2),
     ]));
-    super::draw::per_variant_chart(app, allocs, buf, "allocations/s", &super::draw::ALLOC_RATE);
-    super::draw::per_variant_chart(app, throughput, buf, "operations/s", &super::draw::OPS_RATE);
+    super::charts::per_variant_chart(
+        app,
+        allocs,
+        buf,
+        "allocations/s",
+        &super::charts::ALLOC_RATE,
+    );
+    super::charts::per_variant_chart(
+        app,
+        throughput,
+        buf,
+        "operations/s",
+        &super::charts::OPS_RATE,
+    );
 }

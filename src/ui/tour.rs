@@ -13,8 +13,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Widget};
 
 use super::app::{App, Effect};
-use super::draw::variant_color;
 use super::keys::Action;
+use super::theme::variant_color;
 use crate::bench::Row;
 use crate::scorecard::{self, Score, Verdict};
 

@@ -1,6 +1,6 @@
 //! State for the workshop features that sit beside the dashboard: the zero-allocation badge,
 //! and which view fills the screen (dashboard, source, layout inspector). Changed only through
-//! messages, like the rest of [`App`](super::app::App).
+//! messages, like the rest of the dashboard's state (`App`).
 
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use heaplab_experiments::Experiment;
 use heaplab_experiments::layout::TypeLayout;
 
-use super::app::{App, Effect};
 use super::source_view::SourcePane;
 use super::tour::{Tour, TourMode};
 use crate::runner::{Phase, Sample};
@@ -140,16 +139,6 @@ impl WorkshopOptions {
 #[must_use]
 pub fn no_color() -> bool {
     std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
-}
-
-/// Applies the workshop options to a new dashboard (a tour starts its first step).
-pub fn open(app: &mut App, options: &WorkshopOptions, now: f64) -> Vec<Effect> {
-    app.workshop.presenter = options.presenter;
-    app.workshop.no_color = options.no_color;
-    match options.tour {
-        Some(mode) => super::tour::start(app, mode, 0, now),
-        None => Vec::new(),
-    }
 }
 
 /// What `heaplab screenshot --view` draws.
