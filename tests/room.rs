@@ -12,23 +12,13 @@ use heaplab::ui::app::{App, Effect};
 use heaplab::ui::keys::Action;
 use heaplab::ui::workshop::View;
 use heaplab_experiments::Experiment;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
 mod common;
-use common::sample;
+use common::{render, sample};
 
 fn catalog() -> &'static [&'static dyn Experiment] {
     heaplab_experiments::catalog()
-}
-
-fn render(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
-    terminal
-        .draw(|frame| frame.render_widget(app, frame.area()))
-        .expect("draws");
-    terminal
 }
 
 fn screen(app: &App, width: u16, height: u16) -> String {

@@ -8,13 +8,11 @@
 use heaplab::runner::Command;
 
 mod common;
-use common::sample;
+use common::{render, sample};
 use heaplab::ui::app::{App, Effect, HISTORY_CAPACITY, SelfCost};
 use heaplab::ui::draw::{ghost_color, variant_color};
 use heaplab::ui::keys::Action;
 use heaplab_experiments::Experiment;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
 /// A fixed catalog, so snapshots do not change when experiments are added.
 fn catalog() -> &'static [&'static dyn Experiment] {
@@ -55,14 +53,6 @@ fn app_after_a_switch() -> App {
         cpu_percent: 1.5,
     });
     app
-}
-
-fn render(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
-    terminal
-        .draw(|frame| frame.render_widget(app, frame.area()))
-        .expect("draws");
-    terminal
 }
 
 #[test]

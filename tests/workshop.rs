@@ -9,23 +9,13 @@ use heaplab::ui::keys::Action;
 use heaplab::ui::tour::{self, Stage, TourMode};
 use heaplab::ui::workshop::View;
 use heaplab_experiments::Experiment;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
 mod common;
-use common::sample;
+use common::{render, sample};
 
 /// The whole catalog, in chapter order.
 fn catalog() -> &'static [&'static dyn Experiment] {
     heaplab_experiments::catalog()
-}
-
-fn render(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
-    terminal
-        .draw(|frame| frame.render_widget(app, frame.area()))
-        .expect("draws");
-    terminal
 }
 
 fn select(app: &mut App, id: &str) {

@@ -1,8 +1,12 @@
-//! Test support shared by the dashboard's test files: synthetic samples.
+//! Test support shared by the dashboard's test files: synthetic samples, and the app drawn on
+//! an off-screen terminal.
 
 use std::time::Duration;
 
 use heaplab::runner::{Phase, Sample};
+use heaplab::ui::app::App;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
 
 /// A sample of buffer-reuse: `allocs_per_op` allocations per op, `ops_per_sec` ops per second,
 /// `secs` into the epoch.
@@ -35,4 +39,13 @@ pub fn sample(
         process_rss_bytes: 6 << 20,
         budget_bytes: None,
     }
+}
+
+/// `app` drawn on a `width` x `height` off-screen terminal.
+pub fn render(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
+    terminal
+        .draw(|frame| frame.render_widget(app, frame.area()))
+        .expect("draws");
+    terminal
 }
