@@ -521,3 +521,30 @@ fn low_alloc_api_writes_lines_without_allocating() {
 fn low_alloc_api_variants_agree() {
     assert_same_checksums("low-alloc-api", &[1, 2, 10, 100, 10_000], 120);
 }
+
+/// A "why" quotes a speed only with its spread: every sentence that says "N times faster"
+/// (or "Nx slower") also says its 95% interval or the scorecard runs behind it, so no speed
+/// claim reads as a single unrepeated sample.
+#[test]
+fn every_speed_claim_in_a_why_carries_its_interval() {
+    for experiment in catalog() {
+        let info = experiment.info();
+        for sentence in info.why.split(". ") {
+            let words: Vec<&str> = sentence.split_whitespace().collect();
+            let claims_a_speed = words.windows(3).any(|w| {
+                let number = w[0].trim_end_matches('x').parse::<f64>().is_ok()
+                    && (w[0].ends_with('x') || w[1] == "times");
+                let direction =
+                    |word: &str| word.starts_with("faster") || word.starts_with("slower");
+                number && (direction(w[1]) || direction(w[2]))
+            });
+            if claims_a_speed {
+                assert!(
+                    sentence.contains("interval") || sentence.contains("scorecard runs"),
+                    "{}: a speed claim without its spread: {sentence}",
+                    info.id
+                );
+            }
+        }
+    }
+}
