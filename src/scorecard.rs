@@ -341,34 +341,20 @@ pub fn render_text(scores: &[Score], markdown: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
     fn row(variant: &'static str, allocs: f64, peak: u64, ns: f64) -> Row {
         Row {
-            experiment: "x".into(),
-            variant: variant.into(),
-            size: 10,
             iterations: 100,
             ns_per_op: ns,
             allocs_per_op: allocs,
-            bytes_per_op: 0.0,
-            reallocs_per_op: 0.0,
             peak_heap_bytes: peak,
-            ops_per_sec: 0.0,
-            bytes_per_sec: 0.0,
-            checksum: String::new(),
-            vs_naive: None,
-            extra: BTreeMap::new(),
-            status: crate::bench::RowStatus::Ok,
-            error: None,
-            runs: 1,
             ns_per_op_runs: vec![ns],
-            ns_per_op_ci95: None,
-            ops_per_sec_ci95: None,
-            speedup: None,
-            speedup_ci95: None,
-            speedup_p_value: None,
-            speed_verdict: None,
+            ..Row::from_sample(
+                "x",
+                variant,
+                10,
+                &heaplab_experiments::measure::Sample::default(),
+            )
         }
     }
 
