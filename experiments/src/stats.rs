@@ -106,11 +106,13 @@ pub struct MannWhitney {
     pub exact: bool,
 }
 
-/// Ranks (1-based, ties given their average) of `values`.
-fn ranks(values: &[f64]) -> Vec<f64> {
+/// Ranks (1-based, ties given their average) of `values`, and the size of every group of
+/// equal values (1 for a value without ties), found in the same pass.
+fn ranks(values: &[f64]) -> (Vec<f64>, Vec<f64>) {
     let mut order: Vec<usize> = (0..values.len()).collect();
     order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
     let mut out = vec![0.0; values.len()];
+    let mut groups = Vec::new();
     let mut i = 0;
     while i < order.len() {
         let mut j = i;
@@ -121,9 +123,10 @@ fn ranks(values: &[f64]) -> Vec<f64> {
         for &k in &order[i..=j] {
             out[k] = rank;
         }
+        groups.push((j - i + 1) as f64);
         i = j + 1;
     }
-    out
+    (out, groups)
 }
 
 /// The two-sided Mann-Whitney U test of `xs` against `ys` (`None` if either is empty).
@@ -134,24 +137,10 @@ pub fn mann_whitney(xs: &[f64], ys: &[f64]) -> Option<MannWhitney> {
         return None;
     }
     let all: Vec<f64> = xs.iter().chain(ys).copied().collect();
-    let r = ranks(&all);
+    let (r, ties) = ranks(&all);
     let rank_sum: f64 = r[..n].iter().sum();
     let u = rank_sum - (n * (n + 1)) as f64 / 2.0;
     let nm = (n * m) as f64;
-    let ties = {
-        let v = sorted(&all);
-        let mut groups = Vec::new();
-        let mut i = 0;
-        while i < v.len() {
-            let mut j = i;
-            while j + 1 < v.len() && v[j + 1] == v[i] {
-                j += 1;
-            }
-            groups.push((j - i + 1) as f64);
-            i = j + 1;
-        }
-        groups
-    };
     let has_ties = ties.iter().any(|&t| t > 1.0);
     if !has_ties && n <= EXACT_MAX && m <= EXACT_MAX {
         let counts = u_counts(n, m);
