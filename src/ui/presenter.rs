@@ -59,9 +59,15 @@ pub fn key_figure(app: &App) -> KeyFigure {
 
 fn compare(app: &App, naive: &Sample, other: &Sample, name: &str) -> KeyFigure {
     let targets = app.shown_experiment().info().targets;
-    let variant = app.running.map_or(1, |r| r.variant);
-    let comparison = Comparison::between(naive.into(), other.into(), true)
-        .with_runs(&app.intervals(0), &app.intervals(variant));
+    // The dashboard's own comparison, speed test included, made when the sample came.
+    let comparison = app
+        .comparisons
+        .iter()
+        .find(|c| c.variant == name)
+        .map_or_else(
+            || Comparison::between(naive.into(), other.into(), true),
+            |c| c.figures,
+        );
     if naive.allocs_per_op() > 0.0 {
         let caption = format!(
             "allocations per operation: naive {:.2} → {name} {:.2}",
