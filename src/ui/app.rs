@@ -95,8 +95,6 @@ pub struct SpeedFigure {
     pub ns_per_op: f64,
     /// Its 95% interval.
     pub ci95: Option<[f64; 2]>,
-    /// How many intervals.
-    pub intervals: usize,
 }
 
 /// The experiment the dashboard is running.
@@ -627,7 +625,6 @@ impl App {
         Some(SpeedFigure {
             ns_per_op: heaplab_experiments::stats::median(&intervals),
             ci95: heaplab_experiments::stats::median_ci(&intervals).map(|(l, h)| [l, h]),
-            intervals: intervals.len(),
         })
     }
 
