@@ -163,6 +163,9 @@ pub struct App {
     /// Per variant: ns/op of each steady-state interval (between two samples of one run, past
     /// its first [`STEADY_AFTER_SECS`], never across a pause), the latest [`SPEED_INTERVALS`].
     pub speed_intervals: Vec<VecDeque<f64>>,
+    /// Per variant: its speed over those intervals, worked out when an interval arrives (so
+    /// drawing does no statistics).
+    speeds: Vec<Option<SpeedFigure>>,
     /// The experiment `stats` belong to.
     pub stats_for: Option<usize>,
     /// Each non-naive variant against naive, when both have figures.
@@ -206,6 +209,7 @@ impl App {
             stats: Vec::new(),
             earlier: Vec::new(),
             speed_intervals: Vec::new(),
+            speeds: Vec::new(),
             counters: Vec::new(),
             stats_for: None,
             comparisons: Vec::new(),
@@ -281,6 +285,7 @@ impl App {
         self.stats.clear();
         self.earlier.clear();
         self.speed_intervals.clear();
+        self.speeds.clear();
         self.counters.clear();
         self.comparisons.clear();
         self.last_sample = None;
@@ -473,6 +478,7 @@ impl App {
         self.stats.clear();
         self.earlier.clear();
         self.speed_intervals.clear();
+        self.speeds.clear();
         self.comparisons.clear();
         self.workshop.streak = super::workshop::ZeroStreak::default();
         vec![Effect::Send(Command::SetSize(size))]
@@ -523,6 +529,12 @@ impl App {
                 intervals.pop_front();
             }
             intervals.push_back(1e9 / r.ops_per_sec);
+            let intervals: Vec<f64> = intervals.iter().copied().collect();
+            self.speeds.resize(self.speed_intervals.len(), None);
+            self.speeds[v] = Some(SpeedFigure {
+                ns_per_op: heaplab_experiments::stats::median(&intervals),
+                ci95: heaplab_experiments::stats::median_ci(&intervals).map(|(l, h)| [l, h]),
+            });
         }
         let rate = |pick: fn(&heaplab_experiments::measure::Rates) -> f64| {
             rates.as_ref().map_or(f64::NAN, pick)
@@ -618,14 +630,7 @@ impl App {
     /// A variant's speed over its steady-state intervals (`None` before the first).
     #[must_use]
     pub fn speed(&self, variant: usize) -> Option<SpeedFigure> {
-        let intervals = self.intervals(variant);
-        if intervals.is_empty() {
-            return None;
-        }
-        Some(SpeedFigure {
-            ns_per_op: heaplab_experiments::stats::median(&intervals),
-            ci95: heaplab_experiments::stats::median_ci(&intervals).map(|(l, h)| [l, h]),
-        })
+        self.speeds.get(variant).copied().flatten()
     }
 
     /// A variant's steady-state interval times (ns/op), oldest first (empty if none).
