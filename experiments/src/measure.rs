@@ -559,8 +559,8 @@ impl Loop<'_> {
                 }
             }
             let took = start.elapsed();
-            let during = self.slot.counters().since(&before);
-            self.add(done, bytes, took, &during);
+            let after = self.slot.counters();
+            self.add(done, bytes, took, &before, &after);
             self.publish();
             if counters_at.elapsed() >= COUNTERS_EVERY {
                 // Between batches, so in no figure; the vector keeps its capacity, so after
@@ -586,7 +586,9 @@ impl Loop<'_> {
         workload.extra_counters(&mut |name, value| extra.push((name.to_owned(), value)));
     }
 
-    fn add(&mut self, ops: u64, bytes: u64, took: Duration, during: &Counters) {
+    /// Adds a batch: its operations, and the counters' movement from `before` to `after` it.
+    fn add(&mut self, ops: u64, bytes: u64, took: Duration, before: &Counters, after: &Counters) {
+        let during = after.since(before);
         let s = &mut self.sample;
         s.ops += ops;
         s.bytes_processed += bytes;
@@ -595,7 +597,7 @@ impl Loop<'_> {
         s.deallocs += during.deallocs;
         s.reallocs += during.reallocs;
         s.bytes_allocated += during.bytes_allocated;
-        s.live_heap_bytes = self.slot.counters().live_bytes() - self.baseline;
+        s.live_heap_bytes = after.live_bytes() - self.baseline;
         s.peak_heap_bytes = u64::try_from(during.peak_live_bytes - self.baseline).unwrap_or(0);
     }
 }
