@@ -12,7 +12,7 @@ pub use heaplab_experiments::compare::{Comparison, SpeedVerdict};
 use heaplab_experiments::measure::{self, Live, Measurement, Sample, Spec, Status, Stop};
 use heaplab_experiments::stats;
 use heaplab_experiments::worker::{Job, Launcher, Message, Process};
-use heaplab_experiments::{Experiment, SetupError, counting};
+use heaplab_experiments::{Experiment, ExperimentInfo, SetupError, counting};
 use serde::{Deserialize, Serialize};
 
 use crate::units;
@@ -198,8 +198,12 @@ pub struct Row {
     pub peak_heap_bytes: u64,
     /// Operations per second.
     pub ops_per_sec: f64,
-    /// Bytes processed per second.
-    pub bytes_per_sec: f64,
+    /// Work done per second, in `work_unit`.
+    pub work_per_sec: f64,
+    /// What the experiment's work is counted in (`bytes`, `records`, `lookups`...): the same
+    /// work for every variant. Exports from before it was recorded read as `bytes`.
+    #[serde(default = "bytes_unit")]
+    pub work_unit: Cow<'static, str>,
     /// Digest of the warm-up operations' results, as 16 hex digits.
     pub checksum: String,
     /// Against the naive row (`None` on the naive row, or if naive was not measured).
@@ -240,6 +244,10 @@ fn one() -> usize {
     1
 }
 
+fn bytes_unit() -> Cow<'static, str> {
+    Cow::Borrowed("bytes")
+}
+
 fn pair(interval: Option<(f64, f64)>) -> Option<[f64; 2]> {
     interval.map(|(low, high)| [low, high])
 }
@@ -249,7 +257,7 @@ impl Row {
     /// tour scores the dashboard's figures with.
     #[must_use]
     pub fn from_sample(
-        experiment: &'static str,
+        info: &'static ExperimentInfo,
         variant: &'static str,
         size: usize,
         sample: &Sample,
@@ -263,14 +271,14 @@ impl Row {
         };
         Row {
             checksum: String::new(),
-            ..Self::from_measurement(experiment, variant, size, &m)
+            ..Self::from_measurement(info, variant, size, &m)
         }
     }
 
     /// The row of a measured run of `variant` of `experiment` at `size`.
     #[must_use]
     pub fn from_measurement(
-        experiment: &'static str,
+        info: &'static ExperimentInfo,
         variant: &'static str,
         size: usize,
         m: &Measurement,
@@ -287,7 +295,7 @@ impl Row {
         };
         let s = &m.sample;
         Row {
-            experiment: Cow::Borrowed(experiment),
+            experiment: Cow::Borrowed(info.id),
             variant: Cow::Borrowed(variant),
             size,
             iterations: s.ops,
@@ -297,7 +305,8 @@ impl Row {
             reallocs_per_op: s.reallocs_per_op(),
             peak_heap_bytes: s.peak_heap_bytes,
             ops_per_sec: s.ops_per_sec(),
-            bytes_per_sec: s.bytes_per_sec(),
+            work_per_sec: s.work_per_sec(),
+            work_unit: Cow::Borrowed(info.work_unit.name()),
             checksum: m.checksum_hex(),
             vs_naive: None,
             extra: m.extra_counters.iter().cloned().collect(),
@@ -316,7 +325,7 @@ impl Row {
 
     /// A row for a run that produced no figures.
     fn failed(
-        experiment: &'static str,
+        info: &'static ExperimentInfo,
         variant: &'static str,
         size: usize,
         status: RowStatus,
@@ -326,7 +335,7 @@ impl Row {
             status,
             error: Some(error),
             ns_per_op_runs: Vec::new(),
-            ..Self::from_sample(experiment, variant, size, &Sample::default())
+            ..Self::from_sample(info, variant, size, &Sample::default())
         }
     }
 
@@ -357,7 +366,7 @@ impl Row {
         let ns_per_op = stats::median(&ns);
         let ci = stats::median_ci(&ns);
         let rate = |ns: f64| if ns > 0.0 { 1e9 / ns } else { 0.0 };
-        let bytes_per_sec: Vec<f64> = pool.iter().map(|r| r.bytes_per_sec).collect();
+        let work_per_sec: Vec<f64> = pool.iter().map(|r| r.work_per_sec).collect();
         Some(Row {
             iterations,
             ns_per_op,
@@ -366,7 +375,7 @@ impl Row {
             reallocs_per_op: per_op(|r| r.reallocs_per_op),
             peak_heap_bytes: pool.iter().map(|r| r.peak_heap_bytes).max().unwrap_or(0),
             ops_per_sec: rate(ns_per_op),
-            bytes_per_sec: stats::median(&bytes_per_sec),
+            work_per_sec: stats::median(&work_per_sec),
             extra: pool.last().map_or_else(BTreeMap::new, |r| r.extra.clone()),
             status: failed.map_or(RowStatus::Ok, |r| r.status),
             error: failed.and_then(|r| r.error.clone()),
@@ -442,13 +451,14 @@ pub fn measure_on_worker(
     budget: Option<u64>,
     input: Option<PathBuf>,
 ) -> Result<Row, RunError> {
-    let id = experiment.info().id;
+    let info = experiment.info();
+    let id = info.id;
     let panicked = move |payload: &(dyn std::any::Any + Send)| {
         let message = format!(
             "panicked: {}",
             heaplab_experiments::panic::describe(payload)
         );
-        Row::failed(id, variant, size, RowStatus::Panicked, message)
+        Row::failed(info, variant, size, RowStatus::Panicked, message)
     };
     let handle = thread::Builder::new()
         .name(format!("heaplab-bench-{id}"))
@@ -466,7 +476,7 @@ pub fn measure_on_worker(
                 measure::run(&slot, &spec, &Live::new())
             }));
             match outcome {
-                Ok(measured) => Ok(Row::from_measurement(id, variant, size, &measured?)),
+                Ok(measured) => Ok(Row::from_measurement(info, variant, size, &measured?)),
                 Err(payload) => Ok(panicked(&*payload)),
             }
         })?;
@@ -494,7 +504,8 @@ pub fn measure_in_worker(
     variant: &'static str,
     plan: &Plan,
 ) -> Result<Row, RunError> {
-    let experiment = item.experiment.info().id;
+    let info = item.experiment.info();
+    let experiment = info.id;
     let job = Job {
         experiment: experiment.to_owned(),
         variant: variant.to_owned(),
@@ -505,9 +516,9 @@ pub fn measure_in_worker(
         sample_every: None,
     };
     let outcome = Process::spawn(launcher, &job)?.finish(|_| {});
-    let failed = |status, error| Row::failed(experiment, variant, item.size, status, error);
+    let failed = |status, error| Row::failed(info, variant, item.size, status, error);
     Ok(match (outcome.last, outcome.error) {
-        (Some(Message::Done(m)), None) => Row::from_measurement(experiment, variant, item.size, &m),
+        (Some(Message::Done(m)), None) => Row::from_measurement(info, variant, item.size, &m),
         (Some(Message::Failed(message)), _) => failed(RowStatus::Panicked, message),
         (_, Some(error)) if error.starts_with("crashed") => failed(RowStatus::Crashed, error),
         (_, error) => {
@@ -635,7 +646,8 @@ struct CsvRow<'a> {
     reallocs_per_op: f64,
     peak_heap_bytes: u64,
     ops_per_sec: f64,
-    bytes_per_sec: f64,
+    work_per_sec: f64,
+    work_unit: &'a str,
     checksum: &'a str,
     allocs_reduction_pct: Option<f64>,
     peak_heap_reduction_pct: Option<f64>,
@@ -669,7 +681,8 @@ fn render_csv(rows: &[Row]) -> Result<String, RenderError> {
             reallocs_per_op: row.reallocs_per_op,
             peak_heap_bytes: row.peak_heap_bytes,
             ops_per_sec: row.ops_per_sec,
-            bytes_per_sec: row.bytes_per_sec,
+            work_per_sec: row.work_per_sec,
+            work_unit: &row.work_unit,
             checksum: &row.checksum,
             allocs_reduction_pct: row.vs_naive.and_then(|v| v.allocs_reduction_pct),
             peak_heap_reduction_pct: row.vs_naive.and_then(|v| v.peak_heap_reduction_pct),
@@ -753,7 +766,7 @@ fn cells(row: &Row) -> Vec<String> {
         format!("{:.2}", row.reallocs_per_op),
         units::bytes(row.peak_heap_bytes),
         units::count(row.ops_per_sec),
-        format!("{}/s", units::bytes_short(row.bytes_per_sec)),
+        units::work_rate(&row.work_unit, row.work_per_sec),
         row.checksum.clone(),
         vs,
     ]

@@ -405,8 +405,8 @@ pub struct RecordedSample {
     pub reallocs: u64,
     /// Bytes allocated during them.
     pub bytes_allocated: u64,
-    /// Bytes they processed.
-    pub bytes_processed: u64,
+    /// Work they did, in the experiment's unit (`bytes`, `records`, `lookups`...).
+    pub work: u64,
     /// The worker's live heap, above its level before setup.
     pub live_heap_bytes: i64,
     /// The worker's peak heap in this epoch.
@@ -439,7 +439,7 @@ impl From<&Sample> for RecordedSample {
             deallocs: s.deallocs,
             reallocs: s.reallocs,
             bytes_allocated: s.bytes_allocated,
-            bytes_processed: s.bytes_processed,
+            work: s.work,
             live_heap_bytes: s.live_heap_bytes,
             peak_heap_bytes: s.peak_heap_bytes,
             process_heap_bytes: s.process_heap_bytes,

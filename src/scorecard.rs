@@ -350,7 +350,7 @@ mod tests {
             peak_heap_bytes: peak,
             ns_per_op_runs: vec![ns],
             ..Row::from_sample(
-                "x",
+                heaplab_experiments::catalog()[0].info(),
                 variant,
                 10,
                 &heaplab_experiments::measure::Sample::default(),
@@ -524,7 +524,7 @@ mod tests {
         unsure.allocations.verdict = Verdict::Inconclusive;
         assert_eq!(
             not_met(&[met.clone(), missed, unsure]),
-            ["x peak heap: 1000 B → 750 B (25.0% lower), target ≥40% lower"]
+            ["buffer-reuse peak heap: 1000 B → 750 B (25.0% lower), target ≥40% lower"]
         );
         assert!(not_met(&[met]).is_empty());
     }

@@ -345,7 +345,7 @@ mod tests {
             phase: Phase::Running,
             measured_for: Duration::from_secs_f64(secs),
             ops,
-            bytes_processed: ops * 1024,
+            work: ops * 1024,
             allocs,
             deallocs: allocs,
             reallocs: 0,

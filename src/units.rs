@@ -3,6 +3,7 @@
 use std::str::FromStr;
 
 use bytesize::ByteSize;
+use heaplab_experiments::WorkUnit;
 
 /// A size given on the command line, such as `64MiB`, `1.5GB`, `4096`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -68,6 +69,17 @@ pub fn bytes_short(n: f64) -> String {
         format!("{value:.0} {}", UNITS[unit])
     } else {
         format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// A rate of work in its unit (a [`heaplab_experiments::WorkUnit`]'s name): `12 MiB/s` for
+/// bytes, `1.20 M records/s` for the rest.
+#[must_use]
+pub fn work_rate(unit: &str, per_sec: f64) -> String {
+    if unit == WorkUnit::Bytes.name() {
+        format!("{}/s", bytes_short(per_sec))
+    } else {
+        format!("{} {unit}/s", count(per_sec))
     }
 }
 

@@ -17,7 +17,7 @@ fn stdout_json(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout).expect("valid JSON")
 }
 
-const ROW_FIELDS: [&str; 24] = [
+const ROW_FIELDS: [&str; 25] = [
     "experiment",
     "variant",
     "ns_per_op",
@@ -26,7 +26,8 @@ const ROW_FIELDS: [&str; 24] = [
     "reallocs_per_op",
     "peak_heap_bytes",
     "ops_per_sec",
-    "bytes_per_sec",
+    "work_per_sec",
+    "work_unit",
     "checksum",
     "iterations",
     "size",
@@ -575,7 +576,7 @@ fn export(rows: &[(&str, &str, [f64; 6])]) -> String {
                 "experiment": experiment, "variant": variant, "size": 64, "iterations": 600,
                 "ns_per_op": heaplab_experiments::stats::median(runs), "allocs_per_op": 0.0,
                 "bytes_per_op": 0.0, "reallocs_per_op": 0.0, "peak_heap_bytes": 1024,
-                "ops_per_sec": 1.0, "bytes_per_sec": 1.0, "checksum": "0000000000000000",
+                "ops_per_sec": 1.0, "work_per_sec": 1.0, "checksum": "0000000000000000",
                 "vs_naive": null, "extra": {}, "status": "ok", "error": null,
                 "runs": 6, "ns_per_op_runs": runs,
             })

@@ -51,7 +51,7 @@ fn samples_are_exact_per_variant_and_follow_commands() {
     });
     assert_eq!(s.variant, "optimized");
     assert_eq!(s.allocs, 0, "optimized allocates nothing after warm-up");
-    assert_eq!(s.bytes_processed, s.ops * 1024);
+    assert_eq!(s.work, s.ops * 1024);
     assert!(s.process_heap_bytes > 0 && s.process_rss_bytes > 0);
     assert!(
         s.peak_heap_bytes >= 3 * 1024,

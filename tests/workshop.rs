@@ -338,7 +338,7 @@ fn every_figure_on_screen_has_a_glossary_entry() {
         "process heap",
         "RSS",
         "throughput",
-        "bytes processed",
+        "processed",
         "allocs/op",
         "bytes/op",
         "ns/op",

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use quick_cache::Weighter;
 
 use crate::data::SplitMix64;
-use crate::{Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, Workload};
+use crate::{
+    Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, WorkUnit, Workload,
+};
 
 /// The experiment.
 #[derive(Debug)]
@@ -60,6 +62,7 @@ slab slots (three cache lines), and its better hit rate saves renders.",
         },
     ],
     size_unit: "cache budget in bytes (the naive cache ignores it)",
+    work_unit: WorkUnit::Items("lookups"),
     default_size: 4 << 20,
     targets: Targets {
         zero_allocs: false,

@@ -1,7 +1,9 @@
 //! `buffer-reuse` (04-01): the chapter's `ProcessData` (a fresh `len * 2` buffer per call)
 //! against `ProcessDataInPlace` (the caller's buffer, reused).
 
-use crate::{Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, Workload, data};
+use crate::{
+    Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, WorkUnit, Workload, data,
+};
 
 /// The experiment.
 #[derive(Debug)]
@@ -33,6 +35,7 @@ garbage; it just stops paying in speed.",
         },
     ],
     size_unit: "input bytes per operation",
+    work_unit: WorkUnit::Bytes,
     default_size: 1024,
     targets: Targets {
         zero_allocs: true,

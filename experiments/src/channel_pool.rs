@@ -8,7 +8,9 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 
 use crate::data::{self, SplitMix64};
-use crate::{Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, Workload};
+use crate::{
+    Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, WorkUnit, Workload,
+};
 
 /// The experiment.
 #[derive(Debug)]
@@ -71,6 +73,7 @@ program frees a block it had mmapped.",
         },
     ],
     size_unit: "bytes per buffer (responses are 1/8 to all of it)",
+    work_unit: WorkUnit::Bytes,
     default_size: 64 << 10,
     targets: Targets {
         zero_allocs: true,

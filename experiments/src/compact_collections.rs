@@ -6,7 +6,9 @@ use string_interner::backend::StringBackend;
 use string_interner::symbol::SymbolU32;
 
 use crate::data::SplitMix64;
-use crate::{Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, Workload};
+use crate::{
+    Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, WorkUnit, Workload,
+};
 
 /// The experiment.
 #[derive(Debug)]
@@ -50,6 +52,7 @@ removal or in-place growth of one tag), and the interner pays off only when valu
         },
     ],
     size_unit: "tags held (one scan per operation)",
+    work_unit: WorkUnit::Bytes,
     default_size: 100_000,
     targets: Targets {
         zero_allocs: false,

@@ -2,7 +2,9 @@
 //! the environment variable [`ENABLE`] is set (tests set it for the processes they start), so
 //! that crashes, panics and runaway memory can be thrown at the real program.
 
-use crate::{Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, Workload};
+use crate::{
+    Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, WorkUnit, Workload,
+};
 
 /// The environment variable that puts `fault` in the catalog.
 pub const ENABLE: &str = "HEAPLAB_TEST_FAULTS";
@@ -44,6 +46,7 @@ so tests can check that a run's failure is that run's error and nothing more.",
         },
     ],
     size_unit: "nothing",
+    work_unit: WorkUnit::Items("operations"),
     default_size: 1,
     size_range: (1, 1),
     targets: Targets {

@@ -2,7 +2,9 @@
 //! `retain`, `dedup`, `reverse` and a mutable pass over the caller's own vector.
 
 use crate::data::{self, SplitMix64};
-use crate::{Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, Workload};
+use crate::{
+    Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, WorkUnit, Workload,
+};
 
 /// The experiment.
 #[derive(Debug)]
@@ -40,6 +42,7 @@ result cost both variants the same.",
         },
     ],
     size_unit: "readings per batch (one batch per operation)",
+    work_unit: WorkUnit::Items("readings"),
     default_size: 10_000,
     targets: Targets {
         zero_allocs: true,
@@ -141,7 +144,7 @@ impl Workload for Naive {
         self.0.receive();
         let cleaned = clean_readings(&self.0.batch);
         checksum.fold(data::digest_u32s(&cleaned));
-        std::mem::size_of_val(self.0.batch.as_slice()) as u64
+        self.0.batch.len() as u64
     }
 }
 
@@ -150,10 +153,10 @@ struct Optimized(Batches);
 impl Workload for Optimized {
     fn run_op(&mut self, checksum: &mut Checksum) -> u64 {
         self.0.receive();
-        let bytes = std::mem::size_of_val(self.0.batch.as_slice()) as u64;
+        let readings = self.0.batch.len() as u64;
         clean_readings_in_place(&mut self.0.batch);
         checksum.fold(data::digest_u32s(&self.0.batch));
-        bytes
+        readings
     }
 }
 

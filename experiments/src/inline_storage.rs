@@ -4,7 +4,9 @@
 use arrayvec::ArrayVec;
 
 use crate::data::SplitMix64;
-use crate::{Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, Workload};
+use crate::{
+    Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, WorkUnit, Workload,
+};
 
 /// The experiment.
 #[derive(Debug)]
@@ -51,6 +53,7 @@ the heap, is the better deal.",
         },
     ],
     size_unit: "endpoints held (1 024 ingested per operation)",
+    work_unit: WorkUnit::Items("endpoints"),
     default_size: 100_000,
     targets: Targets {
         zero_allocs: true,
@@ -229,7 +232,6 @@ impl<E: Stored> Table<E> {
 
 impl<E: Stored> Workload for Table<E> {
     fn run_op(&mut self, checksum: &mut Checksum) -> u64 {
-        let mut bytes = 0;
         for _ in 0..BATCH {
             let incoming = Incoming::next(&mut self.rng);
             let at = self.next;
@@ -246,9 +248,8 @@ impl<E: Stored> Workload for Table<E> {
             word[4..6].copy_from_slice(&slot.port().to_le_bytes());
             word[6] = addr.len() as u8;
             checksum.fold(u64::from_le_bytes(word));
-            bytes += addr.len() as u64 + 2;
         }
-        bytes
+        BATCH as u64
     }
 }
 

@@ -3,7 +3,8 @@
 //!
 //! An [`Experiment`] describes itself ([`ExperimentInfo`]) and, given a variant and a workload
 //! size, sets up a [`Workload`]. The workload then runs one operation at a time; each operation
-//! reports the bytes it processed and folds its result into a [`Checksum`], so that variants
+//! reports the work it did (in the experiment's [`WorkUnit`]) and folds its result into a
+//! [`Checksum`], so that variants
 //! can be proved to compute the same thing. Setup and teardown happen outside the measured
 //! region; the runner excludes a warm-up of [`Experiment::warmup_ops`] operations.
 //!
@@ -91,6 +92,34 @@ impl fmt::Display for Section {
     }
 }
 
+/// What an experiment's throughput counts: the same work whichever variant does it, so that
+/// "records/s" compares like with like (bytes a variant happens to move would not: a compact
+/// record is fewer bytes for the same record).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkUnit {
+    /// Bytes of input (or output) that every variant goes through alike.
+    Bytes,
+    /// Things of the workload's own, named in the plural (`records`, `lookups`).
+    Items(&'static str),
+}
+
+impl WorkUnit {
+    /// The unit's name in the plural: `bytes`, `records`.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            WorkUnit::Bytes => "bytes",
+            WorkUnit::Items(name) => name,
+        }
+    }
+}
+
+impl serde::Serialize for WorkUnit {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
 /// One way of doing an experiment's work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct VariantInfo {
@@ -115,6 +144,9 @@ pub struct ExperimentInfo {
     pub variants: &'static [VariantInfo],
     /// What the workload size counts (`bytes per operation`, `records`, ...).
     pub size_unit: &'static str,
+    /// What one unit of the throughput figure is: [`Workload::run_op`] returns how many of
+    /// them an operation did, the same for every variant.
+    pub work_unit: WorkUnit,
     /// The workload size used when none is given.
     pub default_size: usize,
     /// The smallest and largest sizes the experiment accepts.
@@ -322,7 +354,8 @@ pub fn setup_with_input(
 /// A set-up variant, run one operation at a time. It owns everything the operation needs, so
 /// that dropping it is the teardown.
 pub trait Workload: Send {
-    /// Runs one operation, folds its result into `checksum`, and returns the bytes processed.
+    /// Runs one operation, folds its result into `checksum`, and returns the work it did, in
+    /// the experiment's [`WorkUnit`]: the same for every variant given the same operations.
     fn run_op(&mut self, checksum: &mut Checksum) -> u64;
 
     /// Reports the experiment's own counters (pool hits and misses, cache hit rate, wasted

@@ -5,7 +5,9 @@
 use std::io::{self, Write};
 
 use crate::data::SplitMix64;
-use crate::{Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, Workload};
+use crate::{
+    Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, WorkUnit, Workload,
+};
 
 /// The experiment.
 #[derive(Debug)]
@@ -44,6 +46,7 @@ runs: 364 ns against 2.08 µs per line).",
         },
     ],
     size_unit: "distinct samples (one sample encoded per operation)",
+    work_unit: WorkUnit::Bytes,
     default_size: 10_000,
     targets: Targets {
         zero_allocs: true,

@@ -104,8 +104,9 @@ pub struct Sample {
     pub measured_for: Duration,
     /// Measured operations.
     pub ops: u64,
-    /// Bytes the measured operations processed, as they reported them.
-    pub bytes_processed: u64,
+    /// Work the measured operations did, in the experiment's [`crate::WorkUnit`], as they
+    /// reported it.
+    pub work: u64,
     /// Allocations (`alloc` and `alloc_zeroed`) during measured batches.
     pub allocs: u64,
     /// Deallocations during measured batches.
@@ -169,10 +170,10 @@ impl Sample {
         self.per_sec(self.ops)
     }
 
-    /// Bytes processed per second of measured time.
+    /// Work done per second of measured time, in the experiment's [`crate::WorkUnit`].
     #[must_use]
-    pub fn bytes_per_sec(&self) -> f64 {
-        self.per_sec(self.bytes_processed)
+    pub fn work_per_sec(&self) -> f64 {
+        self.per_sec(self.work)
     }
 
     /// This run's figures added to `earlier`'s, as one run of the same variant and size that
@@ -183,7 +184,7 @@ impl Sample {
         Sample {
             measured_for: earlier.measured_for + self.measured_for,
             ops: earlier.ops + self.ops,
-            bytes_processed: earlier.bytes_processed + self.bytes_processed,
+            work: earlier.work + self.work,
             allocs: earlier.allocs + self.allocs,
             deallocs: earlier.deallocs + self.deallocs,
             reallocs: earlier.reallocs + self.reallocs,
@@ -216,7 +217,7 @@ impl Sample {
             ops_per_sec: rate(self.ops, earlier.ops),
             allocs_per_sec: rate(self.allocs, earlier.allocs),
             alloc_bytes_per_sec: rate(self.bytes_allocated, earlier.bytes_allocated),
-            bytes_per_sec: rate(self.bytes_processed, earlier.bytes_processed),
+            work_per_sec: rate(self.work, earlier.work),
         })
     }
 }
@@ -230,8 +231,8 @@ pub struct Rates {
     pub allocs_per_sec: f64,
     /// Bytes allocated per second.
     pub alloc_bytes_per_sec: f64,
-    /// Bytes processed per second.
-    pub bytes_per_sec: f64,
+    /// Work done per second, in the experiment's [`crate::WorkUnit`].
+    pub work_per_sec: f64,
 }
 
 /// How a measured run ended.
@@ -549,9 +550,9 @@ impl Loop<'_> {
             let before = self.slot.counters();
             let start = Instant::now();
             let mut done = 0u64;
-            let mut bytes = 0u64;
+            let mut work = 0u64;
             while done < n {
-                bytes += workload.run_op(&mut self.checksum);
+                work += workload.run_op(&mut self.checksum);
                 done += 1;
                 // One relaxed load per operation: stop at the first one past the budget.
                 if self.over() {
@@ -560,7 +561,7 @@ impl Loop<'_> {
             }
             let took = start.elapsed();
             let after = self.slot.counters();
-            self.add(done, bytes, took, &before, &after);
+            self.add(done, work, took, &before, &after);
             self.publish();
             if counters_at.elapsed() >= COUNTERS_EVERY {
                 // Between batches, so in no figure; the vector keeps its capacity, so after
@@ -587,11 +588,11 @@ impl Loop<'_> {
     }
 
     /// Adds a batch: its operations, and the counters' movement from `before` to `after` it.
-    fn add(&mut self, ops: u64, bytes: u64, took: Duration, before: &Counters, after: &Counters) {
+    fn add(&mut self, ops: u64, work: u64, took: Duration, before: &Counters, after: &Counters) {
         let during = after.since(before);
         let s = &mut self.sample;
         s.ops += ops;
-        s.bytes_processed += bytes;
+        s.work += work;
         s.measured_for += took;
         s.allocs += during.allocs;
         s.deallocs += during.deallocs;

@@ -4,7 +4,9 @@
 use std::collections::VecDeque;
 
 use crate::data::{self, SplitMix64};
-use crate::{Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, Workload};
+use crate::{
+    Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, WorkUnit, Workload,
+};
 
 /// The experiment.
 #[derive(Debug)]
@@ -47,6 +49,7 @@ times more, size classes twice as much as naive with none of its allocations.",
         },
     ],
     size_unit: "requests in the replayed trace (one request per operation)",
+    work_unit: WorkUnit::Bytes,
     default_size: 10_000,
     targets: Targets {
         zero_allocs: true,

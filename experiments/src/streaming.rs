@@ -5,7 +5,8 @@ use std::io::{self, Read};
 
 use crate::data::{self, SplitMix64};
 use crate::{
-    Checksum, Experiment, ExperimentInfo, Section, SetupError, Targets, VariantInfo, Workload,
+    Checksum, Experiment, ExperimentInfo, Section, SetupError, Targets, VariantInfo, WorkUnit,
+    Workload,
 };
 
 /// The experiment.
@@ -46,6 +47,7 @@ significant difference in any of three scorecard runs: the streaming win is memo
         },
     ],
     size_unit: "input bytes per operation",
+    work_unit: WorkUnit::Bytes,
     default_size: 1 << 20,
     targets: Targets {
         zero_allocs: true,

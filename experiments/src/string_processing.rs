@@ -4,7 +4,9 @@
 use std::fmt::Write as _;
 
 use crate::data::SplitMix64;
-use crate::{Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, Workload};
+use crate::{
+    Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, WorkUnit, Workload,
+};
 
 /// The experiment.
 #[derive(Debug)]
@@ -35,6 +37,7 @@ state; and 2.6 times the throughput (95% interval 2.5 to 2.7 over 10 runs: 265 n
         },
     ],
     size_unit: "distinct records (one record per operation)",
+    work_unit: WorkUnit::Bytes,
     default_size: 10_000,
     targets: Targets {
         zero_allocs: true,

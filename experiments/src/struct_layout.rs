@@ -1,7 +1,9 @@
 //! `struct-layout` (04-02): the chapter's `BadStruct` and `GoodStruct`, a million of each.
 
 use crate::data::SplitMix64;
-use crate::{Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, Workload};
+use crate::{
+    Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, WorkUnit, Workload,
+};
 
 /// The experiment.
 #[derive(Debug)]
@@ -33,6 +35,7 @@ not allocations made.",
         },
     ],
     size_unit: "records held (one pass over all per operation)",
+    work_unit: WorkUnit::Items("records"),
     default_size: 1_000_000,
     targets: Targets {
         zero_allocs: false,
@@ -124,7 +127,7 @@ impl<R: Record> Workload for Records<R> {
     fn run_op(&mut self, checksum: &mut Checksum) -> u64 {
         let sum: i64 = self.records.iter().map(Record::value).sum();
         checksum.fold(sum as u64);
-        std::mem::size_of_val(self.records.as_slice()) as u64
+        self.records.len() as u64
     }
 }
 

@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::data::{self, SplitMix64};
-use crate::{Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, Workload};
+use crate::{
+    Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, WorkUnit, Workload,
+};
 
 /// The experiment.
 #[derive(Debug)]
@@ -45,6 +47,7 @@ no standard Rust counterpart, and a Mutex around a Vec is what Rust code usually
         },
     ],
     size_unit: "largest response in bytes (requests are 1/8 to all of it)",
+    work_unit: WorkUnit::Bytes,
     default_size: 16 << 10,
     targets: Targets {
         zero_allocs: true,

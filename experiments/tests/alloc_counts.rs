@@ -337,7 +337,7 @@ fn measure_runs_exactly_the_iterations_asked_for() {
     assert_eq!(m.ops, 1234);
     assert_eq!(m.allocs, 1234);
     assert_eq!(m.bytes_allocated, 1234 * 200);
-    assert_eq!(m.bytes_processed, 1234 * 100);
+    assert_eq!(m.work, 1234 * 100);
     assert_eq!(m.warmup_ops, experiment.warmup_ops(100));
 }
 

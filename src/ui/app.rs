@@ -46,8 +46,8 @@ pub struct Point {
     pub process_rss_bytes: f64,
     /// Operations per second.
     pub ops_per_sec: f64,
-    /// Bytes processed per second.
-    pub bytes_per_sec: f64,
+    /// Work done per second, in the experiment's unit (records, lookups, bytes).
+    pub work_per_sec: f64,
 }
 
 /// One variant against naive, in the words of the one comparison module
@@ -553,7 +553,7 @@ impl App {
             process_heap_bytes: sample.process_heap_bytes as f64,
             process_rss_bytes: sample.process_rss_bytes as f64,
             ops_per_sec: rate(|r| r.ops_per_sec),
-            bytes_per_sec: rate(|r| r.bytes_per_sec),
+            work_per_sec: rate(|r| r.work_per_sec),
         });
         if self.last_sample.is_some_and(|p| p.epoch != sample.epoch) {
             self.counters.clear(); // another run's counters

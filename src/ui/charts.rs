@@ -8,6 +8,8 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, BorderType, Chart, Dataset, GraphType, Widget};
 
+use heaplab_experiments::WorkUnit;
+
 use super::app::{App, Point};
 use super::theme::{trace_style, variant_marker};
 use crate::runner::Phase;
@@ -93,14 +95,19 @@ pub(super) fn render_charts(app: &App, area: Rect, buf: &mut Buffer) {
             format: rate_count,
         },
     );
+    // The experiment's own unit of work, the same for every variant (records, lookups, bytes).
+    let unit = app.shown_experiment().info().work_unit;
     per_variant_chart(
         app,
         throughput,
         buf,
-        "bytes processed",
+        &format!("{} processed", unit.name()),
         &Metric {
-            value: |p| p.bytes_per_sec,
-            format: rate_bytes,
+            value: |p| p.work_per_sec,
+            format: match unit {
+                WorkUnit::Bytes => rate_bytes,
+                WorkUnit::Items(_) => rate_count,
+            },
         },
     );
 }

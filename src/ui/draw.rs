@@ -1,7 +1,7 @@
 //! Drawing the dashboard: a pure function of [`App`]. No channel, no sysinfo, no rate maths:
 //! everything shown was computed when the message arrived.
 
-use heaplab_experiments::Section;
+use heaplab_experiments::{Section, WorkUnit};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize as _};
@@ -189,6 +189,7 @@ fn variant_row<'a>(
     variant: usize,
     name: Cell<'a>,
     s: &crate::runner::Sample,
+    work: Work,
     compact: bool,
     narrow: bool,
 ) -> Row<'a> {
@@ -201,7 +202,7 @@ fn variant_row<'a>(
         None => (s.ns_per_op(), String::new()),
     };
     let ops_per_sec = if ns > 0.0 { 1e9 / ns } else { 0.0 };
-    let bytes_per_op = s.bytes_processed as f64 / s.ops.max(1) as f64;
+    let work_per_op = s.work as f64 / s.ops.max(1) as f64;
     // Whole digits past a microsecond: the decimal says nothing there, and the column is narrow.
     let ns = if ns >= 1000.0 {
         format!("{ns:.0}")
@@ -222,16 +223,64 @@ fn variant_row<'a>(
     } else {
         units::bytes(s.peak_heap_bytes)
     }));
+    let ops = units::count(ops_per_sec);
     cells.push(Cell::from(if compact {
-        units::count(ops_per_sec)
+        ops
     } else {
-        format!(
-            "{} op/s · {}/s",
-            units::count(ops_per_sec),
-            units::bytes_short(ops_per_sec * bytes_per_op)
-        )
+        // The work rate in the experiment's unit when the column has room for it whole.
+        let both = format!(
+            "{ops} op/s · {}",
+            units::work_rate(work.unit.name(), ops_per_sec * work_per_op)
+        );
+        if both.chars().count() <= work.room {
+            both
+        } else {
+            format!("{ops} op/s")
+        }
     }));
     Row::new(cells)
+}
+
+/// The throughput column's unit of work, and the columns it has to show it in.
+#[derive(Clone, Copy)]
+struct Work {
+    unit: WorkUnit,
+    room: usize,
+}
+
+impl Work {
+    /// What the fixed columns, the gaps between columns and the borders leave the last one.
+    fn in_last_column(unit: WorkUnit, widths: &[Constraint], table_width: u16) -> Self {
+        let fixed: u16 = widths
+            .iter()
+            .map(|w| match w {
+                Constraint::Length(n) => n + 1,
+                _ => 0,
+            })
+            .sum();
+        Work {
+            unit,
+            room: usize::from(table_width.saturating_sub(fixed + 2)),
+        }
+    }
+}
+
+/// The numbers table's headers, as [`table_widths`] lays them out.
+fn table_headers(compact: bool, narrow: bool) -> &'static [&'static str] {
+    if narrow {
+        &["variant", "allocs/op", "ns/op", "peak", "ops/s"]
+    } else if compact {
+        &["variant", "allocs/op", "bytes/op", "ns/op", "peak", "ops/s"]
+    } else {
+        &[
+            "variant",
+            "allocs/op",
+            "bytes/op",
+            "ns/op",
+            "peak heap",
+            "throughput",
+        ]
+    }
 }
 
 /// The numbers table's columns: full, compact (short headers, ops/s alone) or narrow (no
@@ -298,21 +347,11 @@ fn render_numbers(app: &App, area: Rect, buf: &mut Buffer) {
     let compact = area.width < 80;
     // Very narrow (80 columns): bytes/op goes (the bytes chart and bench have it).
     let narrow = area.width < 64;
-    let headers: &[&str] = if narrow {
-        &["variant", "allocs/op", "ns/op", "peak", "ops/s"]
-    } else if compact {
-        &["variant", "allocs/op", "bytes/op", "ns/op", "peak", "ops/s"]
-    } else {
-        &[
-            "variant",
-            "allocs/op",
-            "bytes/op",
-            "ns/op",
-            "peak heap",
-            "throughput",
-        ]
-    };
-    let header = Row::new(headers.iter().map(|h| Cell::from(*h).bold()));
+    let header = Row::new(
+        table_headers(compact, narrow)
+            .iter()
+            .map(|h| Cell::from(*h).bold()),
+    );
     let name_width = info
         .variants
         .iter()
@@ -323,6 +362,8 @@ fn render_numbers(app: &App, area: Rect, buf: &mut Buffer) {
     // Rows that fit (the last line is the experiment's own counters, when it reports any);
     // the running variant's row is always among them.
     let counter_line = !app.counters.is_empty() && area.height >= 6;
+    let widths = table_widths(name_width, compact, narrow);
+    let work = Work::in_last_column(info.work_unit, &widths, area.width);
     let fits = usize::from(area.height.saturating_sub(3 + u16::from(counter_line))).max(1);
     let running = app.running.map_or(0, |r| r.variant);
     let first = running
@@ -337,7 +378,7 @@ fn render_numbers(app: &App, area: Rect, buf: &mut Buffer) {
         .map(|(i, v)| {
             let name = Cell::from(v.name).fg(variant_color(i));
             match app.stats.get(i).copied().flatten() {
-                Some(s) => variant_row(app, i, name, &s, compact, narrow),
+                Some(s) => variant_row(app, i, name, &s, work, compact, narrow),
                 None => Row::new([name, Cell::from("–")]),
             }
         })
@@ -373,7 +414,6 @@ fn render_numbers(app: &App, area: Rect, buf: &mut Buffer) {
     if let Some(badge) = badge {
         block = block.title_top(badge.right_aligned());
     }
-    let widths = table_widths(name_width, compact, narrow);
     Table::new(rows, widths)
         .header(header)
         .block(block)

@@ -69,11 +69,12 @@ pub const GLOSSARY: &[(&str, &str)] = &[
     ),
     (
         "throughput",
-        "operations per second of measured time (chart), and bytes processed per second",
+        "operations per second of measured time (chart), and the experiment's work per second",
     ),
     (
-        "bytes processed",
-        "input bytes the operations went through per second",
+        "processed",
+        "the experiment's work per second in a unit that means the same work for every \
+         variant: records, lookups, readings, or bytes every variant goes through alike",
     ),
     (
         "vs naive",

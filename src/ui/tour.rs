@@ -150,12 +150,7 @@ fn result(app: &App, step: usize) -> Option<Score> {
         .enumerate()
         .filter_map(|(i, stats)| {
             let sample = stats.as_ref()?;
-            Some(Row::from_sample(
-                info.id,
-                info.variants[i].name,
-                size,
-                sample,
-            ))
+            Some(Row::from_sample(info, info.variants[i].name, size, sample))
         })
         .collect();
     scorecard::score(&rows, experiment.info().targets)

@@ -317,7 +317,7 @@ mod tests {
             phase: Phase::Running,
             measured_for: Duration::ZERO,
             ops,
-            bytes_processed: 0,
+            work: 0,
             allocs,
             deallocs: 0,
             reallocs: 0,

@@ -28,7 +28,7 @@ pub fn sample(
         phase: Phase::Running,
         measured_for: Duration::from_secs_f64(secs),
         ops,
-        bytes_processed: ops * 1024,
+        work: ops * 1024,
         allocs: ops * allocs_per_op,
         deallocs: ops * allocs_per_op,
         reallocs: 0,
