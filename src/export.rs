@@ -379,6 +379,10 @@ pub fn write_svg(chart: &ChartData, path: &Path) -> Result<()> {
 }
 
 /// One recorded sample: the runner's cumulative counters, exactly as sampled.
+///
+/// It is the file's flat row (seconds as numbers, the phase as a word: what a CSV column can
+/// hold), written from [`Sample`], the one definition of a reading; a test checks that every
+/// figure a worker sends has its column here.
 #[derive(Debug, Clone, Serialize)]
 pub struct RecordedSample {
     /// Seconds since the run started.
@@ -539,4 +543,36 @@ fn csv_line(row: &RecordedSample, header: bool) -> Result<String> {
     writer.serialize(row)?;
     let bytes = writer.into_inner().map_err(|e| eyre!("{e}"))?;
     Ok(String::from_utf8(bytes)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every figure of a [`Sample`] (as the worker sends it) has its column in a recorded
+    /// row, so a field added to the sample cannot be left out of `--record` unnoticed.
+    #[test]
+    fn a_recorded_row_holds_every_figure_of_a_sample() {
+        let keys = |value: serde_json::Value| -> Vec<String> {
+            value
+                .as_object()
+                .expect("an object")
+                .keys()
+                .cloned()
+                .collect()
+        };
+        let sample = Sample::default();
+        let sent = keys(serde_json::to_value(sample).expect("serializes"));
+        let recorded = keys(serde_json::to_value(RecordedSample::from(&sample)).expect("row"));
+        for field in sent {
+            let column = match field.as_str() {
+                "measured_for" => "measured_secs",
+                other => other,
+            };
+            assert!(
+                recorded.iter().any(|c| c == column),
+                "`{field}` is not recorded: {recorded:?}"
+            );
+        }
+    }
 }

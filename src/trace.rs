@@ -345,16 +345,14 @@ mod tests {
             phase: Phase::Running,
             measured_for: Duration::from_secs_f64(secs),
             ops,
-            work: ops * 1024,
             allocs,
             deallocs: allocs,
-            reallocs: 0,
             bytes_allocated: allocs * 2048,
             live_heap_bytes: 1024,
             peak_heap_bytes: 3072,
             process_heap_bytes: 1 << 20,
             process_rss_bytes: 8 << 20,
-            budget_bytes: None,
+            ..Sample::default()
         }
     }
 

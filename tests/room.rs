@@ -342,7 +342,7 @@ fn the_experiments_own_counters_are_on_screen() {
 /// from every live trace, and without colour each variant has a marker of its own.
 #[test]
 fn five_variants_five_colours_and_without_colour_five_markers() {
-    use heaplab::ui::draw::{ghost_color, variant_color, variant_marker};
+    use heaplab::ui::theme::{ghost_color, variant_color, variant_marker};
     let live: Vec<_> = (0..5).map(variant_color).collect();
     let ghosts: Vec<_> = (0..5).map(ghost_color).collect();
     for i in 0..5 {
@@ -407,4 +407,33 @@ fn throughput_counts_the_same_work_for_every_variant() {
     ] {
         assert!(text.contains(row), "no `{row}`:\n{text}");
     }
+}
+
+/// The UI's knots: a key that changes nothing on screen asks for no frame (the loop redraws
+/// only on change); one that changes something does.
+#[test]
+fn only_a_key_that_changes_something_asks_for_a_frame() {
+    let mut app = App::new(catalog());
+    let key = |c: char| KeyEvent::from(KeyCode::Char(c));
+    assert_eq!(app.key(&key('Z'), 0.0), (Vec::new(), false), "unbound");
+    assert_eq!(
+        app.key(&key('k'), 0.0),
+        (Vec::new(), false),
+        "already first"
+    );
+    assert_eq!(app.key(&key('j'), 0.0), (Vec::new(), true));
+    assert_eq!(app.selected, 1);
+    assert_eq!(app.key(&key('?'), 0.0), (Vec::new(), true), "help opens");
+    assert_eq!(
+        app.key(&key('k'), 0.0),
+        (Vec::new(), false),
+        "help at its top"
+    );
+    assert_eq!(app.key(&key('?'), 0.0), (Vec::new(), true), "help closes");
+    let (effects, changed) = app.key(&KeyEvent::from(KeyCode::Enter), 0.0);
+    assert!(changed && matches!(effects[..], [Effect::Start { .. }]));
+    // While the budget prompt is open keys are text: each one typed shows.
+    assert!(app.key(&key('b'), 0.0).1);
+    assert!(app.key(&key('6'), 0.0).1);
+    assert_eq!(app.budget_prompt.as_deref(), Some("6"));
 }

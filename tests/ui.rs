@@ -10,8 +10,8 @@ use heaplab::runner::Command;
 mod common;
 use common::{render, sample};
 use heaplab::ui::app::{App, Effect, HISTORY_CAPACITY, SelfCost};
-use heaplab::ui::draw::{ghost_color, variant_color};
 use heaplab::ui::keys::Action;
+use heaplab::ui::theme::{ghost_color, variant_color};
 use heaplab_experiments::Experiment;
 
 /// A fixed catalog, so snapshots do not change when experiments are added.
@@ -33,7 +33,9 @@ fn app_after_a_switch() -> App {
         vec![Effect::Start {
             experiment: 0,
             variant: 0,
-            size: 1024
+            size: 1024,
+            budget: None,
+            input: None,
         }]
     );
     for i in 1..=40 {
@@ -160,7 +162,9 @@ fn keys_drive_the_state() {
         [Effect::Start {
             experiment: 1,
             variant: 0,
-            size: 10_000
+            size: 10_000,
+            budget: None,
+            input: None,
         }]
     ));
     assert_eq!(

@@ -161,13 +161,15 @@ fn feed(app: &mut App, variant: usize, epoch: u64, from: f64, to: f64, rate: f64
 /// A manual tour of buffer-reuse taken to its result.
 fn tour_at_result() -> App {
     let mut app = App::new(catalog());
-    let effects = tour::start(&mut app, TourMode::Manual, 0, 0.0);
+    let effects = app.start_tour(TourMode::Manual, 0, 0.0);
     assert_eq!(
         effects,
         vec![Effect::Start {
             experiment: 0,
             variant: 0,
-            size: 1024
+            size: 1024,
+            budget: None,
+            input: None,
         }]
     );
     feed(&mut app, 0, 1, 0.0, 5.0, 1.2e6, 1);
@@ -199,7 +201,9 @@ fn the_tour_runs_naive_then_optimized_then_judges_against_the_targets() {
         vec![Effect::Start {
             experiment: 1,
             variant: 0,
-            size: 10_000
+            size: 10_000,
+            budget: None,
+            input: None,
         }]
     );
     assert!(matches!(
@@ -218,7 +222,7 @@ fn the_tour_runs_naive_then_optimized_then_judges_against_the_targets() {
 #[test]
 fn auto_mode_moves_on_by_itself_and_loops() {
     let mut app = App::new(catalog());
-    tour::start(&mut app, TourMode::Auto, 13, 0.0);
+    app.start_tour(TourMode::Auto, 13, 0.0);
     if let Some(tour) = app.workshop.tour.as_mut() {
         tour.stage = Stage::Result(None);
         tour.since = 0.0;

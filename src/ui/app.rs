@@ -8,7 +8,10 @@ use std::collections::VecDeque;
 use heaplab_experiments::Experiment;
 use heaplab_experiments::compare;
 
+use ratatui::crossterm::event::KeyEvent;
+
 use super::keys::Action;
+use super::tour::{Request, Seen, Tour, TourMode};
 use super::workshop::{View, Workshop};
 use crate::runner::{Command, Phase, Sample};
 
@@ -123,6 +126,10 @@ pub enum Effect {
         variant: usize,
         /// Workload size.
         size: usize,
+        /// The memory budget to run under.
+        budget: Option<u64>,
+        /// The user's input file, for the experiments that take one.
+        input: Option<&'static std::path::Path>,
     },
     /// Send a command to the running runner.
     Send(Command),
@@ -139,6 +146,27 @@ pub struct SelfCost {
     pub allocs_per_sec: f64,
     /// CPU share of one core outside the worker, in percent.
     pub cpu_percent: f64,
+}
+
+/// The part of [`App`] keys change, compared before and after a key.
+#[derive(Debug, PartialEq)]
+struct OnScreen {
+    selected: usize,
+    running: Option<Running>,
+    history: usize,
+    stats_for: Option<usize>,
+    window: usize,
+    frozen_at: Option<f64>,
+    compare_since: Option<f64>,
+    help: bool,
+    notice: Option<String>,
+    quit: bool,
+    budget: Option<u64>,
+    budget_prompt: Option<String>,
+    view: View,
+    view_experiment: Option<&'static str>,
+    scroll: (u16, u16, u16),
+    tour: Option<Tour>,
 }
 
 /// The dashboard's state.
@@ -260,8 +288,20 @@ impl App {
 
     /// Starts `experiment` at `variant` with its default size (stopping any other).
     pub fn start(&mut self, experiment: usize, variant: usize, now: f64) -> Vec<Effect> {
-        self.now = now;
         let size = self.experiments[experiment].info().default_size;
+        self.start_sized(experiment, variant, size, now)
+    }
+
+    /// Starts `experiment` at `variant` and `size` (stopping any other): `heaplab run ID
+    /// --size N`.
+    pub fn start_sized(
+        &mut self,
+        experiment: usize,
+        variant: usize,
+        size: usize,
+        now: f64,
+    ) -> Vec<Effect> {
+        self.now = now;
         self.selected = experiment;
         self.running = Some(Running {
             experiment,
@@ -277,6 +317,8 @@ impl App {
             experiment,
             variant,
             size,
+            budget: self.budget,
+            input: self.input,
         }]
     }
 
@@ -314,6 +356,48 @@ impl App {
         true
     }
 
+    /// Takes a key pressed at `now`: text while the budget prompt is open, else the action
+    /// it is bound to. Returns what the loop must do, and whether anything on screen changed
+    /// (an unbound key, or `k` on the first experiment, changes nothing: no frame is drawn).
+    pub fn key(&mut self, key: &KeyEvent, now: f64) -> (Vec<Effect>, bool) {
+        let before = self.on_screen();
+        let effects = if self.budget_prompt.is_some() {
+            self.budget_key(key)
+        } else if let Some(action) = super::keys::action_for(key) {
+            self.handle(action, now)
+        } else {
+            return (Vec::new(), false);
+        };
+        let changed = !effects.is_empty() || self.on_screen() != before;
+        (effects, changed)
+    }
+
+    /// What a key can change on screen, to tell whether it did.
+    fn on_screen(&self) -> OnScreen {
+        OnScreen {
+            selected: self.selected,
+            running: self.running,
+            history: self.history.len(),
+            stats_for: self.stats_for,
+            window: self.window,
+            frozen_at: self.frozen_at,
+            compare_since: self.compare_since,
+            help: self.help,
+            notice: self.notice.clone(),
+            quit: self.quit,
+            budget: self.budget,
+            budget_prompt: self.budget_prompt.clone(),
+            view: self.workshop.view,
+            view_experiment: self.workshop.view_experiment.map(|e| e.info().id),
+            scroll: (
+                self.workshop.scroll,
+                self.workshop.hscroll,
+                self.workshop.help_scroll,
+            ),
+            tour: self.workshop.tour.clone(),
+        }
+    }
+
     /// Applies a user action at time `now` (seconds since start).
     pub fn handle(&mut self, action: Action, now: f64) -> Vec<Effect> {
         self.now = now;
@@ -347,9 +431,9 @@ impl App {
                 Vec::new()
             }
             Action::Export => vec![Effect::Export],
-            Action::ToggleTour => super::tour::toggle(self, now),
-            Action::TourNext => super::tour::step(self, true, now),
-            Action::TourPrevious => super::tour::step(self, false, now),
+            Action::ToggleTour | Action::TourNext | Action::TourPrevious => {
+                self.tour_key(action, now)
+            }
             Action::SelectPrevious => {
                 self.selected = self.selected.saturating_sub(1);
                 Vec::new()
@@ -484,10 +568,62 @@ impl App {
         vec![Effect::Send(Command::SetSize(size))]
     }
 
+    /// Starts a tour in `mode` at `step` (a catalog index): `t`, or `heaplab tour`.
+    pub fn start_tour(&mut self, mode: TourMode, step: usize, now: f64) -> Vec<Effect> {
+        self.workshop.tour = Some(Tour::new(mode, step, now));
+        self.on_tour_request(Request::Start(step), now)
+    }
+
+    /// `t` starts a tour at the selected experiment or ends it; `n`/`N` step it.
+    fn tour_key(&mut self, action: Action, now: f64) -> Vec<Effect> {
+        let count = self.experiments.len();
+        if action == Action::ToggleTour {
+            return if self.workshop.tour.take().is_some() {
+                Vec::new()
+            } else {
+                self.start_tour(TourMode::Manual, self.selected, now)
+            };
+        }
+        if let Some(tour) = self.workshop.tour.as_mut() {
+            let request = tour.step(action == Action::TourNext, count, now);
+            self.on_tour_request(request, now)
+        } else {
+            self.notice = Some("no tour running: t starts one at the selected experiment".into());
+            Vec::new()
+        }
+    }
+
+    /// Does what the tour asked.
+    fn on_tour_request(&mut self, request: Request, now: f64) -> Vec<Effect> {
+        match request {
+            Request::Start(step) => {
+                self.workshop.scroll = 0;
+                let effects = self.start(step, 0, now);
+                self.workshop.prepare(self.experiments[step]);
+                effects
+            }
+            Request::SwitchVariant => self.handle(Action::SwitchVariant, now),
+        }
+    }
+
     /// Advances the clock: compare mode switches variants here.
     pub fn tick(&mut self, now: f64) -> Vec<Effect> {
         self.now = now;
-        let mut effects = super::tour::tick(self, now);
+        let request = self.workshop.tour.as_mut().and_then(|tour| {
+            tour.tick(
+                now,
+                &Seen {
+                    experiments: self.experiments,
+                    running: self.running.map(|r| r.experiment),
+                    stats: &self.stats,
+                    size: self.running.map_or(0, |r| r.size),
+                },
+            )
+        });
+        let mut effects = match request {
+            Some(request) => self.on_tour_request(request, now),
+            None => Vec::new(),
+        };
         effects.extend(match self.compare_since {
             Some(since) if self.running.is_some() && now - since >= COMPARE_EVERY_SECS => {
                 self.switch_variant(now)

@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, BorderType, Cell, Paragraph, Row, Table, Widget, W
 use super::app::App;
 use super::charts::{fit, render_charts};
 use super::keys::{BINDINGS, keys_label};
-pub use super::theme::{ghost_color, variant_color, variant_marker};
+use super::theme::variant_color;
 use super::workshop::View;
 use super::{layout_view, source_view};
 use crate::runner::Phase;
@@ -70,14 +70,14 @@ impl Widget for &App {
         match self.workshop.view {
             View::Dashboard if self.workshop.presenter => match &self.workshop.tour {
                 Some(tour) => {
-                    super::tour::render(self, tour, left, buf);
+                    render_tour(self, tour, left, buf);
                     super::presenter::render(self, right, buf);
                 }
                 None => super::presenter::render(self, main, buf),
             },
             View::Dashboard => {
                 match &self.workshop.tour {
-                    Some(tour) => super::tour::render(self, tour, left, buf),
+                    Some(tour) => render_tour(self, tour, left, buf),
                     None => render_list(self, left, buf),
                 }
                 render_charts(self, charts, buf);
@@ -138,6 +138,17 @@ fn render_too_small(area: Rect, buf: &mut Buffer) {
         .wrap(Wrap { trim: true })
         .alignment(Alignment::Center)
         .render(area, buf);
+}
+
+fn render_tour(app: &App, tour: &super::tour::Tour, area: Rect, buf: &mut Buffer) {
+    super::tour::render(
+        tour,
+        app.experiments,
+        app.now,
+        app.workshop.scroll,
+        area,
+        buf,
+    );
 }
 
 fn render_list(app: &App, area: Rect, buf: &mut Buffer) {

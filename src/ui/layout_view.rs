@@ -11,7 +11,7 @@ use ratatui::style::{Color, Modifier, Style, Stylize as _};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Widget, Wrap};
 
-use super::draw::variant_color;
+use super::theme::variant_color;
 use crate::units;
 
 /// The padding glyph: shaded, so it reads without colour too.

@@ -229,7 +229,7 @@ fn open_workshop(app: &mut App, options: &workshop::WorkshopOptions, now: f64) -
     app.workshop.presenter = options.presenter;
     app.workshop.no_color = options.no_color;
     match options.tour {
-        Some(mode) => tour::start(app, mode, 0, now),
+        Some(mode) => app.start_tour(mode, 0, now),
         None => Vec::new(),
     }
 }
@@ -266,13 +266,10 @@ where
     };
     loop_state.apply(&mut app, opening);
     if let Some((experiment, variant, size)) = options.start {
-        let mut effects = app.start(experiment, variant, clock());
-        if let (Some(size), Some(Effect::Start { size: s, .. })) = (size, effects.first_mut()) {
-            *s = size;
-            if let Some(running) = app.running.as_mut() {
-                running.size = size;
-            }
-        }
+        let effects = match size {
+            Some(size) => app.start_sized(experiment, variant, size, clock()),
+            None => app.start(experiment, variant, clock()),
+        };
         loop_state.apply(&mut app, effects);
     }
     let frame_every = Duration::from_secs_f64(1.0 / f64::from(options.fps.clamp(1, 60)));
@@ -343,14 +340,9 @@ impl Loop {
     fn handle(&mut self, app: &mut App, event: AppEvent, now: f64) -> bool {
         match event {
             AppEvent::Key(key) => {
-                // While the budget prompt is open, keys are text, not actions.
-                if app.budget_prompt.is_some() {
-                    let effects = app.budget_key(&key);
-                    self.apply(app, effects);
-                } else if let Some(action) = keys::action_for(&key) {
-                    let effects = app.handle(action, now);
-                    self.apply(app, effects);
-                }
+                let (effects, changed) = app.key(&key, now);
+                self.apply(app, effects);
+                return changed;
             }
             AppEvent::Resize => {}
             AppEvent::Runner(RunnerEvent::Sample(sample)) => {
@@ -385,6 +377,8 @@ impl Loop {
                     experiment,
                     variant,
                     size,
+                    budget,
+                    input,
                 } => {
                     if let Some(old) = self.runner.take() {
                         old.stop();
@@ -394,8 +388,8 @@ impl Loop {
                         variant,
                         size,
                         sample_every: DEFAULT_SAMPLE_EVERY,
-                        budget: app.budget,
-                        input: app.input,
+                        budget,
+                        input,
                         launcher: Arc::clone(&self.launcher),
                     };
                     match Runner::start(config, self.tx.clone()) {

@@ -33,7 +33,7 @@ use syntect::easy::HighlightLines;
 use syntect::highlighting::{Theme, ThemeSet};
 use syntect::parsing::SyntaxSet;
 
-use super::draw::variant_color;
+use super::theme::variant_color;
 
 /// What marks an allocating line in an experiment's source.
 pub const ALLOC_MARKER: &str = "// alloc";

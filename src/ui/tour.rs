@@ -12,10 +12,9 @@ use ratatui::style::{Color, Style, Stylize as _};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Widget};
 
-use super::app::{App, Effect};
-use super::keys::Action;
 use super::theme::variant_color;
 use crate::bench::Row;
+use crate::runner::Sample;
 use crate::scorecard::{self, Score, Verdict};
 
 /// Seconds naive runs before the switch.
@@ -58,102 +57,103 @@ pub struct Tour {
     pub since: f64,
 }
 
-/// Starts the tour at `step` (or ends it, if one is running): the `t` key.
-pub fn toggle(app: &mut App, now: f64) -> Vec<Effect> {
-    if app.workshop.tour.take().is_some() {
-        return Vec::new();
-    }
-    start(app, TourMode::Manual, app.selected, now)
+/// What the tour asks of the dashboard: the tour keeps its own clock and stage, and the
+/// dashboard does the running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    /// Start this experiment (a catalog index) at its naive variant: a new step.
+    Start(usize),
+    /// Switch the running experiment to its next variant (naive to optimized).
+    SwitchVariant,
 }
 
-/// Starts a tour in `mode` at `step`.
-pub fn start(app: &mut App, mode: TourMode, step: usize, now: f64) -> Vec<Effect> {
-    app.workshop.tour = Some(Tour {
-        mode,
-        step,
-        stage: Stage::Naive,
-        since: now,
-    });
-    go_to(app, step, now)
+/// What the tour sees of the dashboard when its clock advances.
+#[derive(Debug, Clone, Copy)]
+pub struct Seen<'a> {
+    /// The catalog, in chapter order.
+    pub experiments: &'a [&'static dyn Experiment],
+    /// The experiment running now (a catalog index), if any.
+    pub running: Option<usize>,
+    /// Its variants' latest figures, by variant index.
+    pub stats: &'a [Option<Sample>],
+    /// Its workload size.
+    pub size: usize,
 }
 
-/// Moves the tour one step forward (`n`) or back (`N`); after the last step comes the first.
-pub fn step(app: &mut App, forward: bool, now: f64) -> Vec<Effect> {
-    let Some(tour) = &app.workshop.tour else {
-        app.notice = Some("no tour running: t starts one at the selected experiment".into());
-        return Vec::new();
-    };
-    let count = app.experiments.len();
-    let next = if forward {
-        (tour.step + 1) % count
-    } else {
-        (tour.step + count - 1) % count
-    };
-    go_to(app, next, now)
-}
-
-fn go_to(app: &mut App, step: usize, now: f64) -> Vec<Effect> {
-    if let Some(tour) = app.workshop.tour.as_mut() {
-        tour.step = step;
-        tour.stage = Stage::Naive;
-        tour.since = now;
-    }
-    app.workshop.scroll = 0;
-    let effects = app.start(step, 0, now);
-    app.workshop.prepare(app.experiments[step]);
-    effects
-}
-
-/// Advances the tour's clock: switches to optimized, shows the result, and in auto mode moves
-/// on. Stages wait for figures: a variant whose setup is slow gets its full time measured.
-pub fn tick(app: &mut App, now: f64) -> Vec<Effect> {
-    let Some(tour) = app.workshop.tour.clone() else {
-        return Vec::new();
-    };
-    let elapsed = now - tour.since;
-    let has_figures = |app: &App, variant: usize| {
-        app.running.is_some_and(|r| r.experiment == tour.step)
-            && app.stats.get(variant).copied().flatten().is_some()
-    };
-    match tour.stage {
-        Stage::Naive if elapsed >= NAIVE_SECS && has_figures(app, 0) => {
-            set_stage(app, Stage::Optimized, now);
-            app.handle(Action::SwitchVariant, now)
+impl Tour {
+    /// A tour in `mode` at `step`, its naive stage beginning at `now`; the dashboard starts
+    /// the step's experiment ([`Request::Start`]).
+    #[must_use]
+    pub fn new(mode: TourMode, step: usize, now: f64) -> Self {
+        Tour {
+            mode,
+            step,
+            stage: Stage::Naive,
+            since: now,
         }
-        Stage::Optimized if elapsed >= OPTIMIZED_SECS && has_figures(app, 1) => {
-            let score = result(app, tour.step).map(Box::new);
-            set_stage(app, Stage::Result(score), now);
-            Vec::new()
-        }
-        Stage::Result(_) if tour.mode == TourMode::Auto && elapsed >= AUTO_RESULT_SECS => {
-            step(app, true, now)
-        }
-        _ => Vec::new(),
     }
-}
 
-fn set_stage(app: &mut App, stage: Stage, now: f64) {
-    if let Some(tour) = app.workshop.tour.as_mut() {
-        tour.stage = stage;
-        tour.since = now;
+    /// Moves one step forward (`n`) or back (`N`) among `count` experiments (after the last
+    /// comes the first) and returns the experiment to start.
+    pub fn step(&mut self, forward: bool, count: usize, now: f64) -> Request {
+        let next = if forward {
+            (self.step + 1) % count
+        } else {
+            (self.step + count - 1) % count
+        };
+        *self = Tour::new(self.mode, next, now);
+        Request::Start(next)
+    }
+
+    /// Advances the tour's clock: switches to optimized, shows the result, and in auto mode
+    /// moves on. Stages wait for figures: a variant whose setup is slow gets its full time
+    /// measured.
+    pub fn tick(&mut self, now: f64, seen: &Seen) -> Option<Request> {
+        let elapsed = now - self.since;
+        let has_figures = |variant: usize| {
+            seen.running == Some(self.step) && seen.stats.get(variant).copied().flatten().is_some()
+        };
+        match self.stage {
+            Stage::Naive if elapsed >= NAIVE_SECS && has_figures(0) => {
+                self.enter(Stage::Optimized, now);
+                Some(Request::SwitchVariant)
+            }
+            Stage::Optimized if elapsed >= OPTIMIZED_SECS && has_figures(1) => {
+                let score = result(seen, self.step).map(Box::new);
+                self.enter(Stage::Result(score), now);
+                None
+            }
+            Stage::Result(_) if self.mode == TourMode::Auto && elapsed >= AUTO_RESULT_SECS => {
+                Some(self.step(true, seen.experiments.len(), now))
+            }
+            _ => None,
+        }
+    }
+
+    fn enter(&mut self, stage: Stage, now: f64) {
+        self.stage = stage;
+        self.since = now;
     }
 }
 
 /// The step's figures as bench rows, scored by the scorecard's own rules.
-fn result(app: &App, step: usize) -> Option<Score> {
-    let experiment = app.experiments[step];
-    let info = experiment.info();
-    let size = app.running.map_or(info.default_size, |r| r.size);
-    let rows: Vec<Row> = app
+fn result(seen: &Seen, step: usize) -> Option<Score> {
+    let info = seen.experiments[step].info();
+    let rows: Vec<Row> = seen
         .stats
         .iter()
         .enumerate()
         .filter_map(|(i, stats)| {
             let sample = stats.as_ref()?;
-            Some(Row::from_sample(info, info.variants[i].name, size, sample))
+            Some(Row::from_sample(
+                info,
+                info.variants[i].name,
+                seen.size,
+                sample,
+            ))
         })
         .collect();
-    scorecard::score(&rows, experiment.info().targets)
+    scorecard::score(&rows, info.targets)
 }
 
 /// The width the tour panel takes: two fifths of the screen, at least the list's width.
@@ -180,9 +180,17 @@ fn verdict_span(verdict: Verdict) -> Span<'static> {
     }
 }
 
-/// Draws the tour panel for `tour` into `area`.
-pub fn render(app: &App, tour: &Tour, area: Rect, buf: &mut Buffer) {
-    let experiment: &dyn Experiment = app.experiments[tour.step];
+/// Draws the tour panel for `tour` into `area`: the step's experiment out of `experiments`,
+/// its stage timed at `now`, the why scrolled by `scroll` lines in manual mode.
+pub fn render(
+    tour: &Tour,
+    experiments: &[&'static dyn Experiment],
+    now: f64,
+    scroll: u16,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let experiment: &dyn Experiment = experiments[tour.step];
     let info = experiment.info();
     let mode = match tour.mode {
         TourMode::Manual => "manual",
@@ -194,7 +202,7 @@ pub fn render(app: &App, tour: &Tour, area: Rect, buf: &mut Buffer) {
         .title(format!(
             " tour · step {}/{} · {mode} ",
             tour.step + 1,
-            app.experiments.len()
+            experiments.len()
         ))
         .title_bottom(" n next · N back · ↑/↓ scroll · t ends ");
     let inner = block.inner(area);
@@ -212,7 +220,7 @@ pub fn render(app: &App, tour: &Tour, area: Rect, buf: &mut Buffer) {
         Line::from(info.title).fg(Color::LightYellow).bold(),
         Line::raw(""),
     ];
-    let elapsed = app.now - tour.since;
+    let elapsed = now - tour.since;
     lines.extend(stage_lines(tour, elapsed));
     lines.push(Line::raw(""));
     if let Stage::Result(score) = &tour.stage {
@@ -238,7 +246,7 @@ pub fn render(app: &App, tour: &Tour, area: Rect, buf: &mut Buffer) {
             };
             ((done / step_secs).clamp(0.0, 1.0) * overflow as f64) as usize
         }
-        TourMode::Manual => usize::from(app.workshop.scroll).min(overflow),
+        TourMode::Manual => usize::from(scroll).min(overflow),
     };
     lines.extend(why.into_iter().skip(scroll).map(Line::raw));
     Paragraph::new(lines).render(inner, buf);

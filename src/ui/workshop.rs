@@ -302,31 +302,17 @@ pub const HSCROLL_STEP: u16 = 8;
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     fn sample(epoch: u64, ops: u64, allocs: u64) -> Sample {
         Sample {
-            elapsed: Duration::ZERO,
-            experiment: "x",
             variant: "optimized",
             variant_index: 1,
             epoch,
-            size: 1,
             phase: Phase::Running,
-            measured_for: Duration::ZERO,
             ops,
-            work: 0,
             allocs,
-            deallocs: 0,
-            reallocs: 0,
-            bytes_allocated: 0,
-            live_heap_bytes: 0,
-            peak_heap_bytes: 0,
-            process_heap_bytes: 0,
-            process_rss_bytes: 0,
-            budget_bytes: None,
+            ..Sample::default()
         }
     }
 

@@ -31,13 +31,12 @@ pub fn sample(
         work: ops * 1024,
         allocs: ops * allocs_per_op,
         deallocs: ops * allocs_per_op,
-        reallocs: 0,
         bytes_allocated: ops * allocs_per_op * 2048,
         live_heap_bytes: 1024 + if variant == 1 { 2048 } else { 0 },
         peak_heap_bytes: 3072 + 32 * variant as u64,
         process_heap_bytes: 2 << 20,
         process_rss_bytes: 6 << 20,
-        budget_bytes: None,
+        ..Sample::default()
     }
 }
 
