@@ -274,16 +274,26 @@ fn a_worker_that_dies_is_reported_and_samples_of_others_are_ignored() {
 }
 
 #[test]
-fn the_readme_documents_every_key() {
-    let readme = include_str!("../README.md");
-    for binding in heaplab::ui::keys::BINDINGS {
-        for key in binding.keys {
-            let label = format!("`{}`", key.label());
-            assert!(
-                readme.contains(&label),
-                "README does not mention {label} ({})",
-                binding.help
-            );
-        }
+fn the_readmes_key_table_is_the_key_table() {
+    // The README's table is the one the help overlay draws from, word for word.
+    // `HEAPLAB_BLESS=1 cargo test --test ui readme` writes it into the README.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let readme = std::fs::read_to_string(&path).expect("README");
+    let start = readme
+        .find("| key | does |")
+        .expect("the README has a key table");
+    let end = readme[start..]
+        .find("\n\n")
+        .map_or(readme.len(), |at| start + at + 1);
+    let table = heaplab::ui::keys::markdown_table();
+    if std::env::var_os("HEAPLAB_BLESS").is_some() {
+        let updated = format!("{}{table}{}", &readme[..start], &readme[end..]);
+        std::fs::write(&path, updated).expect("README written");
+    } else {
+        assert_eq!(
+            readme[start..end],
+            table,
+            "the README's key table differs from the keys (HEAPLAB_BLESS=1 rewrites it)"
+        );
     }
 }

@@ -152,7 +152,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: &[Key::Char('c')],
         action: Action::ToggleCompare,
-        help: "compare mode: alternate the variants every few seconds",
+        help: "compare mode: alternate the variants every 5 s so both traces build up",
         status: None,
     },
     Binding {
@@ -170,7 +170,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: &[Key::Char('+'), Key::Char('=')],
         action: Action::WiderWindow,
-        help: "widen the time window (up to 10 min)",
+        help: "widen the time window (up to 10 min; 60 s at start)",
         status: None,
     },
     Binding {
@@ -254,7 +254,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: &[Key::Char('?')],
         action: Action::ToggleHelp,
-        help: "this help",
+        help: "help: every key, then what each figure on screen means",
         status: Some("help"),
     },
     Binding {
@@ -270,6 +270,23 @@ pub const BINDINGS: &[Binding] = &[
         status: Some("quit"),
     },
 ];
+
+/// The key table as a Markdown table, one row per binding with the help overlay's words: the
+/// README's table is this text (a test holds it to it), so README, help and keys agree.
+#[must_use]
+pub fn markdown_table() -> String {
+    use std::fmt::Write as _;
+    let mut table = String::from("| key | does |\n| --- | --- |\n");
+    for binding in BINDINGS {
+        let keys: Vec<String> = binding
+            .keys
+            .iter()
+            .map(|k| format!("`{}`", k.label()))
+            .collect();
+        let _ = writeln!(table, "| {} | {} |", keys.join(", "), binding.help);
+    }
+    table
+}
 
 /// The action a key press asks for, if any. Releases and repeats of a release are ignored.
 #[must_use]
