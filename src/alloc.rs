@@ -1,16 +1,12 @@
-//! The process's global allocator: heaplab's counting wrapper over the system allocator.
+//! The process-wide figures of heaplab's counting allocator, which each binary installs
+//! itself (`#[global_allocator] static ALLOC: heaplab::Counting = heaplab::Counting::system();`,
+//! as `src/main.rs` does): a library that installed it would clash with a user's own.
 //!
 //! Counting (per thread, exact), the process-wide live heap and the `--max-memory` fuse are all
 //! `heaplab_experiments::counting`. No `unsafe` here: installing an allocator is safe, the unsafe
 //! code is all in the counting module.
 
-use std::alloc::System;
-
-use heaplab_experiments::counting::{self, CountingAlloc};
-
-/// Every allocation of the process goes through here.
-#[global_allocator]
-static ALLOCATOR: CountingAlloc<System> = CountingAlloc::new(System);
+use heaplab_experiments::counting;
 
 /// Bytes the whole process has allocated and not freed: the sum of every thread's counters.
 #[must_use]

@@ -93,13 +93,13 @@ pub fn plan(
     stop: Stop,
 ) -> Result<Plan, PlanError> {
     let experiments: Vec<&'static dyn Experiment> = if ids.is_empty() {
-        heaplab_experiments::catalog().to_vec()
+        crate::catalog::catalog().to_vec()
     } else {
         ids.iter()
             .map(|id| {
-                heaplab_experiments::find(id).ok_or_else(|| PlanError::UnknownExperiment {
+                crate::catalog::find(id).ok_or_else(|| PlanError::UnknownExperiment {
                     id: id.clone(),
-                    valid: heaplab_experiments::ids(),
+                    valid: crate::catalog::ids(),
                 })
             })
             .collect::<Result<_, _>>()?
@@ -572,7 +572,9 @@ pub fn run(
             let Some(mut row) = Row::aggregate(runs) else {
                 continue;
             };
-            if let Some(naive) = rows[first..].iter().find(|r| r.variant == "naive") {
+            // The baseline: the experiment's first variant (`naive` in the chapter's).
+            let baseline = item.experiment.info().variants[0].name;
+            if let Some(naive) = rows[first..].iter().find(|r| r.variant == baseline) {
                 row.compare(naive);
             }
             on_row(&row);

@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use color_eyre::eyre::{Result, WrapErr as _};
+use heaplab_experiments::Section;
 use heaplab_experiments::measure::Stop;
-use heaplab_experiments::{Section, catalog};
+
+use crate::catalog::catalog;
 
 pub use crate::UsageError;
 use crate::bench::{self, Format, Isolation, RowStatus, VariantChoice};
@@ -131,9 +133,9 @@ pub enum Command {
     Run {
         /// The experiment's id (see `heaplab list`).
         id: String,
-        /// The variant to start with.
-        #[arg(long, default_value = "naive")]
-        variant: String,
+        /// The variant to start with (default: the first, `naive` in the chapter's catalog).
+        #[arg(long)]
+        variant: Option<String>,
         /// Workload size, in the experiment's own unit (default: the experiment's default).
         #[arg(long, value_name = "N", value_parser = parse_workload_size)]
         size: Option<usize>,
@@ -282,7 +284,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Worker { job }) => {
             let job: heaplab_experiments::worker::Job = serde_json::from_str(&job)
                 .map_err(|e| UsageError(format!("not a worker job: {e}")))?;
-            let status = heaplab_experiments::worker::serve(&job, heaplab_experiments::find);
+            let status = heaplab_experiments::worker::serve(&job, crate::catalog::find);
             Ok(ExitCode::from(status))
         }
         Some(Command::List { format }) => list(format),
@@ -300,7 +302,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             input,
             trace,
         }) => {
-            let start = resolve_start(&id, &variant, size)?;
+            let start = resolve_start(&id, variant.as_deref(), size)?;
             let input = input
                 .map(|path| check_run_input(start.0, path))
                 .transpose()?;
@@ -352,7 +354,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             height,
             view,
         }) => {
-            let start = resolve_start(&id, "naive", size)?;
+            let start = resolve_start(&id, None, size)?;
             let output =
                 output.unwrap_or_else(|| PathBuf::from(format!("assets/{}.svg", view.name())));
             let file = AtomicFile::create(&output)?;
@@ -377,7 +379,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 /// the process, so the runner may keep a `&'static` to it.
 fn check_run_input(experiment: usize, path: PathBuf) -> Result<&'static Path> {
     let experiment = catalog()[experiment];
-    heaplab_experiments::setup_with_input(experiment, "naive", &path)
+    heaplab_experiments::setup_with_input(experiment, experiment.info().variants[0].name, &path)
         .map_err(|e| UsageError(e.to_string()))?;
     Ok(Box::leak(path.into_boxed_path()))
 }
@@ -385,7 +387,7 @@ fn check_run_input(experiment: usize, path: PathBuf) -> Result<&'static Path> {
 /// Checks `heaplab run`'s id, variant and size before the terminal is touched.
 fn resolve_start(
     id: &str,
-    variant: &str,
+    variant: Option<&str>,
     size: Option<usize>,
 ) -> Result<(usize, usize, Option<usize>)> {
     let catalog = catalog();
@@ -395,11 +397,12 @@ fn resolve_start(
         .ok_or_else(|| {
             UsageError(format!(
                 "unknown experiment `{id}`; valid ids: {}",
-                heaplab_experiments::ids()
+                crate::catalog::ids()
             ))
         })?;
     let experiment = catalog[index];
     let size_to_check = size.unwrap_or(experiment.info().default_size);
+    let variant = variant.unwrap_or(experiment.info().variants[0].name);
     let variant = heaplab_experiments::check(experiment, variant, size_to_check)
         .map_err(|e| UsageError(e.to_string()))?;
     Ok((index, variant, size))

@@ -90,7 +90,7 @@ pub fn from_rows(rows: &[Row]) -> ChartData {
     let mut groups: Vec<BarGroup> = Vec::new();
     for row in rows {
         let title = format!("{} (size {})", row.experiment, row.size);
-        let index = heaplab_experiments::find(&row.experiment)
+        let index = crate::catalog::find(&row.experiment)
             .and_then(|e| e.info().variant_index(&row.variant))
             .unwrap_or(0);
         let bar = Bar {

@@ -1,21 +1,30 @@
 //! heaplab: a terminal dashboard and headless bench for memory experiments.
 //!
-//! The library holds everything but `main`: the process's global allocator ([`alloc`]), the
-//! live runner ([`runner`]), the dashboard ([`ui`]), `heaplab bench` ([`bench`]), the command
+//! Your own experiments get the whole program through [`Lab`] (see [`lab`]): one closure per
+//! variant, and `Lab::main` where `main` was; the `heaplab` binary is the chapter's catalog
+//! handed to the same entry point.
+//!
+//! The library holds everything but `main`: the allocator to install ([`Counting`]) and the
+//! process-wide fuse ([`alloc`]), the live runner ([`runner`]), the dashboard ([`ui`]), `heaplab bench` ([`bench`]), the command
 //! line ([`cli`]) and human-readable units ([`units`]). Experiments themselves live in `heaplab-experiments`.
 
 pub mod alloc;
 pub mod bench;
 pub mod benchstat;
+pub mod catalog;
 pub mod cli;
 pub mod export;
 pub mod files;
+pub mod lab;
 pub mod live;
 pub mod runner;
 pub mod scorecard;
 pub mod trace;
 pub mod ui;
 pub mod units;
+
+pub use heaplab_experiments::{Targets, WorkUnit, Workload, type_layout};
+pub use lab::{Counting, ExperimentBuilder, Lab};
 
 /// A request heaplab refuses before doing any work: exit status 2, one line on stderr.
 #[derive(Debug, thiserror::Error)]

@@ -278,7 +278,7 @@ pub fn main(
     live: &crate::live::Live,
 ) -> Result<ExitCode> {
     let (index, variant, size) = start;
-    let experiment = heaplab_experiments::catalog()[index];
+    let experiment = crate::catalog::catalog()[index];
     let info = experiment.info();
     let interval = args.interval.unwrap_or(Duration::from_secs(1));
     let config = RunConfig {

@@ -9,6 +9,10 @@ use std::sync::Arc;
 
 use heaplab::runner::{Command, Launcher, Phase, RunConfig, Runner, RunnerEvent};
 
+/// Counting as the heaplab binary counts: measurements in this process need it.
+#[global_allocator]
+static ALLOC: heaplab::Counting = heaplab::Counting::system();
+
 #[test]
 fn the_naive_cache_under_64_mib_stops_and_returns_its_memory() {
     let experiment = heaplab_experiments::find("bounded-cache").expect("experiment");

@@ -6,6 +6,10 @@
 
 mod binary;
 
+/// Counting as the heaplab binary counts: measurements in this process need it.
+#[global_allocator]
+static ALLOC: heaplab::Counting = heaplab::Counting::system();
+
 use binary::{heaplab, stderr};
 use std::path::Path;
 use std::process::{Command, Output};

@@ -3,6 +3,10 @@
 
 mod binary;
 
+/// Counting as the heaplab binary counts: measurements in this process need it.
+#[global_allocator]
+static ALLOC: heaplab::Counting = heaplab::Counting::system();
+
 use binary::{heaplab, stderr};
 
 use heaplab::export::{Bar, BarGroup, ChartData, Series, TimeSeries, svg};

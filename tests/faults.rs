@@ -13,6 +13,10 @@ use heaplab_experiments::fault::{ENABLE, Fault};
 use heaplab_experiments::measure::Stop;
 use serde_json::Value;
 
+/// Counting as the heaplab binary counts: measurements in this process need it.
+#[global_allocator]
+static ALLOC: heaplab::Counting = heaplab::Counting::system();
+
 static FAULT: Fault = Fault;
 
 fn launcher() -> Arc<Launcher> {

@@ -6,6 +6,10 @@ use heaplab::ui::budget::parse_budget;
 use heaplab::units::Size;
 use proptest::prelude::*;
 
+/// Counting as the heaplab binary counts: measurements in this process need it.
+#[global_allocator]
+static ALLOC: heaplab::Counting = heaplab::Counting::system();
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 

@@ -14,6 +14,10 @@ use heaplab::ui::workshop::View;
 use heaplab_experiments::Experiment;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
+/// Counting as the heaplab binary counts: measurements in this process need it.
+#[global_allocator]
+static ALLOC: heaplab::Counting = heaplab::Counting::system();
+
 mod common;
 use common::{render, sample};
 

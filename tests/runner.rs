@@ -11,6 +11,10 @@ use std::sync::Arc;
 
 use heaplab::runner::{Command, Launcher, Phase, RunConfig, Runner, RunnerEvent, Sample};
 
+/// Counting as the heaplab binary counts: measurements in this process need it.
+#[global_allocator]
+static ALLOC: heaplab::Counting = heaplab::Counting::system();
+
 fn launcher() -> Arc<Launcher> {
     Arc::new(Launcher::new(env!("CARGO_BIN_EXE_heaplab")))
 }

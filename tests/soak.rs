@@ -19,6 +19,10 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
+/// Counting as the heaplab binary counts: measurements in this process need it.
+#[global_allocator]
+static ALLOC: heaplab::Counting = heaplab::Counting::system();
+
 fn main() {
     let one_heap = heaplab_experiments::counting::share_one_c_heap();
     let asked = std::env::args().any(|a| a == "--ignored" || a == "--include-ignored");

@@ -13,6 +13,10 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::widgets::Widget as _;
 
+/// Counting as the heaplab binary counts: measurements in this process need it.
+#[global_allocator]
+static ALLOC: heaplab::Counting = heaplab::Counting::system();
+
 /// Allocations the calling thread makes in `f`.
 fn allocs_of<T>(f: impl FnOnce() -> T) -> (u64, T) {
     let slot = counting::register_worker().expect("a counter slot");

@@ -11,6 +11,10 @@ use std::time::{Duration, Instant};
 
 use heaplab::trace::FIELDS;
 
+/// Counting as the heaplab binary counts: measurements in this process need it.
+#[global_allocator]
+static ALLOC: heaplab::Counting = heaplab::Counting::system();
+
 fn trace(args: &[&str]) -> Vec<BTreeMap<String, String>> {
     let output = Command::new(env!("CARGO_BIN_EXE_heaplab"))
         .args(args)

@@ -7,6 +7,10 @@
 
 use heaplab::runner::Command;
 
+/// Counting as the heaplab binary counts: measurements in this process need it.
+#[global_allocator]
+static ALLOC: heaplab::Counting = heaplab::Counting::system();
+
 mod common;
 use common::{render, sample};
 use heaplab::ui::app::{App, Effect, HISTORY_CAPACITY, SelfCost};

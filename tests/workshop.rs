@@ -10,6 +10,10 @@ use heaplab::ui::tour::{self, Stage, TourMode};
 use heaplab::ui::workshop::View;
 use heaplab_experiments::Experiment;
 
+/// Counting as the heaplab binary counts: measurements in this process need it.
+#[global_allocator]
+static ALLOC: heaplab::Counting = heaplab::Counting::system();
+
 mod common;
 use common::{render, sample};
 

@@ -616,6 +616,16 @@ pub fn register_worker() -> Result<WorkerSlot, RegisterError> {
     Err(RegisterError::SlotsExhausted)
 }
 
+/// Whether the process's global allocator is a [`CountingAlloc`]: an allocation made now
+/// moves the calling thread's counters. A program that forgot the `#[global_allocator]` line
+/// would show zeros everywhere; this is how it finds out first.
+#[must_use]
+pub fn installed() -> bool {
+    let before = snapshot(current_slot_id());
+    drop(std::hint::black_box(Box::new(std::hint::black_box(0u64))));
+    snapshot(current_slot_id()).allocs != before.allocs
+}
+
 /// The slot the calling thread counts into right now.
 #[must_use]
 pub fn current_slot_id() -> SlotId {
@@ -641,6 +651,14 @@ impl<A> CountingAlloc<A> {
     /// The wrapped allocator.
     pub const fn inner(&self) -> &A {
         &self.inner
+    }
+}
+
+impl CountingAlloc<std::alloc::System> {
+    /// Counting over the system allocator: what heaplab installs.
+    #[must_use]
+    pub const fn system() -> Self {
+        Self::new(std::alloc::System)
     }
 }
 

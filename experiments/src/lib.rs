@@ -52,11 +52,15 @@ pub enum Section {
     /// Exercise 04-04: memory-conscious system design.
     #[serde(rename = "04-04")]
     SystemDesign,
+    /// A user's own experiments, given to `heaplab::Lab`.
+    #[serde(rename = "lab")]
+    Yours,
 }
 
 impl Section {
-    /// Every section, in chapter order.
-    pub const ALL: [Section; 4] = [
+    /// Every section: a lab's own first, then the chapter's in chapter order.
+    pub const ALL: [Section; 5] = [
+        Section::Yours,
         Section::ZeroAllocation,
         Section::DataStructures,
         Section::BufferPooling,
@@ -71,6 +75,7 @@ impl Section {
             Section::DataStructures => "04-02",
             Section::BufferPooling => "04-03",
             Section::SystemDesign => "04-04",
+            Section::Yours => "lab",
         }
     }
 
@@ -82,6 +87,7 @@ impl Section {
             Section::DataStructures => "Data structures",
             Section::BufferPooling => "Buffer pooling",
             Section::SystemDesign => "System design",
+            Section::Yours => "Your experiments",
         }
     }
 }
@@ -465,13 +471,28 @@ static CATALOG: [&'static dyn Experiment; 15] = [
 /// The experiment with id `id`.
 #[must_use]
 pub fn find(id: &str) -> Option<&'static dyn Experiment> {
-    catalog().iter().copied().find(|e| e.info().id == id)
+    find_in(catalog(), id)
+}
+
+/// The experiment with id `id` among `experiments`.
+#[must_use]
+pub fn find_in(
+    experiments: &[&'static dyn Experiment],
+    id: &str,
+) -> Option<&'static dyn Experiment> {
+    experiments.iter().copied().find(|e| e.info().id == id)
 }
 
 /// Every experiment id, joined with `, `, for error messages.
 #[must_use]
 pub fn ids() -> String {
-    catalog()
+    ids_of(catalog())
+}
+
+/// The ids of `experiments`, joined with `, `.
+#[must_use]
+pub fn ids_of(experiments: &[&'static dyn Experiment]) -> String {
+    experiments
         .iter()
         .map(|e| e.info().id)
         .collect::<Vec<_>>()

@@ -249,7 +249,7 @@ where
 {
     let started = Instant::now();
     let clock = || started.elapsed().as_secs_f64();
-    let mut app = App::new(heaplab_experiments::catalog());
+    let mut app = App::new(crate::catalog::catalog());
     app.budget = options.budget;
     app.input = options.input;
     let opening = open_workshop(&mut app, &options.workshop, clock());

@@ -403,7 +403,7 @@ mod tests {
 
     #[test]
     fn every_experiment_highlights_without_losing_a_character() {
-        for experiment in heaplab_experiments::catalog() {
+        for experiment in crate::catalog::catalog() {
             let info = experiment.info();
             let pane = SourcePane::build(info);
             assert!(!pane.variants.is_empty(), "{} shows no source", info.id);

@@ -1,0 +1,173 @@
+//! heaplab as a library for users' crates: a new crate in a temporary folder depends on heaplab
+//! by path, declares variants with known allocation counts (and one that panics, one that
+//! grows past a budget), and its `bench --format json` must give exactly those counts, as the
+//! chapter's catalog does. Also: the README's "Your own experiments" code is the example's.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+const LAB: &str = r#"
+#[global_allocator]
+static ALLOC: heaplab::Counting = heaplab::Counting::system();
+
+fn main() -> std::process::ExitCode {
+    heaplab::Lab::new()
+        .experiment("known-counts", |e| {
+            e.size("boxes", 4)
+                .variant("naive", |size| {
+                    move || (0..size).map(|i| *Box::new(i) + *Box::new(1)).sum::<usize>()
+                })
+                .variant("none", |size| move || (0..size).map(|i| i + 1).sum::<usize>())
+                .variant("other", |size| move || size)
+        })
+        .experiment("faults", |e| {
+            e.variant("naive", |_| || 1u8)
+                .variant("panics", |_| {
+                    let mut n = 0u32;
+                    move || {
+                        n += 1;
+                        assert!(n < 100, "boom at {n}");
+                        1u8
+                    }
+                })
+                .variant("grows", |_| {
+                    let mut kept: Vec<Vec<u8>> = Vec::new();
+                    move || {
+                        kept.push(vec![1; 1 << 20]);
+                        1u8
+                    }
+                })
+        })
+        .main()
+}
+"#;
+
+const FORGOT: &str = r#"
+fn main() -> std::process::ExitCode {
+    heaplab::Lab::new()
+        .experiment("x", |e| e.variant("naive", |_| || 1))
+        .main()
+}
+"#;
+
+/// A crate in `dir` with the two binaries above, depending on this heaplab by path; built with
+/// this workspace's lock file and target folder, so only the new crate is compiled.
+fn build_user_crate(dir: &Path) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(dir.join("src/bin")).expect("folders");
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"userlab\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
+             [dependencies]\nheaplab = {{ path = {:?} }}\n\n[workspace]\n",
+            root.display().to_string()
+        ),
+    )
+    .expect("manifest");
+    std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock")).expect("lock file");
+    std::fs::write(dir.join("src/bin/lab.rs"), LAB).expect("lab");
+    std::fs::write(dir.join("src/bin/forgot.rs"), FORGOT).expect("forgot");
+    let target = root.join("target");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--bins"])
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", &target)
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "the user's crate builds");
+    target.join("debug")
+}
+
+fn json_rows(output: &std::process::Output) -> Vec<Value> {
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "a JSON report ({e}): {}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    report["results"].as_array().cloned().unwrap_or_default()
+}
+
+fn row<'a>(rows: &'a [Value], variant: &str) -> &'a Value {
+    rows.iter()
+        .find(|r| r["variant"] == variant)
+        .unwrap_or_else(|| panic!("no row for {variant}: {rows:?}"))
+}
+
+#[test]
+fn a_users_crate_gets_exact_counts_checksums_budgets_and_crash_isolation() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let bin = build_user_crate(dir.path());
+    let lab = bin.join("lab");
+
+    // Exact counts: two boxes per item, four items per operation.
+    let out = Command::new(&lab)
+        .args(["bench", "known-counts", "--format", "json"])
+        .args(["--iterations", "1000", "--runs", "1"])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = json_rows(&out);
+    assert_eq!(row(&rows, "naive")["allocs_per_op"], 8.0);
+    assert_eq!(row(&rows, "naive")["bytes_per_op"], 64.0);
+    assert_eq!(row(&rows, "none")["allocs_per_op"], 0.0);
+    // Checksums: `none` computes what naive does, `other` does not, and bench says so.
+    assert_eq!(row(&rows, "none")["vs_naive"]["same_checksum"], true);
+    assert_eq!(row(&rows, "other")["vs_naive"]["same_checksum"], false);
+
+    // A panic is that row's error, a budget stops its run; the rest go on.
+    let out = Command::new(&lab)
+        .args(["bench", "faults", "--format", "json", "--budget", "64MiB"])
+        .args(["--iterations", "200", "--runs", "1"])
+        .output()
+        .expect("runs");
+    let rows = json_rows(&out);
+    assert_eq!(row(&rows, "naive")["status"], "ok");
+    assert_eq!(row(&rows, "panics")["status"], "panicked");
+    let error = row(&rows, "panics")["error"].as_str().unwrap_or_default();
+    assert!(error.contains("boom at 100"), "{error}");
+    assert_eq!(row(&rows, "grows")["status"], "over_budget");
+
+    // The user's experiments are listed, in a section of their own.
+    let out = Command::new(&lab).arg("list").output().expect("runs");
+    let list = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        list.starts_with("lab Your experiments\n  known-counts"),
+        "{list}"
+    );
+    assert!(
+        !list.contains("buffer-reuse"),
+        "no chapter unless asked: {list}"
+    );
+
+    // Without the allocator, one line that says what to add, and status 2.
+    let out = Command::new(bin.join("forgot"))
+        .arg("list")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("#[global_allocator]"), "{stderr}");
+}
+
+#[test]
+fn the_readmes_own_experiment_is_the_example() {
+    let readme = include_str!("../README.md");
+    let example = include_str!("../examples/parse_csv.rs");
+    let section = readme
+        .split("## Your own experiments")
+        .nth(1)
+        .expect("a section for your own experiments");
+    assert!(
+        section.contains(&format!("```rust\n{example}```")),
+        "the README's code differs from examples/parse_csv.rs"
+    );
+}
