@@ -31,6 +31,10 @@ impl Session {
     }
 
     fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::start_program(env!("CARGO_BIN_EXE_heaplab"), args, env)
+    }
+
+    fn start_program(program: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows: ROWS,
@@ -39,7 +43,7 @@ impl Session {
                 pixel_height: 0,
             })
             .expect("a pseudo-terminal");
-        let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_heaplab"));
+        let mut command = CommandBuilder::new(program);
         command.args(args);
         command.env("TERM", "xterm-256color");
         for (key, value) in env {
@@ -184,6 +188,35 @@ fn esc_and_a_key_typed_together_are_two_keys_and_arrows_stay_arrows() {
         !t.contains(" source · buffer-reuse · ")
     });
     s.keys("q"); // ...and quit.
+    assert_eq!(s.wait_exit(), 0);
+    s.assert_restored();
+}
+
+/// A user's lab (the repository's example) gets the same dashboard: its experiment listed in
+/// a section of its own, run and switched with the same keys, the chapter's below it.
+#[test]
+fn a_users_lab_opens_the_same_dashboard_on_its_own_experiments() {
+    let status = std::process::Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--example", "parse_csv"])
+        .status()
+        .expect("cargo runs");
+    assert!(status.success());
+    let program = std::path::Path::new(env!("CARGO_BIN_EXE_heaplab"))
+        .with_file_name("examples")
+        .join("parse_csv");
+    let mut s = Session::start_program(&program.to_string_lossy(), &[], &[]);
+    s.wait_for("the user's section above the chapter's", |t| {
+        t.contains("lab Your experiments") && t.contains("parse-csv") && t.contains("04-01")
+    });
+    s.keys("\r");
+    s.wait_for("owned running", |t| {
+        t.contains("parse-csv owned") && t.contains("3001.00")
+    });
+    s.keys(" ");
+    s.wait_for("reused against owned", |t| {
+        t.contains("parse-csv reused") && t.contains("reused vs owned: 100% fewer allocs/op")
+    });
+    s.keys("q");
     assert_eq!(s.wait_exit(), 0);
     s.assert_restored();
 }

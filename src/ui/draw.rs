@@ -412,12 +412,14 @@ fn render_numbers(app: &App, area: Rect, buf: &mut Buffer) {
         .border_type(BorderType::Rounded)
         .title(fit(area.width.saturating_sub(badge_width), &titles));
     if let Some(c) = app.comparisons.last() {
+        // The baseline is the first variant: `naive` in the chapter, a lab's own name in a lab.
+        let baseline = info.variants[0].name;
         let verdicts = [
             format!(
-                " {} vs naive: {} · {} · {} ",
+                " {} vs {baseline}: {} · {} · {} ",
                 c.variant, c.allocs, c.speed, c.peak
             ),
-            format!(" {} vs naive: {} · {} ", c.variant, c.allocs, c.speed),
+            format!(" {} vs {baseline}: {} · {} ", c.variant, c.allocs, c.speed),
             format!(" {}: {} ", c.variant, c.speed),
         ];
         block = block.title_bottom(Line::from(fit(area.width, &verdicts)).bold());
