@@ -116,11 +116,15 @@ fn check(target: impl Into<String>, measured: String, verdict: Verdict) -> Check
     }
 }
 
-/// Scores one experiment from its bench rows (naive, optimized and perhaps crate).
+/// Scores one experiment from its bench rows, in variant order: naive and optimized by name,
+/// else (a lab's own names) the first and second rows; perhaps crate.
 #[must_use]
 pub fn score(rows: &[Row], targets: Targets) -> Option<Score> {
-    let naive = rows.iter().find(|r| r.variant == "naive")?;
-    let optimized = rows.iter().find(|r| r.variant == "optimized")?;
+    let named = |name: &str| rows.iter().find(|r| r.variant == name);
+    let (naive, optimized) = match (named("naive"), named("optimized")) {
+        (Some(naive), Some(optimized)) => (naive, optimized),
+        _ => (rows.first()?, rows.get(1)?),
+    };
     let crate_row = rows.iter().find(|r| r.variant == "crate");
     let vs = Comparison::between(naive.figures(), optimized.figures(), true);
 
@@ -500,6 +504,19 @@ mod tests {
             "12.5% slower is within 20%"
         );
         assert_eq!(s.crate_variant.measured, "ours 1.12x slower than crate");
+    }
+
+    #[test]
+    fn a_labs_own_names_are_scored_first_against_second() {
+        let t = Targets {
+            zero_allocs: true,
+            peak_heap: false,
+            speedup: false,
+        };
+        let rows = [row("owned", 3.0, 100, 10.0), row("borrowed", 0.0, 100, 5.0)];
+        let s = score(&rows, t).expect("scored without a naive row");
+        assert_eq!(s.allocations.verdict, Verdict::Met);
+        assert!(s.allocations.measured.starts_with("3.00 → 0.00"), "{s:?}");
     }
 
     #[test]
