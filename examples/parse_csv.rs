@@ -105,12 +105,10 @@ fn main() -> ExitCode {
                 .why("owned records allocate three strings a line; reused records keep their buffers; borrowed records point into the line and allocate nothing")
                 .size("lines per batch", 1_000)
                 .work("lines", |size| size as u64)
-                .variant("owned", |size| {
-                    let log = make_log(size);
-                    move || {
-                        let records: Vec<Owned> = log.iter().filter_map(|l| parse_owned(l)).collect();
-                        summary(records.iter().map(|r| (&*r.time, &*r.method, &*r.path, r.status, r.bytes)))
-                    }
+                .input(make_log)
+                .op("owned", |log| {
+                    let records: Vec<Owned> = log.iter().filter_map(|l| parse_owned(l)).collect();
+                    summary(records.iter().map(|r| (&*r.time, &*r.method, &*r.path, r.status, r.bytes)))
                 })
                 .variant("reused", |size| {
                     let log = make_log(size);
@@ -125,9 +123,8 @@ fn main() -> ExitCode {
                         summary(records[..n].iter().map(|r| (&*r.time, &*r.method, &*r.path, r.status, r.bytes)))
                     }
                 })
-                .variant("borrowed", |size| {
-                    let log = make_log(size);
-                    move || summary(log.iter().filter_map(|l| parse_borrowed(l)).map(|r| (r.time, r.method, r.path, r.status, r.bytes)))
+                .op("borrowed", |log| {
+                    summary(log.iter().filter_map(|l| parse_borrowed(l)).map(|r| (r.time, r.method, r.path, r.status, r.bytes)))
                 })
         })
         .with_chapter()

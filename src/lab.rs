@@ -31,6 +31,7 @@ use std::io::Write as _;
 use std::marker::PhantomData;
 use std::panic::Location;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser as _;
 use heaplab_experiments::layout::TypeLayout;
@@ -75,12 +76,13 @@ impl Lab {
     /// Adds the experiment `id` (kebab-case, as typed on the command line), described by
     /// `define`: its size, its variants, and anything else [`ExperimentBuilder`] takes.
     #[must_use]
-    pub fn experiment(
+    pub fn experiment<B: Into<ExperimentBuilder>>(
         mut self,
         id: &str,
-        define: impl FnOnce(ExperimentBuilder) -> ExperimentBuilder,
+        define: impl FnOnce(ExperimentBuilder) -> B,
     ) -> Self {
-        self.experiments.push(define(ExperimentBuilder::new(id)));
+        self.experiments
+            .push(define(ExperimentBuilder::new(id)).into());
         self
     }
 
@@ -363,6 +365,21 @@ impl ExperimentBuilder {
         self
     }
 
+    /// The input every [`WithInput::op`] variant works on, made once per run by `make` from
+    /// the workload size, outside the measured region: `.input(make_log).op("owned", |log|
+    /// parse_owned(log))`, a line per variant. Describe the experiment (size, title, work...)
+    /// before it.
+    #[must_use]
+    pub fn input<I: Send + 'static>(
+        self,
+        make: impl Fn(usize) -> I + Send + Sync + 'static,
+    ) -> WithInput<I> {
+        WithInput {
+            builder: self,
+            make: Arc::new(make),
+        }
+    }
+
     /// One line on what the last variant added does differently (shown by `list`).
     #[must_use]
     pub fn summary(mut self, text: &str) -> Self {
@@ -447,6 +464,72 @@ impl ExperimentBuilder {
             warmup: self.warmup,
             layouts: self.layouts,
         })
+    }
+}
+
+/// An experiment whose variants share one input: see [`ExperimentBuilder::input`].
+pub struct WithInput<I> {
+    builder: ExperimentBuilder,
+    make: Arc<dyn Fn(usize) -> I + Send + Sync>,
+}
+
+impl<I: Send + 'static> WithInput<I> {
+    /// Adds a variant whose operation is `op` over the input: each call is one measured
+    /// operation, its result hashed into the checksum.
+    #[must_use]
+    #[track_caller]
+    pub fn op<R: Hash + 'static>(
+        self,
+        name: &str,
+        op: impl Fn(&I) -> R + Send + Sync + 'static,
+    ) -> Self {
+        let make = Arc::clone(&self.make);
+        let op = Arc::new(op);
+        let builder = self.builder.variant(name, move |size| {
+            let input = make(size);
+            let op = Arc::clone(&op);
+            move || op(&input)
+        });
+        Self { builder, ..self }
+    }
+
+    /// Adds a variant with a setup of its own (state besides the input): see
+    /// [`ExperimentBuilder::variant`].
+    #[must_use]
+    #[track_caller]
+    pub fn variant<S, Op, R>(self, name: &str, setup: S) -> Self
+    where
+        S: Fn(usize) -> Op + Send + Sync + 'static,
+        Op: FnMut() -> R + Send + 'static,
+        R: Hash + 'static,
+    {
+        Self {
+            builder: self.builder.variant(name, setup),
+            ..self
+        }
+    }
+
+    /// One line on what the last variant added does differently (shown by `list`).
+    #[must_use]
+    pub fn summary(self, text: &str) -> Self {
+        Self {
+            builder: self.builder.summary(text),
+            ..self
+        }
+    }
+}
+
+impl<I> std::fmt::Debug for WithInput<I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WithInput")
+            .field("builder", &self.builder)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<I> From<WithInput<I>> for ExperimentBuilder {
+    fn from(with: WithInput<I>) -> Self {
+        with.builder
     }
 }
 
@@ -669,6 +752,30 @@ mod tests {
         let naive = heaplab_experiments::checksum_of(catalog[0], "naive", 8, 10).expect("runs");
         let optimized =
             heaplab_experiments::checksum_of(catalog[0], "optimized", 8, 10).expect("runs");
+        assert_eq!(naive, optimized);
+    }
+
+    #[test]
+    fn variants_over_one_input_take_a_line_each() {
+        let catalog = Lab::new()
+            .experiment("sum", |e| {
+                e.size("numbers", 100)
+                    .input(|size| (0..size as u64).collect::<Vec<u64>>())
+                    .op("naive", |v| v.to_vec().iter().sum::<u64>())
+                    .op("optimized", |v| v.iter().sum::<u64>())
+            })
+            .build()
+            .expect("builds");
+        let experiment = catalog[0];
+        assert_eq!(experiment.info().variant_names(), "naive, optimized");
+        let source = experiment.info().variant_source("optimized").expect("code");
+        assert!(
+            source.contains(".op(\"optimized\", |v| v.iter().sum::<u64>())"),
+            "{source}"
+        );
+        let naive = heaplab_experiments::checksum_of(experiment, "naive", 100, 5).expect("runs");
+        let optimized =
+            heaplab_experiments::checksum_of(experiment, "optimized", 100, 5).expect("runs");
         assert_eq!(naive, optimized);
     }
 
