@@ -761,7 +761,14 @@ mod tests {
             .experiment("sum", |e| {
                 e.size("numbers", 100)
                     .input(|size| (0..size as u64).collect::<Vec<u64>>())
-                    .op("naive", |v| v.to_vec().iter().sum::<u64>())
+                    .op("naive", |v| {
+                        v.iter()
+                            .rev()
+                            .copied()
+                            .collect::<Vec<u64>>()
+                            .iter()
+                            .sum::<u64>()
+                    })
                     .op("optimized", |v| v.iter().sum::<u64>())
             })
             .build()
