@@ -1,6 +1,6 @@
 //! heaplab as a library for users' crates: a new crate in a temporary folder depends on heaplab
 //! by path, declares variants with known allocation counts (and one that panics, one that
-//! grows past a budget), and its `bench --format json` must give exactly those counts, as the
+//! aborts its process, one that grows past a budget), and its `bench --format json` must give exactly those counts, as the
 //! chapter's catalog does. Also: the README's "Your own experiments" code is the example's.
 
 use std::path::{Path, PathBuf};
@@ -32,6 +32,7 @@ fn main() -> std::process::ExitCode {
                         1u8
                     }
                 })
+                .variant("aborts", |_| || -> u8 { std::process::abort() })
                 .variant("grows", |_| {
                     let mut kept: Vec<Vec<u8>> = Vec::new();
                     move || {
@@ -134,6 +135,9 @@ fn a_users_crate_gets_exact_counts_checksums_budgets_and_crash_isolation() {
     let error = row(&rows, "panics")["error"].as_str().unwrap_or_default();
     assert!(error.contains("boom at 100"), "{error}");
     assert_eq!(row(&rows, "grows")["status"], "over_budget");
+    assert_eq!(row(&rows, "aborts")["status"], "crashed");
+    let error = row(&rows, "aborts")["error"].as_str().unwrap_or_default();
+    assert!(error.contains("SIGABRT"), "{error}");
 
     // The user's experiments are listed, in a section of their own.
     let out = Command::new(&lab).arg("list").output().expect("runs");
