@@ -786,6 +786,50 @@ mod tests {
         assert_eq!(naive, optimized);
     }
 
+    /// A workload of the user's own, with counters the dashboard shows under the table.
+    struct Pool {
+        hits: u64,
+    }
+
+    impl Workload for Pool {
+        fn run_op(&mut self, checksum: &mut Checksum) -> u64 {
+            self.hits += 1;
+            checksum.fold(self.hits);
+            1
+        }
+
+        fn extra_counters(&self, report: &mut dyn FnMut(&'static str, f64)) {
+            report("hits", self.hits as f64);
+        }
+    }
+
+    #[allow(dead_code)] // Only its layout is shown.
+    struct Record {
+        id: u64,
+        flag: bool,
+    }
+
+    #[test]
+    fn counters_and_layouts_are_declared_as_the_chapters_are() {
+        let catalog = Lab::new()
+            .experiment("pool", |e| {
+                e.layouts(vec![crate::type_layout!("naive", Record, "", [id, flag])])
+                    .workload_variant("naive", |_| Pool { hits: 0 })
+            })
+            .build()
+            .expect("builds");
+        let mut workload = catalog[0].build(0, 1);
+        let mut checksum = Checksum::new();
+        workload.run_op(&mut checksum);
+        workload.run_op(&mut checksum);
+        let mut counters = Vec::new();
+        workload.extra_counters(&mut |name, value| counters.push((name, value)));
+        assert_eq!(counters, [("hits", 2.0)]);
+        let layouts = catalog[0].layouts();
+        assert_eq!(layouts.len(), 1);
+        assert_eq!(layouts[0].size, 16);
+    }
+
     #[test]
     fn a_lab_that_cannot_run_says_why() {
         let no_variant = Lab::new().experiment("x", |e| e).build();
