@@ -40,16 +40,18 @@ hashing on every request are. Per request the bounded caches are faster: ours 1.
 interval 1.03 to 1.34 over 10 runs: 572 ns against the unbounded map's 646 ns), quick_cache 468 \
 ns. They re-render on about half of the requests but work in a few MiB that stay in the CPU cache, \
 while the map's hits are spread over hundreds of MB. At 4 MiB quick_cache is faster than our LRU, \
-ours 1.24 times slower (95% interval 1.04 to 1.53 over 10 runs), more than the 20% we allow a \
-crate. The reason is the eviction policy, not the machinery: in 10 runs of heaplab bench our LRU \
-served 53.6% of requests from the cache and quick_cache 60.7%, so ours rendered on 18% more \
-requests (0.46 misses per request against 0.39), each a render, an allocation and an eviction. At \
-64 MiB, where a 0.2 s run evicts nothing and so the policy plays no part, the two run at the same \
-speed (740 and 738 ns per request over 8 runs, hit rates 68.9% and 68.8%): our hash map and slab \
-cost what quick_cache's table costs. Both hash with SipHash (quick_cache's own faster hasher is a \
-default feature we leave off, so the two compare like for like). To match quick_cache at 4 MiB, \
-ours would need its policy: CLOCK-Pro keeps the hot set where LRU lets a burst of one-off keys \
-flush it, and a hit there sets a reference bit where ours relinks a list.",
+ours 1.24 times slower (95% interval 1.04 to 1.53 over 10 runs; 1.25 times, 1.13 to 1.41, in \
+another scorecard run, and no significant difference, p = 0.06, in a third): more than the 20% we \
+allow a crate, or too close to it to call. The reason is the eviction policy, not the machinery: \
+in 10 runs of heaplab bench our LRU served 53.6% of requests from the cache and quick_cache 60.7%, \
+so ours rendered on 18% more requests (0.46 misses per request against 0.39), each a render, an \
+allocation and an eviction. At 64 MiB, where a 0.2 s run evicts nothing and so the policy plays no \
+part, the two run at the same speed (740 and 738 ns per request over 8 runs, hit rates 68.9% and \
+68.8%): our hash map and slab cost what quick_cache's table costs. Both hash with SipHash \
+(quick_cache's own faster hasher is a default feature we leave off, so the two compare like for \
+like). To match quick_cache at 4 MiB, ours would need its policy: CLOCK-Pro keeps the hot set \
+where LRU lets a burst of one-off keys flush it, and a hit there sets a reference bit where ours \
+relinks a list.",
     variants: &[
         VariantInfo {
             name: "naive",
