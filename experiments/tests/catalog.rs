@@ -356,7 +356,9 @@ fn streaming_allocates_nothing_and_its_peak_does_not_grow_with_the_input() {
     );
     let small = run(&slot, "streaming", "optimized", 1 << 20, 2);
     let large = run(&slot, "streaming", "optimized", 16 << 20, 1);
-    for m in [&small, &large] {
+    let memchr = run(&slot, "streaming", "crate", 1 << 20, 2);
+    assert_eq!(memchr.peak_heap_bytes, small.peak_heap_bytes);
+    for m in [&small, &large, &memchr] {
         assert_eq!(m.allocs_per_op(), 0.0, "size {}", m.size);
         assert_eq!(m.reallocs, 0, "size {}", m.size);
     }
@@ -393,8 +395,10 @@ fn streaming_runs_over_a_users_file() {
     let open = || std::fs::File::open(&path).expect("opens the file");
     let naive = summarize(Variant::Naive, open()).expect("naive");
     let streamed = summarize(Variant::Optimized, open()).expect("streaming");
+    let memchr = summarize(Variant::Memchr, open()).expect("streaming with memchr");
     std::fs::remove_file(&path).expect("removes the file");
     assert_eq!(naive, streamed);
+    assert_eq!(naive, memchr);
     assert!(naive.records() > 4_000);
     assert!(naive.invalid >= 1, "the binary tail is an invalid line");
 }
