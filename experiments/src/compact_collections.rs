@@ -34,14 +34,17 @@ heap, but it still compared bytes on every row, so it scanned no faster than Vec
 times as fast, 95% interval 0.82 to 0.93; the Strings, allocated one after another into a fresh \
 heap, lie in order anyway) and 17.5 times slower than the interner (95% interval 16.7 to 18.9 over \
 10 runs). That was not like for like: the interner compares a 4-byte code where the arena compared \
-text. With a code per row, what made the difference, ours scans as fast as the crate or faster \
-(two scorecard runs of 10: no significant difference, p = 0.53, at 30 µs per scan each; then ours \
-1.35 times faster, 95% interval 1.16 to 1.53, 22 µs against 28 µs), and ours holds a little less \
-(a sorted Vec<u32>, 4 bytes per distinct tag, instead of a hash table; u32 end offsets instead of \
-usize): 489 KiB against 529 KiB. Against the Vec<String> the scan is 18 and 22 times faster in the \
-two runs (95% intervals 14 to 23 and 19 to 25). The trade-offs: a dictionary pays off only when \
-values repeat; a new distinct tag shifts the sorted index (fine for thousands of distinct values; \
-a hash table, as the interner has, for millions); and neither removes a tag cheaply.",
+text. With a code per row, what made the difference, ours scans at the crate's speed: both scans \
+compile to the same vector loop (four codes per step), and five scorecard runs of 10 said no \
+significant difference three times (p = 0.53, 0.74 and 0.68), ours 1.35 times faster once (95% \
+interval 1.16 to 1.53) and 1.24 times slower once (1.17 to 1.41), at 22 to 30 µs per scan; the \
+scorecard measures one variant's runs after the other's, so on a busy machine the load falls on \
+one or the other. Ours holds a little less (a sorted Vec<u32>, 4 bytes per distinct tag, instead \
+of a hash table; u32 end offsets instead of usize): 489 KiB against 529 KiB. Against the \
+Vec<String> the scan is 16 to 22 times faster in those five scorecard runs. The trade-offs: a \
+dictionary pays off only when values repeat; a new distinct tag shifts the sorted index (fine for \
+thousands of distinct values; a hash table, as the interner has, for millions); and neither \
+removes a tag cheaply.",
     variants: &[
         VariantInfo {
             name: "naive",
