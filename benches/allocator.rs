@@ -1,9 +1,11 @@
 //! What counting costs: one alloc+free pair of 64 bytes through plain `System`, through
 //! `Cap<System>`, through heaplab's counting allocator (over `System` with its own slot fuse
 //! set, as installed, and over `Cap<System>`, cap being the process-wide fuse a worker process
-//! could use instead, as heaplab was first built), and through the design heaplab avoids, a
-//! single set of shared atomic counters; first on one thread, then with two threads allocating
-//! at once.
+//! could use instead, as heaplab was first built), through the counting allocators a user would
+//! otherwise reach for (divan's `AllocProfiler`, `stats_alloc`'s `StatsAlloc`,
+//! `tracking-allocator` with a counting tracker, and dhat's heap profiler), and through the
+//! design heaplab avoids, a single set of shared atomic counters; first on one thread, then
+//! with two threads allocating at once.
 //!
 //! Run with `cargo bench --bench allocator` (`HEAPLAB_BENCH_ROUNDS`, 201 by default). Each
 //! allocator is a static instance called directly, so the bench binary's own global allocator
@@ -22,6 +24,8 @@ use std::time::{Duration, Instant};
 
 use cap::Cap;
 use heaplab_experiments::counting::{self, CountingAlloc, SharedCounter};
+use std::cell::Cell;
+use tracking_allocator::{AllocationGroupId, AllocationRegistry, AllocationTracker};
 
 static SYSTEM: System = System;
 static CAP: Cap<System> = Cap::new(System, usize::MAX);
@@ -30,6 +34,43 @@ static HEAPLAB: CountingAlloc<System> = CountingAlloc::new(System);
 static COUNTING_CAP: CountingAlloc<Cap<System>> = CountingAlloc::new(Cap::new(System, 16 << 30));
 static SHARED: SharedCounter<System> = SharedCounter::new(System);
 static SHARED_CAP: SharedCounter<Cap<System>> = SharedCounter::new(Cap::new(System, usize::MAX));
+// The peers, as their documentation installs them.
+static DIVAN: divan::AllocProfiler = divan::AllocProfiler::system();
+static STATS_ALLOC: stats_alloc::StatsAlloc<System> = stats_alloc::StatsAlloc::system();
+static TRACKING: tracking_allocator::Allocator<System> = tracking_allocator::Allocator::system();
+static DHAT: dhat::Alloc = dhat::Alloc;
+
+thread_local! {
+    /// What the tracker counts: calls and bytes, allocated and freed, of the calling thread.
+    static TRACKED: [Cell<u64>; 4] = const { [const { Cell::new(0) }; 4] };
+}
+
+/// tracking-allocator only calls a tracker: this one counts into thread-local cells, the
+/// cheapest exact tracker a user could write (shared atomics would add contention of its own).
+struct CountingTracker;
+
+impl AllocationTracker for CountingTracker {
+    fn allocated(&self, _addr: usize, size: usize, _wrapped: usize, _group: AllocationGroupId) {
+        TRACKED.with(|[allocs, bytes, ..]| {
+            allocs.set(allocs.get() + 1);
+            bytes.set(bytes.get() + size as u64);
+        });
+    }
+
+    fn deallocated(
+        &self,
+        _addr: usize,
+        size: usize,
+        _wrapped: usize,
+        _source: AllocationGroupId,
+        _current: AllocationGroupId,
+    ) {
+        TRACKED.with(|[_, _, frees, bytes]| {
+            frees.set(frees.get() + 1);
+            bytes.set(bytes.get() + size as u64);
+        });
+    }
+}
 
 const LAYOUT: Layout = match Layout::from_size_align(64, 8) {
     Ok(layout) => layout,
@@ -39,6 +80,9 @@ const LAYOUT: Layout = match Layout::from_size_align(64, 8) {
 /// Pairs per allocator per round: about 1 ms. Short slices, many rounds: with 5 ms slices and
 /// 41 rounds, one run in six put even the shared-atomics wrapper (normally +0..3%) at +18%.
 const PAIRS: u64 = 100_000;
+/// dhat records a backtrace per allocation, about a hundred times slower: fewer pairs keep its
+/// slice near 1 ms too.
+const DHAT_PAIRS: u64 = 1_000;
 
 // The only unsafe outside the counting module: calling an allocator directly is unsafe.
 fn pairs(allocator: &(dyn GlobalAlloc + Sync), n: u64) {
@@ -82,19 +126,44 @@ fn on_threads(
     })
 }
 
-const ALLOCATORS: [(&str, &(dyn GlobalAlloc + Sync)); 6] = [
-    ("`System`", &SYSTEM),
-    ("`Cap<System>`", &CAP),
+/// An allocator in the table: its name, the allocator, and the pairs it runs per round.
+type Entry = (&'static str, &'static (dyn GlobalAlloc + Sync), u64);
+
+const ALLOCATORS: [Entry; 10] = [
+    ("`System`", &SYSTEM, PAIRS),
+    ("`Cap<System>`", &CAP, PAIRS),
     (
         "**heaplab: counting over `System`** (as installed)",
         &HEAPLAB,
+        PAIRS,
     ),
     (
         "counting over `Cap<System>` (cap as the worker's fuse; heaplab as first built)",
         &COUNTING_CAP,
+        PAIRS,
     ),
-    ("one set of shared atomic counters over `System`", &SHARED),
-    ("shared atomic counters over `Cap<System>`", &SHARED_CAP),
+    ("divan `AllocProfiler` (per-thread tallies)", &DIVAN, PAIRS),
+    (
+        "`stats_alloc::StatsAlloc` (shared atomics)",
+        &STATS_ALLOC,
+        PAIRS,
+    ),
+    (
+        "`tracking_allocator::Allocator` (thread-local counting tracker)",
+        &TRACKING,
+        PAIRS,
+    ),
+    ("dhat `Alloc` (heap profiler running)", &DHAT, DHAT_PAIRS),
+    (
+        "one set of shared atomic counters over `System`",
+        &SHARED,
+        PAIRS,
+    ),
+    (
+        "shared atomic counters over `Cap<System>`",
+        &SHARED_CAP,
+        PAIRS,
+    ),
 ];
 
 fn median(values: &mut [f64]) -> f64 {
@@ -105,6 +174,10 @@ fn median(values: &mut [f64]) -> f64 {
 fn main() {
     // As installed: heaplab always runs with a fuse (75% of physical memory by default).
     counting::set_fuse(16 << 30).expect("a fuse above what the bench holds");
+    AllocationRegistry::set_global_tracker(CountingTracker).expect("no tracker set yet");
+    AllocationRegistry::enable_tracking();
+    // In testing mode dhat writes no file; its profiler records every dhat allocation.
+    let _dhat = dhat::Profiler::builder().testing().build();
     let rounds: usize = std::env::var("HEAPLAB_BENCH_ROUNDS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -121,8 +194,9 @@ fn main() {
             let mut this_round = vec![0.0; n];
             for k in 0..n {
                 let index = (k + round) % n;
-                let elapsed = on_threads(ALLOCATORS[index].1, threads, PAIRS);
-                this_round[index] = elapsed.as_nanos() as f64 / PAIRS as f64;
+                let (_, allocator, pairs) = ALLOCATORS[index];
+                let elapsed = on_threads(allocator, threads, pairs);
+                this_round[index] = elapsed.as_nanos() as f64 / pairs as f64;
             }
             if round > 0 {
                 for (series, value) in ns.iter_mut().zip(this_round) {
@@ -130,7 +204,7 @@ fn main() {
                 }
             }
         }
-        for (index, (name, _)) in ALLOCATORS.iter().enumerate() {
+        for (index, (name, ..)) in ALLOCATORS.iter().enumerate() {
             let mut ratios: Vec<f64> = ns[index].iter().zip(&ns[0]).map(|(a, s)| a / s).collect();
             let over = (median(&mut ratios) - 1.0) * 100.0;
             let over = if index == 0 {
