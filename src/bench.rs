@@ -198,7 +198,8 @@ pub struct Row {
     pub peak_heap_bytes: u64,
     /// Operations per second.
     pub ops_per_sec: f64,
-    /// Work done per second, in `work_unit`.
+    /// Work done per second, in `work_unit` (`bytes_per_sec` in exports from before the unit).
+    #[serde(alias = "bytes_per_sec")]
     pub work_per_sec: f64,
     /// What the experiment's work is counted in (`bytes`, `records`, `lookups`...): the same
     /// work for every variant. Exports from before it was recorded read as `bytes`.

@@ -571,7 +571,8 @@ fn scorecard_strict_fails_on_a_target_not_met() {
     );
 }
 
-/// A bench export with one row per `(experiment, variant, runs)`.
+/// A bench export with one row per `(experiment, variant, runs)`, as heaplab wrote them before
+/// throughput had a unit (`bytes_per_sec`, no `work_unit`): `compare` still reads them.
 fn export(rows: &[(&str, &str, [f64; 6])]) -> String {
     let rows: Vec<Value> = rows
         .iter()
@@ -580,7 +581,7 @@ fn export(rows: &[(&str, &str, [f64; 6])]) -> String {
                 "experiment": experiment, "variant": variant, "size": 64, "iterations": 600,
                 "ns_per_op": heaplab_experiments::stats::median(runs), "allocs_per_op": 0.0,
                 "bytes_per_op": 0.0, "reallocs_per_op": 0.0, "peak_heap_bytes": 1024,
-                "ops_per_sec": 1.0, "work_per_sec": 1.0, "checksum": "0000000000000000",
+                "ops_per_sec": 1.0, "bytes_per_sec": 1.0, "checksum": "0000000000000000",
                 "vs_naive": null, "extra": {}, "status": "ok", "error": null,
                 "runs": 6, "ns_per_op_runs": runs,
             })
