@@ -573,8 +573,7 @@ pub fn run(
             let Some(mut row) = Row::aggregate(runs) else {
                 continue;
             };
-            // The baseline: the experiment's first variant (`naive` in the chapter's).
-            let baseline = item.experiment.info().variants[0].name;
+            let baseline = item.experiment.info().baseline();
             if let Some(naive) = rows[first..].iter().find(|r| r.variant == baseline) {
                 row.compare(naive);
             }

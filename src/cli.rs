@@ -379,7 +379,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 /// the process, so the runner may keep a `&'static` to it.
 fn check_run_input(experiment: usize, path: PathBuf) -> Result<&'static Path> {
     let experiment = catalog()[experiment];
-    heaplab_experiments::setup_with_input(experiment, experiment.info().variants[0].name, &path)
+    heaplab_experiments::setup_with_input(experiment, experiment.info().baseline(), &path)
         .map_err(|e| UsageError(e.to_string()))?;
     Ok(Box::leak(path.into_boxed_path()))
 }
@@ -402,7 +402,7 @@ fn resolve_start(
         })?;
     let experiment = catalog[index];
     let size_to_check = size.unwrap_or(experiment.info().default_size);
-    let variant = variant.unwrap_or(experiment.info().variants[0].name);
+    let variant = variant.unwrap_or(experiment.info().baseline());
     let variant = heaplab_experiments::check(experiment, variant, size_to_check)
         .map_err(|e| UsageError(e.to_string()))?;
     Ok((index, variant, size))

@@ -191,6 +191,13 @@ impl ExperimentInfo {
         (!blocks.is_empty()).then(|| blocks.join("\n\n"))
     }
 
+    /// The baseline every other variant is compared with: the first (`naive` in the chapter's
+    /// catalog, a lab's own name in a lab).
+    #[must_use]
+    pub fn baseline(&self) -> &'static str {
+        self.variants[0].name
+    }
+
     /// The variant names joined with `, `, for error messages.
     #[must_use]
     pub fn variant_names(&self) -> String {

@@ -412,8 +412,7 @@ fn render_numbers(app: &App, area: Rect, buf: &mut Buffer) {
         .border_type(BorderType::Rounded)
         .title(fit(area.width.saturating_sub(badge_width), &titles));
     if let Some(c) = app.comparisons.last() {
-        // The baseline is the first variant: `naive` in the chapter, a lab's own name in a lab.
-        let baseline = info.variants[0].name;
+        let baseline = info.baseline();
         let verdicts = [
             format!(
                 " {} vs {baseline}: {} · {} · {} ",
