@@ -95,6 +95,10 @@ struct Slot {
     base_bytes_allocated: AtomicU64,
     base_bytes_freed: AtomicU64,
     in_use: AtomicBool,
+    /// Whether the owner's allocations are being captured with their call stacks
+    /// ([`crate::sites`]); while it is set, `fuse_check_at` stays 0 so that every allocation
+    /// takes the out-of-line path, and the fast path pays nothing for the feature.
+    capturing: AtomicBool,
 }
 
 impl Slot {
@@ -116,6 +120,7 @@ impl Slot {
             base_bytes_allocated: AtomicU64::new(0),
             base_bytes_freed: AtomicU64::new(0),
             in_use: AtomicBool::new(false),
+            capturing: AtomicBool::new(false),
         }
     }
 
@@ -354,14 +359,16 @@ fn fuse_check(slot: &Slot, bytes: u64) -> bool {
     }
     let step = FUSE_STEP.min((limit - after) / MAX_SLOTS as u64);
     // The owner's own field, or the shared bucket's (where a racing store only moves the next
-    // check by one step).
-    slot.fuse_check_at.store(
+    // check by one step). While the slot captures sites, every allocation must come here.
+    let next = if slot.capturing.load(Ordering::Relaxed) {
+        0
+    } else {
         slot.bytes_allocated
             .load(Ordering::Relaxed)
             .wrapping_add(bytes)
-            .wrapping_add(step),
-        Ordering::Relaxed,
-    );
+            .wrapping_add(step)
+    };
+    slot.fuse_check_at.store(next, Ordering::Relaxed);
     true
 }
 
@@ -524,6 +531,17 @@ impl WorkerSlot {
         self.set_budget(limit);
     }
 
+    /// Starts or stops sending every allocation and reallocation of this thread through
+    /// [`crate::sites`] with its call stack. Only the owner may do this; [`crate::sites::Capture`]
+    /// is the way in.
+    pub(crate) fn set_capturing(&self, on: bool) {
+        let slot = &SLOTS[self.id.index()];
+        slot.capturing.store(on, Ordering::Relaxed);
+        // On: the next allocation takes the out-of-line path, which keeps it so. Off: the next
+        // one re-arms the fuse check at its usual distance.
+        slot.fuse_check_at.store(0, Ordering::Relaxed);
+    }
+
     /// The live byte count at which the budget was passed, if it was.
     #[must_use]
     pub fn over_budget(&self) -> Option<i64> {
@@ -604,6 +622,7 @@ pub fn register_worker() -> Result<WorkerSlot, RegisterError> {
                     .store(slot.raw_live(), Ordering::Relaxed);
                 slot.budget_live_bytes.store(i64::MAX, Ordering::Relaxed);
                 slot.over_budget_at.store(NOT_OVER, Ordering::Relaxed);
+                slot.capturing.store(false, Ordering::Relaxed);
             });
             CURRENT_SLOT.with(|current| current.set(Some(slot)));
             // Cannot truncate: MAX_SLOTS fits in u16 (checked at compile time above).
@@ -699,10 +718,16 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
         // SAFETY: the caller upholds `realloc`'s contract; `ptr` and `layout` came from `inner`.
         let new_ptr = unsafe { self.inner.realloc(ptr, layout, new_size) };
         if !new_ptr.is_null() {
+            let grown = new_size.saturating_sub(old_size) as u64;
             if new_size >= old_size {
-                record(owned, Event::Grow((new_size - old_size) as u64));
+                record(owned, Event::Grow(grown));
             } else {
                 record(owned, Event::Shrink((old_size - new_size) as u64));
+            }
+            if let Some(slot) = owned
+                && slot.capturing.load(Ordering::Relaxed)
+            {
+                capture(crate::sites::Kind::Realloc, grown);
             }
         }
         new_ptr
@@ -770,8 +795,41 @@ unsafe fn checked_alloc<A: GlobalAlloc, const ZEROED: bool>(inner: &A, layout: L
     let ptr = unsafe { allocate::<A, ZEROED>(inner, layout) };
     if !ptr.is_null() {
         record(owned, Event::Alloc(size));
+        if let Some(slot) = owned
+            && slot.capturing.load(Ordering::Relaxed)
+        {
+            capture(crate::sites::Kind::Alloc, size);
+        }
     }
     ptr
+}
+
+/// Records the call stack of the allocation just counted ([`crate::sites`]). The thread is
+/// detached from its slot meanwhile, so that whatever the unwinder itself allocates counts in
+/// the shared bucket, is never captured (no recursion), and never reaches the experiment's
+/// figures.
+#[cold]
+#[inline(never)]
+fn capture(kind: crate::sites::Kind, bytes: u64) {
+    let Ok(owned) = CURRENT_SLOT.try_with(|current| current.replace(None)) else {
+        return;
+    };
+    crate::sites::record(kind, bytes);
+    let _ = CURRENT_SLOT.try_with(|current| current.set(owned));
+}
+
+/// Runs `f` with the calling thread detached from its slot: what it allocates or frees counts
+/// in the shared bucket, as another thread's would. For the measuring thread's own
+/// bookkeeping between batches (collecting captured sites), which must not reach the
+/// experiment's heap figures.
+pub fn unmeasured<T>(f: impl FnOnce() -> T) -> T {
+    let owned = CURRENT_SLOT
+        .try_with(|current| current.replace(None))
+        .ok()
+        .flatten();
+    let out = f();
+    let _ = CURRENT_SLOT.try_with(|current| current.set(owned));
+    out
 }
 
 /// `inner.alloc(layout)`, or `inner.alloc_zeroed(layout)` if `ZEROED`: forwarded, never

@@ -17,6 +17,7 @@ pub mod fault;
 pub mod layout;
 pub mod measure;
 pub mod panic;
+pub mod sites;
 pub mod stats;
 pub mod worker;
 

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::counting::{Counters, OverBudget, SlotId, WorkerSlot};
+use crate::sites::{Capture, RawSites};
 use crate::{Checksum, Experiment, SetupError};
 
 /// A batch of operations aims at this long, so the clock and the counters are read rarely and
@@ -30,6 +31,15 @@ pub const BATCH_TARGET: Duration = Duration::from_millis(2);
 
 /// How often a running loop refreshes the experiment's own counters for its watchers.
 const COUNTERS_EVERY: Duration = Duration::from_millis(100);
+
+/// How long a capture window of allocation sites runs (at least one operation): long enough
+/// for many operations, short enough that a variant with thousands of allocations per
+/// operation does not stall the dashboard.
+pub const SITES_WINDOW: Duration = Duration::from_millis(100);
+
+/// How often a run that goes on until stopped captures a window of sites, while they are
+/// wanted ([`Live::want_sites`]).
+pub const SITES_EVERY: Duration = Duration::from_secs(1);
 
 /// How long to measure.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -315,6 +325,10 @@ pub struct Live {
     counters: Mutex<Vec<(&'static str, f64)>>,
     paused: AtomicBool,
     stop: AtomicBool,
+    /// Whether watchers want allocation sites captured.
+    sites_wanted: AtomicBool,
+    /// The latest captured window of sites, until a watcher takes it.
+    sites: Mutex<Option<RawSites>>,
 }
 
 impl Live {
@@ -351,6 +365,27 @@ impl Live {
     /// Pauses or resumes the loop (it notices between batches).
     pub fn set_paused(&self, paused: bool) {
         self.paused.store(paused, Ordering::Relaxed);
+    }
+
+    /// Asks the loop to capture allocation sites ([`crate::sites`]) or to stop doing so. A run
+    /// that goes on until stopped captures a window every [`SITES_EVERY`]; a bounded run (a
+    /// `bench` row) captures one window after its measured operations. Windows are in no
+    /// other figure: their operations and time are not the sample's.
+    pub fn want_sites(&self, on: bool) {
+        self.sites_wanted.store(on, Ordering::Relaxed);
+    }
+
+    fn sites_wanted(&self) -> bool {
+        self.sites_wanted.load(Ordering::Relaxed)
+    }
+
+    /// The latest window of sites, if one was captured since the last call.
+    #[must_use]
+    pub fn take_sites(&self) -> Option<RawSites> {
+        self.sites
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
     }
 
     /// Asks the loop to end after its current batch.
@@ -535,6 +570,7 @@ impl Loop<'_> {
 
         let mut batch = 1u64;
         let mut counters_at = Instant::now();
+        let mut sites_at: Option<Instant> = None;
         while !self.done(stop) && !self.over() {
             if self.live.paused.load(Ordering::Relaxed) {
                 self.set_phase(Phase::Paused);
@@ -580,11 +616,46 @@ impl Loop<'_> {
             } else if took > BATCH_TARGET * 4 && batch > 1 {
                 batch /= 2;
             }
+            if stop == Stop::Never
+                && self.live.sites_wanted()
+                && sites_at.is_none_or(|at| at.elapsed() >= SITES_EVERY)
+            {
+                self.capture_sites(&mut *workload);
+                sites_at = Some(Instant::now());
+            }
+        }
+        if stop != Stop::Never && self.live.sites_wanted() && !self.over() {
+            self.capture_sites(&mut *workload);
         }
         std::hint::black_box(self.checksum);
         // Collecting the experiment's own counters allocates: after the last batch, never in one.
         let extra = &mut self.extra_counters;
         workload.extra_counters(&mut |name, value| extra.push((name.to_owned(), value)));
+    }
+
+    /// Runs a window of whole operations with their allocations captured, for at least one
+    /// operation and about [`SITES_WINDOW`], and publishes it. None of it is in the sample.
+    fn capture_sites(&mut self, workload: &mut dyn crate::Workload) {
+        let Ok(capture) = Capture::begin(self.slot) else {
+            return;
+        };
+        let start = Instant::now();
+        let mut ops = 0u64;
+        while ops == 0 || (start.elapsed() < SITES_WINDOW && !self.live.stopped()) {
+            workload.run_op(&mut self.checksum);
+            ops += 1;
+            if self.over() {
+                break;
+            }
+        }
+        let raw = capture.end(ops);
+        crate::counting::unmeasured(|| {
+            *self
+                .live
+                .sites
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(raw);
+        });
     }
 
     /// Adds a batch: its operations, and the counters' movement from `before` to `after` it.

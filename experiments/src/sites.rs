@@ -1,0 +1,539 @@
+//! Allocation sites: which line of an experiment allocates, measured.
+//!
+//! A [`Capture`] window sends every allocation and reallocation the measuring thread makes
+//! through [`record`], which walks the call stack with the system unwinder
+//! (`backtrace::trace_unsynchronized`, libgcc's `_Unwind_Backtrace` on Linux: it reads the
+//! binary's unwind tables and allocates nothing) and adds the raw return addresses to a fixed
+//! table of distinct stacks. Nothing on that path allocates or locks:
+//! - the table is a static array, written only by the one thread that holds the capture;
+//! - while the unwinder runs, the thread is detached from its counter slot
+//!   ([`crate::counting`]), so should anything in it allocate, that allocation counts in the
+//!   shared bucket, is never captured (no recursion) and never reaches the experiment's figures;
+//! - the counting fast path is untouched: a capturing slot keeps its fuse check due, which
+//!   sends each of its allocations down the out-of-line path, where the capture happens.
+//!
+//! Addresses leave the worker relative to the executable ([`RawSites::relocate`]) and are
+//! turned into function, file and line by [`symbolize`], in the parent (the same executable),
+//! with the binary's line tables (release builds keep `debug = "line-tables-only"`), cached per
+//! address. Frames in the standard library, in dependencies and in heaplab's own engine are
+//! folded: each site is the first frame in the experiment's code, and its stack is kept.
+//!
+//! A capture window is exhaustive: every allocation of a whole number of operations, so the
+//! sites' allocations per operation add up to the window's exactly ([`RawSites::unrecorded`]
+//! says how many found no room in the table, normally none). Unwinding costs microseconds per
+//! allocation, so windows are short and their time is in no figure.
+
+use std::cell::UnsafeCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
+
+use serde::{Deserialize, Serialize};
+
+use crate::counting::{Counters, WorkerSlot};
+
+/// The deepest stack kept, from the allocator outwards.
+pub const MAX_FRAMES: usize = 48;
+/// Distinct stacks one window can hold.
+const TABLE_SIZE: usize = 2048;
+
+/// What kind of call a captured event was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `alloc` or `alloc_zeroed`.
+    Alloc,
+    /// `realloc`.
+    Realloc,
+}
+
+/// One distinct stack in the table.
+#[derive(Clone, Copy)]
+struct Entry {
+    /// 0: empty.
+    hash: u64,
+    depth: u8,
+    frames: [usize; MAX_FRAMES],
+    allocs: u64,
+    reallocs: u64,
+    bytes: u64,
+}
+
+const EMPTY: Entry = Entry {
+    hash: 0,
+    depth: 0,
+    frames: [0; MAX_FRAMES],
+    allocs: 0,
+    reallocs: 0,
+    bytes: 0,
+};
+
+struct Table {
+    entries: UnsafeCell<[Entry; TABLE_SIZE]>,
+    /// Events that found the table full.
+    unrecorded: AtomicU64,
+}
+
+// SAFETY: `entries` is written only by `record`, which runs only on the thread holding
+// `CAPTURING` (its slot's `capturing` flag is set only by that thread's `Capture`), and read
+// only by that same thread once its own capturing has stopped (`Capture::end`).
+unsafe impl Sync for Table {}
+
+static TABLE: Table = Table {
+    entries: UnsafeCell::new([EMPTY; TABLE_SIZE]),
+    unrecorded: AtomicU64::new(0),
+};
+
+/// Held by the one thread capturing at a time.
+static CAPTURING: AtomicBool = AtomicBool::new(false);
+
+/// Adds the calling thread's current stack to the table, as one event of `kind` that
+/// allocated `bytes`. Called by the counting allocator only, on a capturing thread.
+pub(crate) fn record(kind: Kind, bytes: u64) {
+    let mut frames = [0usize; MAX_FRAMES];
+    let mut depth = 0;
+    // SAFETY: libgcc's unwinder is thread-safe; "unsynchronized" only skips backtrace's own
+    // lock, which would allocate the first time. The callback neither allocates nor panics.
+    unsafe {
+        backtrace::trace_unsynchronized(|frame| {
+            frames[depth] = frame.ip() as usize;
+            depth += 1;
+            depth < MAX_FRAMES
+        });
+    }
+    let frames = &frames[..depth];
+    let hash = frames
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, &ip| {
+            (h ^ ip as u64).wrapping_mul(0x0100_0000_01b3)
+        })
+        .max(1);
+    // SAFETY: see `Table`'s `Sync`: we are the capturing thread.
+    let entries = unsafe { &mut *TABLE.entries.get() };
+    let mut at = hash as usize % TABLE_SIZE;
+    for _ in 0..TABLE_SIZE {
+        let entry = &mut entries[at];
+        if entry.hash == 0 {
+            entry.hash = hash;
+            entry.depth = depth as u8;
+            entry.frames[..depth].copy_from_slice(frames);
+        }
+        if entry.hash == hash && &entry.frames[..usize::from(entry.depth)] == frames {
+            match kind {
+                Kind::Alloc => entry.allocs += 1,
+                Kind::Realloc => entry.reallocs += 1,
+            }
+            entry.bytes += bytes;
+            return;
+        }
+        at = (at + 1) % TABLE_SIZE;
+    }
+    TABLE.unrecorded.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Why a capture could not start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("another thread of this process is capturing allocation sites")]
+pub struct Busy;
+
+/// A capture window on the calling thread: from [`Capture::begin`] to [`Capture::end`], every
+/// allocation the thread makes is recorded with its stack. Dropping it without `end` discards
+/// what it captured.
+#[derive(Debug)]
+pub struct Capture<'a> {
+    slot: &'a WorkerSlot,
+    before: Counters,
+}
+
+impl<'a> Capture<'a> {
+    /// Starts capturing the allocations of `slot`'s thread (the caller).
+    pub fn begin(slot: &'a WorkerSlot) -> Result<Self, Busy> {
+        CAPTURING
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .map_err(|_| Busy)?;
+        clear();
+        let before = slot.counters();
+        slot.set_capturing(true);
+        Ok(Self { slot, before })
+    }
+
+    /// Stops capturing and returns what was captured, over `ops` operations. The table is
+    /// copied out with the thread detached from its slot, so that nothing of it reaches the
+    /// experiment's heap figures.
+    #[must_use]
+    pub fn end(self, ops: u64) -> RawSites {
+        self.slot.set_capturing(false);
+        let during = self.slot.counters().since(&self.before);
+        crate::counting::unmeasured(|| {
+            // SAFETY: capturing has stopped, and we hold `CAPTURING`.
+            let entries = unsafe { &*TABLE.entries.get() };
+            let stacks = entries
+                .iter()
+                .filter(|entry| entry.hash != 0)
+                .map(|entry| RawStack {
+                    frames: entry.frames[..usize::from(entry.depth)]
+                        .iter()
+                        .map(|&ip| ip as i64)
+                        .collect(),
+                    allocs: entry.allocs,
+                    reallocs: entry.reallocs,
+                    bytes: entry.bytes,
+                })
+                .collect();
+            RawSites {
+                ops,
+                allocs: during.allocs,
+                reallocs: during.reallocs,
+                bytes: during.bytes_allocated,
+                unrecorded: TABLE.unrecorded.load(Ordering::Relaxed),
+                stacks,
+                relative: false,
+            }
+        })
+        // `self` drops here: the table is cleared for the next window by `begin`.
+    }
+}
+
+impl Drop for Capture<'_> {
+    fn drop(&mut self) {
+        self.slot.set_capturing(false);
+        CAPTURING.store(false, Ordering::Release);
+    }
+}
+
+fn clear() {
+    // SAFETY: we hold `CAPTURING` and no slot is capturing yet.
+    let entries = unsafe { &mut *TABLE.entries.get() };
+    for entry in entries.iter_mut().filter(|entry| entry.hash != 0) {
+        *entry = EMPTY;
+    }
+    TABLE.unrecorded.store(0, Ordering::Relaxed);
+}
+
+/// One captured window, as the worker sends it: raw stacks with their counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawSites {
+    /// Operations the window spans.
+    pub ops: u64,
+    /// Allocations the window made, as the thread's counters saw them.
+    pub allocs: u64,
+    /// Reallocations the window made.
+    pub reallocs: u64,
+    /// Bytes the window allocated (reallocations' growth included).
+    pub bytes: u64,
+    /// Events that found the stack table full (their sites are unknown).
+    pub unrecorded: u64,
+    /// The distinct stacks: return addresses, innermost (the allocator) first.
+    pub stacks: Vec<RawStack>,
+    /// Whether the addresses are relative to the executable ([`RawSites::relocate`]), or
+    /// absolute in the capturing process.
+    pub relative: bool,
+}
+
+/// One distinct stack of a window.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawStack {
+    /// Return addresses, innermost first ([`OUTSIDE`]: in a shared library).
+    pub frames: Vec<i64>,
+    /// Allocations made from this stack.
+    pub allocs: u64,
+    /// Reallocations made from this stack.
+    pub reallocs: u64,
+    /// Bytes allocated from this stack.
+    pub bytes: u64,
+}
+
+/// A frame outside the executable (the C library, the unwinder): never the experiment's code.
+pub const OUTSIDE: i64 = i64::MIN;
+
+/// The executable's addresses are given relative to this function's.
+#[inline(never)]
+fn anchor() -> usize {
+    anchor as fn() -> usize as usize
+}
+
+/// The address range the executable is mapped at (Linux: from `/proc/self/maps`).
+fn image() -> Option<(usize, usize)> {
+    static IMAGE: OnceLock<Option<(usize, usize)>> = OnceLock::new();
+    *IMAGE.get_or_init(|| {
+        let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+        let at = anchor();
+        let parse = |line: &str| {
+            let mut fields = line.split_whitespace();
+            let (start, end) = fields.next()?.split_once('-')?;
+            let path = fields.nth(4).unwrap_or("");
+            Some((
+                usize::from_str_radix(start, 16).ok()?,
+                usize::from_str_radix(end, 16).ok()?,
+                path.to_owned(),
+            ))
+        };
+        let mappings: Vec<_> = maps.lines().filter_map(parse).collect();
+        let (_, _, path) = mappings
+            .iter()
+            .find(|(start, end, _)| (*start..*end).contains(&at))?;
+        let ours = mappings.iter().filter(|(_, _, p)| p == path);
+        let start = ours.clone().map(|m| m.0).min()?;
+        let end = ours.map(|m| m.1).max()?;
+        Some((start, end))
+    })
+}
+
+impl RawSites {
+    /// Makes the addresses relative to the executable, so that another process of the same
+    /// executable can [`symbolize`] them; frames outside it become [`OUTSIDE`].
+    pub fn relocate(&mut self) {
+        if self.relative {
+            return;
+        }
+        let at = anchor() as i64;
+        let image = image();
+        for stack in &mut self.stacks {
+            for ip in &mut stack.frames {
+                let inside =
+                    image.is_none_or(|(start, end)| (start..end).contains(&(*ip as usize)));
+                *ip = if inside { *ip - at } else { OUTSIDE };
+            }
+        }
+        self.relative = true;
+    }
+}
+
+/// One allocation site: the first frame of a stack in the experiment's own code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Site {
+    /// The function (without its hash), e.g. `heaplab_experiments::string_processing::parse`.
+    pub function: String,
+    /// Its source file, as the line tables give it.
+    pub file: String,
+    /// The line.
+    pub line: u32,
+    /// Allocations per operation made here.
+    pub allocs_per_op: f64,
+    /// Reallocations per operation made here.
+    pub reallocs_per_op: f64,
+    /// Bytes per operation allocated here (reallocations' growth included).
+    pub bytes_per_op: f64,
+    /// This site's share of the window's allocations and reallocations, 0 to 1.
+    pub share: f64,
+    /// The stack that made most of them, innermost first, each frame `function (file:line)`;
+    /// a run of folded frames (standard library, dependencies, heaplab) is one `[...]` entry.
+    pub stack: Vec<String>,
+}
+
+/// A symbolized window: the sites, most allocating first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Sites {
+    /// Operations the window spans.
+    pub ops: u64,
+    /// The window's allocations per operation (what the sites' `allocs_per_op` add up to).
+    pub allocs_per_op: f64,
+    /// The window's reallocations per operation.
+    pub reallocs_per_op: f64,
+    /// The window's bytes per operation.
+    pub bytes_per_op: f64,
+    /// Allocations and reallocations per operation whose stack found no room (normally 0).
+    pub unrecorded_per_op: f64,
+    /// Every site, by allocations and reallocations per operation, highest first.
+    pub sites: Vec<Site>,
+}
+
+impl Sites {
+    /// The sites at `file` (matched by path suffix, as line tables and `file!()` spell paths
+    /// differently), by line.
+    pub fn in_file<'a>(&'a self, file: &'a str) -> impl Iterator<Item = &'a Site> + 'a {
+        self.sites
+            .iter()
+            .filter(move |site| same_file(&site.file, file))
+    }
+}
+
+/// Whether two spellings of a source path name the same file: one is the other's suffix at a
+/// path boundary (`/work/x/src/a.rs` and `src/a.rs`).
+#[must_use]
+pub fn same_file(a: &str, b: &str) -> bool {
+    let (long, short) = if a.len() >= b.len() { (a, b) } else { (b, a) };
+    !short.is_empty()
+        && long.ends_with(short)
+        && (long.len() == short.len() || long[..long.len() - short.len()].ends_with('/'))
+}
+
+/// One resolved frame (of possibly several, when calls were inlined into one address).
+#[derive(Debug, Clone)]
+struct Symbol {
+    function: String,
+    file: Option<String>,
+    line: u32,
+}
+
+/// The engine's own files, whose frames are folded like the standard library's.
+const ENGINE_FILES: [&str; 5] = [
+    file!(),
+    "experiments/src/counting.rs",
+    "experiments/src/measure.rs",
+    "experiments/src/worker.rs",
+    "experiments/src/lib.rs",
+];
+
+fn folded(symbol: &Symbol, also_folded: &[&str]) -> bool {
+    let Some(file) = symbol.file.as_deref() else {
+        return true;
+    };
+    // The shims the compiler writes for `#[global_allocator]` (`__rust_alloc`...), whose line
+    // is the declaration's.
+    symbol.function.starts_with("__rust")
+        || file.starts_with("/rustc/")
+        || file.contains("/lib/rustlib/")
+        || file.contains("/.cargo/registry/")
+        || file.contains("/cargo/registry/")
+        || file.contains("/.cargo/git/")
+        || ENGINE_FILES
+            .iter()
+            .chain(also_folded)
+            .any(|engine| same_file(file, engine))
+}
+
+fn resolve(offset: i64) -> Vec<Symbol> {
+    static CACHE: OnceLock<Mutex<HashMap<i64, Vec<Symbol>>>> = OnceLock::new();
+    if offset == OUTSIDE {
+        return Vec::new();
+    }
+    let cache = CACHE.get_or_init(Mutex::default);
+    if let Some(found) = cache
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&offset)
+    {
+        return found.clone();
+    }
+    let mut symbols = Vec::new();
+    let address = (anchor() as i64).wrapping_add(offset) as usize;
+    backtrace::resolve(address as *mut std::ffi::c_void, |symbol| {
+        symbols.push(Symbol {
+            function: symbol
+                .name()
+                .map_or_else(|| "?".to_owned(), |name| format!("{name:#}")),
+            file: symbol.filename().map(|f| f.display().to_string()),
+            line: symbol.lineno().unwrap_or(0),
+        });
+    });
+    cache
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(offset, symbols.clone());
+    symbols
+}
+
+/// Turns a window into sites, with this process's copy of the executable's line tables (so
+/// the window must come from a process of the same executable, [`RawSites::relocate`]d, or
+/// from this very process). Frames in `also_folded` files are folded like the engine's.
+#[must_use]
+pub fn symbolize(raw: &RawSites, also_folded: &[&str]) -> Sites {
+    let mut raw = raw.clone();
+    raw.relocate();
+    let ops = raw.ops.max(1) as f64;
+    let events = (raw.allocs + raw.reallocs).max(1) as f64;
+    // Site key -> (allocs, reallocs, bytes, the heaviest stack and its weight).
+    let mut by_site: HashMap<(String, String, u32), (u64, u64, u64, Vec<String>, u64)> =
+        HashMap::new();
+    for stack in &raw.stacks {
+        let symbols: Vec<Symbol> = stack.frames.iter().flat_map(|&ip| resolve(ip)).collect();
+        let site = symbols.iter().find(|s| !folded(s, also_folded));
+        let key = site.map_or_else(
+            || {
+                (
+                    "(no frame in the experiment's code)".to_owned(),
+                    String::new(),
+                    0,
+                )
+            },
+            |s| {
+                (
+                    s.function.clone(),
+                    s.file.clone().unwrap_or_default(),
+                    s.line,
+                )
+            },
+        );
+        let weight = stack.allocs + stack.reallocs;
+        let entry = by_site.entry(key).or_default();
+        entry.0 += stack.allocs;
+        entry.1 += stack.reallocs;
+        entry.2 += stack.bytes;
+        if weight > entry.4 || entry.3.is_empty() {
+            entry.3 = describe(&symbols, also_folded);
+            entry.4 = weight;
+        }
+    }
+    let mut sites: Vec<Site> = by_site
+        .into_iter()
+        .map(
+            |((function, file, line), (allocs, reallocs, bytes, stack, _))| Site {
+                function,
+                file,
+                line,
+                allocs_per_op: allocs as f64 / ops,
+                reallocs_per_op: reallocs as f64 / ops,
+                bytes_per_op: bytes as f64 / ops,
+                share: (allocs + reallocs) as f64 / events,
+                stack,
+            },
+        )
+        .collect();
+    sites.sort_by(|a, b| {
+        (b.allocs_per_op + b.reallocs_per_op)
+            .total_cmp(&(a.allocs_per_op + a.reallocs_per_op))
+            .then(b.bytes_per_op.total_cmp(&a.bytes_per_op))
+            .then_with(|| (&a.file, a.line).cmp(&(&b.file, b.line)))
+    });
+    Sites {
+        ops: raw.ops,
+        allocs_per_op: raw.allocs as f64 / ops,
+        reallocs_per_op: raw.reallocs as f64 / ops,
+        bytes_per_op: raw.bytes as f64 / ops,
+        unrecorded_per_op: raw.unrecorded as f64 / ops,
+        sites,
+    }
+}
+
+/// A stack for people: each frame `function (file:line)`, runs of folded frames as one entry.
+fn describe(symbols: &[Symbol], also_folded: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut run = 0;
+    for symbol in symbols {
+        if folded(symbol, also_folded) {
+            run += 1;
+            continue;
+        }
+        if run > 0 {
+            out.push(format!("[{run} frames in std, dependencies or heaplab]"));
+            run = 0;
+        }
+        out.push(format!(
+            "{} ({}:{})",
+            symbol.function,
+            symbol.file.as_deref().unwrap_or("?"),
+            symbol.line
+        ));
+    }
+    if run > 0 {
+        out.push(format!("[{run} frames in std, dependencies or heaplab]"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_match_by_suffix_at_a_boundary() {
+        assert!(same_file(
+            "/work/main/experiments/src/a.rs",
+            "experiments/src/a.rs"
+        ));
+        assert!(same_file("src/a.rs", "/x/src/a.rs"));
+        assert!(same_file("src/a.rs", "src/a.rs"));
+        assert!(!same_file("/x/src/ba.rs", "a.rs"));
+        assert!(!same_file("", "a.rs"));
+    }
+}
