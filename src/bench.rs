@@ -12,6 +12,7 @@ pub use heaplab_experiments::compare::{Comparison, SpeedVerdict};
 use heaplab_experiments::measure::{self, Live, Measurement, Sample, Spec, Status, Stop};
 use heaplab_experiments::stats;
 use heaplab_experiments::worker::{Job, Launcher, Message, Process};
+use heaplab_experiments::sites::Sites;
 use heaplab_experiments::{Experiment, ExperimentInfo, SetupError, counting};
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +32,9 @@ pub struct Plan {
     pub budget: Option<u64>,
     /// A user's file to run on instead of generated input (experiments that take one).
     pub input: Option<PathBuf>,
+    /// Capture each row's allocation sites: one exhaustive window after its measured
+    /// operations, in no other figure ([`heaplab_experiments::sites`]).
+    pub sites: bool,
 }
 
 /// One experiment in a plan.
@@ -141,6 +145,7 @@ pub fn plan(
         runs: DEFAULT_RUNS,
         budget: None,
         input: None,
+        sites: false,
     })
 }
 
@@ -239,6 +244,10 @@ pub struct Row {
     /// `faster`, `slower`, or `same` (no significant difference at p < 0.05).
     #[serde(default)]
     pub speed_verdict: Option<SpeedVerdict>,
+    /// Where the variant allocates (`bench --sites`): an exhaustive window of whole operations
+    /// after the measured ones, its sites' allocs/op adding up to the window's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sites: Option<Sites>,
 }
 
 fn one() -> usize {
@@ -321,6 +330,7 @@ impl Row {
             speed_verdict: None,
             status,
             error,
+            sites: None,
         }
     }
 
@@ -384,6 +394,7 @@ impl Row {
             ns_per_op_ci95: pair(ci),
             ops_per_sec_ci95: pair(ci.map(|(low, high)| (rate(high), rate(low)))),
             ns_per_op_runs: ns,
+            sites: pool.iter().find_map(|r| r.sites.clone()),
             ..first.clone()
         })
     }
@@ -451,6 +462,7 @@ pub fn measure_on_worker(
     stop: Stop,
     budget: Option<u64>,
     input: Option<PathBuf>,
+    sites: bool,
 ) -> Result<Row, RunError> {
     let info = experiment.info();
     let id = info.id;
@@ -474,10 +486,17 @@ pub fn measure_on_worker(
                     input: input.as_deref(),
                     stop,
                 };
-                measure::run(&slot, &spec, &Live::new())
+                let live = Live::new();
+                live.want_sites(sites);
+                measure::run(&slot, &spec, &live).map(|m| (m, live.take_sites()))
             }));
             match outcome {
-                Ok(measured) => Ok(Row::from_measurement(info, variant, size, &measured?)),
+                Ok(measured) => {
+                    let (measurement, raw) = measured?;
+                    let mut row = Row::from_measurement(info, variant, size, &measurement);
+                    row.sites = raw.map(|raw| crate::lab::symbolize(&raw));
+                    Ok(row)
+                }
                 Err(payload) => Ok(panicked(&*payload)),
             }
         })?;
@@ -515,11 +534,20 @@ pub fn measure_in_worker(
         input: plan.input.clone(),
         stop: plan.stop,
         sample_every: None,
+        sites: plan.sites,
     };
-    let outcome = Process::spawn(launcher, &job)?.finish(|_| {});
+    let mut sites = None;
+    let outcome = Process::spawn(launcher, &job)?.finish(|message| {
+        if let Message::Sites(raw) = message {
+            sites = Some(crate::lab::symbolize(raw));
+        }
+    });
     let failed = |status, error| Row::failed(info, variant, item.size, status, error);
     Ok(match (outcome.last, outcome.error) {
-        (Some(Message::Done(m)), None) => Row::from_measurement(info, variant, item.size, &m),
+        (Some(Message::Done(m)), None) => Row {
+            sites,
+            ..Row::from_measurement(info, variant, item.size, &m)
+        },
         (Some(Message::Failed(message)), _) => failed(RowStatus::Panicked, message),
         (_, Some(error)) if error.starts_with("crashed") => failed(RowStatus::Crashed, error),
         (_, error) => {
@@ -546,6 +574,7 @@ fn measure_row(
             plan.stop,
             plan.budget,
             plan.input.clone(),
+            plan.sites,
         ),
         Isolation::Worker(launcher) => measure_in_worker(launcher, item, variant, plan),
     }
@@ -791,9 +820,84 @@ pub fn spread_text(median: f64, interval: Option<[f64; 2]>) -> String {
     }
 }
 
+/// The most sites shown under a row in a table (JSON has them all).
+pub const TOP_SITES: usize = 5;
+
 fn render_columns(rows: &[Row], markdown: bool) -> String {
     let table: Vec<Vec<String>> = rows.iter().map(cells).collect();
-    render_table(&HEADERS, &table, &[0, 1, 13, 14], markdown)
+    let text = render_table(&HEADERS, &table, &[0, 1, 13, 14], markdown);
+    if !rows.iter().any(|row| row.sites.is_some()) {
+        return text;
+    }
+    if markdown {
+        // A table cannot hold lines of another shape: the sites follow it, a list per row.
+        let mut out = text;
+        out.push_str("\nAllocation sites (top ");
+        let _ = write!(out, "{TOP_SITES} per variant):\n");
+        for row in rows {
+            let Some(sites) = &row.sites else { continue };
+            let _ = writeln!(out, "\n- **{} {}**", row.experiment, row.variant);
+            for line in site_lines(sites) {
+                let _ = writeln!(out, "  - `{line}`");
+            }
+        }
+        return out;
+    }
+    // Under each row, its top sites, indented.
+    let mut lines = text.lines();
+    let mut out = String::new();
+    if let Some(header) = lines.next() {
+        out.push_str(header);
+        out.push('\n');
+    }
+    for (row, line) in rows.iter().zip(lines) {
+        out.push_str(line);
+        out.push('\n');
+        if let Some(sites) = &row.sites {
+            for site in site_lines(sites) {
+                let _ = writeln!(out, "    {site}");
+            }
+        }
+    }
+    out
+}
+
+/// A row's top sites, a line each (`1.00 allocs/op  24 B/op  100%  src/a.rs:12  a::f`), or
+/// one line saying it allocates nowhere.
+#[must_use]
+pub fn site_lines(sites: &Sites) -> Vec<String> {
+    if sites.sites.is_empty() {
+        return vec![format!(
+            "no allocation site: 0 allocs/op over {} ops captured",
+            sites.ops
+        )];
+    }
+    let mut out: Vec<String> = sites
+        .sites
+        .iter()
+        .take(TOP_SITES)
+        .map(|site| {
+            let mut counts = format!("{:>8.2} allocs/op", site.allocs_per_op);
+            if site.reallocs_per_op > 0.0 {
+                let _ = write!(counts, " {:.2} reallocs/op", site.reallocs_per_op);
+            }
+            format!(
+                "{counts} {:>10}/op {:>4.0}%  {}  {}",
+                units::bytes(site.bytes_per_op.round() as u64),
+                site.share * 100.0,
+                site.location(),
+                site.function
+            )
+        })
+        .collect();
+    if sites.sites.len() > TOP_SITES {
+        out.push(format!(
+            "... {} more sites ({} ops captured)",
+            sites.sites.len() - TOP_SITES,
+            sites.ops
+        ));
+    }
+    out
 }
 
 /// Aligned columns (or a Markdown table): text columns (`left`) to the left, figures right.

@@ -220,6 +220,13 @@ pub struct BenchArgs {
     #[arg(long, value_name = "FILE")]
     pub input: Option<PathBuf>,
 
+    /// Also capture where each variant allocates: after its measured operations, a window of
+    /// whole operations with every allocation's call stack, named by the first line in the
+    /// experiment's code (JSON: `sites` in each row; table and markdown: the top sites under
+    /// each row; CSV: not shown). The window is in no other figure.
+    #[arg(long)]
+    pub sites: bool,
+
     /// Measure in this process instead of one fresh child process per row. Rows then depend
     /// on what ran before them (the allocator adapts its thresholds); for tools like valgrind
     /// that follow one process.
@@ -533,6 +540,7 @@ fn run_bench(args: &BenchArgs, max_memory: Option<Size>, budget: Option<u64>) ->
     }
     plan.budget = budget;
     plan.runs = runs;
+    plan.sites = args.sites;
     // Claim the output file before measuring, so a bad path fails in a millisecond, not after
     // a minute of benchmarks.
     let output = args.output.as_deref().map(AtomicFile::create).transpose()?;

@@ -456,6 +456,8 @@ impl ExperimentBuilder {
             size_range,
             targets: self.targets,
             source: leak(&source),
+            // Each variant's block says where its lines are, in a `// FILE:LINE` line.
+            source_file: "",
         }));
         Ok(UserExperiment {
             info,
@@ -604,6 +606,14 @@ impl Hasher for Fold<'_> {
     fn write_usize(&mut self, n: usize) {
         self.0.fold(n as u64);
     }
+}
+
+/// Symbolizes a window of allocation sites captured by a worker of this executable, with
+/// this file's frames (which call a lab's closures) folded like the engine's, so that a lab's
+/// sites are its own lines.
+#[must_use]
+pub fn symbolize(raw: &heaplab_experiments::sites::RawSites) -> heaplab_experiments::sites::Sites {
+    heaplab_experiments::sites::symbolize(raw, &[file!()])
 }
 
 /// The source view's text for the variants: each variant's call, read from its file where the

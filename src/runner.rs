@@ -14,6 +14,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use heaplab_experiments::measure::Stop;
+use heaplab_experiments::sites::Sites;
 pub use heaplab_experiments::measure::{Phase, Sample};
 use heaplab_experiments::worker::{Job, Message, Process};
 pub use heaplab_experiments::worker::{Launcher, ProcessRss};
@@ -55,7 +56,7 @@ impl RunConfig {
         heaplab_experiments::check(self.experiment, variant, self.size).map(|_| ())
     }
 
-    fn job(&self) -> Job {
+    fn job(&self, sites: bool) -> Job {
         let info = self.experiment.info();
         Job {
             experiment: info.id.to_owned(),
@@ -69,6 +70,7 @@ impl RunConfig {
             input: self.input.map(std::path::Path::to_path_buf),
             stop: Stop::Never,
             sample_every: Some(self.sample_every),
+            sites,
         }
     }
 }
@@ -104,6 +106,9 @@ pub enum Command {
     SetSize(usize),
     /// Replace the worker with one under this memory budget (`None`: no budget).
     SetBudget(Option<u64>),
+    /// Capture allocation sites (a window every second), or stop capturing; later workers
+    /// (another variant, size or budget) keep the setting.
+    Sites(bool),
     /// End the worker.
     Stop,
 }
@@ -127,6 +132,15 @@ pub enum RunnerEvent {
         epoch: u64,
         /// Name and value of each.
         counters: Vec<(String, f64)>,
+    },
+    /// A captured window of the running variant's allocation sites, symbolized.
+    Sites {
+        /// The epoch it belongs to.
+        epoch: u64,
+        /// The variant it was captured on (by index).
+        variant: usize,
+        /// The sites.
+        sites: Arc<Sites>,
     },
     /// The worker ended by itself: `error` says why if it did not end cleanly (over budget is
     /// clean: its last sample says so).
@@ -175,6 +189,7 @@ pub struct Runner {
     config: RunConfig,
     epoch: u64,
     paused: bool,
+    sites: bool,
     started: Instant,
     emit: Emit,
     worker: Option<Worker>,
@@ -207,6 +222,7 @@ impl Runner {
             config,
             epoch: 0,
             paused: false,
+            sites: false,
             started: Instant::now(),
             emit,
             worker: None,
@@ -221,7 +237,7 @@ impl Runner {
             old.stop();
         }
         self.epoch += 1;
-        let mut process = Process::spawn(&self.config.launcher, &self.config.job())?;
+        let mut process = Process::spawn(&self.config.launcher, &self.config.job(self.sites))?;
         if self.paused {
             process.send("pause");
         }
@@ -259,6 +275,11 @@ impl Runner {
                             Message::Counters(counters) => RunnerEvent::Counters {
                                 epoch: tags.epoch,
                                 counters,
+                            },
+                            Message::Sites(raw) => RunnerEvent::Sites {
+                                epoch: tags.epoch,
+                                variant: tags.variant,
+                                sites: Arc::new(crate::lab::symbolize(&raw)),
                             },
                             Message::Done(_) | Message::Failed(_) => continue,
                         };
@@ -320,6 +341,11 @@ impl Runner {
             Command::SetBudget(budget) => {
                 self.config.budget = budget;
                 self.respawn().is_ok()
+            }
+            Command::Sites(on) => {
+                self.sites = on;
+                let word = if on { "sites on" } else { "sites off" };
+                ended || self.worker.as_mut().is_some_and(|w| w.process.send(word))
             }
             Command::Stop => {
                 if let Some(worker) = self.worker.take() {

@@ -28,7 +28,9 @@ use std::time::{Duration, Instant};
 
 use color_eyre::eyre::{Result, WrapErr as _};
 
-use crate::runner::{Phase, RunConfig, Runner, RunnerEvent, Sample};
+use heaplab_experiments::sites::Sites;
+
+use crate::runner::{Command, Phase, RunConfig, Runner, RunnerEvent, Sample};
 
 /// The field names of a trace line, in order: what the README documents and tests parse.
 pub const FIELDS: [&str; 9] = [
@@ -164,6 +166,7 @@ pub fn run(
     config: RunConfig,
     interval: Duration,
     duration: Option<Duration>,
+    sites: bool,
     out: &mut dyn Write,
     on_sample: &mut dyn FnMut(&Sample) -> Result<()>,
 ) -> Result<TraceEnd> {
@@ -183,7 +186,12 @@ pub fn run(
     // Before the runner's clock starts: every sample that arrives before the deadline is then
     // dated (`t`) within `duration`.
     let started = Instant::now();
-    let runner = Runner::start(config, tx).wrap_err("could not start the experiment")?;
+    let mut runner = Runner::start(config, tx).wrap_err("could not start the experiment")?;
+    if sites {
+        // The worker has just started: it takes the command before its first batch ends.
+        let _ = runner.send(Command::Sites(true));
+    }
+    let mut latest_sites: Option<Arc<Sites>> = None;
     let end = loop {
         match signalled.load(Ordering::Relaxed) {
             0 => {}
@@ -212,12 +220,18 @@ pub fn run(
                     );
                     break TraceEnd::OverBudget;
                 }
-                if let Some(text) = lines.push(&sample)
-                    && let Some(end) = write_line(out, &text)?
-                {
-                    break end;
+                if let Some(text) = lines.push(&sample) {
+                    if let Some(end) = write_line(out, &text)? {
+                        break end;
+                    }
+                    if let Some(sites) = latest_sites.take()
+                        && let Some(end) = write_sites(out, &sample, &sites)?
+                    {
+                        break end;
+                    }
                 }
             }
+            Ok(RunnerEvent::Sites { sites, .. }) => latest_sites = Some(sites),
             Ok(RunnerEvent::WorkerExited { experiment, error }) => {
                 if let Some(error) = error {
                     eprintln!("heaplab: {experiment} stopped: {error}");
@@ -237,6 +251,36 @@ pub fn run(
         return Ok(closed);
     }
     Ok(end)
+}
+
+/// Writes the top sites of the latest window, a `site` line each after the interval's line:
+/// `site t=1.003 variant=naive allocs_per_op=1.00 bytes_per_op=24 share=0.33
+/// at=src/string_processing.rs:42 fn=...` (or one `site ... none` line when it allocates
+/// nowhere), so that a reader of the trace lines can skip them by their first word.
+fn write_sites(out: &mut dyn Write, sample: &Sample, sites: &Sites) -> Result<Option<TraceEnd>> {
+    let head = format!(
+        "site t={:.3} variant={}",
+        sample.elapsed.as_secs_f64(),
+        sample.variant
+    );
+    if sites.sites.is_empty() {
+        return write_line(out, &format!("{head} none ops={}", sites.ops));
+    }
+    for site in sites.sites.iter().take(crate::bench::TOP_SITES) {
+        let text = format!(
+            "{head} allocs_per_op={:.2} reallocs_per_op={:.2} bytes_per_op={:.0} share={:.2} at={} fn={}",
+            site.allocs_per_op,
+            site.reallocs_per_op,
+            site.bytes_per_op,
+            site.share,
+            site.location(),
+            site.function
+        );
+        if let Some(end) = write_line(out, &text)? {
+            return Ok(Some(end));
+        }
+    }
+    Ok(None)
 }
 
 /// Writes one line; `Some(ClosedPipe)` when the reader has gone.
@@ -264,6 +308,11 @@ pub struct TraceArgs {
     #[arg(long, value_name = "SECS", requires = "trace",
           value_parser = crate::live::parse_seconds)]
     pub duration: Option<Duration>,
+    /// With --trace: also capture where the variant allocates, a window of whole operations
+    /// every second (in no figure), and print its top sites after the interval's line, a
+    /// line each starting with `site`.
+    #[arg(long, requires = "trace")]
+    pub sites: bool,
     /// Record every sample of the session (cumulative counters, as sampled) to FILE: CSV or
     /// JSON by its extension, written when the session ends.
     #[arg(long, value_name = "FILE.csv|FILE.json")]
@@ -309,6 +358,7 @@ pub fn main(
         config,
         interval,
         args.duration,
+        args.sites,
         &mut stdout,
         &mut |sample| {
             if let Some(recorder) = recorder.as_mut() {

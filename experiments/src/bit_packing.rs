@@ -62,6 +62,7 @@ scratch set (1.125 bytes per user against the crate's 1.25).",
         speedup: false,
     },
     source: include_str!("bit_packing.rs"),
+    source_file: file!(),
     size_range: (1, 100_000_000),
 };
 

@@ -77,6 +77,7 @@ relinks a list.",
         speedup: false,
     },
     source: include_str!("bounded_cache.rs"),
+    source_file: file!(),
     size_range: (1, 1 << 40),
 };
 

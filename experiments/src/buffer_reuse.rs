@@ -43,6 +43,7 @@ garbage; it just stops paying in speed.",
         speedup: false,
     },
     source: include_str!("buffer_reuse.rs"),
+    source_file: file!(),
     size_range: (1, 64 << 20),
 };
 

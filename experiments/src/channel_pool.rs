@@ -81,6 +81,7 @@ program frees a block it had mmapped.",
         speedup: true,
     },
     source: include_str!("channel_pool.rs"),
+    source_file: file!(),
     size_range: (1, 16 << 20),
 };
 

@@ -70,6 +70,7 @@ removes a tag cheaply.",
         speedup: false,
     },
     source: include_str!("compact_collections.rs"),
+    source_file: file!(),
     size_range: (1, 50_000_000),
 };
 

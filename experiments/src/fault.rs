@@ -55,6 +55,7 @@ so tests can check that a run's failure is that run's error and nothing more.",
         speedup: false,
     },
     source: "",
+    source_file: "",
 };
 
 struct Fails {

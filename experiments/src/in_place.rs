@@ -50,6 +50,7 @@ result cost both variants the same.",
         speedup: true,
     },
     source: include_str!("in_place.rs"),
+    source_file: file!(),
     size_range: (1, 10_000_000),
 };
 

@@ -62,6 +62,7 @@ to the heap, is the better deal.",
         speedup: true,
     },
     source: include_str!("inline_storage.rs"),
+    source_file: file!(),
     size_range: (1, 50_000_000),
 };
 

@@ -165,6 +165,21 @@ pub struct ExperimentInfo {
     /// `// endregion:VARIANT` blocks are what [`ExperimentInfo::variant_source`] shows.
     #[serde(skip)]
     pub source: &'static str,
+    /// Where `source` is (`file!()`), so that measured allocation sites can be put on its
+    /// lines; empty when the blocks say it themselves in a `// FILE:LINE` line (a lab's).
+    #[serde(skip)]
+    pub source_file: &'static str,
+}
+
+/// One line of a variant's marked source, and where it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegionLine<'a> {
+    /// The text.
+    pub text: &'a str,
+    /// The source file it is in (empty for the blank line between two blocks).
+    pub file: &'a str,
+    /// Its line number there, from 1 (0 for the blank line between two blocks).
+    pub line: u32,
 }
 
 impl ExperimentInfo {
@@ -178,18 +193,52 @@ impl ExperimentInfo {
     /// if the file marks none.
     #[must_use]
     pub fn variant_source(&self, variant: &str) -> Option<String> {
+        let lines = self.variant_lines(variant)?;
+        Some(
+            lines
+                .iter()
+                .map(|line| line.text)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+    }
+
+    /// The lines of [`ExperimentInfo::variant_source`], each with its file and line number:
+    /// what allocation sites are matched against. A line `// FILE.rs:LINE` in a block says
+    /// that the lines after it are at `FILE` from `LINE` on.
+    #[must_use]
+    pub fn variant_lines(&self, variant: &str) -> Option<Vec<RegionLine<'static>>> {
         let start = format!("// region:{variant}");
         let end = format!("// endregion:{variant}");
-        let mut blocks = Vec::new();
-        let mut rest = self.source;
+        let source: &'static str = self.source;
+        let mut lines = Vec::new();
+        let mut rest = source;
         while let Some(at) = rest.find(&start) {
             let body = &rest[at + start.len()..];
             let body = body.strip_prefix('\n').unwrap_or(body);
             let stop = body.find(&end)?;
-            blocks.push(body[..stop].trim_end());
+            let block = body[..stop].trim_end();
+            let offset = block.as_ptr().addr() - source.as_ptr().addr();
+            let mut file = self.source_file;
+            let mut number = source[..offset].matches('\n').count() as u32 + 1;
+            if !lines.is_empty() {
+                lines.push(RegionLine {
+                    text: "",
+                    file: "",
+                    line: 0,
+                });
+            }
+            for text in block.lines() {
+                lines.push(RegionLine { text, file, line: number });
+                number += 1;
+                if let Some((path, at)) = located(text) {
+                    file = path;
+                    number = at;
+                }
+            }
             rest = &body[stop + end.len()..];
         }
-        (!blocks.is_empty()).then(|| blocks.join("\n\n"))
+        (!lines.is_empty()).then_some(lines)
     }
 
     /// The baseline every other variant is compared with: the first (`naive` in the chapter's
@@ -208,6 +257,13 @@ impl ExperimentInfo {
             .collect::<Vec<_>>()
             .join(", ")
     }
+}
+
+/// `// FILE.rs:LINE` (a lab's note of where a block's lines are): the file and line.
+fn located(text: &str) -> Option<(&str, u32)> {
+    let (file, line) = text.trim().strip_prefix("// ")?.rsplit_once(':')?;
+    let line = line.parse().ok()?;
+    (file.ends_with(".rs") && !file.contains(' ')).then_some((file, line))
 }
 
 /// Why an experiment could not be set up.

@@ -54,6 +54,7 @@ runs: 364 ns against 2.08 µs per line).",
         speedup: true,
     },
     source: include_str!("low_alloc_api.rs"),
+    source_file: file!(),
     size_range: (1, 10_000_000),
 };
 

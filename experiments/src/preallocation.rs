@@ -57,6 +57,7 @@ scorecard runs (1.02 times, 95% interval 0.97 to 1.08).",
         speedup: false,
     },
     source: include_str!("preallocation.rs"),
+    source_file: file!(),
     size_range: (1, 10_000_000),
 };
 

@@ -320,6 +320,19 @@ pub struct Site {
     pub stack: Vec<String>,
 }
 
+impl Site {
+    /// `file:line`, the file cut to its last two components (`src/string_processing.rs:42`).
+    #[must_use]
+    pub fn location(&self) -> String {
+        let mut parts = self.file.rsplit('/');
+        let name = parts.next().unwrap_or("?");
+        match parts.next() {
+            Some(dir) if !dir.is_empty() => format!("{dir}/{name}:{}", self.line),
+            _ => format!("{name}:{}", self.line),
+        }
+    }
+}
+
 /// A symbolized window: the sites, most allocating first.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Sites {

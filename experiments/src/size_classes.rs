@@ -57,6 +57,7 @@ times more, size classes twice as much as naive with none of its allocations.",
         speedup: false,
     },
     source: include_str!("size_classes.rs"),
+    source_file: file!(),
     size_range: (1, 10_000_000),
 };
 

@@ -65,6 +65,7 @@ memchr made the whole scan 5% faster: 67.5 ms against 71.3 ms.",
         speedup: false,
     },
     source: include_str!("streaming.rs"),
+    source_file: file!(),
     size_range: (1, 1 << 32),
 };
 

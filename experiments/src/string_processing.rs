@@ -45,6 +45,7 @@ state; and 2.6 times the throughput (95% interval 2.5 to 2.7 over 10 runs: 265 n
         speedup: true,
     },
     source: include_str!("string_processing.rs"),
+    source_file: file!(),
     size_range: (1, 10_000_000),
 };
 

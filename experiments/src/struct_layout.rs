@@ -43,6 +43,7 @@ not allocations made.",
         speedup: false,
     },
     source: include_str!("struct_layout.rs"),
+    source_file: file!(),
     size_range: (1, 100_000_000),
 };
 

@@ -55,6 +55,7 @@ no standard Rust counterpart, and a Mutex around a Vec is what Rust code usually
         speedup: false,
     },
     source: include_str!("sync_pool.rs"),
+    source_file: file!(),
     size_range: (1, 16 << 20),
 };
 

@@ -10,7 +10,7 @@
 //!   [`Message::Ready`] as soon as it has started (before the experiment's setup), a
 //!   [`Message::Sample`] every [`Job::sample_every`], and at the end [`Message::Done`] with the
 //!   whole [`Measurement`], or [`Message::Failed`].
-//! - The parent may write `pause`, `resume` or `stop` lines to the worker's stdin. A closed
+//! - The parent may write `pause`, `resume`, `sites on`, `sites off` or `stop` lines to the worker's stdin. A closed
 //!   stdin (the parent has died, or dropped the pipe) ends the worker at once, as `stop` does.
 //! - A worker that dies (a signal, an abort) says nothing more: the parent reads how from its
 //!   exit status and the last line of its stderr ([`Outcome`]).
@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Experiment;
 use crate::measure::{self, Live, Measurement, Phase, Sample, Spec, Stop};
+use crate::sites::RawSites;
 
 /// Until the run is measuring, how often the worker looks for a change of phase to report.
 const PHASE_POLL: Duration = Duration::from_millis(2);
@@ -53,6 +54,10 @@ pub struct Job {
     pub stop: Stop,
     /// How often to publish a sample (`None`: only at the end, as `bench` wants).
     pub sample_every: Option<Duration>,
+    /// Whether to capture allocation sites from the start ([`Live::want_sites`]); the parent
+    /// can also switch them with `sites on` and `sites off`.
+    #[serde(default)]
+    pub sites: bool,
 }
 
 /// One line from a worker.
@@ -65,6 +70,9 @@ pub enum Message {
     /// The experiment's own counters (pool hits, cache hit rate...), sent with a sample when
     /// it reports any.
     Counters(Vec<(String, f64)>),
+    /// A captured window of allocation sites, its addresses relative to the executable (the
+    /// parent, the same executable, symbolizes them: [`crate::sites::symbolize`]).
+    Sites(RawSites),
     /// The run ended: its measurement.
     Done(Measurement),
     /// The run failed: a panic (with where it happened) or a setup error.
@@ -358,6 +366,7 @@ pub fn serve(job: &Job, find: impl Fn(&str) -> Option<&'static dyn Experiment>) 
     say(&mut out, &Message::Ready);
 
     let live = Arc::new(Live::new());
+    live.want_sites(job.sites);
     listen_for_commands(Arc::clone(&live));
     let (done_tx, done_rx) = mpsc::sync_channel(1);
     let runner = {
@@ -409,6 +418,7 @@ pub fn serve(job: &Job, find: impl Fn(&str) -> Option<&'static dyn Experiment>) 
                         let named = counters.iter().map(|&(n, v)| (n.to_owned(), v)).collect();
                         say(&mut out, &Message::Counters(named));
                     }
+                    send_sites(&mut out, &live);
                     said = Some(state);
                     if Instant::now() >= next_tick {
                         next_tick += every;
@@ -429,6 +439,7 @@ pub fn serve(job: &Job, find: impl Fn(&str) -> Option<&'static dyn Experiment>) 
             Err(RecvTimeoutError::Disconnected) => break Err("the worker thread vanished".into()),
         }
     };
+    send_sites(&mut out, &live);
     match result {
         Ok(mut measurement) => {
             measurement.sample = with_process(measurement.sample, &mut rss);
@@ -447,6 +458,14 @@ pub fn serve(job: &Job, find: impl Fn(&str) -> Option<&'static dyn Experiment>) 
             say(&mut out, &Message::Failed(message));
             1
         }
+    }
+}
+
+/// Sends the latest window of sites, if there is a new one.
+fn send_sites(out: &mut impl Write, live: &Live) {
+    if let Some(mut sites) = live.take_sites() {
+        sites.relocate();
+        say(out, &Message::Sites(sites));
     }
 }
 
@@ -473,7 +492,7 @@ fn say(out: &mut impl Write, message: &Message) {
     }
 }
 
-/// Reads `pause`, `resume` and `stop` from stdin on a thread of its own; `stop` or a closed
+/// Reads `pause`, `resume`, `sites on`, `sites off` and `stop` from stdin on a thread of its own; `stop` or a closed
 /// stdin (the parent is gone) ends the process at once: nothing of a worker needs saving.
 fn listen_for_commands(live: Arc<Live>) {
     let spawned = thread::Builder::new()
@@ -483,6 +502,8 @@ fn listen_for_commands(live: Arc<Live>) {
                 match line.as_deref().map(str::trim) {
                     Ok("pause") => live.set_paused(true),
                     Ok("resume") => live.set_paused(false),
+                    Ok("sites on") => live.want_sites(true),
+                    Ok("sites off") => live.want_sites(false),
                     Ok("stop") | Err(_) => std::process::exit(0),
                     Ok(_) => {}
                 }

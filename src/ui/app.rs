@@ -4,9 +4,11 @@
 //! no threads.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use heaplab_experiments::Experiment;
 use heaplab_experiments::compare;
+use heaplab_experiments::sites::Sites;
 
 use ratatui::crossterm::event::KeyEvent;
 
@@ -167,6 +169,7 @@ struct OnScreen {
     view_experiment: Option<&'static str>,
     scroll: (u16, u16, u16),
     tour: Option<Tour>,
+    stack_open: bool,
 }
 
 /// The dashboard's state.
@@ -222,6 +225,11 @@ pub struct App {
     pub input: Option<&'static std::path::Path>,
     /// The workshop features' state (badge, views).
     pub workshop: Workshop,
+    /// Per variant of `stats_for`: its latest window of allocation sites (`a`, `s`).
+    pub sites: Vec<Option<Arc<Sites>>>,
+    /// The variant that ran before the running one: its sites are the ghost beside the
+    /// running variant's in the `a` view.
+    pub previous_variant: Option<usize>,
     last_sample: Option<Sample>,
 }
 
@@ -253,8 +261,35 @@ impl App {
             budget_prompt: None,
             input: None,
             workshop: Workshop::default(),
+            sites: Vec::new(),
+            previous_variant: None,
             last_sample: None,
         }
+    }
+
+    /// Whether the open view shows allocation sites (`a`, and the source view's gutters):
+    /// the runner captures them only then.
+    #[must_use]
+    pub fn wants_sites(&self) -> bool {
+        matches!(self.workshop.view, View::Sites | View::Source)
+    }
+
+    /// The latest sites of `variant` of the experiment whose figures are shown, if captured.
+    #[must_use]
+    pub fn sites_of(&self, experiment: &'static str, variant: usize) -> Option<&Sites> {
+        let shown = self.stats_for.map(|e| self.experiments[e].info().id);
+        if shown != Some(experiment) {
+            return None;
+        }
+        self.sites.get(variant)?.as_deref()
+    }
+
+    /// Takes a window of sites the runner captured on `variant` of the running experiment.
+    pub fn on_sites(&mut self, variant: usize, sites: Arc<Sites>) {
+        if self.sites.len() <= variant {
+            self.sites.resize(variant + 1, None);
+        }
+        self.sites[variant] = Some(sites);
     }
 
     /// The time window in seconds.
@@ -331,6 +366,8 @@ impl App {
         self.counters.clear();
         self.comparisons.clear();
         self.last_sample = None;
+        self.sites.clear();
+        self.previous_variant = None;
         self.workshop.streak = super::workshop::ZeroStreak::default();
     }
 
@@ -395,11 +432,21 @@ impl App {
                 self.workshop.help_scroll,
             ),
             tour: self.workshop.tour.clone(),
+            stack_open: self.workshop.stack_open,
         }
     }
 
     /// Applies a user action at time `now` (seconds since start).
     pub fn handle(&mut self, action: Action, now: f64) -> Vec<Effect> {
+        let wanted = self.wants_sites();
+        let mut effects = self.act(action, now);
+        if self.wants_sites() != wanted && self.running.is_some() {
+            effects.push(Effect::Send(Command::Sites(self.wants_sites())));
+        }
+        effects
+    }
+
+    fn act(&mut self, action: Action, now: f64) -> Vec<Effect> {
         self.now = now;
         // A notice lasts until the next key; the action may set a new one.
         self.notice = None;
@@ -420,6 +467,19 @@ impl App {
             Action::ToggleLayout => {
                 self.workshop
                     .toggle(View::Layout, self.experiments[self.selected]);
+                Vec::new()
+            }
+            Action::ToggleSites => {
+                let experiment = self
+                    .running
+                    .map_or(self.selected, |running| running.experiment);
+                self.workshop
+                    .toggle(View::Sites, self.experiments[experiment]);
+                Vec::new()
+            }
+            // In the sites view, Enter shows the selected site's whole stack.
+            Action::StartStop if self.workshop.view == View::Sites => {
+                self.workshop.stack_open = !self.workshop.stack_open;
                 Vec::new()
             }
             Action::Export if self.stats.iter().all(Option::is_none) => {
@@ -522,6 +582,7 @@ impl App {
             return Vec::new();
         };
         let count = self.experiments[running.experiment].info().variants.len();
+        self.previous_variant = Some(running.variant);
         running.variant = (running.variant + 1) % count;
         running.phase = Phase::SettingUp;
         if self.compare_since.is_some() {

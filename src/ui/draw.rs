@@ -87,9 +87,11 @@ impl Widget for &App {
                 if let Some(pane) = &self.workshop.source {
                     let info = self.view_experiment().info();
                     let scroll = (self.workshop.scroll, self.workshop.hscroll);
-                    source_view::render(pane, info, scroll, main, buf);
+                    let sites = |variant| self.sites_of(info.id, variant);
+                    source_view::render(pane, info, scroll, &sites, main, buf);
                 }
             }
+            View::Sites => super::sites_view::render(self, main, buf),
             View::Layout => layout_view::render(
                 self.view_experiment().info(),
                 &self.workshop.layouts,

@@ -42,6 +42,8 @@ pub enum Action {
     ToggleSource,
     /// Show or hide the layout inspector.
     ToggleLayout,
+    /// Show or hide the running variant's allocation sites.
+    ToggleSites,
     /// Write the comparison as an SVG chart.
     Export,
     /// Start or end the guided tour.
@@ -206,7 +208,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: &[Key::Char('s')],
         action: Action::ToggleSource,
-        help: "source: the variants' code side by side, allocating lines marked",
+        help: "source: the variants' code side by side, each line's measured allocs/op in the gutter",
         status: None,
     },
     Binding {
@@ -220,6 +222,12 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::ScrollRight,
         help: "scroll the source view right, to the end of long lines",
         status: None,
+    },
+    Binding {
+        keys: &[Key::Char('a')],
+        action: Action::ToggleSites,
+        help: "allocation sites: the lines the running variant allocates on, measured, the previous variant's beside them (↑/↓ select, Enter shows the whole stack)",
+        status: Some("sites"),
     },
     Binding {
         keys: &[Key::Char('l')],

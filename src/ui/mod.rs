@@ -12,6 +12,7 @@ pub mod glossary;
 pub mod keys;
 pub mod layout_view;
 pub mod presenter;
+pub mod sites_view;
 pub mod source_view;
 pub mod svg;
 pub mod theme;
@@ -33,7 +34,7 @@ use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent};
 
 use self::app::{App, Effect, SelfCost};
-use crate::runner::{DEFAULT_SAMPLE_EVERY, Launcher, RunConfig, Runner, RunnerEvent};
+use crate::runner::{Command, DEFAULT_SAMPLE_EVERY, Launcher, RunConfig, Runner, RunnerEvent};
 
 /// Everything the UI thread hears about.
 #[derive(Debug)]
@@ -355,6 +356,9 @@ impl Loop {
             AppEvent::Runner(RunnerEvent::Counters { epoch, counters }) => {
                 app.on_counters(epoch, counters);
             }
+            AppEvent::Runner(RunnerEvent::Sites { variant, sites, .. }) => {
+                app.on_sites(variant, sites);
+            }
             AppEvent::Runner(RunnerEvent::WorkerExited { experiment, error }) => {
                 app.on_worker_exited(experiment, error);
             }
@@ -393,7 +397,12 @@ impl Loop {
                         launcher: Arc::clone(&self.launcher),
                     };
                     match Runner::start(config, self.tx.clone()) {
-                        Ok(runner) => self.runner = Some(runner),
+                        Ok(mut runner) => {
+                            if app.wants_sites() {
+                                let _ = runner.send(Command::Sites(true));
+                            }
+                            self.runner = Some(runner);
+                        }
                         Err(e) => {
                             app.running = None;
                             app.notice = Some(format!("could not start: {e}"));

@@ -1,11 +1,10 @@
 //! The source view (`s`): every variant's marked source (`// region:VARIANT` blocks) side by
-//! side, highlighted by syntect, with the lines the experiment marks as allocating flagged in
-//! the gutter. Side by side when each variant gets at least [`MIN_PANE_WIDTH`] columns,
-//! stacked otherwise (an 80-column terminal).
-//!
-//! The marker convention: a line of an experiment's source that allocates ends in `// alloc`;
-//! rustfmt sometimes moves such a trailing comment onto a line of its own, so a line that is
-//! nothing but `// alloc` marks the line before it. Markers are stripped from what is shown.
+//! side, highlighted by syntect, each line's gutter showing the allocations per operation
+//! measured on it (and bytes per operation on a wide pane), from the variant's latest capture
+//! of allocation sites ([`heaplab_experiments::sites`]): the figures `a` and
+//! `bench --sites` show. Nothing is declared by hand: a line that never allocated shows
+//! nothing, and a variant not yet run this session says so. Side by side when each variant
+//! gets at least [`MIN_PANE_WIDTH`] columns, stacked otherwise (an 80-column terminal).
 //!
 //! Highlighting is done once per experiment, when the view opens for it ([`SourcePane::build`],
 //! called by `Workshop::prepare`), and the highlighted lines are kept in the view's state
@@ -24,6 +23,7 @@
 use std::sync::OnceLock;
 
 use heaplab_experiments::ExperimentInfo;
+use heaplab_experiments::sites::{Site, Sites, same_file};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize as _};
@@ -35,22 +35,23 @@ use syntect::parsing::SyntaxSet;
 
 use super::theme::variant_color;
 
-/// What marks an allocating line in an experiment's source.
-pub const ALLOC_MARKER: &str = "// alloc";
 /// The narrowest a pane may be before the panes stack instead.
 pub const MIN_PANE_WIDTH: u16 = 50;
-/// The gutter symbol of an allocating line.
-pub const ALLOC_GUTTER: &str = "●";
-/// An allocating line's gutter: [`ALLOC_GUTTER`] and the space before the code.
-const GUTTER_MARK: &str = "● ";
+/// A pane at least this wide shows bytes per operation in the gutter too.
+pub const WIDE_PANE: u16 = 80;
+/// The gutter's width: allocations per operation (`  3.00 `), and bytes on a wide pane.
+const GUTTER: usize = 7;
+const WIDE_GUTTER: usize = 17;
 
-/// One shown line: highlighted pieces, and whether the experiment marks it as allocating.
+/// One shown line: highlighted pieces, and where it is in its source file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceLine {
     /// Text pieces with their highlight colour.
     pub spans: Vec<(Color, String)>,
-    /// Marked `// alloc`.
-    pub allocates: bool,
+    /// The source file (empty for the blank line between two blocks).
+    pub file: &'static str,
+    /// Its line number there (0: none).
+    pub line: u32,
 }
 
 impl SourceLine {
@@ -131,23 +132,41 @@ pub struct SourcePane {
     pub variants: Vec<VariantSource>,
 }
 
-/// Splits marked source into lines without markers, each with whether it allocates.
-#[must_use]
-pub fn strip_markers(source: &str) -> Vec<(String, bool)> {
-    let mut out: Vec<(String, bool)> = Vec::new();
-    for line in source.lines() {
-        if line.trim() == ALLOC_MARKER {
-            if let Some(previous) = out.last_mut() {
-                previous.1 = true;
-            }
-            continue;
-        }
-        match line.strip_suffix(ALLOC_MARKER) {
-            Some(code) => out.push((code.trim_end().to_owned(), true)),
-            None => out.push((line.to_owned(), false)),
-        }
+/// The sites measured at `line` (several when inlined calls share it), added up.
+fn measured<'a>(sites: &'a Sites, line: &SourceLine) -> Option<(f64, f64, f64)> {
+    if line.line == 0 {
+        return None;
     }
-    out
+    let here: Vec<&'a Site> = sites
+        .sites
+        .iter()
+        .filter(|s| s.line == line.line && same_file(&s.file, line.file))
+        .collect();
+    (!here.is_empty()).then(|| {
+        here.iter().fold((0.0, 0.0, 0.0), |(a, r, b), s| {
+            (a + s.allocs_per_op, r + s.reallocs_per_op, b + s.bytes_per_op)
+        })
+    })
+}
+
+/// A line's gutter: its allocs/op (`↻0.50` when it only reallocates), and bytes/op when
+/// `wide`; blank when nothing was measured on it.
+fn gutter(figures: Option<(f64, f64, f64)>, wide: bool) -> String {
+    let width = if wide { WIDE_GUTTER } else { GUTTER };
+    let Some((allocs, reallocs, bytes)) = figures else {
+        return " ".repeat(width);
+    };
+    let count = if allocs == 0.0 && reallocs > 0.0 {
+        format!("↻{reallocs:.2}")
+    } else {
+        format!("{allocs:.2}")
+    };
+    if wide {
+        let bytes = crate::units::bytes(bytes.round() as u64);
+        format!("{count:>6} {bytes:>9} ")
+    } else {
+        format!("{count:>6} ")
+    }
 }
 
 fn highlighter() -> &'static (SyntaxSet, Theme) {
@@ -176,11 +195,12 @@ impl SourcePane {
             .iter()
             .enumerate()
             .filter_map(|(variant, v)| {
-                let source = info.variant_source(v.name)?;
+                let source = info.variant_lines(v.name)?;
                 let mut highlight = HighlightLines::new(syntax, theme);
-                let lines = strip_markers(&source)
+                let lines = source
                     .into_iter()
-                    .map(|(code, allocates)| {
+                    .map(|region_line| {
+                        let code = region_line.text.to_owned();
                         let with_newline = format!("{code}\n");
                         let spans = match highlight.highlight_line(&with_newline, syntaxes) {
                             Ok(pieces) => pieces
@@ -197,7 +217,11 @@ impl SourcePane {
                             // A grammar error costs the colour of a line, never the line.
                             Err(_) => vec![(Color::Reset, code)],
                         };
-                        SourceLine { spans, allocates }
+                        SourceLine {
+                            spans,
+                            file: region_line.file,
+                            line: region_line.line,
+                        }
                     })
                     .collect();
                 Some(VariantSource { variant, lines })
@@ -232,11 +256,12 @@ impl SourcePane {
 }
 
 /// Draws `pane` (of `info`) scrolled down by `scroll` lines and right by `hscroll` columns into
-/// `area`.
-pub fn render(
+/// `area`, each variant's gutters from `sites(variant)`, its latest capture if any.
+pub fn render<'a>(
     pane: &SourcePane,
     info: &ExperimentInfo,
     (scroll, hscroll): (u16, u16),
+    sites: &dyn Fn(usize) -> Option<&'a Sites>,
     area: Rect,
     buf: &mut Buffer,
 ) {
@@ -246,8 +271,8 @@ pub fn render(
     ]));
     Line::from(vec![
         Span::raw(format!(" source · {} · ", info.id)).bold(),
-        Span::raw(ALLOC_GUTTER).fg(Color::LightRed).bold(),
-        Span::raw(" a line that allocates, as the experiment marks it · ↑/↓ ←/→ scroll"),
+        Span::raw("gutter").fg(Color::LightRed).bold(),
+        Span::raw(": allocs/op measured on the line, while its variant runs · ↑/↓ ←/→ scroll"),
         Span::raw(if hscroll > 0 {
             format!(" (from column {})", hscroll + 1)
         } else {
@@ -273,19 +298,52 @@ pub fn render(
         body.layout_vec(&Layout::vertical(constraints))
     };
     for (source, pane_area) in pane.variants.iter().zip(areas) {
-        render_variant(source, info, (scroll, hscroll), pane_area, buf);
+        render_variant(
+            source,
+            info,
+            (scroll, hscroll),
+            sites(source.variant),
+            pane_area,
+            buf,
+        );
     }
+}
+
+/// The pane's bottom title: what was measured on its lines.
+fn measured_title(source: &VariantSource, sites: Option<&Sites>) -> String {
+    let Some(sites) = sites else {
+        return " not measured yet: run this variant with the view open ".to_owned();
+    };
+    let lines = source
+        .lines
+        .iter()
+        .filter(|line| measured(sites, line).is_some())
+        .count();
+    let here: f64 = source
+        .lines
+        .iter()
+        .filter_map(|line| measured(sites, line))
+        .map(|(allocs, _, _)| allocs)
+        .sum();
+    if sites.allocs_per_op == 0.0 && sites.reallocs_per_op == 0.0 {
+        return format!(" measured: 0 allocs/op over {} ops ", sites.ops);
+    }
+    format!(
+        " measured: {:.2} allocs/op, {here:.2} of them on {lines} line{} shown here ",
+        sites.allocs_per_op,
+        if lines == 1 { "" } else { "s" }
+    )
 }
 
 fn render_variant(
     source: &VariantSource,
     info: &ExperimentInfo,
     (scroll, hscroll): (u16, u16),
+    sites: Option<&Sites>,
     area: Rect,
     buf: &mut Buffer,
 ) {
     let variant = &info.variants[source.variant];
-    let marked = source.lines.iter().filter(|l| l.allocates).count();
     let color = variant_color(source.variant);
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
@@ -294,15 +352,13 @@ fn render_variant(
             Span::raw(format!(" {} ", variant.name)).fg(color).bold(),
             Span::raw(format!("{} ", variant.summary)),
         ]))
-        .title_bottom(Line::from(match marked {
-            0 => " no line marked as allocating ".to_owned(),
-            1 => " 1 line marked as allocating ".to_owned(),
-            n => format!(" {n} lines marked as allocating "),
-        }));
+        .title_bottom(Line::from(measured_title(source, sites)));
     let inner = block.inner(area);
     let visible = usize::from(inner.height);
+    let wide = inner.width >= WIDE_PANE;
     // What is left of the pane's width after the gutter.
-    let code_width = usize::from(inner.width).saturating_sub(2);
+    let code_width =
+        usize::from(inner.width).saturating_sub(if wide { WIDE_GUTTER } else { GUTTER });
     // Stop scrolling once the longest pane's end is in view.
     let scroll = usize::from(scroll).min(source.lines.len().saturating_sub(visible));
     let lines: Vec<Line> = source
@@ -311,16 +367,13 @@ fn render_variant(
         .skip(scroll)
         .take(visible)
         .map(|line| {
-            let gutter = if line.allocates {
-                Span::styled(
-                    GUTTER_MARK,
-                    Style::new()
-                        .fg(Color::LightRed)
-                        .add_modifier(Modifier::BOLD),
-                )
-            } else {
-                Span::raw("  ")
-            };
+            let figures = sites.and_then(|sites| measured(sites, line));
+            let gutter = Span::styled(
+                gutter(figures, wide),
+                Style::new()
+                    .fg(Color::LightRed)
+                    .add_modifier(Modifier::BOLD),
+            );
             let mut spans = vec![gutter];
             spans.extend(line.visible(usize::from(hscroll), code_width));
             Line::from(spans)
@@ -340,7 +393,8 @@ mod tests {
                 (Color::Red, "let ".into()),
                 (Color::Blue, "value = 1;".into()),
             ],
-            allocates: false,
+            file: "",
+            line: 0,
         };
         let text = |spans: Vec<Span>| {
             spans
@@ -367,7 +421,8 @@ mod tests {
                 (Color::Red, "let é = ".into()),
                 (Color::Blue, "\"→x\";".into()),
             ],
-            allocates: true,
+            file: "",
+            line: 0,
         };
         let spans = line.visible(2, 8);
         let text: Vec<&str> = spans.iter().map(|s| s.content.as_ref()).collect();
@@ -381,24 +436,37 @@ mod tests {
         assert_eq!(chars_from("a→é", 1, 1), "→");
         assert_eq!(chars_from("a→é", 1, 9), "→é");
         assert_eq!(chars_from("a→é", 3, 2), "");
-        assert!(GUTTER_MARK.starts_with(ALLOC_GUTTER));
     }
 
     #[test]
-    fn markers_are_stripped_and_mark_their_line() {
-        let source =
-            "let a = 1;\nlet v = vec![0; 8]; // alloc\nformat!(\n    // alloc\n    \"x\",\n)";
-        let lines = strip_markers(source);
-        assert_eq!(
-            lines,
-            vec![
-                ("let a = 1;".to_owned(), false),
-                ("let v = vec![0; 8];".to_owned(), true),
-                ("format!(".to_owned(), true),
-                ("    \"x\",".to_owned(), false),
-                (")".to_owned(), false),
-            ]
-        );
+    fn a_gutter_shows_what_was_measured_on_its_line_and_nothing_elsewhere() {
+        let site = |line, allocs_per_op, reallocs_per_op| Site {
+            function: "f".into(),
+            file: "/work/x/experiments/src/a.rs".into(),
+            line,
+            allocs_per_op,
+            reallocs_per_op,
+            bytes_per_op: 48.0,
+            share: 0.5,
+            stack: Vec::new(),
+        };
+        let sites = Sites {
+            ops: 4,
+            allocs_per_op: 1.0,
+            reallocs_per_op: 0.5,
+            sites: vec![site(12, 1.0, 0.0), site(13, 0.0, 0.5)],
+            ..Sites::default()
+        };
+        let line = |line| SourceLine {
+            spans: Vec::new(),
+            file: "experiments/src/a.rs",
+            line,
+        };
+        assert_eq!(gutter(measured(&sites, &line(12)), false), "  1.00 ");
+        assert_eq!(gutter(measured(&sites, &line(13)), false), " ↻0.50 ");
+        assert_eq!(gutter(measured(&sites, &line(14)), false), "       ");
+        assert_eq!(gutter(measured(&sites, &line(12)), true), "  1.00      48 B ");
+        assert_eq!(gutter(None, true).chars().count(), WIDE_GUTTER);
     }
 
     #[test]
@@ -411,19 +479,28 @@ mod tests {
                 let source = info
                     .variant_source(info.variants[shown.variant].name)
                     .expect("marked source");
-                let expected: Vec<String> =
-                    strip_markers(&source).into_iter().map(|(l, _)| l).collect();
+                let expected: Vec<String> = source.lines().map(str::to_owned).collect();
                 let got: Vec<String> = shown
                     .lines
                     .iter()
                     .map(|l| l.spans.iter().map(|(_, t)| t.as_str()).collect())
                     .collect();
                 assert_eq!(got, expected, "{}", info.id);
-                assert!(
-                    got.iter().all(|l| !l.trim_end().ends_with(ALLOC_MARKER)),
-                    "{}: a marker is shown",
-                    info.id
-                );
+                // Every line says where it is, and it is there.
+                for line in &shown.lines {
+                    if line.line == 0 {
+                        continue;
+                    }
+                    let text: String = line.spans.iter().map(|(_, t)| t.as_str()).collect();
+                    // (A block may end on a line that goes on with its end marker.)
+                    let at = info.source.lines().nth(line.line as usize - 1);
+                    assert!(
+                        at.is_some_and(|at| at.starts_with(text.trim_end())),
+                        "{}: {at:?} is not {text:?}",
+                        info.id
+                    );
+                    assert!(same_file(line.file, info.source_file), "{}", info.id);
+                }
             }
         }
     }

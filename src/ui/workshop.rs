@@ -109,6 +109,8 @@ pub enum View {
     Source,
     /// The layout inspector (`l`).
     Layout,
+    /// The running variant's allocation sites, the previous variant's beside them (`a`).
+    Sites,
 }
 
 /// How the dashboard opens, as far as the workshop features go.
@@ -228,6 +230,8 @@ pub struct Workshop {
     pub no_color: bool,
     /// Lines scrolled down in the help overlay.
     pub help_scroll: u16,
+    /// In the sites view: whether the selected site's whole stack is shown.
+    pub stack_open: bool,
 }
 
 impl Workshop {
@@ -241,6 +245,7 @@ impl Workshop {
         self.view_experiment = Some(experiment);
         self.scroll = 0;
         self.hscroll = 0;
+        self.stack_open = false;
         self.prepare(experiment);
     }
 
