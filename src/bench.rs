@@ -10,9 +10,9 @@ use std::thread;
 use heaplab_experiments::compare::Figures;
 pub use heaplab_experiments::compare::{Comparison, SpeedVerdict};
 use heaplab_experiments::measure::{self, Live, Measurement, Sample, Spec, Status, Stop};
+use heaplab_experiments::sites::Sites;
 use heaplab_experiments::stats;
 use heaplab_experiments::worker::{Job, Launcher, Message, Process};
-use heaplab_experiments::sites::Sites;
 use heaplab_experiments::{Experiment, ExperimentInfo, SetupError, counting};
 use serde::{Deserialize, Serialize};
 
@@ -32,8 +32,9 @@ pub struct Plan {
     pub budget: Option<u64>,
     /// A user's file to run on instead of generated input (experiments that take one).
     pub input: Option<PathBuf>,
-    /// Capture each row's allocation sites: one exhaustive window after its measured
-    /// operations, in no other figure ([`heaplab_experiments::sites`]).
+    /// Capture each row's allocation sites: after its measured operations, the workload set
+    /// up again and the same operations replayed with every allocation captured (the first
+    /// ones only past two seconds), in no other figure ([`heaplab_experiments::sites`]).
     pub sites: bool,
 }
 
@@ -244,8 +245,9 @@ pub struct Row {
     /// `faster`, `slower`, or `same` (no significant difference at p < 0.05).
     #[serde(default)]
     pub speed_verdict: Option<SpeedVerdict>,
-    /// Where the variant allocates (`bench --sites`): an exhaustive window of whole operations
-    /// after the measured ones, its sites' allocs/op adding up to the window's.
+    /// Where the variant allocates (`bench --sites`): its operations replayed with every
+    /// allocation captured; the sites' allocs/op add up to the window's, which is the row's
+    /// when the window replayed all of them (`sites.ops == iterations`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sites: Option<Sites>,
 }

@@ -220,10 +220,11 @@ pub struct BenchArgs {
     #[arg(long, value_name = "FILE")]
     pub input: Option<PathBuf>,
 
-    /// Also capture where each variant allocates: after its measured operations, a window of
-    /// whole operations with every allocation's call stack, named by the first line in the
-    /// experiment's code (JSON: `sites` in each row; table and markdown: the top sites under
-    /// each row; CSV: not shown). The window is in no other figure.
+    /// Also capture where each variant allocates: after its measured operations, the same
+    /// operations replayed on a fresh setup with every allocation's call stack (the first
+    /// ones only, past 2 s), each named by the first line in the experiment's code (JSON:
+    /// `sites` in each row; table and markdown: the top sites under each row; CSV: not
+    /// shown). The replay is in no other figure.
     #[arg(long)]
     pub sites: bool,
 

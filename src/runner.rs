@@ -14,8 +14,8 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use heaplab_experiments::measure::Stop;
-use heaplab_experiments::sites::Sites;
 pub use heaplab_experiments::measure::{Phase, Sample};
+use heaplab_experiments::sites::Sites;
 use heaplab_experiments::worker::{Job, Message, Process};
 pub use heaplab_experiments::worker::{Launcher, ProcessRss};
 use heaplab_experiments::{Experiment, SetupError};

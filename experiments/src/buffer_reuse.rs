@@ -62,7 +62,7 @@ fn encode_into(data: &[u8], out: &mut [u8]) -> usize {
 // region:naive
 #[must_use]
 pub fn process_data(data: &[u8]) -> Vec<u8> {
-    let mut result = vec![0u8; data.len() * 2]; // alloc
+    let mut result = vec![0u8; data.len() * 2];
     encode_into(data, &mut result);
     result
 }

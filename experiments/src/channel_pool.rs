@@ -264,7 +264,7 @@ impl Server {
     fn buffer(&mut self) -> Vec<u8> {
         match &self.buffers {
             // region:naive
-            Buffers::Fresh { capacity } => Vec::with_capacity(*capacity), // alloc
+            Buffers::Fresh { capacity } => Vec::with_capacity(*capacity),
             // endregion:naive
             Buffers::Pooled {
                 pool,

@@ -67,14 +67,14 @@ fn to_fahrenheit(tenths_c: u32) -> u32 {
 // region:naive
 #[must_use]
 pub fn clean_readings(batch: &[u32]) -> Vec<u32> {
-    let valid: Vec<u32> = batch.iter().copied().filter(|&r| r != DROPOUT).collect(); // alloc
+    let valid: Vec<u32> = batch.iter().copied().filter(|&r| r != DROPOUT).collect();
     let mut distinct = Vec::new();
     for reading in valid {
         if distinct.last() != Some(&reading) {
-            distinct.push(reading); // alloc
+            distinct.push(reading);
         }
     }
-    distinct.into_iter().rev().map(to_fahrenheit).collect() // alloc
+    distinct.into_iter().rev().map(to_fahrenheit).collect()
 }
 // endregion:naive
 

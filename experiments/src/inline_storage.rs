@@ -106,7 +106,7 @@ pub struct Endpoint {
 impl Endpoint {
     fn new(addr: &[u8], port: u16) -> Self {
         Self {
-            addr: addr.to_vec(), // alloc
+            addr: addr.to_vec(),
             port,
         }
     }

@@ -229,7 +229,11 @@ impl ExperimentInfo {
                 });
             }
             for text in block.lines() {
-                lines.push(RegionLine { text, file, line: number });
+                lines.push(RegionLine {
+                    text,
+                    file,
+                    line: number,
+                });
                 number += 1;
                 if let Some((path, at)) = located(text) {
                     file = path;

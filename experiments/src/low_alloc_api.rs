@@ -98,13 +98,13 @@ pub type EncodeOption = Box<dyn Fn(&mut EncodeConfig)>;
 /// An option setting the precision.
 #[must_use]
 pub fn with_precision(precision: usize) -> EncodeOption {
-    Box::new(move |config| config.precision = precision) // alloc
+    Box::new(move |config| config.precision = precision)
 }
 
 /// An option setting the timestamp unit.
 #[must_use]
 pub fn with_unit(unit: TimestampUnit) -> EncodeOption {
-    Box::new(move |config| config.unit = unit) // alloc
+    Box::new(move |config| config.unit = unit)
 }
 
 /// `key=value,key=value` into owned pairs.
@@ -112,7 +112,7 @@ pub fn with_unit(unit: TimestampUnit) -> EncodeOption {
 pub fn parse_tags(tags: &str) -> Vec<(String, String)> {
     tags.split(',')
         .filter_map(|pair| pair.split_once('='))
-        .map(|(key, value)| (key.to_string(), value.to_string())) // alloc
+        .map(|(key, value)| (key.to_string(), value.to_string()))
         .collect()
 }
 
@@ -145,7 +145,7 @@ impl PointBuilder {
     pub fn new(measurement: &str) -> Self {
         Self {
             point: Point {
-                measurement: measurement.to_string(), // alloc
+                measurement: measurement.to_string(),
                 ..Point::default()
             },
         }
@@ -154,14 +154,14 @@ impl PointBuilder {
     /// Adds a tag.
     #[must_use]
     pub fn tag(mut self, key: &str, value: &str) -> Self {
-        self.point.tags.push((key.to_string(), value.to_string())); // alloc
+        self.point.tags.push((key.to_string(), value.to_string()));
         self
     }
 
     /// Adds a field.
     #[must_use]
     pub fn field(mut self, key: &str, value: f64) -> Self {
-        self.point.fields.push((key.to_string(), value)); // alloc
+        self.point.fields.push((key.to_string(), value));
         self
     }
 
@@ -193,19 +193,18 @@ impl Point {
         let tags: Vec<String> = self
             .tags
             .iter()
-            .map(|(key, value)| format!("{}={}", escape(key), escape(value))) // alloc
+            .map(|(key, value)| format!("{}={}", escape(key), escape(value)))
             .collect();
         let fields: Vec<String> = self
             .fields
             .iter()
-            .map(|(key, value)| format!("{}={:.*}", escape(key), config.precision, value)) // alloc
+            .map(|(key, value)| format!("{}={:.*}", escape(key), config.precision, value))
             .collect();
         let mut line = escape(&self.measurement);
         if !tags.is_empty() {
             line = line + "," + &tags.join(",");
         }
         format!(
-            // alloc
             "{line} {} {}\n",
             fields.join(","),
             config.unit.scale(self.timestamp_ms)

@@ -41,6 +41,10 @@ pub const SITES_WINDOW: Duration = Duration::from_millis(100);
 /// wanted ([`Live::want_sites`]).
 pub const SITES_EVERY: Duration = Duration::from_secs(1);
 
+/// How long a bounded run's replay of its operations with sites captured may take: past it,
+/// the window is the first operations only (each captured allocation costs microseconds).
+pub const SITES_REPLAY_LIMIT: Duration = Duration::from_secs(2);
+
 /// How long to measure.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum Stop {
@@ -369,8 +373,9 @@ impl Live {
 
     /// Asks the loop to capture allocation sites ([`crate::sites`]) or to stop doing so. A run
     /// that goes on until stopped captures a window every [`SITES_EVERY`]; a bounded run (a
-    /// `bench` row) captures one window after its measured operations. Windows are in no
-    /// other figure: their operations and time are not the sample's.
+    /// `bench` row) replays its measured operations on a fresh setup with every allocation
+    /// captured (see [`SITES_REPLAY_LIMIT`]). Windows are in no other figure: their
+    /// operations and time are not the sample's.
     pub fn want_sites(&self, on: bool) {
         self.sites_wanted.store(on, Ordering::Relaxed);
     }
@@ -504,6 +509,9 @@ pub fn run(slot: &WorkerSlot, spec: &Spec<'_>, live: &Live) -> Result<Measuremen
     let now = slot.counters();
     state.sample.peak_heap_bytes = u64::try_from(now.peak_live_bytes - baseline).unwrap_or(0);
     state.sample.live_heap_bytes = now.live_bytes() - baseline;
+    if live.sites_wanted() && spec.stop != Stop::Never && status == Status::Completed {
+        replay_with_sites(slot, spec, live, warmup_ops, state.sample.ops);
+    }
     state.sample.phase = match status {
         Status::Completed => Phase::Exited,
         Status::OverBudget { live_bytes, after } => Phase::OverBudget { live_bytes, after },
@@ -516,6 +524,40 @@ pub fn run(slot: &WorkerSlot, spec: &Spec<'_>, live: &Live) -> Result<Measuremen
         extra_counters: state.extra_counters,
         status,
     })
+}
+
+/// A bounded run's sites: the workload set up again and warmed up as before, then the same
+/// operations replayed with every allocation captured, so that for a workload whose
+/// operations are the same each run (all of the catalog's) the sites add up to the run's own
+/// allocs/op. A replay longer than [`SITES_REPLAY_LIMIT`] stops early: its window is then the
+/// first operations. Nothing of it is in the run's figures, which are final by now.
+fn replay_with_sites(slot: &WorkerSlot, spec: &Spec<'_>, live: &Live, warmup_ops: u64, ops: u64) {
+    let replayed = panic::catch_unwind(AssertUnwindSafe(|| {
+        let mut workload = match spec.input {
+            Some(path) => crate::setup_with_input(spec.experiment, spec.variant, path),
+            None => crate::setup(spec.experiment, spec.variant, spec.size),
+        }
+        .ok()?;
+        let mut checksum = Checksum::new();
+        for _ in 0..warmup_ops {
+            workload.run_op(&mut checksum);
+        }
+        let capture = Capture::begin(slot).ok()?;
+        let start = Instant::now();
+        let mut done = 0u64;
+        while done < ops.max(1) && (done == 0 || start.elapsed() < SITES_REPLAY_LIMIT) {
+            workload.run_op(&mut checksum);
+            done += 1;
+        }
+        let raw = capture.end(done);
+        std::hint::black_box(checksum);
+        Some(raw)
+    }));
+    if let Ok(Some(raw)) = replayed {
+        crate::counting::unmeasured(|| {
+            *live.sites.lock().unwrap_or_else(PoisonError::into_inner) = Some(raw);
+        });
+    }
 }
 
 /// The state of one run, kept outside the unwind boundary so that a stop over budget keeps
@@ -623,9 +665,6 @@ impl Loop<'_> {
                 self.capture_sites(&mut *workload);
                 sites_at = Some(Instant::now());
             }
-        }
-        if stop != Stop::Never && self.live.sites_wanted() && !self.over() {
-            self.capture_sites(&mut *workload);
         }
         std::hint::black_box(self.checksum);
         // Collecting the experiment's own counters allocates: after the last batch, never in one.

@@ -89,7 +89,7 @@ pub fn price_batch(lines: &[OrderLine]) -> (Vec<u64>, String) {
     let mut totals = Vec::new();
     let mut report = String::new();
     for line in lines {
-        price(line, &mut totals, &mut report); // alloc
+        price(line, &mut totals, &mut report);
     }
     (totals, report)
 }

@@ -391,6 +391,10 @@ fn folded(symbol: &Symbol, also_folded: &[&str]) -> bool {
     let Some(file) = symbol.file.as_deref() else {
         return true;
     };
+    // Line 0: code the compiler made without a line of its own; the caller's line names it.
+    if symbol.line == 0 {
+        return true;
+    }
     // The shims the compiler writes for `#[global_allocator]` (`__rust_alloc`...), whose line
     // is the declaration's.
     symbol.function.starts_with("__rust")
@@ -445,52 +449,44 @@ pub fn symbolize(raw: &RawSites, also_folded: &[&str]) -> Sites {
     raw.relocate();
     let ops = raw.ops.max(1) as f64;
     let events = (raw.allocs + raw.reallocs).max(1) as f64;
-    // Site key -> (allocs, reallocs, bytes, the heaviest stack and its weight).
-    let mut by_site: HashMap<(String, String, u32), (u64, u64, u64, Vec<String>, u64)> =
-        HashMap::new();
+    // A site is a line: (file, line) -> its counts, and the function and stack of the stack
+    // that made most of them.
+    let mut by_site: HashMap<(String, u32), Tally> = HashMap::new();
     for stack in &raw.stacks {
         let symbols: Vec<Symbol> = stack.frames.iter().flat_map(|&ip| resolve(ip)).collect();
-        let site = symbols.iter().find(|s| !folded(s, also_folded));
-        let key = site.map_or_else(
-            || {
-                (
-                    "(no frame in the experiment's code)".to_owned(),
-                    String::new(),
-                    0,
-                )
-            },
-            |s| {
-                (
-                    s.function.clone(),
-                    s.file.clone().unwrap_or_default(),
-                    s.line,
-                )
-            },
-        );
+        let (function, key) = match symbols.iter().find(|s| !folded(s, also_folded)) {
+            Some(s) => (
+                s.function.clone(),
+                (s.file.clone().unwrap_or_default(), s.line),
+            ),
+            None => (
+                "(no frame in the experiment's code)".to_owned(),
+                (String::new(), 0),
+            ),
+        };
         let weight = stack.allocs + stack.reallocs;
-        let entry = by_site.entry(key).or_default();
-        entry.0 += stack.allocs;
-        entry.1 += stack.reallocs;
-        entry.2 += stack.bytes;
-        if weight > entry.4 || entry.3.is_empty() {
-            entry.3 = describe(&symbols, also_folded);
-            entry.4 = weight;
+        let tally = by_site.entry(key).or_default();
+        tally.allocs += stack.allocs;
+        tally.reallocs += stack.reallocs;
+        tally.bytes += stack.bytes;
+        if weight > tally.heaviest || tally.stack.is_empty() {
+            tally.function = function;
+            tally.stack = describe(&symbols, also_folded);
+            tally.heaviest = weight;
         }
     }
     let mut sites: Vec<Site> = by_site
         .into_iter()
-        .map(
-            |((function, file, line), (allocs, reallocs, bytes, stack, _))| Site {
-                function,
-                file,
-                line,
-                allocs_per_op: allocs as f64 / ops,
-                reallocs_per_op: reallocs as f64 / ops,
-                bytes_per_op: bytes as f64 / ops,
-                share: (allocs + reallocs) as f64 / events,
-                stack,
-            },
-        )
+        .map(|((file, line), tally)| Site {
+            function: tally.function,
+            file,
+            line,
+            allocs_per_op: tally.allocs as f64 / ops,
+            reallocs_per_op: tally.reallocs as f64 / ops,
+            bytes_per_op: tally.bytes as f64 / ops,
+            share: (tally.allocs + tally.reallocs) as f64 / events,
+            stack: tally.stack,
+        })
         .collect();
     sites.sort_by(|a, b| {
         (b.allocs_per_op + b.reallocs_per_op)
@@ -506,6 +502,17 @@ pub fn symbolize(raw: &RawSites, also_folded: &[&str]) -> Sites {
         unrecorded_per_op: raw.unrecorded as f64 / ops,
         sites,
     }
+}
+
+/// What one line's stacks add up to.
+#[derive(Default)]
+struct Tally {
+    allocs: u64,
+    reallocs: u64,
+    bytes: u64,
+    function: String,
+    stack: Vec<String>,
+    heaviest: u64,
 }
 
 /// A stack for people: each frame `function (file:line)`, runs of folded frames as one entry.

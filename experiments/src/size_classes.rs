@@ -121,7 +121,7 @@ impl ClassPool {
             buf
         } else {
             self.stats.misses += 1;
-            Vec::with_capacity(capacity) // alloc
+            Vec::with_capacity(capacity)
         };
         self.stats.wasted_bytes += (buf.capacity() - len) as u64;
         buf
@@ -172,7 +172,7 @@ impl Source {
     fn get(&mut self, len: usize) -> Vec<u8> {
         match self {
             // region:naive
-            Source::Exact => Vec::with_capacity(len), // alloc
+            Source::Exact => Vec::with_capacity(len),
             // endregion:naive
             Source::Pool(pool) => pool.get(len),
         }

@@ -202,7 +202,6 @@ pub fn summarize_in_memory(mut input: impl Read) -> Result<Summary, StreamError>
     let mut data = Vec::new();
     // read_to_end retries interrupted reads, and keeps what it read before an error.
     if let Err(source) = input.read_to_end(&mut data) {
-        // alloc
         let offset = data.len() as u64;
         return Err(StreamError::Read { offset, source });
     }
@@ -219,7 +218,7 @@ pub fn summarize_file_in_memory(file: &mut std::fs::File) -> Result<Summary, Str
         .len();
     let mut data = Vec::new();
     let wanted = usize::try_from(len).unwrap_or(usize::MAX);
-    data.try_reserve_exact(wanted) // alloc
+    data.try_reserve_exact(wanted)
         .map_err(|e| StreamError::TooLarge {
             len,
             reason: e.to_string(),
@@ -233,7 +232,7 @@ pub fn summarize_file_in_memory(file: &mut std::fs::File) -> Result<Summary, Str
 }
 
 fn summarize_lines(data: &[u8]) -> Summary {
-    let mut lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect(); // alloc
+    let mut lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
     if lines.last().is_some_and(|last| last.is_empty()) {
         lines.pop(); // the input ended with a newline (or was empty)
     }

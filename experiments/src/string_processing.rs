@@ -56,29 +56,29 @@ pub const INVALID: &str = "!invalid";
 // region:naive
 #[must_use]
 pub fn normalize_record(line: &str) -> Option<String> {
-    let fields: Vec<String> = line.split(',').map(|f| f.trim().to_string()).collect(); // alloc
+    let fields: Vec<String> = line.split(',').map(|f| f.trim().to_string()).collect();
     if fields.len() != 4 {
         return None;
     }
     let name = fields[0]
         .split_whitespace()
-        .collect::<Vec<&str>>() // alloc
-        .join(" "); // alloc
-    let email = fields[1].to_ascii_lowercase(); // alloc
+        .collect::<Vec<&str>>()
+        .join(" ");
+    let email = fields[1].to_ascii_lowercase();
     let age = match fields[2].parse::<u32>() {
-        Ok(age) => age.to_string(), // alloc
-        Err(_) => "?".to_string(),  // alloc
+        Ok(age) => age.to_string(),
+        Err(_) => "?".to_string(),
     };
     let city = fields[3]
         .split_whitespace()
         .map(|word| {
             let mut chars = word.chars();
-            let first = chars.next().map(|c| c.to_ascii_uppercase().to_string()); // alloc
+            let first = chars.next().map(|c| c.to_ascii_uppercase().to_string());
             first.unwrap_or_default() + &chars.as_str().to_ascii_lowercase()
         })
-        .collect::<Vec<String>>() // alloc
+        .collect::<Vec<String>>()
         .join(" ");
-    Some(format!("{name}|{email}|{age}|{city}")) // alloc
+    Some(format!("{name}|{email}|{age}|{city}"))
 }
 // endregion:naive
 

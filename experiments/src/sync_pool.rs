@@ -117,7 +117,7 @@ impl SyncPool {
             .pop();
         let buf = idle.unwrap_or_else(|| {
             self.misses.fetch_add(1, Ordering::Relaxed);
-            Vec::with_capacity(self.new_capacity) // alloc
+            Vec::with_capacity(self.new_capacity)
         });
         PooledBuf { buf, pool: self }
     }
@@ -214,7 +214,7 @@ fn respond(response: &[u8]) -> u64 {
 
 // region:naive
 fn handle_fresh(capacity: usize, request: &Request, template: &[u8]) -> u64 {
-    let mut buf = Vec::with_capacity(capacity); // alloc
+    let mut buf = Vec::with_capacity(capacity);
     data::render_response(template, request.id, request.len, &mut buf);
     respond(&buf)
 }

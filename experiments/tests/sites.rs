@@ -63,7 +63,10 @@ fn each_site_is_the_line_that_allocated_with_exact_counts_per_operation() {
     assert_eq!(total, found.allocs_per_op);
     assert_eq!(found.allocs_per_op, 3.0);
     let stack = &at(at_box).stack;
-    assert!(stack[0].starts_with('['), "the allocator and std, folded: {stack:?}");
+    assert!(
+        stack[0].starts_with('['),
+        "the allocator and std, folded: {stack:?}"
+    );
     assert!(stack[1].contains("sites::op"), "{stack:?}");
 }
 

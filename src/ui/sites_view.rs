@@ -57,7 +57,10 @@ pub fn rows<'a>(now: Option<&'a Sites>, ghost: Option<&'a Sites>) -> Vec<SiteRow
         .unwrap_or_default();
     if let Some(ghost) = ghost {
         for site in &ghost.sites {
-            if !rows.iter().any(|row| row.ghost.is_some_and(|g| same(g, site))) {
+            if !rows
+                .iter()
+                .any(|row| row.ghost.is_some_and(|g| same(g, site)))
+            {
                 rows.push(SiteRow {
                     now: None,
                     ghost: Some(site),
@@ -142,7 +145,14 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             0
         }),
     ]));
-    render_table(app, &rows, (running.variant, ghost_variant), selected, table_area, buf);
+    render_table(
+        app,
+        &rows,
+        (running.variant, ghost_variant),
+        selected,
+        table_area,
+        buf,
+    );
     if app.workshop.stack_open
         && let Some(site) = rows.get(selected).and_then(SiteRow::site)
     {
@@ -231,7 +241,9 @@ fn render_table(
             let mut cells = vec![
                 Cell::from(site.map(Site::location).unwrap_or_default()),
                 Cell::from(per_op(row.now)).style(if went_to_zero {
-                    Style::new().fg(Color::LightGreen).add_modifier(Modifier::BOLD)
+                    Style::new()
+                        .fg(Color::LightGreen)
+                        .add_modifier(Modifier::BOLD)
                 } else {
                     Style::new().fg(variant_color(variant))
                 }),

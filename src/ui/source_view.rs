@@ -144,7 +144,11 @@ fn measured<'a>(sites: &'a Sites, line: &SourceLine) -> Option<(f64, f64, f64)> 
         .collect();
     (!here.is_empty()).then(|| {
         here.iter().fold((0.0, 0.0, 0.0), |(a, r, b), s| {
-            (a + s.allocs_per_op, r + s.reallocs_per_op, b + s.bytes_per_op)
+            (
+                a + s.allocs_per_op,
+                r + s.reallocs_per_op,
+                b + s.bytes_per_op,
+            )
         })
     })
 }
@@ -465,7 +469,10 @@ mod tests {
         assert_eq!(gutter(measured(&sites, &line(12)), false), "  1.00 ");
         assert_eq!(gutter(measured(&sites, &line(13)), false), " ↻0.50 ");
         assert_eq!(gutter(measured(&sites, &line(14)), false), "       ");
-        assert_eq!(gutter(measured(&sites, &line(12)), true), "  1.00      48 B ");
+        assert_eq!(
+            gutter(measured(&sites, &line(12)), true),
+            "  1.00      48 B "
+        );
         assert_eq!(gutter(None, true).chars().count(), WIDE_GUTTER);
     }
 
