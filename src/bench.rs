@@ -464,8 +464,24 @@ pub fn measure_on_worker(
     stop: Stop,
     budget: Option<u64>,
     input: Option<PathBuf>,
+) -> Result<Row, RunError> {
+    let item = PlanItem {
+        experiment,
+        variants: vec![variant],
+        size,
+    };
+    measure_in_thread(&item, variant, stop, (budget, input), false)
+}
+
+/// [`measure_on_worker`], and the row's allocation sites if `sites`.
+fn measure_in_thread(
+    item: &PlanItem,
+    variant: &'static str,
+    stop: Stop,
+    (budget, input): (Option<u64>, Option<PathBuf>),
     sites: bool,
 ) -> Result<Row, RunError> {
+    let (experiment, size) = (item.experiment, item.size);
     let info = experiment.info();
     let id = info.id;
     let panicked = move |payload: &(dyn std::any::Any + Send)| {
@@ -569,13 +585,11 @@ fn measure_row(
     isolation: &Isolation,
 ) -> Result<Row, RunError> {
     match isolation {
-        Isolation::InProcess => measure_on_worker(
-            item.experiment,
+        Isolation::InProcess => measure_in_thread(
+            item,
             variant,
-            item.size,
             plan.stop,
-            plan.budget,
-            plan.input.clone(),
+            (plan.budget, plan.input.clone()),
             plan.sites,
         ),
         Isolation::Worker(launcher) => measure_in_worker(launcher, item, variant, plan),
@@ -834,8 +848,7 @@ fn render_columns(rows: &[Row], markdown: bool) -> String {
     if markdown {
         // A table cannot hold lines of another shape: the sites follow it, a list per row.
         let mut out = text;
-        out.push_str("\nAllocation sites (top ");
-        let _ = write!(out, "{TOP_SITES} per variant):\n");
+        let _ = writeln!(out, "\nAllocation sites (top {TOP_SITES} per variant):");
         for row in rows {
             let Some(sites) = &row.sites else { continue };
             let _ = writeln!(out, "\n- **{} {}**", row.experiment, row.variant);

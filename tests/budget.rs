@@ -50,7 +50,11 @@ fn the_naive_cache_under_64_mib_stops_and_returns_its_memory() {
                 );
             }
             Ok(RunnerEvent::WorkerExited { error, .. }) => panic!("worker exited: {error:?}"),
-            Ok(RunnerEvent::WorkerReady { .. } | RunnerEvent::Counters { .. }) => {}
+            Ok(
+                RunnerEvent::WorkerReady { .. }
+                | RunnerEvent::Counters { .. }
+                | RunnerEvent::Sites { .. },
+            ) => {}
             Err(e) => panic!("no sample: {e}"),
         }
     };

@@ -85,7 +85,8 @@ fn live_run_ends_with(variant: usize) -> String {
             RunnerEvent::WorkerExited { error, .. } => break error.expect("an error"),
             RunnerEvent::Sample(_)
             | RunnerEvent::WorkerReady { .. }
-            | RunnerEvent::Counters { .. } => {}
+            | RunnerEvent::Counters { .. }
+            | RunnerEvent::Sites { .. } => {}
         }
     }
 }

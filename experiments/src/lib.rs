@@ -267,7 +267,10 @@ impl ExperimentInfo {
 fn located(text: &str) -> Option<(&str, u32)> {
     let (file, line) = text.trim().strip_prefix("// ")?.rsplit_once(':')?;
     let line = line.parse().ok()?;
-    (file.ends_with(".rs") && !file.contains(' ')).then_some((file, line))
+    let rust = std::path::Path::new(file)
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("rs"));
+    (rust && !file.contains(' ')).then_some((file, line))
 }
 
 /// Why an experiment could not be set up.

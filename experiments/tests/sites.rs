@@ -1,6 +1,9 @@
 //! Allocation sites, captured in this very process: each names the line that allocated, with
 //! exact counts per operation, and capturing costs the experiment's figures nothing.
 
+// Exact counts are the point, floats included.
+#![allow(clippy::float_cmp)]
+
 use std::hint::black_box;
 
 use heaplab_experiments::counting::{self, CountingAlloc};

@@ -459,22 +459,8 @@ impl App {
         match action {
             // Taken by `scroll` wherever there is something to scroll sideways.
             Action::ScrollLeft | Action::ScrollRight => Vec::new(),
-            Action::ToggleSource => {
-                self.workshop
-                    .toggle(View::Source, self.experiments[self.selected]);
-                Vec::new()
-            }
-            Action::ToggleLayout => {
-                self.workshop
-                    .toggle(View::Layout, self.experiments[self.selected]);
-                Vec::new()
-            }
-            Action::ToggleSites => {
-                let experiment = self
-                    .running
-                    .map_or(self.selected, |running| running.experiment);
-                self.workshop
-                    .toggle(View::Sites, self.experiments[experiment]);
+            Action::ToggleSource | Action::ToggleLayout | Action::ToggleSites => {
+                self.toggle_view(action);
                 Vec::new()
             }
             // In the sites view, Enter shows the selected site's whole stack.
@@ -562,6 +548,20 @@ impl App {
                 }
             }
         }
+    }
+
+    /// Opens or closes the view a key names: the source and layout views for the selected
+    /// experiment, the sites view for the running one.
+    fn toggle_view(&mut self, action: Action) {
+        let (view, experiment) = match action {
+            Action::ToggleSource => (View::Source, self.selected),
+            Action::ToggleLayout => (View::Layout, self.selected),
+            _ => (
+                View::Sites,
+                self.running.map_or(self.selected, |r| r.experiment),
+            ),
+        };
+        self.workshop.toggle(view, self.experiments[experiment]);
     }
 
     fn toggle_compare(&mut self, now: f64) {

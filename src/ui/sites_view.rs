@@ -6,6 +6,8 @@
 //! The figures are the ones `heaplab bench --sites` prints: the same capture, the same
 //! symbolization, the same per-operation division.
 
+use std::fmt::Write as _;
+
 use heaplab_experiments::sites::{Site, Sites};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -176,8 +178,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             .render(stack_area, buf);
     }
 
+    render_foot(now, foot, buf);
+}
+
+/// What the window was, and that its sites add up to it.
+fn render_foot(now: &Sites, area: Rect, buf: &mut Buffer) {
     let sum: f64 = now.sites.iter().map(|s| s.allocs_per_op).sum();
-    let mut foot_text = format!(
+    let mut text = format!(
         " {} ops captured: {:.2} allocs/op, {:.2} reallocs/op, {}/op; the sites add up to {:.2} allocs/op",
         now.ops,
         now.allocs_per_op,
@@ -186,20 +193,21 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         sum
     );
     if now.unrecorded_per_op > 0.0 {
-        foot_text.push_str(&format!(
+        let _ = write!(
+            text,
             " ({:.2}/op found no room in the table)",
             now.unrecorded_per_op
-        ));
+        );
     }
     Paragraph::new(vec![
-        Line::from(foot_text),
+        Line::from(text),
         Line::from(
             " a window of whole operations every second, every allocation with its stack; \
              its time is in no figure"
                 .fg(Color::DarkGray),
         ),
     ])
-    .render(foot, buf);
+    .render(area, buf);
 }
 
 fn render_table(
