@@ -93,6 +93,25 @@ fn every_zero_allocation_claim_holds_at_the_default_size() {
     }
 }
 
+// 04-01 buffer-reuse
+
+#[test]
+fn buffer_reuse_naive_allocates_per_call_reuse_and_bytes_never() {
+    let slot = counting::register_worker().expect("slot");
+    let naive = run_default(&slot, "buffer-reuse", "naive", 100);
+    assert_eq!(naive.allocs_per_op(), 1.0);
+    for variant in ["optimized", "crate"] {
+        let m = run_default(&slot, "buffer-reuse", variant, 100);
+        assert_eq!(m.allocs_per_op(), 0.0, "{variant}");
+        assert_eq!(m.reallocs_per_op(), 0.0, "{variant}");
+    }
+}
+
+#[test]
+fn buffer_reuse_variants_agree() {
+    assert_same_checksums("buffer-reuse", &[1, 7, 1024, 100_000], 10);
+}
+
 // 04-01 in-place
 
 #[test]
