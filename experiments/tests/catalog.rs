@@ -228,11 +228,14 @@ fn inline_storage_naive_allocates_per_endpoint_inline_never() {
     assert_eq!(naive.deallocs, 10 * 1024);
     let inline = run_default(&slot, "inline-storage", "optimized", 10);
     let arrayvec = run_default(&slot, "inline-storage", "crate", 10);
+    let smallvec = run_default(&slot, "inline-storage", "smallvec", 10);
     assert_eq!(inline.allocs_per_op(), 0.0);
     assert_eq!(arrayvec.allocs_per_op(), 0.0);
-    // 20 and 24 bytes per endpoint, nothing else (the boxed workload is a few words).
+    assert_eq!(smallvec.allocs_per_op(), 0.0, "no address spills");
+    // 20, 24 and 40 bytes per endpoint, nothing else (the boxed workload is a few words).
     assert!((20 * n..20 * n + 128).contains(&inline.peak_heap_bytes));
     assert!((24 * n..24 * n + 128).contains(&arrayvec.peak_heap_bytes));
+    assert!((40 * n..40 * n + 128).contains(&smallvec.peak_heap_bytes));
     // 32 bytes plus a 4- or 16-byte block per endpoint.
     assert!((36 * n..48 * n).contains(&naive.peak_heap_bytes));
     assert!(
