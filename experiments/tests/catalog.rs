@@ -269,6 +269,9 @@ fn sync_pool_allocates_once_then_never() {
     assert_eq!(extra(&pooled, "hits"), gets - 1.0);
     assert_eq!(extra(&pooled, "dropped"), 0.0);
     assert_eq!(extra(&pooled, "idle"), 1.0, "the buffer came back");
+    let crate_pool = run_default(&slot, "sync-pool", "crate", 500);
+    assert_eq!(crate_pool.allocs_per_op(), 0.0);
+    assert_eq!(crate_pool.reallocs_per_op(), 0.0);
 }
 
 #[test]
