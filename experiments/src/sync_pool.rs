@@ -37,8 +37,17 @@ naive's throughput, 95% interval 0.95 to 1.08 over 10 runs, and no significant d
 of three scorecard runs): an uncontended mutex costs about as much as the malloc it saves. The \
 chapter's 2x does not apply \
 here, and this experiment says so rather than inflate the buffer size until it does. A pool earns its keep when buffers are large, \
-expensive to build, or allocated by many threads at once. No crate variant: Go's sync.Pool has \
-no standard Rust counterpart, and a Mutex around a Vec is what Rust code usually writes.",
+expensive to build, or allocated by many threads at once. Go's sync.Pool has no counterpart \
+in Rust's standard library; the crate variant is lockfree-object-pool, the most downloaded \
+object-pool crate (30 M downloads, 2.3 M in the last 90 days; object-pool and opool have a \
+fraction of that, and sharded-slab's Pool, with more, is a slab addressed by keys, not a get \
+and put-back pool), with its lock-free \
+LinearObjectPool: pages of 32 slots, a slot claimed with one atomic operation, each buffer \
+cleared by a reset closure as it comes back. It allocates once too (a buffer's first reserve), \
+then never, but it keeps every buffer it ever made, whatever it has grown to, and counts nothing: \
+the cap on retained capacity and the hit and miss counters are ours. Single-threaded, its \
+atomic and our uncontended mutex cost the same: no significant difference between them (p = 0.48 \
+over 10 runs: 401 ns against 400 ns per request).",
     variants: &[
         VariantInfo {
             name: "naive",
