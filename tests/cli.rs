@@ -111,7 +111,8 @@ fn bench_json_has_the_documented_fields_and_exact_counts() {
         "json",
     ]));
     let rows = report["results"].as_array().expect("results array");
-    assert_eq!(rows.len(), 4);
+    // buffer-reuse's naive, optimized and crate; string-processing's naive and optimized.
+    assert_eq!(rows.len(), 5);
     for row in rows {
         let fields: Vec<&str> = row
             .as_object()
@@ -179,14 +180,15 @@ fn bench_csv_and_markdown_have_a_header_and_a_line_per_row() {
     let csv = heaplab(&[&args[..], &["csv"]].concat());
     let csv = String::from_utf8_lossy(&csv.stdout);
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines.len(), 3, "{csv}");
+    assert_eq!(lines.len(), 4, "{csv}");
     assert!(lines[0].starts_with("experiment,variant,size,iterations,ns_per_op,allocs_per_op"));
     assert!(lines[2].starts_with("buffer-reuse,optimized,1024,50,"));
+    assert!(lines[3].starts_with("buffer-reuse,crate,1024,50,"));
 
     let md = heaplab(&[&args[..], &["markdown"]].concat());
     let md = String::from_utf8_lossy(&md.stdout);
     let lines: Vec<&str> = md.lines().collect();
-    assert_eq!(lines.len(), 4, "{md}");
+    assert_eq!(lines.len(), 5, "{md}");
     assert!(
         lines
             .iter()
@@ -194,6 +196,7 @@ fn bench_csv_and_markdown_have_a_header_and_a_line_per_row() {
     );
     assert!(lines[1].starts_with("| :---"));
     assert!(lines[3].contains("100% fewer allocs"));
+    assert!(lines[4].contains("100% fewer allocs"));
 }
 
 #[test]
@@ -323,18 +326,19 @@ fn bench_progress_on_a_terminal_says_how_far_along_it_is() {
         .filter(|l| l.contains("allocs/op"))
         .map(str::trim)
         .collect();
-    assert_eq!(progress.len(), 4, "a line per row: {seen}");
+    assert_eq!(progress.len(), 5, "a line per row: {seen}");
     for (i, (line, row)) in progress
         .iter()
         .zip([
             "buffer-reuse naive",
             "buffer-reuse optimized",
+            "buffer-reuse crate",
             "struct-layout naive",
             "struct-layout optimized",
         ])
         .enumerate()
     {
-        assert!(line.starts_with(&format!("[{}/4] ", i + 1)), "{line}");
+        assert!(line.starts_with(&format!("[{}/5] ", i + 1)), "{line}");
         let words: Vec<&str> = line.split_whitespace().skip(1).take(2).collect();
         assert_eq!(words.join(" "), row, "{line}");
     }
@@ -359,7 +363,7 @@ fn output_is_written_whole_or_refused_before_any_work() {
     assert!(out.status.success(), "{}", stderr(&out));
     let written: Value =
         serde_json::from_slice(&std::fs::read(&path).expect("report written")).expect("JSON");
-    assert_eq!(written["results"].as_array().map(Vec::len), Some(2));
+    assert_eq!(written["results"].as_array().map(Vec::len), Some(3));
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .expect("list")
         .filter_map(Result::ok)

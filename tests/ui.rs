@@ -238,11 +238,16 @@ fn compare_mode_alternates_variants_every_few_seconds() {
     assert!(app.tick(4.0).is_empty());
     assert_eq!(app.tick(5.0), vec![Effect::Send(Command::SwitchVariant(1))]);
     assert!(app.tick(9.0).is_empty());
+    // buffer-reuse has three variants: naive, optimized, crate, then naive again.
     assert_eq!(
         app.tick(10.0),
+        vec![Effect::Send(Command::SwitchVariant(2))]
+    );
+    assert_eq!(
+        app.tick(15.0),
         vec![Effect::Send(Command::SwitchVariant(0))]
     );
-    app.handle(Action::ToggleCompare, 11.0);
+    app.handle(Action::ToggleCompare, 16.0);
     assert!(app.tick(30.0).is_empty());
 }
 

@@ -49,7 +49,12 @@ the same figure. A \
 long-running program need not: any small block another thread keeps above these buffers at the \
 top of the heap stops the trimming (when heaplab ran experiments inside the dashboard's process, \
 its UI thread's allocations did exactly that), and glibc raises its trim threshold for good once a \
-program frees a block it had mmapped.",
+program frees a block it had mmapped. No crate variant: the pool is already a crate's channel \
+(crossbeam-channel, as the chapter's is Go's), and no object-pool crate makes a get wait for a \
+buffer to come back (lockfree-object-pool grows without bound; object-pool and opool allocate \
+past their size, as alloc-on-empty does), so they cannot show the sizing this experiment is \
+about. A pool that grows on demand is sync-pool's, where lockfree-object-pool is the crate \
+variant.",
     variants: &[
         VariantInfo {
             name: "naive",

@@ -1,9 +1,12 @@
 //! `sync-pool` (04-03): a fresh buffer per request against a shared, thread-safe pool in the
-//! spirit of Go's `sync.Pool`: lengths reset, capacity kept, oversized buffers not kept.
+//! spirit of Go's `sync.Pool`: lengths reset, capacity kept, oversized buffers not kept; and
+//! `lockfree-object-pool`'s pool.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+
+use lockfree_object_pool::LinearObjectPool;
 
 use crate::data::{self, SplitMix64};
 use crate::{
@@ -34,8 +37,17 @@ naive's throughput, 95% interval 0.95 to 1.08 over 10 runs, and no significant d
 of three scorecard runs): an uncontended mutex costs about as much as the malloc it saves. The \
 chapter's 2x does not apply \
 here, and this experiment says so rather than inflate the buffer size until it does. A pool earns its keep when buffers are large, \
-expensive to build, or allocated by many threads at once. No crate variant: Go's sync.Pool has \
-no standard Rust counterpart, and a Mutex around a Vec is what Rust code usually writes.",
+expensive to build, or allocated by many threads at once. Go's sync.Pool has no counterpart \
+in Rust's standard library; the crate variant is lockfree-object-pool, the most downloaded \
+object-pool crate (30 M downloads, 2.3 M in the last 90 days; object-pool and opool have a \
+fraction of that, and sharded-slab's Pool, with more, is a slab addressed by keys, not a get \
+and put-back pool), with its lock-free \
+LinearObjectPool: pages of 32 slots, a slot claimed with one atomic operation, each buffer \
+cleared by a reset closure as it comes back. It allocates once too (a buffer's first reserve), \
+then never, but it keeps every buffer it ever made, whatever it has grown to, and counts nothing: \
+the cap on retained capacity and the hit and miss counters are ours. Single-threaded, its \
+atomic and our uncontended mutex cost the same: no significant difference between them (p = 0.48 \
+over 10 runs: 401 ns against 400 ns per request).",
     variants: &[
         VariantInfo {
             name: "naive",
@@ -44,6 +56,10 @@ no standard Rust counterpart, and a Mutex around a Vec is what Rust code usually
         VariantInfo {
             name: "optimized",
             summary: "SyncPool::get(): an idle buffer, returned on drop, capped at 64 KiB",
+        },
+        VariantInfo {
+            name: "crate",
+            summary: "lockfree-object-pool's LinearObjectPool: pull(), cleared on drop",
         },
     ],
     size_unit: "largest response in bytes (requests are 1/8 to all of it)",
@@ -193,6 +209,28 @@ fn handle_pooled(pool: &SyncPool, request: &Request, template: &[u8]) -> u64 {
 }
 // endregion:optimized
 
+/// The same with `lockfree-object-pool`: its lock-free pool (a page of 32 slots claimed with
+/// one atomic operation, another page when all are out), each buffer cleared as it comes back.
+/// It keeps every buffer it ever made, whatever its size, and counts nothing.
+// region:crate
+fn crate_pool() -> LinearObjectPool<Vec<u8>> {
+    // An empty Vec allocates nothing: a page of 32 costs 32 headers until a buffer is used.
+    LinearObjectPool::new(Vec::new, Vec::clear)
+}
+
+fn handle_crate_pooled(
+    pool: &LinearObjectPool<Vec<u8>>,
+    capacity: usize,
+    request: &Request,
+    template: &[u8],
+) -> u64 {
+    let mut buf = pool.pull();
+    buf.reserve(capacity); // alloc, the first time this buffer is used
+    data::render_response(template, request.id, request.len, &mut buf);
+    respond(&buf)
+}
+// endregion:crate
+
 /// Capacity past which a returned buffer is freed rather than kept.
 pub const MAX_RETAINED_CAPACITY: usize = 64 << 10;
 /// Most buffers kept idle.
@@ -220,9 +258,16 @@ fn handle_fresh(capacity: usize, request: &Request, template: &[u8]) -> u64 {
 }
 // endregion:naive
 
+/// Where a request's buffer comes from. A pool is shared with every handler thread in a
+/// server; one thread here.
+enum Buffers {
+    Fresh,
+    Ours(Arc<SyncPool>),
+    Crate(Arc<LinearObjectPool<Vec<u8>>>),
+}
+
 struct Handler {
-    /// Shared with every handler thread in a server; one thread here.
-    pool: Option<Arc<SyncPool>>,
+    buffers: Buffers,
     template: Vec<u8>,
     max_len: usize,
     rng: SplitMix64,
@@ -238,16 +283,19 @@ impl Workload for Handler {
             len,
         };
         self.next_id += 1;
-        let digest = match &self.pool {
-            Some(pool) => handle_pooled(pool, &request, &self.template),
-            None => handle_fresh(self.max_len, &request, &self.template),
+        let digest = match &self.buffers {
+            Buffers::Fresh => handle_fresh(self.max_len, &request, &self.template),
+            Buffers::Ours(pool) => handle_pooled(pool, &request, &self.template),
+            Buffers::Crate(pool) => {
+                handle_crate_pooled(pool, self.max_len, &request, &self.template)
+            }
         };
         checksum.fold(digest);
         len as u64
     }
 
     fn extra_counters(&self, report: &mut dyn FnMut(&'static str, f64)) {
-        if let Some(pool) = &self.pool {
+        if let Buffers::Ours(pool) = &self.buffers {
             let stats = pool.stats();
             report("gets", stats.gets as f64);
             report("hits", stats.hits as f64);
@@ -264,15 +312,17 @@ impl Experiment for SyncPoolExperiment {
     }
 
     fn build(&self, variant: usize, size: usize) -> Box<dyn Workload> {
-        let pool = (variant != 0).then(|| {
-            Arc::new(SyncPool::new(
+        let buffers = match variant {
+            0 => Buffers::Fresh,
+            1 => Buffers::Ours(Arc::new(SyncPool::new(
                 size,
                 MAX_RETAINED_CAPACITY.max(size),
                 MAX_IDLE,
-            ))
-        });
+            ))),
+            _ => Buffers::Crate(Arc::new(crate_pool())),
+        };
         Box::new(Handler {
-            pool,
+            buffers,
             template: data::random_bytes(0x04_03_01, 4096),
             max_len: size,
             rng: SplitMix64::new(0x04_03_02),
@@ -303,6 +353,21 @@ mod tests {
             (stats.gets, stats.hits, stats.misses, stats.puts),
             (2, 1, 1, 2)
         );
+    }
+
+    #[test]
+    fn the_crate_pool_hands_back_the_same_buffer_cleared() {
+        let pool = crate_pool();
+        let first_ptr = {
+            let mut buf = pool.pull();
+            buf.reserve(100);
+            buf.extend_from_slice(b"hello");
+            buf.as_ptr()
+        };
+        let buf = pool.pull();
+        assert!(buf.is_empty());
+        assert!(buf.capacity() >= 100);
+        assert_eq!(buf.as_ptr(), first_ptr);
     }
 
     #[test]

@@ -93,6 +93,25 @@ fn every_zero_allocation_claim_holds_at_the_default_size() {
     }
 }
 
+// 04-01 buffer-reuse
+
+#[test]
+fn buffer_reuse_naive_allocates_per_call_reuse_and_bytes_never() {
+    let slot = counting::register_worker().expect("slot");
+    let naive = run_default(&slot, "buffer-reuse", "naive", 100);
+    assert_eq!(naive.allocs_per_op(), 1.0);
+    for variant in ["optimized", "crate"] {
+        let m = run_default(&slot, "buffer-reuse", variant, 100);
+        assert_eq!(m.allocs_per_op(), 0.0, "{variant}");
+        assert_eq!(m.reallocs_per_op(), 0.0, "{variant}");
+    }
+}
+
+#[test]
+fn buffer_reuse_variants_agree() {
+    assert_same_checksums("buffer-reuse", &[1, 7, 1024, 100_000], 10);
+}
+
 // 04-01 in-place
 
 #[test]
@@ -209,11 +228,14 @@ fn inline_storage_naive_allocates_per_endpoint_inline_never() {
     assert_eq!(naive.deallocs, 10 * 1024);
     let inline = run_default(&slot, "inline-storage", "optimized", 10);
     let arrayvec = run_default(&slot, "inline-storage", "crate", 10);
+    let smallvec = run_default(&slot, "inline-storage", "smallvec", 10);
     assert_eq!(inline.allocs_per_op(), 0.0);
     assert_eq!(arrayvec.allocs_per_op(), 0.0);
-    // 20 and 24 bytes per endpoint, nothing else (the boxed workload is a few words).
+    assert_eq!(smallvec.allocs_per_op(), 0.0, "no address spills");
+    // 20, 24 and 40 bytes per endpoint, nothing else (the boxed workload is a few words).
     assert!((20 * n..20 * n + 128).contains(&inline.peak_heap_bytes));
     assert!((24 * n..24 * n + 128).contains(&arrayvec.peak_heap_bytes));
+    assert!((40 * n..40 * n + 128).contains(&smallvec.peak_heap_bytes));
     // 32 bytes plus a 4- or 16-byte block per endpoint.
     assert!((36 * n..48 * n).contains(&naive.peak_heap_bytes));
     assert!(
@@ -247,6 +269,9 @@ fn sync_pool_allocates_once_then_never() {
     assert_eq!(extra(&pooled, "hits"), gets - 1.0);
     assert_eq!(extra(&pooled, "dropped"), 0.0);
     assert_eq!(extra(&pooled, "idle"), 1.0, "the buffer came back");
+    let crate_pool = run_default(&slot, "sync-pool", "crate", 500);
+    assert_eq!(crate_pool.allocs_per_op(), 0.0);
+    assert_eq!(crate_pool.reallocs_per_op(), 0.0);
 }
 
 #[test]
