@@ -512,7 +512,7 @@ fn measure_in_thread(
                 Ok(measured) => {
                     let (measurement, raw) = measured?;
                     let mut row = Row::from_measurement(info, variant, size, &measurement);
-                    row.sites = raw.map(|raw| crate::lab::symbolize(&raw));
+                    row.sites = raw.map(|raw| crate::sites::symbolize(&raw));
                     Ok(row)
                 }
                 Err(payload) => Ok(panicked(&*payload)),
@@ -557,7 +557,7 @@ pub fn measure_in_worker(
     let mut sites = None;
     let outcome = Process::spawn(launcher, &job)?.finish(|message| {
         if let Message::Sites(raw) = message {
-            sites = Some(crate::lab::symbolize(raw));
+            sites = Some(crate::sites::symbolize(raw));
         }
     });
     let failed = |status, error| Row::failed(info, variant, item.size, status, error);

@@ -608,14 +608,6 @@ impl Hasher for Fold<'_> {
     }
 }
 
-/// Symbolizes a window of allocation sites captured by a worker of this executable, with
-/// this file's frames (which call a lab's closures) folded like the engine's, so that a lab's
-/// sites are its own lines.
-#[must_use]
-pub fn symbolize(raw: &heaplab_experiments::sites::RawSites) -> heaplab_experiments::sites::Sites {
-    heaplab_experiments::sites::symbolize(raw, &[file!()])
-}
-
 /// The source view's text for the variants: each variant's call, read from its file where the
 /// file is here, between the region markers the source view looks for.
 fn variants_source(variants: &[VariantDef]) -> String {

@@ -279,7 +279,7 @@ impl Runner {
                             Message::Sites(raw) => RunnerEvent::Sites {
                                 epoch: tags.epoch,
                                 variant: tags.variant,
-                                sites: Arc::new(crate::lab::symbolize(&raw)),
+                                sites: Arc::new(crate::sites::symbolize(&raw)),
                             },
                             Message::Done(_) | Message::Failed(_) => continue,
                         };

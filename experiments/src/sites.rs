@@ -380,11 +380,11 @@ struct Symbol {
 
 /// The engine's own files, whose frames are folded like the standard library's.
 const ENGINE_FILES: [&str; 5] = [
-    file!(),
-    "experiments/src/counting.rs",
-    "experiments/src/measure.rs",
-    "experiments/src/worker.rs",
-    "experiments/src/lib.rs",
+    concat!(env!("CARGO_MANIFEST_DIR"), "/src/sites.rs"),
+    concat!(env!("CARGO_MANIFEST_DIR"), "/src/counting.rs"),
+    concat!(env!("CARGO_MANIFEST_DIR"), "/src/measure.rs"),
+    concat!(env!("CARGO_MANIFEST_DIR"), "/src/worker.rs"),
+    concat!(env!("CARGO_MANIFEST_DIR"), "/src/lib.rs"),
 ];
 
 fn folded(symbol: &Symbol, also_folded: &[&str]) -> bool {
