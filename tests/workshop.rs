@@ -356,7 +356,8 @@ fn every_figure_on_screen_has_a_glossary_entry() {
         "ghost",
         "heaplab: N",
         "window",
-        "●",
+        "gutter",
+        "sites",
         "size, align",
         "░ padding",
         "met, NOT MET",
@@ -381,4 +382,151 @@ fn the_help_overlay_scrolls_to_the_end_of_the_glossary() {
     assert_eq!(app.selected, 0, "arrows scroll the help, not the list");
     let last = format!("{}", render(&app, 80, 24).backend());
     assert!(last.contains("big figure"), "{last}");
+}
+
+/// string-processing's rows with their sites, measured in this process exactly as
+/// `heaplab bench string-processing --sites --iterations 5` measures them.
+fn string_processing_sites() -> Vec<heaplab::bench::Row> {
+    use heaplab::bench::{self, Isolation, VariantChoice};
+    let mut plan = bench::plan(
+        &["string-processing".to_owned()],
+        &VariantChoice::All,
+        None,
+        heaplab_experiments::measure::Stop::Iterations(5),
+    )
+    .expect("a plan");
+    plan.runs = 1;
+    plan.sites = true;
+    bench::run(&plan, &Isolation::InProcess, |_| {}).expect("measured")
+}
+
+/// The dashboard running string-processing's optimized variant after its naive one, each
+/// with the sites of `rows`.
+fn measured_app(rows: &[heaplab::bench::Row]) -> App {
+    let mut app = App::new(catalog());
+    select(&mut app, "string-processing");
+    app.handle(Action::StartStop, 0.0);
+    app.on_sites(
+        0,
+        std::sync::Arc::new(rows[0].sites.clone().expect("sites")),
+    );
+    app.handle(Action::SwitchVariant, 1.0);
+    app.on_sites(
+        1,
+        std::sync::Arc::new(rows[1].sites.clone().expect("sites")),
+    );
+    app
+}
+
+fn screen_text(app: &App, width: u16, height: u16) -> Vec<String> {
+    let terminal = render(app, width, height);
+    let buffer = terminal.backend().buffer();
+    (0..height)
+        .map(|y| {
+            (0..width)
+                .map(|x| buffer[(x, y)].symbol())
+                .collect::<String>()
+        })
+        .collect()
+}
+
+#[test]
+fn the_gutter_shows_what_bench_sites_measured_on_each_line() {
+    let rows = string_processing_sites();
+    let mut app = measured_app(&rows);
+    app.handle(Action::ToggleSource, 2.0);
+    assert_eq!(app.workshop.view, View::Source);
+    insta::assert_snapshot!(render(&app, 120, 36).backend());
+    // Wide panes show bytes/op too; each measured line's gutter has bench's figure.
+    let info = heaplab::catalog::find("string-processing")
+        .expect("exists")
+        .info();
+    let screen = screen_text(&app, 240, 60);
+    let naive = rows[0].sites.as_ref().expect("sites");
+    let mut checked = 0;
+    for site in &naive.sites {
+        let code = info
+            .source
+            .lines()
+            .nth(site.line as usize - 1)
+            .expect("line");
+        let Some(row) = screen.iter().find(|row| row.contains(code.trim())) else {
+            continue; // a line outside the variant's marked region
+        };
+        let figure = format!("{:.2}", site.allocs_per_op);
+        assert!(
+            row.contains(&figure),
+            "{figure} not in the gutter of:\n{row}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 5, "only {checked} sites shown");
+    assert!(
+        screen
+            .iter()
+            .any(|row| row.contains("measured: 0 allocs/op over 5 ops")),
+        "the optimized pane says it allocates nowhere"
+    );
+}
+
+#[test]
+fn the_sites_view_shows_the_running_variant_beside_the_last_one() {
+    let rows = string_processing_sites();
+    let mut app = measured_app(&rows);
+    app.handle(Action::ToggleSites, 2.0);
+    assert_eq!(app.workshop.view, View::Sites);
+    insta::assert_snapshot!("sites_view_120x36", render(&app, 120, 36).backend());
+    insta::assert_snapshot!("sites_view_80x24", render(&app, 80, 24).backend());
+    // The naive column holds bench's figures; optimized's are all zero.
+    let screen = screen_text(&app, 160, 40).join("\n");
+    let naive = rows[0].sites.as_ref().expect("sites");
+    for site in naive.sites.iter().take(10) {
+        let location = site.location();
+        let row = screen
+            .lines()
+            .find(|row| row.contains(&location))
+            .unwrap_or_else(|| panic!("{location} not listed:\n{screen}"));
+        assert!(row.contains(&format!("{:.2}", site.allocs_per_op)), "{row}");
+    }
+    assert!(
+        screen.contains("the sites add up to 0.00 allocs/op"),
+        "{screen}"
+    );
+    // ↓ and Enter: the selected site's whole stack.
+    app.handle(Action::SelectNext, 3.0);
+    app.handle(Action::StartStop, 3.0);
+    assert!(app.workshop.stack_open);
+    assert!(
+        app.running.is_some(),
+        "Enter in this view does not stop the run"
+    );
+    let screen = screen_text(&app, 160, 40).join("\n");
+    assert!(
+        screen.contains("stack of src/string_processing.rs:"),
+        "{screen}"
+    );
+    assert!(screen.contains("normalize_record"), "{screen}");
+}
+
+#[test]
+fn opening_a_sites_view_asks_the_worker_for_sites_and_closing_it_stops() {
+    let mut app = App::new(catalog());
+    app.handle(Action::StartStop, 0.0);
+    let effects = app.handle(Action::ToggleSites, 1.0);
+    assert!(
+        effects.contains(&Effect::Send(Command::Sites(true))),
+        "{effects:?}"
+    );
+    // Closed, then the source view opened: its gutters want sites again.
+    app.handle(Action::ToggleSites, 1.0);
+    let effects = app.handle(Action::ToggleSource, 1.0);
+    assert!(
+        effects.contains(&Effect::Send(Command::Sites(true))),
+        "{effects:?}"
+    );
+    let effects = app.handle(Action::Back, 2.0);
+    assert!(
+        effects.contains(&Effect::Send(Command::Sites(false))),
+        "{effects:?}"
+    );
 }

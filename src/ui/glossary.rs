@@ -100,8 +100,16 @@ pub const GLOSSARY: &[(&str, &str)] = &[
         "the time the charts span (+ and - change it); 'frozen' when f holds them",
     ),
     (
-        "●",
-        "source view: a line the experiment marks as allocating (// alloc in its source)",
+        "gutter",
+        "source view: allocations per operation measured on the line (↻: reallocations only), \
+         and bytes per operation on a wide pane; blank where nothing allocated. The same \
+         capture as the a view and bench --sites",
+    ),
+    (
+        "sites",
+        "a view: each line the running variant allocates on, first frame in the experiment's \
+         own code, from a window of whole operations captured every second with every \
+         allocation's stack; allocs/op, bytes/op, share, and the variant before it as ghost",
     ),
     (
         "size, align",

@@ -226,8 +226,8 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: &[Key::Char('a')],
         action: Action::ToggleSites,
-        help: "allocation sites: the lines the running variant allocates on, measured, the previous variant's beside them (↑/↓ select, Enter shows the whole stack)",
-        status: Some("sites"),
+        help: "allocation sites: the lines the running variant allocates on, measured, and the last one's",
+        status: None,
     },
     Binding {
         keys: &[Key::Char('l')],

@@ -183,7 +183,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
 
 /// What the window was, and that its sites add up to it.
 fn render_foot(now: &Sites, area: Rect, buf: &mut Buffer) {
-    let sum: f64 = now.sites.iter().map(|s| s.allocs_per_op).sum();
+    let sum = now.sites.iter().fold(0.0, |sum, s| sum + s.allocs_per_op);
     let mut text = format!(
         " {} ops captured: {:.2} allocs/op, {:.2} reallocs/op, {}/op; the sites add up to {:.2} allocs/op",
         now.ops,

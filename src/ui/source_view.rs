@@ -39,9 +39,11 @@ use super::theme::variant_color;
 pub const MIN_PANE_WIDTH: u16 = 50;
 /// A pane at least this wide shows bytes per operation in the gutter too.
 pub const WIDE_PANE: u16 = 80;
-/// The gutter's width: allocations per operation (`  3.00 `), and bytes on a wide pane.
+/// The gutter's width: allocations per operation (`  3.00 `), and bytes on a wide pane; a
+/// pane not measured yet keeps two columns of margin.
 const GUTTER: usize = 7;
 const WIDE_GUTTER: usize = 17;
+const UNMEASURED_GUTTER: usize = 2;
 
 /// One shown line: highlighted pieces, and where it is in its source file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,6 +153,15 @@ fn measured<'a>(sites: &'a Sites, line: &SourceLine) -> Option<(f64, f64, f64)> 
             )
         })
     })
+}
+
+/// The gutter's width for a pane `inner_width` wide, measured or not.
+fn gutter_width(measured: bool, inner_width: u16) -> usize {
+    match (measured, inner_width >= WIDE_PANE) {
+        (false, _) => UNMEASURED_GUTTER,
+        (true, true) => WIDE_GUTTER,
+        (true, false) => GUTTER,
+    }
 }
 
 /// A line's gutter: its allocs/op (`↻0.50` when it only reallocates), and bytes/op when
@@ -275,8 +286,8 @@ pub fn render<'a>(
     ]));
     Line::from(vec![
         Span::raw(format!(" source · {} · ", info.id)).bold(),
-        Span::raw("gutter").fg(Color::LightRed).bold(),
-        Span::raw(": allocs/op measured on the line, while its variant runs · ↑/↓ ←/→ scroll"),
+        Span::raw("allocs/op").fg(Color::LightRed).bold(),
+        Span::raw(" measured per line · ↑/↓ ←/→ scroll"),
         Span::raw(if hscroll > 0 {
             format!(" (from column {})", hscroll + 1)
         } else {
@@ -327,8 +338,7 @@ fn measured_title(source: &VariantSource, sites: Option<&Sites>) -> String {
         .lines
         .iter()
         .filter_map(|line| measured(sites, line))
-        .map(|(allocs, _, _)| allocs)
-        .sum();
+        .fold(0.0, |sum, (allocs, _, _)| sum + allocs);
     if sites.allocs_per_op == 0.0 && sites.reallocs_per_op == 0.0 {
         return format!(" measured: 0 allocs/op over {} ops ", sites.ops);
     }
@@ -362,7 +372,7 @@ fn render_variant(
     let wide = inner.width >= WIDE_PANE;
     // What is left of the pane's width after the gutter.
     let code_width =
-        usize::from(inner.width).saturating_sub(if wide { WIDE_GUTTER } else { GUTTER });
+        usize::from(inner.width).saturating_sub(gutter_width(sites.is_some(), inner.width));
     // Stop scrolling once the longest pane's end is in view.
     let scroll = usize::from(scroll).min(source.lines.len().saturating_sub(visible));
     let lines: Vec<Line> = source
@@ -371,13 +381,15 @@ fn render_variant(
         .skip(scroll)
         .take(visible)
         .map(|line| {
-            let figures = sites.and_then(|sites| measured(sites, line));
-            let gutter = Span::styled(
-                gutter(figures, wide),
-                Style::new()
-                    .fg(Color::LightRed)
-                    .add_modifier(Modifier::BOLD),
-            );
+            let gutter = match sites {
+                Some(sites) => Span::styled(
+                    gutter(measured(sites, line), wide),
+                    Style::new()
+                        .fg(Color::LightRed)
+                        .add_modifier(Modifier::BOLD),
+                ),
+                None => Span::raw(" ".repeat(UNMEASURED_GUTTER)),
+            };
             let mut spans = vec![gutter];
             spans.extend(line.visible(usize::from(hscroll), code_width));
             Line::from(spans)
