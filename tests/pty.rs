@@ -386,3 +386,56 @@ fn a_worker_ends_when_its_dashboard_is_killed() {
         thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// `a` on a running experiment: its worker captures sites, the view lists the lines it
+/// allocates on; after a switch the old variant is the ghost, and the source view's gutters
+/// carry the same figures, at the test's size and at 80x24.
+#[test]
+fn a_shows_where_the_running_variant_allocates_and_the_gutter_agrees() {
+    let mut s = Session::start(&["run", "in-place"]);
+    s.wait_for("naive running", |t| t.contains("in-place naive"));
+    s.keys("a");
+    s.wait_for("naive's sites", |t| {
+        t.contains("allocation sites · in-place · naive")
+            && t.contains("src/in_place.rs:70")
+            && t.contains("src/in_place.rs:74")
+            && t.contains("src/in_place.rs:77")
+            && t.contains("the sites add up to 3.00 allocs/op")
+    });
+    s.keys(" ");
+    s.wait_for("optimized, naive as the ghost", |t| {
+        t.contains("allocation sites · in-place · optimized · ghost: naive")
+            && t.contains("the sites add up to 0.00 allocs/op")
+            && t.contains("src/in_place.rs:70")
+    });
+    s.keys("s");
+    s.wait_for("the gutters", |t| {
+        t.contains(" source · in-place · ")
+            && t.contains("measured: 3.00 allocs/op")
+            && t.contains("measured: 0 allocs/op over")
+            && t.contains("1.00")
+    });
+    s.master
+        .resize(PtySize {
+            rows: 24,
+            cols: 80,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .expect("resize");
+    s.screen
+        .lock()
+        .expect("parser")
+        .screen_mut()
+        .set_size(24, 80);
+    s.wait_for("the gutters at 80x24", |t| {
+        t.contains(" source · in-place · ") && t.contains("1.00") && t.contains("measured: 3.00")
+    });
+    s.keys("a");
+    s.wait_for("the sites view at 80x24", |t| {
+        t.contains("allocation sites · in-place") && t.contains("src/in_place.rs:70")
+    });
+    s.keys("q");
+    assert_eq!(s.wait_exit(), 0);
+    s.assert_restored();
+}
