@@ -123,6 +123,32 @@ fn a_users_crate_gets_exact_counts_checksums_budgets_and_crash_isolation() {
     assert_eq!(row(&rows, "none")["vs_naive"]["same_checksum"], true);
     assert_eq!(row(&rows, "other")["vs_naive"]["same_checksum"], false);
 
+    // Sites: the user's own line, with all eight allocations, heaplab's glue folded away.
+    let out = Command::new(&lab)
+        .args(["bench", "known-counts", "--variant", "naive", "--sites"])
+        .args(["--format", "json", "--iterations", "100", "--runs", "1"])
+        .output()
+        .expect("runs");
+    let rows = json_rows(&out);
+    let sites = row(&rows, "naive")["sites"]["sites"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let line = LAB
+        .lines()
+        .position(|l| l.contains("*Box::new(i) + *Box::new(1)"))
+        .expect("the line")
+        + 1;
+    assert_eq!(sites.len(), 1, "{sites:?}");
+    assert!(
+        sites[0]["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("src/bin/lab.rs")),
+        "{sites:?}"
+    );
+    assert_eq!(sites[0]["line"], line);
+    assert_eq!(sites[0]["allocs_per_op"], 8.0);
+
     // A panic is that row's error, a budget stops its run; the rest go on.
     let out = Command::new(&lab)
         .args(["bench", "faults", "--format", "json", "--budget", "64MiB"])
