@@ -542,8 +542,8 @@ fn replay_with_sites(slot: &WorkerSlot, spec: &Spec<'_>, live: &Live, warmup_ops
         for _ in 0..warmup_ops {
             workload.run_op(&mut checksum);
         }
-        let capture = Capture::begin(slot).ok()?;
         let start = Instant::now();
+        let capture = Capture::begin_below(slot, Some(&start)).ok()?;
         let mut done = 0u64;
         while done < ops.max(1) && (done == 0 || start.elapsed() < SITES_REPLAY_LIMIT) {
             workload.run_op(&mut checksum);
@@ -675,10 +675,10 @@ impl Loop<'_> {
     /// Runs a window of whole operations with their allocations captured, for at least one
     /// operation and about [`SITES_WINDOW`], and publishes it. None of it is in the sample.
     fn capture_sites(&mut self, workload: &mut dyn crate::Workload) {
-        let Ok(capture) = Capture::begin(self.slot) else {
+        let start = Instant::now();
+        let Ok(capture) = Capture::begin_below(self.slot, Some(&start)) else {
             return;
         };
-        let start = Instant::now();
         let mut ops = 0u64;
         while ops == 0 || (start.elapsed() < SITES_WINDOW && !self.live.stopped()) {
             workload.run_op(&mut self.checksum);

@@ -25,7 +25,7 @@
 
 use std::cell::UnsafeCell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 use serde::{Deserialize, Serialize};
@@ -86,15 +86,24 @@ static TABLE: Table = Table {
 /// Held by the one thread capturing at a time.
 static CAPTURING: AtomicBool = AtomicBool::new(false);
 
+/// The unwinder stops at the first frame whose stack pointer is above this: the frame of the
+/// loop that runs the captured operations, and everything that called it, are the same for
+/// every allocation (`usize::MAX`: no limit).
+static STACK_TOP: AtomicUsize = AtomicUsize::new(usize::MAX);
+
 /// Adds the calling thread's current stack to the table, as one event of `kind` that
 /// allocated `bytes`. Called by the counting allocator only, on a capturing thread.
 pub(crate) fn record(kind: Kind, bytes: u64) {
     let mut frames = [0usize; MAX_FRAMES];
     let mut depth = 0;
+    let top = STACK_TOP.load(Ordering::Relaxed);
     // SAFETY: libgcc's unwinder is thread-safe; "unsynchronized" only skips backtrace's own
     // lock, which would allocate the first time. The callback neither allocates nor panics.
     unsafe {
         backtrace::trace_unsynchronized(|frame| {
+            if frame.sp() as usize > top {
+                return false;
+            }
             frames[depth] = frame.ip() as usize;
             depth += 1;
             depth < MAX_FRAMES
@@ -142,18 +151,35 @@ pub struct Busy;
 pub struct Capture<'a> {
     slot: &'a WorkerSlot,
     before: Counters,
+    started: std::time::Instant,
 }
 
 impl<'a> Capture<'a> {
-    /// Starts capturing the allocations of `slot`'s thread (the caller).
+    /// Starts capturing the allocations of `slot`'s thread (the caller), each stack from the
+    /// allocator up to the caller's frame.
     pub fn begin(slot: &'a WorkerSlot) -> Result<Self, Busy> {
+        Self::begin_below::<u8>(slot, None)
+    }
+
+    /// [`Capture::begin`], unwinding each stack no further than `marker`, a local variable of
+    /// the function that runs the captured operations: its frame and its callers' are the same
+    /// for every allocation, and unwinding them is most of the cost of a deep stack.
+    pub fn begin_below<T>(slot: &'a WorkerSlot, marker: Option<&T>) -> Result<Self, Busy> {
         CAPTURING
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
             .map_err(|_| Busy)?;
         clear();
+        STACK_TOP.store(
+            marker.map_or(usize::MAX, |m| std::ptr::from_ref(m).addr()),
+            Ordering::Relaxed,
+        );
         let before = slot.counters();
         slot.set_capturing(true);
-        Ok(Self { slot, before })
+        Ok(Self {
+            slot,
+            before,
+            started: std::time::Instant::now(),
+        })
     }
 
     /// Stops capturing and returns what was captured, over `ops` operations. The table is
@@ -162,6 +188,7 @@ impl<'a> Capture<'a> {
     #[must_use]
     pub fn end(self, ops: u64) -> RawSites {
         self.slot.set_capturing(false);
+        let nanos = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         let during = self.slot.counters().since(&self.before);
         crate::counting::unmeasured(|| {
             // SAFETY: capturing has stopped, and we hold `CAPTURING`.
@@ -185,6 +212,7 @@ impl<'a> Capture<'a> {
                 reallocs: during.reallocs,
                 bytes: during.bytes_allocated,
                 unrecorded: TABLE.unrecorded.load(Ordering::Relaxed),
+                nanos,
                 stacks,
                 relative: false,
             }
@@ -222,6 +250,9 @@ pub struct RawSites {
     pub bytes: u64,
     /// Events that found the stack table full (their sites are unknown).
     pub unrecorded: u64,
+    /// How long the window took, capturing: what capture costs, against the run's ns/op.
+    #[serde(default)]
+    pub nanos: u64,
     /// The distinct stacks: return addresses, innermost (the allocator) first.
     pub stacks: Vec<RawStack>,
     /// Whether the addresses are relative to the executable ([`RawSites::relocate`]), or
@@ -346,6 +377,10 @@ pub struct Sites {
     pub bytes_per_op: f64,
     /// Allocations and reallocations per operation whose stack found no room (normally 0).
     pub unrecorded_per_op: f64,
+    /// Nanoseconds per operation in the window, every allocation captured (the run's own
+    /// ns/op is measured without capture: the ratio is what capturing costs).
+    #[serde(default)]
+    pub ns_per_op: f64,
     /// Every site, by allocations and reallocations per operation, highest first.
     pub sites: Vec<Site>,
 }
@@ -500,6 +535,7 @@ pub fn symbolize(raw: &RawSites, also_folded: &[&str]) -> Sites {
         reallocs_per_op: raw.reallocs as f64 / ops,
         bytes_per_op: raw.bytes as f64 / ops,
         unrecorded_per_op: raw.unrecorded as f64 / ops,
+        ns_per_op: raw.nanos as f64 / ops,
         sites,
     }
 }
