@@ -149,8 +149,10 @@ pub enum ShotView {
     /// Naive, then the switch to optimized, on the charts.
     #[default]
     Dashboard,
-    /// The source view.
+    /// The source view, its gutters measured on both variants.
     Source,
+    /// The allocation-sites view after the switch, the first variant as the ghost.
+    Sites,
     /// The layout inspector.
     Layout,
     /// A tour step at its result.
@@ -166,6 +168,7 @@ impl ShotView {
         match self {
             ShotView::Dashboard => "dashboard",
             ShotView::Source => "source",
+            ShotView::Sites => "sites",
             ShotView::Layout => "layout",
             ShotView::Tour => "tour",
             ShotView::Presenter => "presenter",
@@ -181,7 +184,10 @@ impl ShotView {
             ShotView::Dashboard | ShotView::Presenter => {
                 vec![(0.0, '-'), (seconds, ' '), (seconds, 'q')]
             }
-            ShotView::Source => vec![(1.0, 's'), (0.5, 'q')],
+            // Open at once, so the worker captures sites from its first second; switch once
+            // the first variant's window is in, and wait for the second's.
+            ShotView::Source => vec![(0.5, 's'), (2.5, ' '), (3.0, 'q')],
+            ShotView::Sites => vec![(0.5, 'a'), (2.5, ' '), (3.0, 'q')],
             ShotView::Layout => vec![(1.0, 'l'), (0.5, 'q')],
             // The tour restarts the experiment: naive, optimized, then the result shows.
             ShotView::Tour => vec![
