@@ -36,6 +36,9 @@ pub struct Plan {
     /// up again and the same operations replayed with every allocation captured (the first
     /// ones only past two seconds), in no other figure ([`heaplab_experiments::sites`]).
     pub sites: bool,
+    /// With `sites`: 0 to capture every allocation of the replay, else one per about this many
+    /// bytes, over every operation of the run (estimates).
+    pub sites_sample_every: u64,
 }
 
 /// One experiment in a plan.
@@ -147,6 +150,7 @@ pub fn plan(
         budget: None,
         input: None,
         sites: false,
+        sites_sample_every: 0,
     })
 }
 
@@ -470,16 +474,17 @@ pub fn measure_on_worker(
         variants: vec![variant],
         size,
     };
-    measure_in_thread(&item, variant, stop, (budget, input), false)
+    measure_in_thread(&item, variant, stop, (budget, input), None)
 }
 
-/// [`measure_on_worker`], and the row's allocation sites if `sites`.
+/// [`measure_on_worker`], and the row's allocation sites if `sites` (sampled one per about
+/// that many bytes, or every allocation with 0).
 fn measure_in_thread(
     item: &PlanItem,
     variant: &'static str,
     stop: Stop,
     (budget, input): (Option<u64>, Option<PathBuf>),
-    sites: bool,
+    sites: Option<u64>,
 ) -> Result<Row, RunError> {
     let (experiment, size) = (item.experiment, item.size);
     let info = experiment.info();
@@ -505,7 +510,8 @@ fn measure_in_thread(
                     stop,
                 };
                 let live = Live::new();
-                live.want_sites(sites);
+                live.want_sites(sites.is_some());
+                live.sample_sites(sites.unwrap_or(0));
                 measure::run(&slot, &spec, &live).map(|m| (m, live.take_sites()))
             }));
             match outcome {
@@ -553,6 +559,7 @@ pub fn measure_in_worker(
         stop: plan.stop,
         sample_every: None,
         sites: plan.sites,
+        sites_sample_every: plan.sites_sample_every,
     };
     let mut sites = None;
     let outcome = Process::spawn(launcher, &job)?.finish(|message| {
@@ -590,7 +597,7 @@ fn measure_row(
             variant,
             plan.stop,
             (plan.budget, plan.input.clone()),
-            plan.sites,
+            plan.sites.then_some(plan.sites_sample_every),
         ),
         Isolation::Worker(launcher) => measure_in_worker(launcher, item, variant, plan),
     }
@@ -881,6 +888,13 @@ fn render_columns(rows: &[Row], markdown: bool) -> String {
 /// one line saying it allocates nowhere.
 #[must_use]
 pub fn site_lines(sites: &Sites) -> Vec<String> {
+    if sites.sites.is_empty() && sites.sample_every > 0 {
+        return vec![format!(
+            "no allocation sampled over {} ops (one per ~{})",
+            sites.ops,
+            units::bytes(sites.sample_every)
+        )];
+    }
     if sites.sites.is_empty() {
         return vec![format!(
             "no allocation site: 0 allocs/op over {} ops captured",
@@ -905,6 +919,16 @@ pub fn site_lines(sites: &Sites) -> Vec<String> {
             )
         })
         .collect();
+    if sites.sample_every > 0 {
+        out.insert(
+            0,
+            format!(
+                "≈ sampled, one allocation per ~{} over {} ops: estimates",
+                units::bytes(sites.sample_every),
+                sites.ops
+            ),
+        );
+    }
     if sites.sites.len() > TOP_SITES {
         out.push(format!(
             "... {} more sites ({} ops captured)",

@@ -228,6 +228,12 @@ pub struct BenchArgs {
     #[arg(long)]
     pub sites: bool,
 
+    /// With --sites: sample one allocation per about SIZE bytes allocated (`512KiB`, as pprof
+    /// and tcmalloc do) instead of capturing every one. The replay then covers every operation
+    /// of the run, however long, and the sites' figures are estimates, marked as such.
+    #[arg(long, value_name = "SIZE", requires = "sites", value_parser = parse_sample_arg)]
+    pub sample_every: Option<u64>,
+
     /// Measure in this process instead of one fresh child process per row. Rows then depend
     /// on what ran before them (the allocator adapts its thresholds); for tools like valgrind
     /// that follow one process.
@@ -440,6 +446,12 @@ fn parse_budget_arg(text: &str) -> Result<u64, String> {
         .ok_or_else(|| "a budget needs a size, e.g. 64MiB (leave --budget out for none)".to_owned())
 }
 
+fn parse_sample_arg(text: &str) -> Result<u64, String> {
+    crate::ui::budget::parse_budget(text)?
+        .filter(|&bytes| bytes > 0)
+        .ok_or_else(|| "a sampling interval needs a size, e.g. 512KiB".to_owned())
+}
+
 /// Physical memory in bytes (0 if the platform cannot tell).
 fn physical_memory() -> u64 {
     let mut system = sysinfo::System::new();
@@ -542,6 +554,7 @@ fn run_bench(args: &BenchArgs, max_memory: Option<Size>, budget: Option<u64>) ->
     plan.budget = budget;
     plan.runs = runs;
     plan.sites = args.sites;
+    plan.sites_sample_every = args.sample_every.unwrap_or(0);
     // Claim the output file before measuring, so a bad path fails in a millisecond, not after
     // a minute of benchmarks.
     let output = args.output.as_deref().map(AtomicFile::create).transpose()?;

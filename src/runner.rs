@@ -71,6 +71,7 @@ impl RunConfig {
             stop: Stop::Never,
             sample_every: Some(self.sample_every),
             sites,
+            sites_sample_every: 0,
         }
     }
 }

@@ -451,3 +451,58 @@ fn a_trace_with_sites_prints_them_after_its_lines() {
         "{text}"
     );
 }
+
+#[test]
+fn sampled_sites_cover_the_whole_run_and_estimate_the_exact_figures() {
+    let exact = bench_sites(&["in-place", "--variant", "naive", "--iterations", "1000"]);
+    let sampled = bench_sites(&[
+        "in-place",
+        "--variant",
+        "naive",
+        "--iterations",
+        "1000",
+        "--sample-every",
+        "32KiB",
+    ]);
+    let (exact, sampled) = (&exact[0]["sites"], &sampled[0]["sites"]);
+    assert_eq!(exact["sample_every"], 0);
+    assert_eq!(sampled["sample_every"], 32 * 1024);
+    assert_eq!(
+        sampled["ops"], 1000,
+        "a sampled replay covers every operation"
+    );
+    let by_line = |sites: &Value| -> BTreeMap<u64, (f64, f64)> {
+        sites["sites"]
+            .as_array()
+            .expect("sites")
+            .iter()
+            .map(|s| {
+                (
+                    s["line"].as_u64().expect("line"),
+                    (
+                        number(&s["allocs_per_op"]) + number(&s["reallocs_per_op"]),
+                        number(&s["bytes_per_op"]),
+                    ),
+                )
+            })
+            .collect()
+    };
+    let (exact, sampled) = (by_line(exact), by_line(sampled));
+    assert_eq!(
+        exact.keys().collect::<Vec<_>>(),
+        sampled.keys().collect::<Vec<_>>(),
+        "the same lines"
+    );
+    for (line, (events, bytes)) in &exact {
+        let (est_events, est_bytes) = sampled[line];
+        // Hundreds of samples a line: the estimates land within a few percent.
+        assert!(
+            (est_bytes / bytes - 1.0).abs() < 0.15,
+            "line {line}: {est_bytes} bytes/op estimated, {bytes} exact"
+        );
+        assert!(
+            (est_events / events - 1.0).abs() < 0.25,
+            "line {line}: {est_events} events/op estimated, {events} exact"
+        );
+    }
+}

@@ -104,6 +104,14 @@ struct Slot {
     /// ([`crate::sites`]); while it is set, `fuse_check_at` stays 0 so that every allocation
     /// takes the out-of-line path, and the fast path pays nothing for the feature.
     capturing: AtomicBool,
+    /// While capturing: 0 to capture every allocation, else the mean number of bytes between
+    /// two sampled ones (a sampled capture keeps `fuse_check_at` no further than `sample_at`).
+    sample_every: AtomicU64,
+    /// While sampling: the raw `bytes_allocated` at or past which the next allocation is
+    /// sampled.
+    sample_at: AtomicU64,
+    /// The sampler's random state (xorshift), the owner's own.
+    sample_seed: AtomicU64,
 }
 
 impl Slot {
@@ -126,6 +134,9 @@ impl Slot {
             base_bytes_freed: AtomicU64::new(0),
             in_use: AtomicBool::new(false),
             capturing: AtomicBool::new(false),
+            sample_every: AtomicU64::new(0),
+            sample_at: AtomicU64::new(0),
+            sample_seed: AtomicU64::new(0x9e37_79b9_7f4a_7c15),
         }
     }
 
@@ -365,13 +376,17 @@ fn fuse_check(slot: &Slot, bytes: u64) -> bool {
     let step = FUSE_STEP.min((limit - after) / MAX_SLOTS as u64);
     // The owner's own field, or the shared bucket's (where a racing store only moves the next
     // check by one step). While the slot captures sites, every allocation must come here.
-    let next = if slot.capturing.load(Ordering::Relaxed) {
+    let fuse_next = slot
+        .bytes_allocated
+        .load(Ordering::Relaxed)
+        .wrapping_add(bytes)
+        .wrapping_add(step);
+    let next = if !slot.capturing.load(Ordering::Relaxed) {
+        fuse_next
+    } else if slot.sample_every.load(Ordering::Relaxed) == 0 {
         0
     } else {
-        slot.bytes_allocated
-            .load(Ordering::Relaxed)
-            .wrapping_add(bytes)
-            .wrapping_add(step)
+        fuse_next.min(slot.sample_at.load(Ordering::Relaxed))
     };
     slot.fuse_check_at.store(next, Ordering::Relaxed);
     true
@@ -539,11 +554,26 @@ impl WorkerSlot {
     /// Starts or stops sending every allocation and reallocation of this thread through
     /// [`crate::sites`] with its call stack. Only the owner may do this; [`crate::sites::Capture`]
     /// is the way in.
-    pub(crate) fn set_capturing(&self, on: bool) {
+    ///
+    /// `sample_every` 0 captures every allocation; otherwise one allocation per about that
+    /// many bytes is sampled, as pprof and tcmalloc do: the one during which the thread's
+    /// allocated bytes pass a point drawn from an exponential distribution of that mean, so an
+    /// allocation of `s` bytes is sampled with probability `1 - exp(-s / mean)` and stands for
+    /// the inverse of that many allocations.
+    pub(crate) fn set_capturing(&self, on: bool, sample_every: u64) {
         let slot = &SLOTS[self.id.index()];
+        slot.sample_every.store(sample_every, Ordering::Relaxed);
+        if on && sample_every > 0 {
+            let next = slot
+                .bytes_allocated
+                .load(Ordering::Relaxed)
+                .wrapping_add(next_sample_gap(slot, sample_every));
+            slot.sample_at.store(next, Ordering::Relaxed);
+        }
         slot.capturing.store(on, Ordering::Relaxed);
-        // On: the next allocation takes the out-of-line path, which keeps it so. Off: the next
-        // one re-arms the fuse check at its usual distance.
+        // On: the next allocation takes the out-of-line path, which keeps it so (sampling: no
+        // further than the next sample point). Off: the next one re-arms the fuse check at its
+        // usual distance.
         slot.fuse_check_at.store(0, Ordering::Relaxed);
     }
 
@@ -732,7 +762,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
             if let Some(slot) = owned
                 && slot.capturing.load(Ordering::Relaxed)
             {
-                capture(crate::sites::Kind::Realloc, grown);
+                captured(slot, crate::sites::Kind::Realloc, grown);
             }
         }
         new_ptr
@@ -803,10 +833,48 @@ unsafe fn checked_alloc<A: GlobalAlloc, const ZEROED: bool>(inner: &A, layout: L
         if let Some(slot) = owned
             && slot.capturing.load(Ordering::Relaxed)
         {
-            capture(crate::sites::Kind::Alloc, size);
+            captured(slot, crate::sites::Kind::Alloc, size);
         }
     }
     ptr
+}
+
+/// An event of `kind` and `bytes` on a capturing slot, already counted: captured if every
+/// event is, or if it is the one sampled.
+#[cold]
+#[inline(never)]
+fn captured(slot: &Slot, kind: crate::sites::Kind, bytes: u64) {
+    let every = slot.sample_every.load(Ordering::Relaxed);
+    if every == 0 {
+        capture(kind, bytes, 1.0);
+        return;
+    }
+    let allocated = slot.bytes_allocated.load(Ordering::Relaxed);
+    let at = slot.sample_at.load(Ordering::Relaxed);
+    if allocated < at {
+        return;
+    }
+    // Sampled with probability 1 - exp(-bytes / every): it stands for the inverse.
+    let probability = -(-(bytes.max(1) as f64) / every as f64).exp_m1();
+    let next = allocated.wrapping_add(next_sample_gap(slot, every));
+    slot.sample_at.store(next, Ordering::Relaxed);
+    let fuse_at = slot.fuse_check_at.load(Ordering::Relaxed);
+    slot.fuse_check_at
+        .store(fuse_at.min(next), Ordering::Relaxed);
+    capture(kind, bytes, 1.0 / probability);
+}
+
+/// A draw from an exponential distribution of mean `every` bytes (at least 1), from the
+/// slot's own xorshift state: no allocation, no lock.
+fn next_sample_gap(slot: &Slot, every: u64) -> u64 {
+    let mut x = slot.sample_seed.load(Ordering::Relaxed);
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    slot.sample_seed.store(x, Ordering::Relaxed);
+    // Uniform in (0, 1]: the top 53 bits, never 0.
+    let uniform = ((x >> 11) + 1) as f64 / (1u64 << 53) as f64;
+    ((-uniform.ln() * every as f64) as u64).max(1)
 }
 
 /// Records the call stack of the allocation just counted ([`crate::sites`]). The thread is
@@ -815,11 +883,11 @@ unsafe fn checked_alloc<A: GlobalAlloc, const ZEROED: bool>(inner: &A, layout: L
 /// figures.
 #[cold]
 #[inline(never)]
-fn capture(kind: crate::sites::Kind, bytes: u64) {
+fn capture(kind: crate::sites::Kind, bytes: u64, weight: f64) {
     let Ok(owned) = CURRENT_SLOT.try_with(|current| current.replace(None)) else {
         return;
     };
-    crate::sites::record(kind, bytes);
+    crate::sites::record(kind, bytes, weight);
     let _ = CURRENT_SLOT.try_with(|current| current.set(owned));
 }
 

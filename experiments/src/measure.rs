@@ -15,7 +15,7 @@
 
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -331,6 +331,8 @@ pub struct Live {
     stop: AtomicBool,
     /// Whether watchers want allocation sites captured.
     sites_wanted: AtomicBool,
+    /// 0: capture every allocation. Else sample one per about this many bytes.
+    sites_sample_every: AtomicU64,
     /// The latest captured window of sites, until a watcher takes it.
     sites: Mutex<Option<RawSites>>,
 }
@@ -378,6 +380,13 @@ impl Live {
     /// operations and time are not the sample's.
     pub fn want_sites(&self, on: bool) {
         self.sites_wanted.store(on, Ordering::Relaxed);
+    }
+
+    /// Samples a bounded run's sites instead, one allocation per about `bytes` allocated
+    /// (0: every allocation, as by default): the replay then covers every operation of the
+    /// run, however long, and the sites' figures are estimates.
+    pub fn sample_sites(&self, bytes: u64) {
+        self.sites_sample_every.store(bytes, Ordering::Relaxed);
     }
 
     fn sites_wanted(&self) -> bool {
@@ -543,9 +552,16 @@ fn replay_with_sites(slot: &WorkerSlot, spec: &Spec<'_>, live: &Live, warmup_ops
             workload.run_op(&mut checksum);
         }
         let start = Instant::now();
-        let capture = Capture::begin_below(slot, Some(&start)).ok()?;
+        let sample_every = live.sites_sample_every.load(Ordering::Relaxed);
+        let capture = Capture::begin_sampled(slot, Some(&start), sample_every).ok()?;
+        // Sampled, a replay is cheap: it covers every operation of the run.
+        let limit = if sample_every == 0 {
+            SITES_REPLAY_LIMIT
+        } else {
+            Duration::MAX
+        };
         let mut done = 0u64;
-        while done < ops.max(1) && (done == 0 || start.elapsed() < SITES_REPLAY_LIMIT) {
+        while done < ops.max(1) && (done == 0 || start.elapsed() < limit) {
             workload.run_op(&mut checksum);
             done += 1;
         }

@@ -56,6 +56,8 @@ struct Entry {
     allocs: u64,
     reallocs: u64,
     bytes: u64,
+    /// What the events stand for, each weighted (sampling; equal to the counts otherwise).
+    weighted: [f64; 3],
 }
 
 const EMPTY: Entry = Entry {
@@ -65,6 +67,7 @@ const EMPTY: Entry = Entry {
     allocs: 0,
     reallocs: 0,
     bytes: 0,
+    weighted: [0.0; 3],
 };
 
 struct Table {
@@ -92,8 +95,9 @@ static CAPTURING: AtomicBool = AtomicBool::new(false);
 static STACK_TOP: AtomicUsize = AtomicUsize::new(usize::MAX);
 
 /// Adds the calling thread's current stack to the table, as one event of `kind` that
-/// allocated `bytes`. Called by the counting allocator only, on a capturing thread.
-pub(crate) fn record(kind: Kind, bytes: u64) {
+/// allocated `bytes`, standing for `weight` events (1 unless sampled). Called by the counting
+/// allocator only, on a capturing thread.
+pub(crate) fn record(kind: Kind, bytes: u64, weight: f64) {
     let mut frames = [0usize; MAX_FRAMES];
     let mut depth = 0;
     let top = STACK_TOP.load(Ordering::Relaxed);
@@ -128,10 +132,17 @@ pub(crate) fn record(kind: Kind, bytes: u64) {
         }
         if entry.hash == hash && &entry.frames[..usize::from(entry.depth)] == frames {
             match kind {
-                Kind::Alloc => entry.allocs += 1,
-                Kind::Realloc => entry.reallocs += 1,
+                Kind::Alloc => {
+                    entry.allocs += 1;
+                    entry.weighted[0] += weight;
+                }
+                Kind::Realloc => {
+                    entry.reallocs += 1;
+                    entry.weighted[1] += weight;
+                }
             }
             entry.bytes += bytes;
+            entry.weighted[2] += bytes as f64 * weight;
             return;
         }
         at = (at + 1) % TABLE_SIZE;
@@ -152,6 +163,7 @@ pub struct Capture<'a> {
     slot: &'a WorkerSlot,
     before: Counters,
     started: std::time::Instant,
+    sample_every: u64,
 }
 
 impl<'a> Capture<'a> {
@@ -165,6 +177,17 @@ impl<'a> Capture<'a> {
     /// the function that runs the captured operations: its frame and its callers' are the same
     /// for every allocation, and unwinding them is most of the cost of a deep stack.
     pub fn begin_below<T>(slot: &'a WorkerSlot, marker: Option<&T>) -> Result<Self, Busy> {
+        Self::begin_sampled(slot, marker, 0)
+    }
+
+    /// [`Capture::begin_below`], capturing one allocation per about `sample_every` bytes
+    /// allocated (every one with 0): each sampled allocation stands for the allocations it was
+    /// drawn among, so the sites' figures are estimates, and cheap enough to cover a long run.
+    pub fn begin_sampled<T>(
+        slot: &'a WorkerSlot,
+        marker: Option<&T>,
+        sample_every: u64,
+    ) -> Result<Self, Busy> {
         CAPTURING
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
             .map_err(|_| Busy)?;
@@ -174,11 +197,12 @@ impl<'a> Capture<'a> {
             Ordering::Relaxed,
         );
         let before = slot.counters();
-        slot.set_capturing(true);
+        slot.set_capturing(true, sample_every);
         Ok(Self {
             slot,
             before,
             started: std::time::Instant::now(),
+            sample_every,
         })
     }
 
@@ -187,7 +211,7 @@ impl<'a> Capture<'a> {
     /// experiment's heap figures.
     #[must_use]
     pub fn end(self, ops: u64) -> RawSites {
-        self.slot.set_capturing(false);
+        self.slot.set_capturing(false, 0);
         let nanos = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         let during = self.slot.counters().since(&self.before);
         crate::counting::unmeasured(|| {
@@ -204,6 +228,7 @@ impl<'a> Capture<'a> {
                     allocs: entry.allocs,
                     reallocs: entry.reallocs,
                     bytes: entry.bytes,
+                    weighted: entry.weighted,
                 })
                 .collect();
             RawSites {
@@ -213,6 +238,7 @@ impl<'a> Capture<'a> {
                 bytes: during.bytes_allocated,
                 unrecorded: TABLE.unrecorded.load(Ordering::Relaxed),
                 nanos,
+                sample_every: self.sample_every,
                 stacks,
                 relative: false,
             }
@@ -223,7 +249,7 @@ impl<'a> Capture<'a> {
 
 impl Drop for Capture<'_> {
     fn drop(&mut self) {
-        self.slot.set_capturing(false);
+        self.slot.set_capturing(false, 0);
         CAPTURING.store(false, Ordering::Release);
     }
 }
@@ -238,7 +264,7 @@ fn clear() {
 }
 
 /// One captured window, as the worker sends it: raw stacks with their counts.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RawSites {
     /// Operations the window spans.
     pub ops: u64,
@@ -253,6 +279,10 @@ pub struct RawSites {
     /// How long the window took, capturing: what capture costs, against the run's ns/op.
     #[serde(default)]
     pub nanos: u64,
+    /// 0: every allocation was captured. Else one per about this many bytes was, and the
+    /// stacks' `weighted` figures are estimates.
+    #[serde(default)]
+    pub sample_every: u64,
     /// The distinct stacks: return addresses, innermost (the allocator) first.
     pub stacks: Vec<RawStack>,
     /// Whether the addresses are relative to the executable ([`RawSites::relocate`]), or
@@ -261,7 +291,7 @@ pub struct RawSites {
 }
 
 /// One distinct stack of a window.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RawStack {
     /// Return addresses, innermost first ([`OUTSIDE`]: in a shared library).
     pub frames: Vec<i64>,
@@ -271,6 +301,10 @@ pub struct RawStack {
     pub reallocs: u64,
     /// Bytes allocated from this stack.
     pub bytes: u64,
+    /// Allocations, reallocations and bytes this stack's events stand for: the counts above
+    /// when every event was captured, estimates when they were sampled.
+    #[serde(default)]
+    pub weighted: [f64; 3],
 }
 
 /// A frame outside the executable (the C library, the unwinder): never the experiment's code.
@@ -381,6 +415,10 @@ pub struct Sites {
     /// ns/op is measured without capture: the ratio is what capturing costs).
     #[serde(default)]
     pub ns_per_op: f64,
+    /// 0: exhaustive, every allocation captured, the figures exact. Else sampled, one
+    /// allocation per about this many bytes: the sites' figures are estimates.
+    #[serde(default)]
+    pub sample_every: u64,
     /// Every site, by allocations and reallocations per operation, highest first.
     pub sites: Vec<Site>,
 }
@@ -501,9 +539,19 @@ pub fn symbolize(raw: &RawSites, also_folded: &[&str]) -> Sites {
         };
         let weight = stack.allocs + stack.reallocs;
         let tally = by_site.entry(key).or_default();
-        tally.allocs += stack.allocs;
-        tally.reallocs += stack.reallocs;
-        tally.bytes += stack.bytes;
+        // Exhaustive: the counts themselves, so that the figures are exact ratios of integers.
+        let [allocs, reallocs, bytes] = if raw.sample_every == 0 {
+            [
+                stack.allocs as f64,
+                stack.reallocs as f64,
+                stack.bytes as f64,
+            ]
+        } else {
+            stack.weighted
+        };
+        tally.allocs += allocs;
+        tally.reallocs += reallocs;
+        tally.bytes += bytes;
         if weight > tally.heaviest || tally.stack.is_empty() {
             tally.function = function;
             tally.stack = describe(&symbols, also_folded);
@@ -516,10 +564,10 @@ pub fn symbolize(raw: &RawSites, also_folded: &[&str]) -> Sites {
             function: tally.function,
             file,
             line,
-            allocs_per_op: tally.allocs as f64 / ops,
-            reallocs_per_op: tally.reallocs as f64 / ops,
-            bytes_per_op: tally.bytes as f64 / ops,
-            share: (tally.allocs + tally.reallocs) as f64 / events,
+            allocs_per_op: tally.allocs / ops,
+            reallocs_per_op: tally.reallocs / ops,
+            bytes_per_op: tally.bytes / ops,
+            share: (tally.allocs + tally.reallocs) / events,
             stack: tally.stack,
         })
         .collect();
@@ -536,6 +584,7 @@ pub fn symbolize(raw: &RawSites, also_folded: &[&str]) -> Sites {
         bytes_per_op: raw.bytes as f64 / ops,
         unrecorded_per_op: raw.unrecorded as f64 / ops,
         ns_per_op: raw.nanos as f64 / ops,
+        sample_every: raw.sample_every,
         sites,
     }
 }
@@ -543,9 +592,9 @@ pub fn symbolize(raw: &RawSites, also_folded: &[&str]) -> Sites {
 /// What one line's stacks add up to.
 #[derive(Default)]
 struct Tally {
-    allocs: u64,
-    reallocs: u64,
-    bytes: u64,
+    allocs: f64,
+    reallocs: f64,
+    bytes: f64,
     function: String,
     stack: Vec<String>,
     heaviest: u64,

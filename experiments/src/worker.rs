@@ -58,6 +58,10 @@ pub struct Job {
     /// can also switch them with `sites on` and `sites off`.
     #[serde(default)]
     pub sites: bool,
+    /// With `sites`: 0 to capture every allocation, else one per about this many bytes
+    /// ([`Live::sample_sites`]).
+    #[serde(default)]
+    pub sites_sample_every: u64,
 }
 
 /// One line from a worker.
@@ -367,6 +371,7 @@ pub fn serve(job: &Job, find: impl Fn(&str) -> Option<&'static dyn Experiment>) 
 
     let live = Arc::new(Live::new());
     live.want_sites(job.sites);
+    live.sample_sites(job.sites_sample_every);
     listen_for_commands(Arc::clone(&live));
     let (done_tx, done_rx) = mpsc::sync_channel(1);
     let runner = {
