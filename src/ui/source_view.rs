@@ -342,8 +342,15 @@ fn measured_title(source: &VariantSource, sites: Option<&Sites>) -> String {
     if sites.allocs_per_op == 0.0 && sites.reallocs_per_op == 0.0 {
         return format!(" measured: 0 allocs/op over {} ops ", sites.ops);
     }
+    // Allocations in code outside the variant's marked blocks (a helper the variants share)
+    // are measured all the same: the `a` view lists their lines.
+    let elsewhere = if sites.allocs_per_op - here > 0.005 {
+        "; a lists the rest"
+    } else {
+        ""
+    };
     format!(
-        " measured: {:.2} allocs/op, {here:.2} of them on {lines} line{} shown here ",
+        " measured: {:.2} allocs/op, {here:.2} of them on {lines} line{} shown here{elsewhere} ",
         sites.allocs_per_op,
         if lines == 1 { "" } else { "s" }
     )
@@ -486,6 +493,51 @@ mod tests {
             "  1.00      48 B "
         );
         assert_eq!(gutter(None, true).chars().count(), WIDE_GUTTER);
+    }
+
+    #[test]
+    fn a_panes_title_says_how_much_it_shows_of_what_was_measured() {
+        let site = |line, allocs_per_op| Site {
+            function: "f".into(),
+            file: "src/a.rs".into(),
+            line,
+            allocs_per_op,
+            reallocs_per_op: 0.0,
+            bytes_per_op: 8.0,
+            share: 0.5,
+            stack: Vec::new(),
+        };
+        let source = VariantSource {
+            variant: 0,
+            lines: vec![SourceLine {
+                spans: Vec::new(),
+                file: "src/a.rs",
+                line: 3,
+            }],
+        };
+        let sites = |sites: Vec<Site>| Sites {
+            ops: 10,
+            allocs_per_op: sites.iter().map(|s| s.allocs_per_op).sum(),
+            sites,
+            ..Sites::default()
+        };
+        assert_eq!(
+            measured_title(&source, None),
+            " not measured yet: run this variant with the view open "
+        );
+        assert_eq!(
+            measured_title(&source, Some(&sites(vec![site(3, 2.0)]))),
+            " measured: 2.00 allocs/op, 2.00 of them on 1 line shown here "
+        );
+        // A helper outside the variant's blocks allocates too: the title says where to look.
+        assert_eq!(
+            measured_title(&source, Some(&sites(vec![site(3, 2.0), site(40, 1.0)]))),
+            " measured: 3.00 allocs/op, 2.00 of them on 1 line shown here; a lists the rest "
+        );
+        assert_eq!(
+            measured_title(&source, Some(&sites(Vec::new()))),
+            " measured: 0 allocs/op over 10 ops "
+        );
     }
 
     #[test]
