@@ -140,6 +140,11 @@ const ALLOCATES_ON: &[(&str, &str, &[&str])] = &[
     ),
 ];
 
+/// Variants whose allocations depend on how threads are scheduled: channel-pool's
+/// `alloc-on-empty` allocates only when its workers have not returned a buffer in time, which
+/// some runs of 30 operations never see. Their lines are required only when they allocated.
+const SCHEDULING_DEPENDENT: &[(&str, &str)] = &[("channel-pool", "alloc-on-empty")];
+
 /// Lines allowed to allocate now and then, outside any steady state.
 const MAY_ALLOCATE_ON: &[(&str, &str, &str)] =
     &[("bounded-cache", "optimized", "self.free.push(index);")];
@@ -187,19 +192,34 @@ fn every_variant_allocates_on_the_lines_its_code_allocates_on() {
         let experiment = row["experiment"].as_str().expect("id");
         let variant = row["variant"].as_str().expect("variant");
         let sites = &row["sites"];
-        // The window replays the row's operations: the sites add up to its figures.
+        // The sites add up to their window exactly; the window replays the row's operations,
+        // so it adds up to the row's figures too, but where thread scheduling decides.
         assert_eq!(sites["ops"], row["iterations"], "{experiment} {variant}");
         assert_eq!(number(&sites["unrecorded_per_op"]), 0.0);
         let list = sites["sites"].as_array().expect("sites");
-        let sum: f64 = list.iter().map(|s| number(&s["allocs_per_op"])).sum();
-        let row_allocs = number(&row["allocs_per_op"]);
-        assert!(
-            (sum - row_allocs).abs() < 1e-9,
-            "{experiment} {variant}: sites add up to {sum}, the row says {row_allocs}"
-        );
-        assert_eq!(number(&sites["allocs_per_op"]), row_allocs);
-        let reallocs: f64 = list.iter().map(|s| number(&s["reallocs_per_op"])).sum();
-        assert!((reallocs - number(&row["reallocs_per_op"])).abs() < 1e-9);
+        let sum = |key: &str| list.iter().fold(0.0, |sum, s| sum + number(&s[key]));
+        let window = |key: &str| number(&sites[key]);
+        for key in ["allocs_per_op", "reallocs_per_op"] {
+            assert!(
+                (sum(key) - window(key)).abs() < 1e-9,
+                "{experiment} {variant}: sites add up to {} {key}, the window says {}",
+                sum(key),
+                window(key)
+            );
+        }
+        let scheduled = SCHEDULING_DEPENDENT
+            .iter()
+            .any(|(e, v)| *e == experiment && *v == variant);
+        if !scheduled {
+            for key in ["allocs_per_op", "reallocs_per_op"] {
+                assert!(
+                    (window(key) - number(&row[key])).abs() < 1e-9,
+                    "{experiment} {variant}: the window has {} {key}, the row {}",
+                    window(key),
+                    row[key]
+                );
+            }
+        }
 
         let expected: &[&str] = ALLOCATES_ON
             .iter()
@@ -220,8 +240,9 @@ fn every_variant_allocates_on_the_lines_its_code_allocates_on() {
                 ));
             }
         }
+        let may_not_allocate = scheduled && window("allocs_per_op") == 0.0;
         for fragment in expected {
-            if !texts.iter().flatten().any(|t| t.contains(fragment)) {
+            if !may_not_allocate && !texts.iter().flatten().any(|t| t.contains(fragment)) {
                 failures.push(format!(
                     "{experiment} {variant}: no site on the line with {fragment:?}"
                 ));
