@@ -426,13 +426,7 @@ fn valgrind_allocs(iterations: u64) -> u64 {
 
 #[test]
 fn an_independent_counter_agrees_with_ours() {
-    let have_valgrind = Command::new("valgrind").arg("--version").output().is_ok();
-    if !have_valgrind {
-        assert!(
-            std::env::var_os("HEAPLAB_REQUIRE_VALGRIND").is_none(),
-            "HEAPLAB_REQUIRE_VALGRIND is set but valgrind is not installed"
-        );
-        eprintln!("valgrind not installed: skipping the independent allocation count");
+    if !binary::valgrind_available("the independent allocation count") {
         return;
     }
     // Two runs that differ only in the number of measured operations: everything else heaplab

@@ -75,6 +75,23 @@ impl Session {
         }
     }
 
+    /// Resizes the terminal, as a window's edge dragged, and the screen we read back with it.
+    fn resize(&self, rows: u16, cols: u16) {
+        self.master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("resize");
+        self.screen
+            .lock()
+            .expect("parser")
+            .screen_mut()
+            .set_size(rows, cols);
+    }
+
     fn contents(&self) -> String {
         self.screen.lock().expect("parser").screen().contents()
     }
@@ -247,19 +264,7 @@ fn signals_end_it_cleanly_with_the_conventional_status() {
 fn a_tiny_terminal_gets_a_message_not_a_broken_layout() {
     let mut s = Session::start(&["run", "buffer-reuse"]);
     s.wait_for("running", |t| t.contains("buffer-reuse naive"));
-    s.master
-        .resize(PtySize {
-            rows: 10,
-            cols: 40,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .expect("resize");
-    s.screen
-        .lock()
-        .expect("parser")
-        .screen_mut()
-        .set_size(10, 40);
+    s.resize(10, 40);
     s.wait_for("the enlarge message", |t| t.contains("Enlarge the window"));
     s.keys("q");
     assert_eq!(s.wait_exit(), 0);
@@ -415,19 +420,7 @@ fn a_shows_where_the_running_variant_allocates_and_the_gutter_agrees() {
             && t.contains("measured: 0 allocs/op over")
             && t.contains("1.00")
     });
-    s.master
-        .resize(PtySize {
-            rows: 24,
-            cols: 80,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .expect("resize");
-    s.screen
-        .lock()
-        .expect("parser")
-        .screen_mut()
-        .set_size(24, 80);
+    s.resize(24, 80);
     s.wait_for("the gutters at 80x24", |t| {
         t.contains(" source · in-place · ") && t.contains("1.00") && t.contains("measured: 3.00")
     });
