@@ -884,11 +884,7 @@ fn next_sample_gap(slot: &Slot, every: u64) -> u64 {
 #[cold]
 #[inline(never)]
 fn capture(kind: crate::sites::Kind, bytes: u64, weight: f64) {
-    let Ok(owned) = CURRENT_SLOT.try_with(|current| current.replace(None)) else {
-        return;
-    };
-    crate::sites::record(kind, bytes, weight);
-    let _ = CURRENT_SLOT.try_with(|current| current.set(owned));
+    unmeasured(|| crate::sites::record(kind, bytes, weight));
 }
 
 /// Runs `f` with the calling thread detached from its slot: what it allocates or frees counts

@@ -402,6 +402,14 @@ impl Live {
             .take()
     }
 
+    /// Keeps `raw` as the latest window, replacing (and freeing) the one before: with the
+    /// measuring thread detached from its slot, so that none of it is in the run's heap.
+    fn publish_sites(&self, raw: RawSites) {
+        crate::counting::unmeasured(|| {
+            *self.sites.lock().unwrap_or_else(PoisonError::into_inner) = Some(raw);
+        });
+    }
+
     /// Asks the loop to end after its current batch.
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
@@ -570,9 +578,7 @@ fn replay_with_sites(slot: &WorkerSlot, spec: &Spec<'_>, live: &Live, warmup_ops
         Some(raw)
     }));
     if let Ok(Some(raw)) = replayed {
-        crate::counting::unmeasured(|| {
-            *live.sites.lock().unwrap_or_else(PoisonError::into_inner) = Some(raw);
-        });
+        live.publish_sites(raw);
     }
 }
 
@@ -703,14 +709,7 @@ impl Loop<'_> {
                 break;
             }
         }
-        let raw = capture.end(ops);
-        crate::counting::unmeasured(|| {
-            *self
-                .live
-                .sites
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner) = Some(raw);
-        });
+        self.live.publish_sites(capture.end(ops));
     }
 
     /// Adds a batch: its operations, and the counters' movement from `before` to `after` it.

@@ -18,6 +18,7 @@ use ratatui::widgets::{
 };
 
 use super::app::App;
+use super::source_view::per_op_text;
 use super::theme::{ghost_color, variant_color};
 use crate::units;
 
@@ -80,13 +81,10 @@ pub fn rows<'a>(now: Option<&'a Sites>, ghost: Option<&'a Sites>) -> Vec<SiteRow
 
 /// `1.00`, or `↻0.50` for a site that only reallocates, or `0` for none.
 fn per_op(site: Option<&Site>) -> String {
-    match site {
-        None => "0".to_owned(),
-        Some(s) if s.allocs_per_op == 0.0 && s.reallocs_per_op > 0.0 => {
-            format!("↻{:.2}", s.reallocs_per_op)
-        }
-        Some(s) => format!("{:.2}", s.allocs_per_op),
-    }
+    site.map_or_else(
+        || "0".to_owned(),
+        |s| per_op_text(s.allocs_per_op, s.reallocs_per_op),
+    )
 }
 
 /// Draws the view for the running experiment (or says what to do to get one).

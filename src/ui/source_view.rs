@@ -164,6 +164,17 @@ fn gutter_width(measured: bool, inner_width: u16) -> usize {
     }
 }
 
+/// Allocations per operation as the gutter and the `a` view show them: `1.00`, or `↻0.50`
+/// where there are only reallocations.
+#[must_use]
+pub fn per_op_text(allocs: f64, reallocs: f64) -> String {
+    if allocs == 0.0 && reallocs > 0.0 {
+        format!("↻{reallocs:.2}")
+    } else {
+        format!("{allocs:.2}")
+    }
+}
+
 /// A line's gutter: its allocs/op (`↻0.50` when it only reallocates), and bytes/op when
 /// `wide`; blank when nothing was measured on it.
 fn gutter(figures: Option<(f64, f64, f64)>, wide: bool) -> String {
@@ -171,11 +182,7 @@ fn gutter(figures: Option<(f64, f64, f64)>, wide: bool) -> String {
     let Some((allocs, reallocs, bytes)) = figures else {
         return " ".repeat(width);
     };
-    let count = if allocs == 0.0 && reallocs > 0.0 {
-        format!("↻{reallocs:.2}")
-    } else {
-        format!("{allocs:.2}")
-    };
+    let count = per_op_text(allocs, reallocs);
     if wide {
         let bytes = crate::units::bytes(bytes.round() as u64);
         format!("{count:>6} {bytes:>9} ")
