@@ -469,24 +469,19 @@ pub fn measure_on_worker(
     budget: Option<u64>,
     input: Option<PathBuf>,
 ) -> Result<Row, RunError> {
-    let item = PlanItem {
-        experiment,
-        variants: vec![variant],
-        size,
-    };
-    measure_in_thread(&item, variant, stop, (budget, input), None)
+    measure_in_thread(experiment, variant, size, stop, (budget, input), None)
 }
 
 /// [`measure_on_worker`], and the row's allocation sites if `sites` (sampled one per about
 /// that many bytes, or every allocation with 0).
 fn measure_in_thread(
-    item: &PlanItem,
+    experiment: &'static dyn Experiment,
     variant: &'static str,
+    size: usize,
     stop: Stop,
     (budget, input): (Option<u64>, Option<PathBuf>),
     sites: Option<u64>,
 ) -> Result<Row, RunError> {
-    let (experiment, size) = (item.experiment, item.size);
     let info = experiment.info();
     let id = info.id;
     let panicked = move |payload: &(dyn std::any::Any + Send)| {
@@ -593,8 +588,9 @@ fn measure_row(
 ) -> Result<Row, RunError> {
     match isolation {
         Isolation::InProcess => measure_in_thread(
-            item,
+            item.experiment,
             variant,
+            item.size,
             plan.stop,
             (plan.budget, plan.input.clone()),
             plan.sites.then_some(plan.sites_sample_every),
