@@ -23,7 +23,7 @@
 use std::sync::OnceLock;
 
 use heaplab_experiments::ExperimentInfo;
-use heaplab_experiments::sites::{Site, Sites, same_file};
+use heaplab_experiments::sites::{Sites, same_file};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize as _};
@@ -134,25 +134,24 @@ pub struct SourcePane {
     pub variants: Vec<VariantSource>,
 }
 
-/// The sites measured at `line` (several when inlined calls share it), added up.
-fn measured<'a>(sites: &'a Sites, line: &SourceLine) -> Option<(f64, f64, f64)> {
+/// The sites measured at `line` (several when inlined calls share it), added up. Drawing
+/// calls it for every visible line: it allocates nothing.
+fn measured(sites: &Sites, line: &SourceLine) -> Option<(f64, f64, f64)> {
     if line.line == 0 {
         return None;
     }
-    let here: Vec<&'a Site> = sites
+    sites
         .sites
         .iter()
         .filter(|s| s.line == line.line && same_file(&s.file, line.file))
-        .collect();
-    (!here.is_empty()).then(|| {
-        here.iter().fold((0.0, 0.0, 0.0), |(a, r, b), s| {
-            (
-                a + s.allocs_per_op,
-                r + s.reallocs_per_op,
-                b + s.bytes_per_op,
-            )
+        .fold(None, |sum, s| {
+            let (allocs, reallocs, bytes) = sum.unwrap_or((0.0, 0.0, 0.0));
+            Some((
+                allocs + s.allocs_per_op,
+                reallocs + s.reallocs_per_op,
+                bytes + s.bytes_per_op,
+            ))
         })
-    })
 }
 
 /// The gutter's width for a pane `inner_width` wide, measured or not.
@@ -336,19 +335,16 @@ fn measured_title(source: &VariantSource, sites: Option<&Sites>) -> String {
     let Some(sites) = sites else {
         return " not measured yet: run this variant with the view open ".to_owned();
     };
-    let lines = source
-        .lines
-        .iter()
-        .filter(|line| measured(sites, line).is_some())
-        .count();
-    let here: f64 = source
-        .lines
-        .iter()
-        .filter_map(|line| measured(sites, line))
-        .fold(0.0, |sum, (allocs, _, _)| sum + allocs);
     if sites.allocs_per_op == 0.0 && sites.reallocs_per_op == 0.0 {
         return format!(" measured: 0 allocs/op over {} ops ", sites.ops);
     }
+    let (lines, here) = source
+        .lines
+        .iter()
+        .filter_map(|line| measured(sites, line))
+        .fold((0, 0.0), |(lines, here), (allocs, _, _)| {
+            (lines + 1, here + allocs)
+        });
     // Allocations in code outside the variant's marked blocks (a helper the variants share)
     // are measured all the same: the `a` view lists their lines.
     let elsewhere = if sites.allocs_per_op - here > 0.005 {
@@ -415,6 +411,7 @@ fn render_variant(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use heaplab_experiments::sites::Site;
 
     #[test]
     fn a_line_is_shown_from_a_column_and_marked_where_it_goes_on() {
