@@ -518,8 +518,14 @@ fn resolve(offset: i64) -> Vec<Symbol> {
 /// from this very process). Frames in `also_folded` files are folded like the engine's.
 #[must_use]
 pub fn symbolize(raw: &RawSites, also_folded: &[&str]) -> Sites {
-    let mut raw = raw.clone();
-    raw.relocate();
+    // A worker's window comes relocated; one captured in this process is copied to relocate.
+    let raw = if raw.relative {
+        std::borrow::Cow::Borrowed(raw)
+    } else {
+        let mut copy = raw.clone();
+        copy.relocate();
+        std::borrow::Cow::Owned(copy)
+    };
     let ops = raw.ops.max(1) as f64;
     let events = (raw.allocs + raw.reallocs).max(1) as f64;
     // A site is a line: (file, line) -> its counts, and the function and stack of the stack
