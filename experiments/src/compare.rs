@@ -122,6 +122,45 @@ impl From<&Sample> for Figures {
     }
 }
 
+/// A percentage with as few decimals as tell it apart from 0 and from 100: `100` and `0` only
+/// for exactly 100 and 0 (`99.7` for 9 allocations against 3012, `0.02` for a hair's change).
+#[must_use]
+pub fn percent(pct: f64) -> String {
+    exact_enough(pct, &[0.0, 100.0], 0)
+}
+
+/// A ratio with one decimal, or as many more as tell it apart from 1: `2.0`, `1.003`.
+#[must_use]
+pub fn times(ratio: f64) -> String {
+    exact_enough(ratio, &[1.0], 1)
+}
+
+/// `value` with at least `decimals` decimals and up to four more, the fewest that do not
+/// print it as one of `landmarks` it is not; past that, rounded away from the landmark
+/// (`99.9999`, never `100.0000`, for `99.999_999`).
+#[allow(clippy::float_cmp)] // a landmark is an exact value (0, 100, 1)
+fn exact_enough(value: f64, landmarks: &[f64], decimals: usize) -> String {
+    let hides = |places: usize| {
+        let shown: f64 = format!("{value:.places$}").parse().unwrap_or(value);
+        landmarks
+            .iter()
+            .copied()
+            .find(|&l| shown == l && value != l)
+    };
+    let most = decimals + 4;
+    if let Some(places) = (decimals..=most).find(|&places| hides(places).is_none()) {
+        return format!("{value:.places$}");
+    }
+    let scale = 10f64.powi(most as i32);
+    let landmark = hides(most).unwrap_or(value);
+    let away = if value < landmark {
+        (value * scale).floor()
+    } else {
+        (value * scale).ceil()
+    };
+    format!("{:.most$}", away / scale)
+}
+
 /// `100 * (1 - this / naive)`, or `None` when naive is 0 (nothing to reduce).
 #[must_use]
 pub fn reduction_pct(naive: f64, this: f64) -> Option<f64> {
@@ -160,23 +199,44 @@ impl Comparison {
         self
     }
 
-    /// The allocation claim: `100% fewer allocs/op`, `2.0x the allocs/op`, or `no allocs/op
-    /// either way`.
+    /// The allocation claim: `100% fewer allocs/op` (only when this variant makes none),
+    /// `99.7% fewer allocs/op`, `2.0x the allocs/op`, or `no allocs/op either way`.
     #[must_use]
     pub fn allocs_text(&self) -> String {
         match self.allocs_reduction_pct {
-            Some(pct) if pct >= 0.0 => format!("{pct:.0}% fewer allocs/op"),
-            Some(pct) => format!("{:.1}x the allocs/op", 1.0 - pct / 100.0),
+            Some(pct) if pct >= 0.0 => format!("{}% fewer allocs/op", percent(pct)),
+            Some(pct) => format!("{}x the allocs/op", times(1.0 - pct / 100.0)),
             None => "no allocs/op either way".to_owned(),
         }
     }
 
-    /// The memory claim: `-33% peak heap`, or `peak heap n/a` when naive's peak is 0.
+    /// The allocation claim in few characters: `-100% allocs`, `2.0x allocs`, `no allocs`.
+    #[must_use]
+    pub fn allocs_short(&self) -> String {
+        match self.allocs_reduction_pct {
+            Some(pct) if pct >= 0.0 => format!("-{}% allocs", percent(pct)),
+            Some(pct) => format!("{}x allocs", times(1.0 - pct / 100.0)),
+            None => "no allocs".to_owned(),
+        }
+    }
+
+    /// The memory claim: `-33% peak heap`, `+0.4% peak heap`, or `peak heap n/a` when naive's
+    /// peak is 0.
     #[must_use]
     pub fn peak_text(&self) -> String {
         match self.peak_heap_reduction_pct {
-            Some(pct) => format!("{:+.0}% peak heap", -pct),
+            Some(_) => format!("{} heap", self.peak_short()),
             None => "peak heap n/a".to_owned(),
+        }
+    }
+
+    /// The memory claim in few characters: `-33% peak`, `peak n/a`.
+    #[must_use]
+    pub fn peak_short(&self) -> String {
+        match self.peak_heap_reduction_pct {
+            Some(pct) if pct >= 0.0 => format!("-{}% peak", percent(pct)),
+            Some(pct) => format!("+{}% peak", percent(-pct)),
+            None => "peak n/a".to_owned(),
         }
     }
 
@@ -187,13 +247,58 @@ impl Comparison {
         if let Some(speed) = &self.speed {
             return speed.text();
         }
-        if self.speedup <= 0.0 {
-            "speed n/a".to_owned()
-        } else if self.speedup >= 1.0 {
-            format!("{:.2}x faster", self.speedup)
-        } else {
-            format!("{:.2}x slower", 1.0 / self.speedup)
+        self.speed_short()
+    }
+
+    /// The speed claim without its interval: `2.71x faster`, `1.30x slower`, `same speed`
+    /// (when the runs support no difference), or `speed n/a`.
+    #[must_use]
+    pub fn speed_short(&self) -> String {
+        match self.speed.map(|s| s.verdict) {
+            Some(SpeedVerdict::Same) => "same speed".to_owned(),
+            _ if self.speedup <= 0.0 => "speed n/a".to_owned(),
+            _ if self.speedup >= 1.0 => format!("{:.2}x faster", self.speedup),
+            _ => format!("{:.2}x slower", 1.0 / self.speedup),
         }
+    }
+
+    /// The verdict line of `variant` against `baseline`, from the longest wording to the
+    /// shortest, for a view to take the longest that fits. It shortens by abbreviating, then
+    /// by dropping the speed's interval and the speed; the allocation and heap figures stay to
+    /// the last (they are what most experiments are about). With `baseline_running`, the
+    /// line says that the variant compared ran before the baseline now running.
+    #[must_use]
+    pub fn verdict_wordings(
+        &self,
+        variant: &str,
+        baseline: &str,
+        baseline_running: bool,
+    ) -> Vec<String> {
+        let (long, short) = if baseline_running {
+            (
+                format!("{variant} vs {baseline}, which runs now"),
+                format!("{variant} (ran before)"),
+            )
+        } else {
+            (format!("{variant} vs {baseline}"), variant.to_owned())
+        };
+        let (allocs, peak, speed) = (self.allocs_text(), self.peak_text(), self.speed_text());
+        let (allocs_short, peak_short, speed_short) =
+            (self.allocs_short(), self.peak_short(), self.speed_short());
+        let mut wordings = vec![
+            format!("{long}: {allocs} · {peak} · {speed}"),
+            format!("{long}: {allocs} · {peak} · {speed_short}"),
+            format!("{short}: {allocs} · {peak} · {speed_short}"),
+            format!("{short}: {allocs_short} · {peak_short} · {speed_short}"),
+            format!("{short}: {allocs_short} · {peak_short}"),
+            format!("{allocs_short} · {peak_short}"),
+        ];
+        if !self.same_checksum {
+            for wording in &mut wordings {
+                wording.push_str(" · CHECKSUM DIFFERS");
+            }
+        }
+        wordings
     }
 
     /// All three claims and a checksum warning, in one line.
@@ -235,6 +340,63 @@ mod tests {
             c.text(),
             "100% fewer allocs/op, -25% peak heap, 2.00x faster"
         );
+    }
+
+    /// Item 7 of issue 22: 9 allocations against 3012 are not "100% fewer".
+    #[test]
+    fn a_figure_that_is_not_zero_never_reads_as_zero_or_a_hundred_percent() {
+        let c = Comparison::between(figures(3012.0, 1000, 20.0), figures(9.0, 997, 10.0), true);
+        assert_eq!(c.allocs_text(), "99.7% fewer allocs/op");
+        assert_eq!(c.allocs_short(), "-99.7% allocs");
+        assert_eq!(c.peak_text(), "-0.3% peak heap");
+        assert_eq!(percent(99.999_999), "99.9999");
+        assert_eq!(percent(0.000_000_1), "0.0001");
+        assert_eq!(percent(100.0), "100");
+        assert_eq!(percent(0.0), "0");
+        assert_eq!(percent(33.3), "33");
+        assert_eq!(times(1.0004), "1.0004");
+        assert_eq!(times(2.0), "2.0");
+        let more = Comparison::between(
+            figures(1000.0, 1000, 20.0),
+            figures(1001.0, 1001, 20.0),
+            true,
+        );
+        assert_eq!(more.allocs_text(), "1.001x the allocs/op");
+        assert_eq!(more.peak_text(), "+0.1% peak heap");
+    }
+
+    /// Item 6 of issue 22: shortening keeps the allocation and heap figures to the last.
+    #[test]
+    fn verdict_wordings_shorten_by_abbreviating_and_drop_speed_before_memory() {
+        let c = Comparison::between(figures(30.0, 4096, 20.0), figures(0.0, 128, 20.5), true)
+            .with_runs(
+                &[20.0, 21.0, 19.5, 20.5, 22.0, 19.0],
+                &[20.2, 19.8, 21.5, 19.2, 20.8, 22.5],
+            );
+        let wordings = c.verdict_wordings("optimized", "naive", false);
+        assert!(wordings[0].starts_with("optimized vs naive: 100% fewer allocs/op · -97% peak heap · no significant difference (p="), "{wordings:?}");
+        for pair in wordings.windows(2) {
+            assert!(
+                pair[0].chars().count() > pair[1].chars().count(),
+                "{wordings:?}"
+            );
+        }
+        for w in &wordings {
+            assert!(
+                w.contains("100%") && w.contains("-97%"),
+                "a wording lost a figure: {w}"
+            );
+        }
+        assert_eq!(
+            wordings.last().map(String::as_str),
+            Some("-100% allocs · -97% peak")
+        );
+        let before = c.verdict_wordings("crate", "naive", true);
+        assert!(
+            before[0].starts_with("crate vs naive, which runs now: "),
+            "{before:?}"
+        );
+        assert!(before[3].starts_with("crate (ran before): "), "{before:?}");
     }
 
     #[test]

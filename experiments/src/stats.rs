@@ -40,7 +40,8 @@ fn median_of_sorted(v: &[f64]) -> f64 {
     }
 }
 
-/// `P(X <= k)` for `X ~ Binomial(n, 1/2)`.
+/// `P(X <= k)` for `X ~ Binomial(n, 1/2)`: the definition [`median_ci_rank`] sums as it goes.
+#[cfg(test)]
 fn binomial_half_cdf(n: usize, k: usize) -> f64 {
     // Sum C(n, i) / 2^n in f64: exact enough for n up to a few hundred.
     let mut term = 0.5f64.powi(n as i32); // C(n, 0) / 2^n
@@ -58,35 +59,48 @@ fn binomial_half_cdf(n: usize, k: usize) -> f64 {
 #[must_use]
 pub fn median_ci(xs: &[f64]) -> Option<(f64, f64)> {
     let v = sorted(xs);
-    let n = v.len();
-    let k = (1..=n / 2)
-        .take_while(|&k| 1.0 - 2.0 * binomial_half_cdf(n, k - 1) >= CONFIDENCE)
-        .last()?;
-    Some((v[k - 1], v[n - k]))
+    let k = median_ci_rank(v.len())?;
+    Some((v[k - 1], v[v.len() - k]))
+}
+
+/// The `k` of [`median_ci`] for `n` values, the binomial tail summed once (not once per
+/// candidate `k`): the dashboard asks for it ten times a second.
+fn median_ci_rank(n: usize) -> Option<usize> {
+    let mut term = 0.5f64.powi(n as i32); // C(n, 0) / 2^n = P(X <= 0)
+    let mut below = term; // P(X <= k - 1), starting at k = 1
+    let mut best = None;
+    for k in 1..=n / 2 {
+        if 1.0 - 2.0 * below.min(1.0) < CONFIDENCE {
+            break;
+        }
+        best = Some(k);
+        term *= (n - (k - 1)) as f64 / k as f64; // C(n, k) / 2^n
+        below += term;
+    }
+    best
 }
 
 /// The number of arrangements of `n` x's and `m` y's for each value of U (the count of pairs
-/// with the x above the y), `0..=n*m`: the coefficients of the Gaussian binomial `[n+m, n]`.
+/// with the x above the y), `0..=n*m`: the coefficients of the Gaussian binomial `[n+m, n]`,
+/// built as the product of `(1 - q^(m+i)) / (1 - q^i)` for `i` in `1..=n`. Each factor keeps
+/// the coefficients those of a Gaussian binomial, so every step is `O(n*m)` and the whole
+/// `O(n*n*m)` (the dashboard recounts it while a variant's first intervals arrive).
 fn u_counts(n: usize, m: usize) -> Vec<f64> {
-    // f[j][u]: arrangements of i x's and j y's with statistic u, built up over i.
-    let width = n * m + 1;
-    let mut f = vec![vec![0.0f64; width]; m + 1];
-    for row in &mut f {
-        row[0] = 1.0; // no x's: one arrangement, U = 0
-    }
-    for _ in 1..=n {
-        let mut next = vec![vec![0.0f64; width]; m + 1];
-        next[0][0] = 1.0;
-        for j in 1..=m {
-            for u in 0..width {
-                // The largest element is an x (it beats all j y's) or a y.
-                let x_last = if u >= j { f[j][u - j] } else { 0.0 };
-                next[j][u] = x_last + next[j - 1][u];
-            }
+    let mut c = vec![0.0f64; n * m + 1];
+    c[0] = 1.0;
+    for i in 1..=n {
+        // Now [m+i-1, i-1], of degree (i-1)*m; next [m+i, i], of degree i*m. Times
+        // (1 - q^(m+i)), then over (1 - q^i): the division reads only lower coefficients, so
+        // the product's terms above i*m (which it cancels) need not be formed.
+        let (up, degree) = (m + i, i * m);
+        for k in (up..=degree).rev() {
+            c[k] -= c[k - up];
         }
-        f = next;
+        for k in i..=degree {
+            c[k] += c[k - i];
+        }
     }
-    f.swap_remove(m)
+    c
 }
 
 /// `P(U <= u)` under the null hypothesis, exactly, for samples of `n` and `m` without ties.
@@ -182,15 +196,21 @@ pub fn mann_whitney(xs: &[f64], ys: &[f64]) -> Option<MannWhitney> {
 /// 4, or 3 and 6). The estimate is `None` if either sample is empty or holds a value <= 0.
 #[must_use]
 pub fn ratio_ci(xs: &[f64], ys: &[f64]) -> Option<(f64, Option<(f64, f64)>)> {
-    if xs.is_empty() || ys.is_empty() || xs.iter().chain(ys).any(|&v| v.is_nan() || v <= 0.0) {
+    if xs.is_empty() || ys.is_empty() || xs.iter().chain(ys).any(|&v| !(v > 0.0 && v.is_finite())) {
         return None;
     }
-    let diffs = sorted(
-        &xs.iter()
-            .flat_map(|&x| ys.iter().map(move |&y| x.ln() - y.ln()))
-            .collect::<Vec<_>>(),
-    );
-    let estimate = median_of_sorted(&diffs).exp();
+    let (log_x, log_y) = (sorted_logs(xs), sorted_logs(ys));
+    let pairs = PairwiseDifferences {
+        x: &log_x,
+        y: &log_y,
+    };
+    let count = xs.len() * ys.len();
+    let estimate = if count % 2 == 1 {
+        pairs.nth(count / 2)
+    } else {
+        f64::midpoint(pairs.nth(count / 2 - 1), pairs.nth(count / 2))
+    }
+    .exp();
     let (n, m) = (xs.len(), ys.len());
     let tail = (1.0 - CONFIDENCE) / 2.0;
     // The largest C with P(U <= C) <= tail: the interval is [d(C+1), d(N-C)].
@@ -214,8 +234,66 @@ pub fn ratio_ci(xs: &[f64], ys: &[f64]) -> Option<(f64, Option<(f64, f64)>)> {
         let c = nm / 2.0 - 1.959_963_984_540_054 * sigma - 0.5;
         (c >= 0.0).then(|| c.floor() as usize)
     };
-    let interval = critical.map(|c| (diffs[c].exp(), diffs[diffs.len() - 1 - c].exp()));
+    let interval = critical.map(|c| (pairs.nth(c).exp(), pairs.nth(count - 1 - c).exp()));
     Some((estimate, interval))
+}
+
+fn sorted_logs(xs: &[f64]) -> Vec<f64> {
+    let mut v: Vec<f64> = xs.iter().map(|x| x.ln()).collect();
+    v.sort_by(f64::total_cmp);
+    v
+}
+
+/// Every `x[i] - y[j]` of two sorted samples, without writing the `n*m` of them down: the
+/// `k`-th smallest is found by bisecting on the value (over the order of `f64`s, at most 64
+/// steps) and counting the pairs at or below it in one merge-like pass, `O((n+m) * 64)`
+/// instead of sorting `n*m` differences. The result is the very `f64` a full sort would give:
+/// rounded subtraction is monotone in each operand, so the counts are exact.
+struct PairwiseDifferences<'a> {
+    x: &'a [f64],
+    y: &'a [f64],
+}
+
+impl PairwiseDifferences<'_> {
+    /// How many `x[i] - y[j]` are `<= value`.
+    fn count_at_most(&self, value: f64) -> usize {
+        // For larger y, more x's qualify: one pointer walks up x while j walks up y.
+        let mut i = 0;
+        let mut count = 0;
+        for &y in self.y {
+            while i < self.x.len() && self.x[i] - y <= value {
+                i += 1;
+            }
+            count += i;
+        }
+        count
+    }
+
+    /// The `k`-th smallest difference, counting from 0 (`k < n*m`).
+    fn nth(&self, k: usize) -> f64 {
+        // An order-preserving map of f64 onto i64 (total order, as `total_cmp`).
+        let key = |v: f64| {
+            let bits = v.to_bits() as i64;
+            bits ^ (((bits >> 63) as u64) >> 1) as i64
+        };
+        let value = |key: i64| f64::from_bits((key ^ (((key >> 63) as u64) >> 1) as i64) as u64);
+        let (Some(&x0), Some(&xn), Some(&y0), Some(&yn)) =
+            (self.x.first(), self.x.last(), self.y.first(), self.y.last())
+        else {
+            return f64::NAN;
+        };
+        // The smallest key whose value has more than k differences at or below it.
+        let (mut low, mut high) = (key(x0 - yn), key(xn - y0));
+        while low < high {
+            let mid = ((i128::from(low) + i128::from(high)) >> 1) as i64; // floor: low <= mid < high
+            if self.count_at_most(value(mid)) > k {
+                high = mid;
+            } else {
+                low = mid + 1;
+            }
+        }
+        value(low)
+    }
 }
 
 /// The complementary error function, to about 1.2e-7 relative error (Chebyshev fit, as in
@@ -372,6 +450,92 @@ mod tests {
             assert_eq!(counts[u], counts[counts.len() - 1 - u]);
         }
         assert_eq!(&counts[..4], &[1.0, 1.0, 2.0, 3.0]);
+    }
+
+    /// The counts as first written: one arrangement at a time, `O(n*m*n*m)`.
+    fn u_counts_by_arrangement(n: usize, m: usize) -> Vec<f64> {
+        let width = n * m + 1;
+        let mut f = vec![vec![0.0f64; width]; m + 1];
+        for row in &mut f {
+            row[0] = 1.0;
+        }
+        for _ in 1..=n {
+            let mut next = vec![vec![0.0f64; width]; m + 1];
+            next[0][0] = 1.0;
+            for j in 1..=m {
+                for u in 0..width {
+                    let x_last = if u >= j { f[j][u - j] } else { 0.0 };
+                    next[j][u] = x_last + next[j - 1][u];
+                }
+            }
+            f = next;
+        }
+        f.swap_remove(m)
+    }
+
+    #[test]
+    fn u_counts_by_product_are_the_counts_by_arrangement() {
+        // Small enough for every count to be an exact integer in f64: equal to the last bit.
+        for n in 0..=14 {
+            for m in 0..=14 {
+                assert_eq!(u_counts(n, m), u_counts_by_arrangement(n, m), "n={n} m={m}");
+            }
+        }
+        // Up to the exact limit: the same to rounding, and the same critical values.
+        for (n, m) in [(50, 50), (50, 17), (23, 50), (37, 41)] {
+            let (fast, slow) = (u_counts(n, m), u_counts_by_arrangement(n, m));
+            let total: f64 = slow.iter().sum();
+            for (u, (a, b)) in fast.iter().zip(&slow).enumerate() {
+                assert!(
+                    (a - b).abs() <= 1e-12 * total,
+                    "n={n} m={m} u={u}: {a} vs {b}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn median_ci_rank_is_the_largest_k_with_95_percent_coverage() {
+        for n in 0..=700 {
+            let by_definition = (1..=n / 2)
+                .take_while(|&k| 1.0 - 2.0 * binomial_half_cdf(n, k - 1) >= CONFIDENCE)
+                .last();
+            assert_eq!(median_ci_rank(n), by_definition, "n={n}");
+        }
+    }
+
+    /// The k-th pairwise difference found by bisection is the one a full sort gives, to the
+    /// bit, ties and repeated values included.
+    #[test]
+    fn pairwise_differences_by_bisection_are_those_of_a_full_sort() {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..40 {
+            let (n, m) = (1 + (next() % 60) as usize, 1 + (next() % 60) as usize);
+            // Coarse values in some rounds, so that many differences tie.
+            let grain = if round % 3 == 0 { 4.0 } else { 1e6 };
+            let mut sample = |len: usize| -> Vec<f64> {
+                (0..len)
+                    .map(|_| 50.0 + ((next() % 1_000_000) as f64 / 1e6 * grain).floor())
+                    .collect()
+            };
+            let (xs, ys) = (sample(n), sample(m));
+            let (lx, ly) = (sorted_logs(&xs), sorted_logs(&ys));
+            let mut all: Vec<f64> = lx
+                .iter()
+                .flat_map(|&x| ly.iter().map(move |&y| x - y))
+                .collect();
+            all.sort_by(f64::total_cmp);
+            let pairs = PairwiseDifferences { x: &lx, y: &ly };
+            for k in [0, all.len() / 3, all.len() / 2, all.len() - 1] {
+                assert_eq!(pairs.nth(k), all[k], "round {round}: n={n} m={m} k={k}");
+            }
+        }
     }
 
     #[test]

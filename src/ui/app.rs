@@ -6,9 +6,9 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use heaplab_experiments::Experiment;
-use heaplab_experiments::compare;
+use heaplab_experiments::compare::{self, Speed};
 use heaplab_experiments::sites::Sites;
+use heaplab_experiments::{Experiment, VariantInfo};
 
 use ratatui::crossterm::event::KeyEvent;
 
@@ -72,9 +72,12 @@ pub struct Comparison {
 }
 
 impl Comparison {
-    fn new(variant: &'static str, naive: (&Sample, &[f64]), other: (&Sample, &[f64])) -> Self {
-        let figures = compare::Comparison::between(naive.0.into(), other.0.into(), true)
-            .with_runs(naive.1, other.1);
+    fn new(variant: &'static str, naive: &Sample, other: &Sample, speed: Option<Speed>) -> Self {
+        let mut figures = compare::Comparison::between(naive.into(), other.into(), true);
+        if let Some(speed) = speed {
+            figures.speed = Some(speed);
+            figures.speedup = speed.speedup;
+        }
         Self {
             variant,
             allocs: figures.allocs_text(),
@@ -84,6 +87,11 @@ impl Comparison {
         }
     }
 }
+
+/// A variant's speed test against naive is redone at most this often: its inputs (a minute
+/// of intervals a side) change by one interval per sample, and a verdict that moves ten times
+/// a second cannot be read anyway. The allocation and heap figures follow every sample.
+pub const SPEED_TEST_EVERY_SECS: f64 = 1.0;
 
 /// Intervals of a run's first half second of measuring are left out of its speed: caches
 /// and the heap are still settling after a (re)start.
@@ -201,6 +209,13 @@ pub struct App {
     pub stats_for: Option<usize>,
     /// Each non-naive variant against naive, when both have figures.
     pub comparisons: Vec<Comparison>,
+    /// Per variant: its last speed test against naive and when it was made (`None` before
+    /// the first), redone only when its intervals or naive's have changed, at most every
+    /// [`SPEED_TEST_EVERY_SECS`].
+    speed_tests: Vec<Option<(f64, Option<Speed>)>>,
+    /// How many speed tests were made since the dashboard started: what the comparison has
+    /// cost, which must grow with time at most, not with time times the intervals kept.
+    speed_tests_made: u64,
     /// Index into [`WINDOWS_SECS`].
     pub window: usize,
     /// When the charts were frozen (seconds since start).
@@ -230,6 +245,9 @@ pub struct App {
     /// The variant that ran before the running one: its sites are the ghost beside the
     /// running variant's in the `a` view.
     pub previous_variant: Option<usize>,
+    /// The variant other than naive that had a sample last: the verdict's subject while
+    /// naive runs.
+    last_other_variant: Option<usize>,
     last_sample: Option<Sample>,
 }
 
@@ -249,6 +267,8 @@ impl App {
             counters: Vec::new(),
             stats_for: None,
             comparisons: Vec::new(),
+            speed_tests: Vec::new(),
+            speed_tests_made: 0,
             window: DEFAULT_WINDOW,
             frozen_at: None,
             compare_since: None,
@@ -263,6 +283,7 @@ impl App {
             workshop: Workshop::default(),
             sites: Vec::new(),
             previous_variant: None,
+            last_other_variant: None,
             last_sample: None,
         }
     }
@@ -365,9 +386,11 @@ impl App {
         self.speeds.clear();
         self.counters.clear();
         self.comparisons.clear();
+        self.speed_tests.clear();
         self.last_sample = None;
         self.sites.clear();
         self.previous_variant = None;
+        self.last_other_variant = None;
         self.workshop.streak = super::workshop::ZeroStreak::default();
     }
 
@@ -625,6 +648,7 @@ impl App {
         self.speed_intervals.clear();
         self.speeds.clear();
         self.comparisons.clear();
+        self.speed_tests.clear();
         self.workshop.streak = super::workshop::ZeroStreak::default();
         vec![Effect::Send(Command::SetSize(size))]
     }
@@ -770,27 +794,42 @@ impl App {
                 self.earlier[v] = (sample.epoch, self.stats[v].unwrap_or_default());
             }
             self.stats[v] = Some(sample.after(&self.earlier[v].1));
-            let naive_intervals = self.intervals(0);
-            self.comparisons = match self.stats.first().copied().flatten() {
-                Some(naive) => self
-                    .stats
-                    .iter()
-                    .enumerate()
-                    .skip(1)
-                    .filter_map(|(i, s)| {
-                        let other = self.intervals(i);
-                        s.as_ref().map(|s| {
-                            Comparison::new(
-                                variants[i].name,
-                                (&naive, &naive_intervals),
-                                (s, &other),
-                            )
-                        })
-                    })
-                    .collect(),
-                None => Vec::new(),
-            };
+            if v != 0 {
+                self.last_other_variant = Some(v);
+            }
+            self.compare_with_naive(v, variants, now);
         }
+    }
+
+    /// Brings each variant's comparison with naive up to date after a sample of `changed`.
+    /// Only the pairs whose intervals changed are tested again, each at most every
+    /// [`SPEED_TEST_EVERY_SECS`]: the cost per sample stays flat however long the run.
+    fn compare_with_naive(&mut self, changed: usize, variants: &[VariantInfo], now: f64) {
+        let Some(naive) = self.stats.first().copied().flatten() else {
+            self.comparisons.clear();
+            return;
+        };
+        self.speed_tests.resize(variants.len(), None);
+        let mut naive_intervals = None;
+        self.comparisons = (1..variants.len())
+            .filter_map(|i| {
+                let other = self.stats[i]?;
+                let stale = match self.speed_tests[i] {
+                    None => true,
+                    Some((at, _)) => {
+                        (changed == 0 || changed == i) && now - at >= SPEED_TEST_EVERY_SECS
+                    }
+                };
+                if stale {
+                    let naive_intervals = naive_intervals.get_or_insert_with(|| self.intervals(0));
+                    let speed = Speed::between(naive_intervals, &self.intervals(i));
+                    self.speed_tests[i] = Some((now, speed));
+                    self.speed_tests_made += 1;
+                }
+                let speed = self.speed_tests[i].and_then(|(_, speed)| speed);
+                Some(Comparison::new(variants[i].name, &naive, &other, speed))
+            })
+            .collect();
     }
 
     /// Takes the experiment's own counters for `epoch` (ignored if another run replaced it).
@@ -822,6 +861,31 @@ impl App {
     /// Takes a new measurement of heaplab's own cost.
     pub fn on_self_cost(&mut self, cost: SelfCost) {
         self.self_cost = cost;
+    }
+
+    /// What the verdict line says: the running variant against naive (or, once stopped, the
+    /// variant that ran last); with naive running, the variant that ran last before it, and
+    /// `true` to say so. `None` until that variant has figures.
+    #[must_use]
+    pub fn verdict(&self) -> Option<(&Comparison, bool)> {
+        let current = match self.running {
+            Some(running) => running.variant,
+            None => self.last_sample?.variant_index,
+        };
+        let (variant, baseline_running) = if current == 0 {
+            (self.last_other_variant?, self.running.is_some())
+        } else {
+            (current, false)
+        };
+        let name = self.variant_name(variant);
+        let comparison = self.comparisons.iter().find(|c| c.variant == name)?;
+        Some((comparison, baseline_running))
+    }
+
+    /// How many speed tests (a variant's intervals against naive's) were made so far.
+    #[must_use]
+    pub fn speed_tests_made(&self) -> u64 {
+        self.speed_tests_made
     }
 
     /// A variant's speed over its steady-state intervals (`None` before the first).

@@ -413,16 +413,13 @@ fn render_numbers(app: &App, area: Rect, buf: &mut Buffer) {
     let mut block = Block::bordered()
         .border_type(BorderType::Rounded)
         .title(fit(area.width.saturating_sub(badge_width), &titles));
-    if let Some(c) = app.comparisons.last() {
-        let baseline = info.baseline();
-        let verdicts = [
-            format!(
-                " {} vs {baseline}: {} · {} · {} ",
-                c.variant, c.allocs, c.speed, c.peak
-            ),
-            format!(" {} vs {baseline}: {} · {} ", c.variant, c.allocs, c.speed),
-            format!(" {}: {} ", c.variant, c.speed),
-        ];
+    if let Some((c, baseline_running)) = app.verdict() {
+        let verdicts: Vec<String> = c
+            .figures
+            .verdict_wordings(c.variant, info.baseline(), baseline_running)
+            .into_iter()
+            .map(|w| format!(" {w} "))
+            .collect();
         block = block.title_bottom(Line::from(fit(area.width, &verdicts)).bold());
     }
     if let Some(badge) = badge {
