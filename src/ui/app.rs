@@ -327,6 +327,15 @@ impl App {
         (end - self.window_secs(), end)
     }
 
+    /// The chart history between `start` and `end` (seconds since start), oldest first. The
+    /// history is in time order, so the window is found by bisection: drawing costs what the
+    /// window holds, not what ten minutes of history hold.
+    pub fn history_between(&self, start: f64, end: f64) -> impl Iterator<Item = &Point> {
+        let first = self.history.partition_point(|p| p.t < start);
+        let last = self.history.partition_point(|p| p.t <= end);
+        self.history.range(first..last.max(first))
+    }
+
     /// The experiment the source or layout view shows: the one selected when it was opened.
     #[must_use]
     pub fn view_experiment(&self) -> &'static dyn Experiment {

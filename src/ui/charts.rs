@@ -116,23 +116,81 @@ pub(super) fn render_charts(app: &App, area: Rect, buf: &mut Buffer) {
 type Segment = (usize, Vec<(f64, f64)>);
 
 /// Runs of consecutive points from one epoch: each becomes one line, so a ghost and the live
-/// trace never join across a switch.
-fn segments(app: &App, value: fn(&Point) -> f64) -> Vec<Segment> {
+/// trace never join across a switch. A chart `width` cells wide shows at most two points
+/// across per cell (braille), so each run keeps, per half cell, its first, lowest, highest
+/// and last point (M4 aggregation: the same pixels, from at most four points per column):
+/// drawing costs what the chart's width holds, however many samples the window spans.
+fn segments(app: &App, value: fn(&Point) -> f64, width: u16) -> Vec<Segment> {
     let (start, end) = app.chart_span();
+    let column = (end - start) / (f64::from(width.max(1)) * 2.0);
     let mut out: Vec<Segment> = Vec::new();
     let mut last_epoch = None;
-    for p in app.history.iter().filter(|p| p.t >= start && p.t <= end) {
+    let mut bucket = Bucket::default();
+    for p in app.history_between(start, end) {
         let v = value(p);
         if !v.is_finite() {
             continue;
         }
-        match out.last_mut() {
-            Some((_, points)) if last_epoch == Some(p.epoch) => points.push((p.t, v)),
-            _ => out.push((p.variant, vec![(p.t, v)])),
+        let index = ((p.t - start) / column) as i64;
+        if last_epoch != Some(p.epoch) || bucket.index != index {
+            if let Some((_, points)) = out.last_mut() {
+                bucket.flush(points);
+            }
+            if last_epoch != Some(p.epoch) {
+                out.push((p.variant, Vec::new()));
+            }
+            bucket = Bucket {
+                index,
+                ..Bucket::default()
+            };
         }
+        bucket.add((p.t, v));
         last_epoch = Some(p.epoch);
     }
+    if let Some((_, points)) = out.last_mut() {
+        bucket.flush(points);
+    }
     out
+}
+
+/// The points of one run within one half cell: the first, lowest, highest and last.
+#[derive(Default)]
+struct Bucket {
+    index: i64,
+    first: Option<(f64, f64)>,
+    low: Option<(f64, f64)>,
+    high: Option<(f64, f64)>,
+    last: Option<(f64, f64)>,
+}
+
+impl Bucket {
+    fn add(&mut self, point: (f64, f64)) {
+        self.first.get_or_insert(point);
+        if self.low.is_none_or(|low| point.1 < low.1) {
+            self.low = Some(point);
+        }
+        if self.high.is_none_or(|high| point.1 > high.1) {
+            self.high = Some(point);
+        }
+        self.last = Some(point);
+    }
+
+    /// Appends the bucket's points in time order, each once (nothing allocated but the
+    /// run's own vector).
+    fn flush(&self, points: &mut Vec<(f64, f64)>) {
+        let mut kept = [self.first, self.low, self.high, self.last];
+        kept.sort_by(|a, b| match (a, b) {
+            (Some(a), Some(b)) => a.0.total_cmp(&b.0),
+            _ => b.is_none().cmp(&a.is_none()),
+        });
+        let mut previous: Option<f64> = None;
+        for (t, v) in kept.into_iter().flatten() {
+            if previous.is_none_or(|p| p.to_bits() != t.to_bits()) {
+                points.push((t, v));
+            }
+            previous = Some(t);
+        }
+    }
 }
 
 fn y_bounds(series: &[Segment]) -> f64 {
@@ -253,7 +311,7 @@ pub(super) fn per_variant_chart(
     title: &str,
     metric: &Metric,
 ) {
-    let series = segments(app, metric.value);
+    let series = segments(app, metric.value, area.width);
     let current = app.running.map(|r| r.variant);
     let datasets: Vec<Dataset> = series
         .iter()
@@ -299,8 +357,8 @@ pub(super) fn per_variant_chart(
 
 /// The worker's own heap, live and peak, per variant: the experiment's footprint.
 fn worker_heap_chart(app: &App, area: Rect, buf: &mut Buffer) {
-    let live = segments(app, |p| p.live_heap_bytes);
-    let peak = segments(app, |p| p.peak_heap_bytes);
+    let live = segments(app, |p| p.live_heap_bytes, area.width);
+    let peak = segments(app, |p| p.peak_heap_bytes, area.width);
     let current = app.running.map(|r| r.variant);
     let mut datasets = Vec::new();
     for (variant, points) in &live {
@@ -356,7 +414,7 @@ fn worker_heap_chart(app: &App, area: Rect, buf: &mut Buffer) {
 /// The whole process: the live heap (every thread, heaplab included) and the RSS.
 fn process_memory_chart(app: &App, area: Rect, buf: &mut Buffer) {
     let flat = |value: fn(&Point) -> f64| -> Vec<(f64, f64)> {
-        segments(app, value)
+        segments(app, value, area.width)
             .into_iter()
             .flat_map(|(_, points)| points)
             .collect()
@@ -402,4 +460,59 @@ fn process_memory_chart(app: &App, area: Rect, buf: &mut Buffer) {
         .y_axis(y_axis(max, bytes))
         .legend_position(None)
         .render(area, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The values kept are the very ones drawn: exact equality.
+    #[allow(clippy::float_cmp)]
+    /// Ten minutes of history at 100 ms in a ten-minute window: a chart 40 cells wide draws
+    /// at most four points per half cell of each run, and keeps every run's lowest, highest
+    /// and last value (the pixels the full line would light).
+    #[test]
+    fn a_chart_draws_what_its_width_holds_not_what_the_window_holds() {
+        let mut app = App::new(heaplab_experiments::catalog());
+        app.window = super::super::app::WINDOWS_SECS.len() - 1;
+        let value = |i: u32| f64::from((i * 7919) % 1000);
+        for i in 0..6000u32 {
+            let t = f64::from(i) / 10.0;
+            app.history.push_back(Point {
+                t,
+                variant: (i / 50 % 2) as usize,
+                epoch: u64::from(i / 50),
+                allocs_per_sec: value(i),
+                alloc_bytes_per_sec: 0.0,
+                live_heap_bytes: 0.0,
+                peak_heap_bytes: 0.0,
+                process_heap_bytes: 0.0,
+                process_rss_bytes: 0.0,
+                ops_per_sec: 0.0,
+                work_per_sec: 0.0,
+            });
+        }
+        app.now = 599.9;
+        let full = segments(&app, |p| p.allocs_per_sec, u16::MAX);
+        let drawn = segments(&app, |p| p.allocs_per_sec, 40);
+        let count = |s: &[Segment]| s.iter().map(|(_, p)| p.len()).sum::<usize>();
+        assert_eq!(count(&full), 6000, "an unbounded width keeps every point");
+        assert!(
+            count(&drawn) <= 4 * 80 + 4 * drawn.len(),
+            "{} points",
+            count(&drawn)
+        );
+        assert_eq!(full.len(), drawn.len(), "runs are kept apart");
+        for ((variant, all), (same, kept)) in full.iter().zip(&drawn) {
+            assert_eq!(variant, same);
+            let extreme = |p: &[(f64, f64)], f: fn(f64, f64) -> f64| {
+                p.iter().map(|&(_, y)| y).reduce(f).expect("points")
+            };
+            assert_eq!(extreme(all, f64::min), extreme(kept, f64::min));
+            assert_eq!(extreme(all, f64::max), extreme(kept, f64::max));
+            assert_eq!(all.last(), kept.last());
+            assert_eq!(all.first(), kept.first());
+            assert!(kept.windows(2).all(|w| w[0].0 < w[1].0), "in time order");
+        }
+    }
 }

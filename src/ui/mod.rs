@@ -274,12 +274,18 @@ where
         loop_state.apply(&mut app, effects);
     }
     let frame_every = Duration::from_secs_f64(1.0 / f64::from(options.fps.clamp(1, 60)));
+    // What the worker sends (a sample, then its counters a moment later, every 100 ms) is
+    // drawn once per sample period: two frames for one period's figures would double the
+    // dashboard's cost for nothing a person sees. Keys are drawn at the frame rate.
+    let data_frame_every = frame_every.max(DEFAULT_SAMPLE_EVERY);
     let mut cost = CostMeter::new();
     let mut dirty = true;
-    let mut next_frame = Instant::now();
+    let mut data_dirty = false;
+    let mut last_frame: Option<Instant> = None;
     loop {
         let now = Instant::now();
-        if dirty && now >= next_frame {
+        let due = |every: Duration| last_frame.is_none_or(|at| now >= at + every);
+        if (dirty && due(frame_every)) || (data_dirty && due(data_frame_every)) {
             if terminal
                 .draw(|frame| frame.render_widget(&app, frame.area()))
                 .is_err()
@@ -289,11 +295,18 @@ where
                 loop_state.ending = Ending::Signal(signal_hook::consts::SIGHUP);
                 break;
             }
-            dirty = false;
-            next_frame = now + frame_every;
+            (dirty, data_dirty) = (false, false);
+            last_frame = Some(now);
         }
+        let until = |every: Duration| {
+            last_frame.map_or(Duration::ZERO, |at| {
+                (at + every).saturating_duration_since(Instant::now())
+            })
+        };
         let wait = if dirty {
-            next_frame.saturating_duration_since(Instant::now())
+            until(frame_every)
+        } else if data_dirty {
+            until(data_frame_every)
         } else {
             Duration::from_millis(250)
         };
@@ -301,7 +314,13 @@ where
             Ok(event) => {
                 let first = std::iter::once(event);
                 for event in first.chain(rx.try_iter().take(EVENTS_PER_TURN)) {
-                    dirty |= loop_state.handle(&mut app, event, clock());
+                    let data = matches!(event, AppEvent::Runner(_));
+                    let changed = loop_state.handle(&mut app, event, clock());
+                    if data {
+                        data_dirty |= changed;
+                    } else {
+                        dirty |= changed;
+                    }
                 }
             }
             Err(RecvTimeoutError::Timeout) => {}
@@ -312,7 +331,7 @@ where
         loop_state.apply(&mut app, effects);
         if let Some(measured) = cost.measure() {
             app.on_self_cost(measured);
-            dirty = true;
+            data_dirty = true;
         }
         if app.quit {
             break;
