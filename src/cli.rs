@@ -16,7 +16,7 @@ use crate::catalog::catalog;
 
 pub use crate::UsageError;
 use crate::bench::{self, Format, Isolation, RowStatus, VariantChoice};
-use crate::files::AtomicFile;
+use crate::files::Output;
 pub use crate::live::{Live, launcher, parse_seconds};
 use crate::units::{self, Size};
 
@@ -29,25 +29,64 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
-    /// Dashboard frames per second at most.
-    #[arg(long, global = true, default_value_t = 15, value_name = "FPS",
-          value_parser = clap::value_parser!(u32).range(1..=60))]
-    pub fps: u32,
+    /// The dashboard's options, for `heaplab` without a subcommand (`run` and `tour` take
+    /// their own; given here before one of them, they apply to it too).
+    #[command(flatten)]
+    pub dashboard: DashboardArgs,
 
     /// Process-wide memory fuse: past this much live heap the process aborts, to protect the
     /// machine. Default: 75% of physical memory.
+    // Global: every command takes it, and the parent passes it to its workers before `worker`.
     #[arg(long, global = true, value_name = "SIZE")]
     pub max_memory: Option<Size>,
+}
+
+/// The options of the live dashboard: `heaplab`, `heaplab run`, `heaplab tour`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct DashboardArgs {
+    /// Dashboard frames per second at most [default: 15].
+    #[arg(long, value_name = "FPS", value_parser = clap::value_parser!(u32).range(1..=60))]
+    pub fps: Option<u32>,
 
     /// Presenter mode, for a projector: the key figure in big digits, high contrast, only the
     /// allocation-rate and throughput charts.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub presenter: bool,
 
     /// Memory budget per experiment run (`64MiB`, `1GiB`): a variant whose live heap passes it
-    /// is stopped, its memory returned, and the run reported over budget (bench exits 3).
-    #[arg(long, global = true, value_name = "SIZE", value_parser = parse_budget_arg)]
+    /// is stopped, its memory returned, and the run reported over budget.
+    #[arg(long, value_name = "SIZE", value_parser = parse_budget_arg)]
     pub budget: Option<u64>,
+
+    /// Where the dashboard's exports (`e`) go [default: `$HEAPLAB_DATA_DIR`, else
+    /// `$XDG_DATA_HOME/heaplab`, else `~/.local/share/heaplab`].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl DashboardArgs {
+    /// These options, each taken from `self` if given there, else from `outer` (given
+    /// before the subcommand).
+    fn or(self, outer: Self) -> Self {
+        Self {
+            fps: self.fps.or(outer.fps),
+            presenter: self.presenter || outer.presenter,
+            budget: self.budget.or(outer.budget),
+            data_dir: self.data_dir.or(outer.data_dir),
+        }
+    }
+
+    /// The first option given, for a subcommand that takes none of them.
+    fn first_given(&self) -> Option<&'static str> {
+        [
+            (self.fps.is_some(), "--fps"),
+            (self.presenter, "--presenter"),
+            (self.budget.is_some(), "--budget"),
+            (self.data_dir.is_some(), "--data-dir"),
+        ]
+        .into_iter()
+        .find_map(|(given, name)| given.then_some(name))
+    }
 }
 
 /// The subcommands.
@@ -86,7 +125,7 @@ pub enum Command {
         #[arg(long, value_name = "K", default_value_t = crate::scorecard::DEFAULT_RUNS,
               value_parser = parse_runs)]
         runs: usize,
-        /// Write the scorecard to FILE (atomically) instead of standard output.
+        /// Write the scorecard to FILE instead of standard output (as `bench --output`).
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
         /// Exit with status 1 when any claimed target is not met, naming them on stderr (for
@@ -96,29 +135,7 @@ pub enum Command {
     },
     /// Draw the dashboard as an SVG picture: an experiment's naive variant, then the switch to
     /// the next, measured for real on an off-screen terminal.
-    Screenshot {
-        /// The experiment's id.
-        #[arg(default_value = "buffer-reuse")]
-        id: String,
-        /// Seconds to run each of the two variants.
-        #[arg(long, default_value_t = 12.0, value_parser = parse_seconds_f64)]
-        seconds: f64,
-        /// Workload size (default: the experiment's default).
-        #[arg(long, value_name = "N", value_parser = parse_workload_size)]
-        size: Option<usize>,
-        /// What to draw: the dashboard, or a workshop view.
-        #[arg(long, value_enum, default_value_t = crate::ui::workshop::ShotView::Dashboard)]
-        view: crate::ui::workshop::ShotView,
-        /// Where to write the SVG (atomically) [default: assets/VIEW.svg].
-        #[arg(long, short)]
-        output: Option<PathBuf>,
-        /// Terminal width in columns.
-        #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u16).range(80..=400))]
-        width: u16,
-        /// Terminal height in rows.
-        #[arg(long, default_value_t = 36, value_parser = clap::value_parser!(u16).range(24..=200))]
-        height: u16,
-    },
+    Screenshot(ScreenshotArgs),
     /// The guided tour: every experiment in chapter order, naive then optimized, each judged
     /// against the chapter's targets. `n`/`N` move between steps.
     Tour {
@@ -128,6 +145,8 @@ pub enum Command {
         /// Record every sample of the tour to FILE (CSV or JSON by extension).
         #[arg(long, value_name = "FILE.csv|FILE.json")]
         record: Option<PathBuf>,
+        #[command(flatten)]
+        dashboard: DashboardArgs,
     },
     /// Open the dashboard with an experiment already running.
     Run {
@@ -144,6 +163,8 @@ pub enum Command {
         input: Option<PathBuf>,
         #[command(flatten)]
         trace: crate::trace::TraceArgs,
+        #[command(flatten)]
+        dashboard: DashboardArgs,
     },
     /// Runs one job as a worker process for a parent heaplab (internal: the parent starts it,
     /// speaks to it over pipes, and reads its samples).
@@ -172,6 +193,32 @@ pub enum ScorecardFormat {
     Markdown,
     /// Scores and the bench rows behind them.
     Json,
+}
+
+/// `heaplab screenshot`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct ScreenshotArgs {
+    /// The experiment's id.
+    #[arg(default_value = "buffer-reuse")]
+    pub id: String,
+    /// Seconds to run each of the two variants.
+    #[arg(long, default_value_t = 12.0, value_parser = parse_seconds_f64)]
+    pub seconds: f64,
+    /// Workload size (default: the experiment's default).
+    #[arg(long, value_name = "N", value_parser = parse_workload_size)]
+    pub size: Option<usize>,
+    /// What to draw: the dashboard, or a workshop view.
+    #[arg(long, value_enum, default_value_t = crate::ui::workshop::ShotView::Dashboard)]
+    pub view: crate::ui::workshop::ShotView,
+    /// Where to write the SVG (as `bench --output`) [default: assets/VIEW.svg].
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Terminal width in columns.
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u16).range(80..=400))]
+    pub width: u16,
+    /// Terminal height in rows.
+    #[arg(long, default_value_t = 36, value_parser = clap::value_parser!(u16).range(24..=200))]
+    pub height: u16,
 }
 
 /// `heaplab bench`'s arguments.
@@ -207,12 +254,18 @@ pub struct BenchArgs {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 
-    /// Write the report to FILE (atomically) instead of standard output.
+    /// Write the report to FILE instead of standard output (`-`: standard output; a regular
+    /// file is replaced whole or not at all, a device or FIFO written in place).
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
+    /// Memory budget per experiment run (`64MiB`, `1GiB`): a variant whose live heap passes it
+    /// is stopped, its memory returned, and its row reported over budget (exit status 3).
+    #[arg(long, value_name = "SIZE", value_parser = parse_budget_arg)]
+    pub budget: Option<u64>,
+
     /// Also draw the results as an SVG chart (allocs/op, peak heap and throughput, a bar per
-    /// variant, a row per experiment), written atomically to FILE.
+    /// variant, a row per experiment), written to FILE like --output.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
 
@@ -285,52 +338,104 @@ fn parse_workload_size(text: &str) -> Result<usize, String> {
     }
 }
 
+/// Work to do once the arguments have been checked.
+type Job = Box<dyn FnOnce() -> Result<ExitCode>>;
+
 /// Runs heaplab with parsed arguments.
 pub fn run(cli: Cli) -> Result<ExitCode> {
-    set_fuse(cli.max_memory, cli.budget)?;
-    let live = |input| Live {
-        fps: cli.fps,
-        budget: cli.budget,
-        input,
-        max_memory: cli.max_memory,
+    // Every argument is checked before anything heavy is built, and a refusal is printed here
+    // without becoming an error report: a report captures a backtrace when RUST_BACKTRACE is
+    // set, which took `bench nosuch` 0.36 s and 94 MB to print one line.
+    let job = match prepare(cli) {
+        Ok(job) => job,
+        Err(refusal) => {
+            let _ = writeln!(std::io::stderr(), "error: {refusal}");
+            return Ok(ExitCode::from(2));
+        }
     };
-    match cli.command {
-        Some(Command::Worker { job }) => {
+    match job() {
+        // A file that could not be written after the work (a full disk, `/dev/full`): one
+        // line naming it, not a report.
+        Err(report) if report.downcast_ref::<crate::files::WriteError>().is_some() => {
+            let _ = writeln!(std::io::stderr(), "error: {report:#}");
+            Ok(ExitCode::FAILURE)
+        }
+        ended => ended,
+    }
+}
+
+/// Checks the arguments and claims the output files; returns the work to do.
+fn prepare(cli: Cli) -> Result<Job, UsageError> {
+    let Cli {
+        command,
+        dashboard: outer,
+        max_memory,
+    } = cli;
+    let Some(command) = command else {
+        return prepare_dashboard(outer, max_memory, None, None);
+    };
+    let plain = match &command {
+        Command::List { .. } => Some("list"),
+        Command::Compare { .. } => Some("compare"),
+        Command::Scorecard { .. } => Some("scorecard"),
+        Command::Screenshot(_) => Some("screenshot"),
+        _ => None,
+    };
+    if let Some(name) = plain {
+        no_dashboard_options(name, &outer)?;
+        set_fuse(max_memory, None)?;
+    }
+    match command {
+        Command::Worker { job } => {
+            set_fuse(max_memory, None)?;
             let job: heaplab_experiments::worker::Job = serde_json::from_str(&job)
                 .map_err(|e| UsageError(format!("not a worker job: {e}")))?;
-            let status = heaplab_experiments::worker::serve(&job, crate::catalog::find);
-            Ok(ExitCode::from(status))
+            Ok(Box::new(move || {
+                let status = heaplab_experiments::worker::serve(&job, crate::catalog::find);
+                Ok(ExitCode::from(status))
+            }))
         }
-        Some(Command::List { format }) => list(format),
-        Some(Command::Bench(args)) => run_bench(&args, cli.max_memory, cli.budget),
-        Some(Command::Compare { old, new, format }) => {
+        Command::List { format } => Ok(Box::new(move || list(format))),
+        Command::Bench(mut args) => {
+            // `--budget` before `bench` is taken as it always was.
+            args.budget = args.budget.or(outer.budget);
+            no_dashboard_options(
+                "bench",
+                &DashboardArgs {
+                    budget: None,
+                    ..outer
+                },
+            )?;
+            set_fuse(max_memory, args.budget)?;
+            prepare_bench(&args, max_memory)
+        }
+        Command::Compare { old, new, format } => {
             let changes =
                 crate::benchstat::compare(&old, &new).map_err(|e| UsageError(e.to_string()))?;
-            print_stdout(&crate::benchstat::render(&changes, format)?)?;
-            Ok(ExitCode::SUCCESS)
+            Ok(Box::new(move || {
+                print_stdout(&crate::benchstat::render(&changes, format)?)?;
+                Ok(ExitCode::SUCCESS)
+            }))
         }
-        Some(Command::Run {
+        Command::Run {
             id,
             variant,
             size,
             input,
             trace,
-        }) => {
+            dashboard,
+        } => {
             let start = resolve_start(&id, variant.as_deref(), size)?;
             let input = input
                 .map(|path| check_run_input(start.0, path))
                 .transpose()?;
-            if trace.trace {
-                return crate::trace::main(start, &trace, &live(input));
-            }
-            let workshop = crate::ui::workshop::WorkshopOptions {
-                record: trace.record,
-                presenter: cli.presenter,
-                ..crate::ui::workshop::WorkshopOptions::from_env()
-            };
-            dashboard(&live(input), Some(start), workshop)
+            prepare_run(start, input, trace, dashboard.or(outer), max_memory)
         }
-        Some(Command::Tour { auto, record }) => {
+        Command::Tour {
+            auto,
+            record,
+            dashboard,
+        } => {
             let workshop = crate::ui::workshop::WorkshopOptions {
                 record,
                 tour: Some(if auto {
@@ -338,72 +443,156 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 } else {
                     crate::ui::tour::TourMode::Manual
                 }),
-                presenter: cli.presenter,
                 ..crate::ui::workshop::WorkshopOptions::from_env()
             };
-            dashboard(&live(None), None, workshop)
+            prepare_workshop(dashboard.or(outer), max_memory, None, None, workshop)
         }
-        Some(Command::Scorecard {
+        Command::Scorecard {
             format,
             time,
             runs,
             output,
             strict,
-        }) => run_scorecard(
-            &ScorecardArgs {
+        } => {
+            let args = ScorecardArgs {
                 format,
                 time,
                 runs: check_runs(runs)?,
-                output,
                 strict,
-            },
-            cli.max_memory,
-        ),
-        Some(Command::Screenshot {
-            id,
-            seconds,
-            size,
-            output,
-            width,
-            height,
-            view,
-        }) => {
-            let start = resolve_start(&id, None, size)?;
-            let output =
-                output.unwrap_or_else(|| PathBuf::from(format!("assets/{}.svg", view.name())));
-            let file = AtomicFile::create(&output)?;
-            let launcher = Arc::new(launcher(cli.max_memory)?);
-            let buffer = crate::ui::screenshot(start, seconds, width, height, view, launcher)?;
-            file.commit(crate::ui::svg::buffer_to_svg(&buffer).as_bytes())?;
-            eprintln!("wrote {}", output.display());
-            Ok(ExitCode::SUCCESS)
+            };
+            let output = output.as_deref().map(Output::create).transpose()?;
+            Ok(Box::new(move || run_scorecard(&args, output, max_memory)))
         }
-        None => dashboard(
-            &live(None),
-            None,
-            crate::ui::workshop::WorkshopOptions {
-                presenter: cli.presenter,
-                ..crate::ui::workshop::WorkshopOptions::from_env()
-            },
-        ),
+        Command::Screenshot(args) => prepare_screenshot(args, max_memory),
     }
+}
+
+/// Refuses the dashboard's options given before a subcommand that has none of them.
+fn no_dashboard_options(command: &str, outer: &DashboardArgs) -> Result<(), UsageError> {
+    match outer.first_given() {
+        Some(option) => Err(UsageError(format!(
+            "{option} is an option of the dashboard (`heaplab`, `heaplab run`, `heaplab tour`), \
+             not of `heaplab {command}`"
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn prepare_screenshot(args: ScreenshotArgs, max_memory: Option<Size>) -> Result<Job, UsageError> {
+    let ScreenshotArgs {
+        id,
+        seconds,
+        size,
+        view,
+        output,
+        width,
+        height,
+    } = args;
+    let start = resolve_start(&id, None, size)?;
+    let output = output.unwrap_or_else(|| PathBuf::from(format!("assets/{}.svg", view.name())));
+    let file = Output::create(&output)?;
+    Ok(Box::new(move || {
+        let launcher = Arc::new(launcher(max_memory)?);
+        let buffer = crate::ui::screenshot(start, seconds, width, height, view, launcher)?;
+        file.commit(crate::ui::svg::buffer_to_svg(&buffer).as_bytes())?;
+        eprintln!("wrote {}", output.display());
+        Ok(ExitCode::SUCCESS)
+    }))
+}
+
+/// `heaplab run`: the dashboard, or with `--trace` lines on standard output.
+fn prepare_run(
+    start: Start,
+    input: Option<&'static Path>,
+    trace: crate::trace::TraceArgs,
+    dashboard: DashboardArgs,
+    max_memory: Option<Size>,
+) -> Result<Job, UsageError> {
+    if !trace.trace {
+        return prepare_dashboard(dashboard, max_memory, input, Some((start, trace.record)));
+    }
+    set_fuse(max_memory, dashboard.budget)?;
+    let recorder = trace
+        .record
+        .as_deref()
+        .map(crate::export::Recorder::create)
+        .transpose()?;
+    let live = Live {
+        fps: dashboard.fps.unwrap_or(DEFAULT_FPS),
+        budget: dashboard.budget,
+        input,
+        max_memory,
+    };
+    Ok(Box::new(move || {
+        crate::trace::main(start, &trace, &live, recorder)
+    }))
+}
+
+/// Frames per second of the dashboard without `--fps`.
+const DEFAULT_FPS: u32 = 15;
+
+/// The dashboard, with `run`'s experiment and `--record` if any.
+fn prepare_dashboard(
+    dashboard: DashboardArgs,
+    max_memory: Option<Size>,
+    input: Option<&'static Path>,
+    run: Option<(Start, Option<PathBuf>)>,
+) -> Result<Job, UsageError> {
+    let (start, record) = run.unzip();
+    let workshop = crate::ui::workshop::WorkshopOptions {
+        record: record.flatten(),
+        ..crate::ui::workshop::WorkshopOptions::from_env()
+    };
+    prepare_workshop(dashboard, max_memory, input, start, workshop)
+}
+
+fn prepare_workshop(
+    dashboard: DashboardArgs,
+    max_memory: Option<Size>,
+    input: Option<&'static Path>,
+    start: Option<Start>,
+    workshop: crate::ui::workshop::WorkshopOptions,
+) -> Result<Job, UsageError> {
+    set_fuse(max_memory, dashboard.budget)?;
+    if let Some(path) = &workshop.record {
+        // Refused now, before the terminal is taken; the dashboard claims it again when it
+        // starts (this claim's temporary file is removed when it is dropped).
+        crate::export::Recorder::create(path)?;
+    }
+    if let Some(dir) = dashboard.data_dir {
+        crate::files::set_data_dir(dir);
+    }
+    let live = Live {
+        fps: dashboard.fps.unwrap_or(DEFAULT_FPS),
+        budget: dashboard.budget,
+        input,
+        max_memory,
+    };
+    let workshop = crate::ui::workshop::WorkshopOptions {
+        presenter: dashboard.presenter,
+        ..workshop
+    };
+    Ok(Box::new(move || dashboard_job(&live, start, workshop)))
 }
 
 /// Checks `heaplab run --input`'s file before the terminal is touched; it lives as long as
 /// the process, so the runner may keep a `&'static` to it.
-fn check_run_input(experiment: usize, path: PathBuf) -> Result<&'static Path> {
+fn check_run_input(experiment: usize, path: PathBuf) -> Result<&'static Path, UsageError> {
     let experiment = catalog()[experiment];
     heaplab_experiments::setup_with_input(experiment, experiment.info().baseline(), &path)
         .map_err(|e| UsageError(e.to_string()))?;
     Ok(Box::leak(path.into_boxed_path()))
 }
 
+/// Where a live view starts: the experiment's index in the catalog, the variant's, the size.
+type Start = (usize, usize, Option<usize>);
+
 /// Checks `heaplab run`'s id, variant and size before the terminal is touched.
 fn resolve_start(
     id: &str,
     variant: Option<&str>,
     size: Option<usize>,
-) -> Result<(usize, usize, Option<usize>)> {
+) -> Result<Start, UsageError> {
     let catalog = catalog();
     let index = catalog
         .iter()
@@ -422,9 +611,9 @@ fn resolve_start(
     Ok((index, variant, size))
 }
 
-fn dashboard(
+fn dashboard_job(
     live: &Live,
-    start: Option<(usize, usize, Option<usize>)>,
+    start: Option<Start>,
     workshop: crate::ui::workshop::WorkshopOptions,
 ) -> Result<ExitCode> {
     match crate::ui::run(crate::ui::Options {
@@ -441,9 +630,20 @@ fn dashboard(
     }
 }
 
+/// `--budget`, in the command line's words (the dashboard's prompt takes an empty answer for
+/// no budget; here the option is left out).
 fn parse_budget_arg(text: &str) -> Result<u64, String> {
-    crate::ui::budget::parse_budget(text)?
-        .ok_or_else(|| "a budget needs a size, e.g. 64MiB (leave --budget out for none)".to_owned())
+    let text = text.trim();
+    match text.parse::<Size>() {
+        Ok(Size(0)) => Err(format!(
+            "budget `{text}` must be more than 0, e.g. 64MiB (leave --budget out for none)"
+        )),
+        Ok(Size(bytes)) => Ok(bytes),
+        Err(_) if text.is_empty() || text.eq_ignore_ascii_case("none") => {
+            Err("a budget needs a size, e.g. 64MiB (leave --budget out for none)".to_owned())
+        }
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 fn parse_sample_arg(text: &str) -> Result<u64, String> {
@@ -461,10 +661,10 @@ fn physical_memory() -> u64 {
 
 /// Sets the process-wide fuse and checks the budget against it: a budget the fuse would blow
 /// first could never stop anything cleanly.
-fn set_fuse(max_memory: Option<Size>, budget: Option<u64>) -> Result<()> {
+fn set_fuse(max_memory: Option<Size>, budget: Option<u64>) -> Result<(), UsageError> {
     let physical = physical_memory();
     let limit = match max_memory {
-        Some(Size(0)) => return Err(UsageError("--max-memory must be more than 0".into()).into()),
+        Some(Size(0)) => return Err(UsageError("--max-memory must be more than 0".into())),
         Some(Size(bytes)) => bytes,
         None if physical == 0 => u64::MAX,
         None => (physical as f64 * crate::alloc::DEFAULT_FUSE_SHARE) as u64,
@@ -481,13 +681,12 @@ fn set_fuse(max_memory: Option<Size>, budget: Option<u64>) -> Result<()> {
             } else {
                 "75% of this machine's memory"
             }
-        ))
-        .into());
+        )));
     }
     if limit == u64::MAX {
         return Ok(());
     }
-    crate::alloc::set_memory_fuse(limit).map_err(|e| UsageError(e.to_string()).into())
+    crate::alloc::set_memory_fuse(limit).map_err(|e| UsageError(e.to_string()))
 }
 
 fn list(format: ListFormat) -> Result<ExitCode> {
@@ -533,7 +732,7 @@ fn list(format: ListFormat) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_bench(args: &BenchArgs, max_memory: Option<Size>, budget: Option<u64>) -> Result<ExitCode> {
+fn prepare_bench(args: &BenchArgs, max_memory: Option<Size>) -> Result<Job, UsageError> {
     let variant = match args.variant.as_str() {
         "all" => VariantChoice::All,
         name => VariantChoice::Named(name.to_owned()),
@@ -551,24 +750,36 @@ fn run_bench(args: &BenchArgs, max_memory: Option<Size>, budget: Option<u64>) ->
         plan = bench::with_input(plan, !args.ids.is_empty(), input.clone())
             .map_err(|e| UsageError(e.to_string()))?;
     }
-    plan.budget = budget;
+    plan.budget = args.budget;
     plan.runs = runs;
     plan.sites = args.sites;
     plan.sites_sample_every = args.sample_every.unwrap_or(0);
     // Claim the output file before measuring, so a bad path fails in a millisecond, not after
     // a minute of benchmarks.
-    let output = args.output.as_deref().map(AtomicFile::create).transpose()?;
-    let plot = args.plot.as_deref().map(AtomicFile::create).transpose()?;
+    let output = args.output.as_deref().map(Output::create).transpose()?;
+    let plot = args.plot.as_deref().map(Output::create).transpose()?;
+    let (in_process, format) = (args.in_process, args.format);
+    Ok(Box::new(move || {
+        let isolation = if in_process {
+            Isolation::InProcess
+        } else {
+            Isolation::Worker(launcher(max_memory)?)
+        };
+        run_bench(&plan, &isolation, format, output, plot)
+    }))
+}
 
+fn run_bench(
+    plan: &bench::Plan,
+    isolation: &Isolation,
+    format: Format,
+    output: Option<Output>,
+    plot: Option<Output>,
+) -> Result<ExitCode> {
     let progress = std::io::stderr().is_terminal();
-    let isolation = if args.in_process {
-        Isolation::InProcess
-    } else {
-        Isolation::Worker(launcher(max_memory)?)
-    };
-    let total = rows_planned(&plan);
+    let total = rows_planned(plan);
     let mut done = 0;
-    let rows = bench::run(&plan, &isolation, |row| {
+    let rows = bench::run(plan, isolation, |row| {
         done += 1;
         if progress {
             eprintln!(
@@ -582,7 +793,7 @@ fn run_bench(args: &BenchArgs, max_memory: Option<Size>, budget: Option<u64>) ->
         }
     })
     .wrap_err("measuring failed")?;
-    let text = bench::render(&rows, args.format)?;
+    let text = bench::render(&rows, format)?;
     if let Some(plot) = plot {
         plot.commit(crate::export::svg(&crate::export::from_rows(&rows))?.as_bytes())?;
     }
@@ -617,23 +828,24 @@ struct ScorecardArgs {
     format: ScorecardFormat,
     time: Option<Duration>,
     runs: usize,
-    output: Option<PathBuf>,
     strict: bool,
 }
 
-fn run_scorecard(args: &ScorecardArgs, max_memory: Option<Size>) -> Result<ExitCode> {
+fn run_scorecard(
+    args: &ScorecardArgs,
+    output: Option<Output>,
+    max_memory: Option<Size>,
+) -> Result<ExitCode> {
     let &ScorecardArgs {
         format,
         time,
         runs,
         strict,
-        ..
     } = args;
     let stop = Stop::Time(time.unwrap_or(bench::DEFAULT_RUN_TIME));
     let mut plan =
         bench::plan(&[], &VariantChoice::All, None, stop).map_err(|e| UsageError(e.to_string()))?;
     plan.runs = runs;
-    let output = args.output.as_deref().map(AtomicFile::create).transpose()?;
     let total = rows_planned(&plan);
     let mut done = 0;
     eprintln!(

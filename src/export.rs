@@ -1,11 +1,12 @@
 //! Exports: the comparison as an SVG chart (`e` in the dashboard, `heaplab bench --plot`), drawn
 //! with plotters' SVG backend, and a session's samples as CSV or JSON (`--record FILE`). Every
-//! file is written through [`AtomicFile`]: a temporary file renamed into place, or nothing.
+//! file is written through [`Output`], by the rules of [`crate::files`]: whole or not at all,
+//! in place for a device or a FIFO, through a symlink to its target.
 
 use std::io::Write as _;
 use std::path::Path;
 
-use color_eyre::eyre::{Result, WrapErr as _, eyre};
+use color_eyre::eyre::{Result, eyre};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -13,7 +14,7 @@ use serde::Serialize;
 
 use crate::UsageError;
 use crate::bench::Row;
-use crate::files::AtomicFile;
+use crate::files::{Output, WriteError};
 use crate::runner::{Phase, Sample};
 use crate::ui::app::App;
 use crate::units;
@@ -358,24 +359,28 @@ fn draw_series(name: &str, series: &[Series], area: &Area, label: fn(f64) -> Str
     Ok(())
 }
 
-/// `e` in the dashboard: writes the comparison to `heaplab-ID-UNIXTIME.svg` in the current
-/// directory and returns what to tell the user.
+/// `e` in the dashboard: writes the comparison to `heaplab-ID-UNIXTIME.svg` in heaplab's data
+/// directory ([`crate::files::data_dir`], never the directory the user stands in) and returns
+/// what to tell the user: the whole path written, or why not.
 #[must_use]
 pub fn export_dashboard(app: &App) -> String {
     let seconds = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let name = format!("heaplab-{}-{seconds}.svg", app.shown_experiment().info().id);
-    match write_svg(&from_app(app), Path::new(&name)) {
-        Ok(()) => format!("wrote {name}"),
+    let written = crate::files::data_dir()
+        .map_err(color_eyre::Report::from)
+        .map(|dir| dir.join(name))
+        .and_then(|path| write_svg(&from_app(app), &path).map(|()| path));
+    match written {
+        Ok(path) => format!("wrote {}", path.display()),
         Err(e) => format!("could not export: {e:#}"),
     }
 }
 
-/// Writes `chart` to `path` atomically.
+/// Writes `chart` to `path` by the rules of [`crate::files`].
 pub fn write_svg(chart: &ChartData, path: &Path) -> Result<()> {
-    let file = AtomicFile::create(path)?;
-    file.commit(svg(chart)?.as_bytes())
+    crate::files::write(path, svg(chart)?.as_bytes())
 }
 
 /// One recorded sample: the runner's cumulative counters, exactly as sampled.
@@ -459,19 +464,19 @@ enum RecordFormat {
     Json,
 }
 
-/// `--record FILE`: every sample of the session, streamed into a temporary file beside FILE
-/// (so the session's length costs no memory) and renamed into place by [`Recorder::finish`].
+/// `--record FILE`: every sample of the session, streamed into a temporary file (so the
+/// session's length costs no memory) and put in place by [`Recorder::finish`].
 #[derive(Debug)]
 pub struct Recorder {
-    file: AtomicFile,
+    file: Output,
     format: RecordFormat,
     rows: u64,
-    error: Option<String>,
+    error: Option<std::io::Error>,
 }
 
 impl Recorder {
     /// Claims `path` now, so a bad path or extension fails before anything runs.
-    pub fn create(path: &Path) -> Result<Self> {
+    pub fn create(path: &Path) -> Result<Self, UsageError> {
         let format = match path.extension().and_then(|e| e.to_str()) {
             Some(e) if e.eq_ignore_ascii_case("csv") => RecordFormat::Csv,
             Some(e) if e.eq_ignore_ascii_case("json") => RecordFormat::Json,
@@ -479,12 +484,11 @@ impl Recorder {
                 return Err(UsageError(format!(
                     "--record `{}`: name a .csv or a .json file (the extension picks the format)",
                     path.display()
-                ))
-                .into());
+                )));
             }
         };
         let mut recorder = Self {
-            file: AtomicFile::create(path)?,
+            file: Output::create(path)?,
             format,
             rows: 0,
             error: None,
@@ -508,30 +512,32 @@ impl Recorder {
         };
         match text {
             Ok(text) => self.write(text.as_bytes()),
-            Err(e) => self.error = Some(e.to_string()),
+            Err(e) => self.error = Some(std::io::Error::other(e.to_string())),
         }
         self.rows += 1;
     }
 
     fn write(&mut self, bytes: &[u8]) {
         if self.error.is_none()
-            && let Err(e) = self.file.file_mut().write_all(bytes)
+            && let Err(e) = self.file.stream().and_then(|file| file.write_all(bytes))
         {
-            self.error = Some(e.to_string());
+            self.error = Some(e);
         }
     }
 
-    /// Ends the file and renames it into place; returns how many samples it holds.
+    /// Ends the file and puts it in place; returns how many samples it holds.
     pub fn finish(mut self) -> Result<u64> {
         if self.format == RecordFormat::Json {
             self.write(b"\n]\n");
         }
         if let Some(error) = self.error {
-            return Err(eyre!("could not record the samples: {error}"));
+            return Err(WriteError {
+                path: self.file.path().to_owned(),
+                error,
+            }
+            .into());
         }
-        self.file
-            .commit(&[])
-            .wrap_err("could not save the recorded samples")?;
+        self.file.commit(&[])?;
         Ok(self.rows)
     }
 }

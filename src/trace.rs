@@ -321,11 +321,12 @@ pub struct TraceArgs {
 }
 
 /// `heaplab run ID --trace`: the experiment `start` (catalog index, variant, size) traced to
-/// standard output.
+/// standard output, every sample kept by `recorder` (`--record`, claimed before the run).
 pub fn main(
     start: (usize, usize, Option<usize>),
     args: &TraceArgs,
     live: &crate::live::Live,
+    mut recorder: Option<crate::export::Recorder>,
 ) -> Result<ExitCode> {
     let (index, variant, size) = start;
     let experiment = crate::catalog::catalog()[index];
@@ -349,11 +350,6 @@ pub fn main(
         info.size_unit,
         interval.as_secs_f64()
     );
-    let mut recorder = args
-        .record
-        .as_deref()
-        .map(crate::export::Recorder::create)
-        .transpose()?;
     let mut stdout = io::stdout().lock();
     let end = run(
         config,

@@ -31,10 +31,15 @@ impl Session {
     }
 
     fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Self {
-        Self::start_program(env!("CARGO_BIN_EXE_heaplab"), args, env)
+        Self::start_program(env!("CARGO_BIN_EXE_heaplab"), args, env, None)
     }
 
-    fn start_program(program: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
+    fn start_program(
+        program: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        cwd: Option<&std::path::Path>,
+    ) -> Self {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows: ROWS,
@@ -46,6 +51,9 @@ impl Session {
         let mut command = CommandBuilder::new(program);
         command.args(args);
         command.env("TERM", "xterm-256color");
+        if let Some(dir) = cwd {
+            command.cwd(dir);
+        }
         for (key, value) in env {
             command.env(key, value);
         }
@@ -221,7 +229,7 @@ fn a_users_lab_opens_the_same_dashboard_on_its_own_experiments() {
     let program = std::path::Path::new(env!("CARGO_BIN_EXE_heaplab"))
         .with_file_name("examples")
         .join("parse_csv");
-    let mut s = Session::start_program(&program.to_string_lossy(), &[], &[]);
+    let mut s = Session::start_program(&program.to_string_lossy(), &[], &[], None);
     s.wait_for("the user's section above the chapter's", |t| {
         t.contains("lab Your experiments") && t.contains("parse-csv") && t.contains("04-01")
     });
@@ -428,6 +436,55 @@ fn a_shows_where_the_running_variant_allocates_and_the_gutter_agrees() {
     s.wait_for("the sites view at 80x24", |t| {
         t.contains("allocation sites · in-place") && t.contains("src/in_place.rs:70")
     });
+    s.keys("q");
+    assert_eq!(s.wait_exit(), 0);
+    s.assert_restored();
+}
+
+/// `e` writes its SVG into heaplab's data directory (here `$XDG_DATA_HOME/heaplab`), never
+/// into the directory the user stands in (a repository, often), and says the whole path.
+#[test]
+fn e_exports_into_the_data_directory_and_shows_the_whole_path() {
+    let cwd = tempfile::tempdir().expect("temp dir");
+    let data = tempfile::tempdir().expect("temp dir");
+    let data_text = data.path().to_str().expect("utf-8");
+    let mut s = Session::start_program(
+        env!("CARGO_BIN_EXE_heaplab"),
+        &["run", "buffer-reuse"],
+        &[("XDG_DATA_HOME", data_text), ("HEAPLAB_DATA_DIR", "")],
+        Some(cwd.path()),
+    );
+    s.wait_for("the experiment running", |t| {
+        t.contains("buffer-reuse naive")
+    });
+    s.keys("e");
+    let screen = s.wait_for("the export's notice", |t| {
+        t.contains("wrote ") || t.contains("could not export")
+    });
+    let dir = data.path().join("heaplab");
+    let written: Vec<_> = std::fs::read_dir(&dir)
+        .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert_eq!(written.len(), 1, "{written:?}; screen:\n{screen}");
+    let name = written[0]
+        .file_name()
+        .expect("a name")
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        name.starts_with("heaplab-buffer-reuse-")
+            && written[0].extension().is_some_and(|e| e == "svg"),
+        "{name}"
+    );
+    // The whole path, wherever the notice wraps it.
+    let unwrapped: String = screen.lines().map(str::trim).collect();
+    assert!(
+        unwrapped.contains(&written[0].display().to_string()),
+        "{}; screen:\n{screen}",
+        written[0].display()
+    );
+    let here: Vec<_> = std::fs::read_dir(cwd.path()).expect("list").collect();
+    assert!(here.is_empty(), "written where the user stands: {here:?}");
     s.keys("q");
     assert_eq!(s.wait_exit(), 0);
     s.assert_restored();
