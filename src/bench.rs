@@ -383,7 +383,16 @@ impl Row {
         let ns_per_op = stats::median(&ns);
         let ci = stats::median_ci(&ns);
         let rate = |ns: f64| if ns > 0.0 { 1e9 / ns } else { 0.0 };
-        let work_per_sec: Vec<f64> = pool.iter().map(|r| r.work_per_sec).collect();
+        // Work per second is ops/s times the work of an operation (over every operation of
+        // every run), so the two throughputs a row prints always agree: a median of each run's
+        // work rate would not be the median ops/s times anything.
+        let work_per_op = per_op(|r| {
+            if r.ops_per_sec > 0.0 {
+                r.work_per_sec / r.ops_per_sec
+            } else {
+                0.0
+            }
+        });
         Some(Row {
             iterations,
             ns_per_op,
@@ -392,7 +401,7 @@ impl Row {
             reallocs_per_op: per_op(|r| r.reallocs_per_op),
             peak_heap_bytes: pool.iter().map(|r| r.peak_heap_bytes).max().unwrap_or(0),
             ops_per_sec: rate(ns_per_op),
-            work_per_sec: stats::median(&work_per_sec),
+            work_per_sec: rate(ns_per_op) * work_per_op,
             extra: pool.last().map_or_else(BTreeMap::new, |r| r.extra.clone()),
             status: failed.map_or(RowStatus::Ok, |r| r.status),
             error: failed.and_then(|r| r.error.clone()),
@@ -994,4 +1003,41 @@ pub fn render_table(
         line(&mut cells.iter().map(String::as_str));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 22 item 8: a row's ops/s and its work per second say the same throughput (413 k
+    /// ops/s beside 424 MiB/s at 1024 B/op did not), whatever the spread of the runs.
+    #[test]
+    fn a_rows_two_throughputs_agree() {
+        let info = heaplab_experiments::catalog()
+            .iter()
+            .find(|e| e.info().id == "buffer-reuse")
+            .expect("buffer-reuse")
+            .info();
+        let runs: Vec<Row> = [100u64, 110, 120, 130, 140, 200]
+            .iter()
+            .map(|&ns| {
+                let ops = 1_000_000;
+                let sample = Sample {
+                    ops,
+                    work: ops * 1024,
+                    measured_for: std::time::Duration::from_nanos(ns * ops),
+                    ..Sample::default()
+                };
+                Row::from_sample(info, "naive", 1024, &sample)
+            })
+            .collect();
+        let row = Row::aggregate(&runs).expect("a row");
+        let bytes_per_op = row.work_per_sec / row.ops_per_sec;
+        assert!(
+            (bytes_per_op - 1024.0).abs() < 1e-9,
+            "{} ops/s beside {} B/s: {bytes_per_op} B/op",
+            row.ops_per_sec,
+            row.work_per_sec
+        );
+    }
 }

@@ -206,12 +206,15 @@ fn keys_drive_the_state() {
     app.handle(Action::ToggleFreeze, 45.0);
     assert_eq!(app.chart_span(), (35.0, 45.0));
 
-    // Help swallows other keys; Esc closes it; Esc again quits and stops the runner.
+    // Help swallows other keys; Esc closes it; Esc again never quits; q quits and stops the
+    // runner.
     app.handle(Action::ToggleHelp, 50.0);
     assert!(app.handle(Action::SwitchVariant, 50.0).is_empty());
     app.handle(Action::Back, 50.0);
     assert!(!app.help && !app.quit);
-    assert_eq!(app.handle(Action::Back, 50.0), vec![Effect::Stop]);
+    assert!(app.handle(Action::Back, 50.0).is_empty());
+    assert!(!app.quit);
+    assert_eq!(app.handle(Action::Quit, 50.0), vec![Effect::Stop]);
     assert!(app.quit);
 }
 

@@ -563,15 +563,26 @@ impl App {
                 self.help = false;
                 Vec::new()
             }
+            // Esc closes the innermost thing open, one at a time, and never quits: pressed
+            // once too often it must not end a session (q does, at once).
+            Action::Back if self.workshop.stack_open && self.workshop.view == View::Sites => {
+                self.workshop.stack_open = false;
+                Vec::new()
+            }
             Action::Back if self.workshop.view != View::Dashboard => {
                 self.workshop.view = View::Dashboard;
+                Vec::new()
+            }
+            Action::Back => {
+                self.notice =
+                    Some("nothing to close: Esc closes views and overlays; q quits".into());
                 Vec::new()
             }
             Action::SetBudget => {
                 self.open_budget_prompt();
                 Vec::new()
             }
-            Action::Back | Action::Quit => {
+            Action::Quit => {
                 self.quit = true;
                 if self.running.take().is_some() {
                     vec![Effect::Stop]
@@ -625,6 +636,8 @@ impl App {
 
     fn toggle_pause(&mut self) -> Vec<Effect> {
         let Some(running) = self.running.as_mut() else {
+            self.notice =
+                Some("nothing is running to pause: Enter starts the selected experiment".into());
             return Vec::new();
         };
         running.paused = !running.paused;
@@ -637,6 +650,11 @@ impl App {
 
     fn resize(&mut self, change: impl Fn(usize) -> usize) -> Vec<Effect> {
         let Some(running) = self.running.as_mut() else {
+            self.notice = Some(
+                "nothing is running to resize: Enter starts the selected experiment, then [ and ] \
+                 halve or double its workload"
+                    .into(),
+            );
             return Vec::new();
         };
         let info = self.experiments[running.experiment].info();
@@ -649,6 +667,13 @@ impl App {
             ));
             return Vec::new();
         }
+        // Said until the next key: at 80x24 the table's title has no room for the size.
+        self.notice = Some(format!(
+            "{}: size {} -> {size} {} (figures start again at this size)",
+            info.id,
+            running.size,
+            info.size_unit.split(" (").next().unwrap_or(info.size_unit)
+        ));
         running.size = size;
         running.phase = Phase::SettingUp;
         // Per-operation figures of another size are not comparable.
@@ -891,6 +916,25 @@ impl App {
         Some((comparison, baseline_running))
     }
 
+    /// One word for what the run is doing, the same in every place that says it (the table's
+    /// title, a chart's title when it shows no current rate): `paused`, `setting up`,
+    /// `warming up`, `over budget`, `measuring`, or `stopped` when nothing runs.
+    #[must_use]
+    pub fn run_state(&self) -> &'static str {
+        match self.running {
+            None => "stopped",
+            Some(r) if r.paused => "paused",
+            Some(r) => match r.phase {
+                Phase::SettingUp => "setting up",
+                Phase::WarmingUp => "warming up",
+                Phase::OverBudget { .. } => "over budget",
+                Phase::Paused => "paused",
+                Phase::Exited => "stopped",
+                Phase::Running => "measuring",
+            },
+        }
+    }
+
     /// How many speed tests (a variant's intervals against naive's) were made so far.
     #[must_use]
     pub fn speed_tests_made(&self) -> u64 {
@@ -923,12 +967,23 @@ impl App {
     }
 }
 
-/// `bounded-cache naive stopped: over budget at 64.1 MiB after 2.3 s; its memory was returned`.
+/// `bounded-cache naive stopped: its heap passed the budget at 64.1 MiB (67214336 bytes) after
+/// 2.3 s and reached a peak of 66.0 MiB before the check that stopped it; its memory was
+/// returned`: the crossing and the peak both, so that the notice and the heap chart (which
+/// shows the peak, and 0 live once the memory is returned) say the same thing.
 #[must_use]
 pub fn over_budget_notice(sample: &Sample, live_bytes: u64, after: std::time::Duration) -> String {
+    let peak = if sample.peak_heap_bytes > live_bytes {
+        format!(
+            " and reached a peak of {} before the check that stopped it",
+            crate::units::bytes(sample.peak_heap_bytes)
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "{} {} stopped: over budget at {} ({live_bytes} bytes) after {:.1} s; its memory was \
-         returned (Space, [ ] or b to go on)",
+        "{} {} stopped: its heap passed the budget at {} ({live_bytes} bytes) after {:.1} s{peak}; \
+         its memory was returned (Space, [ ] or b to go on)",
         sample.experiment,
         sample.variant,
         crate::units::bytes(live_bytes),

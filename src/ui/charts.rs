@@ -338,7 +338,7 @@ pub(super) fn per_variant_chart(
         .is_some_and(|r| !r.paused && r.phase == Phase::Running);
     let now = match latest(&series) {
         Some(value) if measuring => (metric.format)(value),
-        Some(_) => "stopped".to_owned(),
+        Some(_) => app.run_state().to_owned(),
         None => "-".to_owned(),
     };
     let max = y_bounds(&series);

@@ -268,7 +268,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: &[Key::Esc],
         action: Action::Back,
-        help: "close an overlay, or quit from the main screen",
+        help: "close the open view or overlay (never quits: q does)",
         status: None,
     },
     Binding {

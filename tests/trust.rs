@@ -1,0 +1,142 @@
+//! Keys that act visibly or say why not, an Esc that never ends a session, and figures on one
+//! screen that agree or say why they differ (issue "Nothing lost, nothing misread", items 8,
+//! 9 and 10). The dashboard's state driven by messages, screens on ratatui's `TestBackend`.
+
+use std::time::Duration;
+
+use heaplab::runner::Phase;
+use heaplab::ui::app::App;
+use heaplab::ui::keys::Action;
+use heaplab::ui::workshop::View;
+use heaplab_experiments::Experiment;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+
+/// Counting as the heaplab binary counts: measurements in this process need it.
+#[global_allocator]
+static ALLOC: heaplab::Counting = heaplab::Counting::system();
+
+mod common;
+use common::{render, sample};
+
+fn catalog() -> &'static [&'static dyn Experiment] {
+    heaplab_experiments::catalog()
+}
+
+fn screen(app: &App, width: u16, height: u16) -> String {
+    format!("{}", render(app, width, height).backend())
+}
+
+fn press(app: &mut App, code: KeyCode, now: f64) -> bool {
+    let (_, changed) = app.key(&KeyEvent::from(code), now);
+    changed
+}
+
+/// The screen's text with its borders and line breaks folded into single spaces.
+fn flat(text: &str) -> String {
+    text.split(|c: char| c.is_whitespace() || "│─╭╮╰╯\"".contains(c))
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Item 9: Esc closes the innermost thing open, one at a time, and never quits; q quits.
+#[test]
+fn esc_never_quits_and_q_does() {
+    let mut app = App::new(catalog());
+    app.handle(Action::StartStop, 0.0);
+    app.on_sample(sample(0, 1, 0.5, 1.0e6, 1), 0.5);
+    press(&mut app, KeyCode::Char('a'), 1.0);
+    assert_eq!(app.workshop.view, View::Sites);
+    press(&mut app, KeyCode::Enter, 1.1);
+    assert!(app.workshop.stack_open);
+    for (n, t) in [1.2, 1.3, 1.4, 1.5, 1.6].into_iter().enumerate() {
+        let changed = press(&mut app, KeyCode::Esc, t);
+        assert!(changed || app.notice.is_some(), "Esc {n} shows something");
+        assert!(!app.quit, "Esc number {n} ended the session");
+        assert!(app.running.is_some(), "Esc number {n} stopped the run");
+    }
+    assert!(!app.workshop.stack_open);
+    assert_eq!(app.workshop.view, View::Dashboard);
+    assert!(
+        app.notice.as_deref().is_some_and(|n| n.contains("q quits")),
+        "Esc with nothing open says what quits: {:?}",
+        app.notice
+    );
+    press(&mut app, KeyCode::Char('q'), 2.0);
+    assert!(app.quit, "q quits at once");
+}
+
+/// Item 10: with nothing running, `[`, `]` and `p` say why they do nothing; a size change
+/// stays on screen (at 80x24 too) until the next key.
+#[test]
+fn every_key_acts_visibly_or_says_why_not() {
+    let mut app = App::new(catalog());
+    for key in ['[', ']', 'p'] {
+        app.notice = None; // as after some other key
+        assert!(
+            press(&mut app, KeyCode::Char(key), 0.1),
+            "`{key}` changed nothing"
+        );
+        let notice = app.notice.clone().unwrap_or_default();
+        assert!(
+            notice.contains("nothing is running"),
+            "`{key}` with nothing running: {notice:?}"
+        );
+        assert!(
+            flat(&screen(&app, 80, 24)).contains("nothing is running"),
+            "`{key}`'s reason is on screen at 80x24"
+        );
+    }
+
+    app.handle(Action::StartStop, 1.0);
+    app.on_sample(sample(0, 1, 0.5, 1.0e6, 1), 1.5);
+    press(&mut app, KeyCode::Char(']'), 2.0);
+    // Samples come and go; the size change stays said until the next key.
+    app.on_sample(sample(0, 2, 0.5, 1.0e6, 1), 3.0);
+    app.on_sample(sample(0, 2, 1.0, 1.0e6, 1), 3.5);
+    app.tick(4.0);
+    for (width, height) in [(80, 24), (140, 45)] {
+        let text = flat(&screen(&app, width, height));
+        assert!(
+            text.contains("size 1024 -> 2048"),
+            "the size change at {width}x{height}:\n{text}"
+        );
+    }
+}
+
+/// Item 8: the charts and the table say the same word for a paused run, and a stop over
+/// budget says both where the heap crossed the budget and the peak the chart shows.
+#[test]
+fn words_and_figures_on_one_screen_agree() {
+    let mut app = App::new(catalog());
+    app.handle(Action::StartStop, 0.0);
+    for i in 1..=6 {
+        let t = f64::from(i) * 0.5;
+        app.on_sample(sample(0, 1, t, 1.0e6, 1), t);
+    }
+    app.handle(Action::TogglePause, 3.0);
+    let text = screen(&app, 140, 45);
+    assert!(text.contains("paused"), "{text}");
+    assert!(
+        !text.contains("stopped"),
+        "a paused run is called stopped somewhere:\n{text}"
+    );
+
+    let mut app = App::new(catalog());
+    app.handle(Action::StartStop, 0.0);
+    let mut over = sample(0, 1, 0.5, 1.0e6, 1);
+    over.peak_heap_bytes = 3 << 20;
+    over.live_heap_bytes = 0;
+    over.phase = Phase::OverBudget {
+        live_bytes: 1_048_728,
+        after: Duration::from_millis(300),
+    };
+    app.on_sample(over, 0.5);
+    let notice = app.notice.clone().unwrap_or_default();
+    assert!(
+        notice.contains("1.0 MiB (1048728 bytes)") && notice.contains("peak of 3.0 MiB"),
+        "the crossing and the peak: {notice}"
+    );
+    let text = flat(&screen(&app, 140, 45));
+    assert!(text.contains("3.0 MiB peak"), "the chart's peak:\n{text}");
+}
