@@ -559,23 +559,8 @@ impl App {
                 self.help = !self.help;
                 Vec::new()
             }
-            Action::Back if self.help => {
-                self.help = false;
-                Vec::new()
-            }
-            // Esc closes the innermost thing open, one at a time, and never quits: pressed
-            // once too often it must not end a session (q does, at once).
-            Action::Back if self.workshop.stack_open && self.workshop.view == View::Sites => {
-                self.workshop.stack_open = false;
-                Vec::new()
-            }
-            Action::Back if self.workshop.view != View::Dashboard => {
-                self.workshop.view = View::Dashboard;
-                Vec::new()
-            }
             Action::Back => {
-                self.notice =
-                    Some("nothing to close: Esc closes views and overlays; q quits".into());
+                self.back();
                 Vec::new()
             }
             Action::SetBudget => {
@@ -590,6 +575,20 @@ impl App {
                     Vec::new()
                 }
             }
+        }
+    }
+
+    /// Esc: closes the innermost thing open (help, the stack, a view), one at a time, and
+    /// never quits: pressed once too often it must not end a session (q does, at once).
+    fn back(&mut self) {
+        if self.help {
+            self.help = false;
+        } else if self.workshop.stack_open && self.workshop.view == View::Sites {
+            self.workshop.stack_open = false;
+        } else if self.workshop.view != View::Dashboard {
+            self.workshop.view = View::Dashboard;
+        } else {
+            self.notice = Some("nothing to close: Esc closes views and overlays; q quits".into());
         }
     }
 
