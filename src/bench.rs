@@ -39,6 +39,10 @@ pub struct Plan {
     /// With `sites`: 0 to capture every allocation of the replay, else one per about this many
     /// bytes, over every operation of the run (estimates).
     pub sites_sample_every: u64,
+    /// With `sites`: replay the first this many operations of each run however long that
+    /// takes, instead of at most two seconds of them (a window that does not depend on how
+    /// fast the machine is).
+    pub sites_ops: Option<u64>,
 }
 
 /// One experiment in a plan.
@@ -151,6 +155,7 @@ pub fn plan(
         input: None,
         sites: false,
         sites_sample_every: 0,
+        sites_ops: None,
     })
 }
 
@@ -482,14 +487,15 @@ pub fn measure_on_worker(
 }
 
 /// [`measure_on_worker`], and the row's allocation sites if `sites` (sampled one per about
-/// that many bytes, or every allocation with 0).
+/// that many bytes, or every allocation with 0; the replay bounded by that many operations,
+/// if given).
 fn measure_in_thread(
     experiment: &'static dyn Experiment,
     variant: &'static str,
     size: usize,
     stop: Stop,
     (budget, input): (Option<u64>, Option<PathBuf>),
-    sites: Option<u64>,
+    sites: Option<(u64, Option<u64>)>,
 ) -> Result<Row, RunError> {
     let info = experiment.info();
     let id = info.id;
@@ -514,8 +520,10 @@ fn measure_in_thread(
                     stop,
                 };
                 let live = Live::new();
+                let (sample_every, replay_ops) = sites.unwrap_or_default();
                 live.want_sites(sites.is_some());
-                live.sample_sites(sites.unwrap_or(0));
+                live.sample_sites(sample_every);
+                live.replay_sites_ops(replay_ops);
                 measure::run(&slot, &spec, &live).map(|m| (m, live.take_sites()))
             }));
             match outcome {
@@ -564,6 +572,7 @@ pub fn measure_in_worker(
         sample_every: None,
         sites: plan.sites,
         sites_sample_every: plan.sites_sample_every,
+        sites_ops: plan.sites_ops,
     };
     let mut sites = None;
     let outcome = Process::spawn(launcher, &job)?.finish(|message| {
@@ -602,7 +611,8 @@ fn measure_row(
             item.size,
             plan.stop,
             (plan.budget, plan.input.clone()),
-            plan.sites.then_some(plan.sites_sample_every),
+            plan.sites
+                .then_some((plan.sites_sample_every, plan.sites_ops)),
         ),
         Isolation::Worker(launcher) => measure_in_worker(launcher, item, variant, plan),
     }

@@ -287,6 +287,12 @@ pub struct BenchArgs {
     #[arg(long, value_name = "SIZE", requires = "sites", value_parser = parse_sample_arg)]
     pub sample_every: Option<u64>,
 
+    /// With --sites: replay the first N operations of each run (all of them if it ran fewer),
+    /// however long that takes, instead of at most 2 s of them: a window that does not
+    /// depend on how fast the machine is.
+    #[arg(long, value_name = "N", requires = "sites", value_parser = parse_sites_ops)]
+    pub sites_ops: Option<u64>,
+
     /// Measure in this process instead of one fresh child process per row. Rows then depend
     /// on what ran before them (the allocator adapts its thresholds); for tools like valgrind
     /// that follow one process.
@@ -323,6 +329,14 @@ fn check_iterations(iterations: Option<u64>) -> Result<Option<u64>, UsageError> 
         )),
         n => Ok(n),
     }
+}
+
+fn parse_sites_ops(text: &str) -> Result<u64, String> {
+    text.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("`{text}` is not a number of operations (at least 1)"))
 }
 
 fn parse_seconds_f64(text: &str) -> Result<f64, String> {
@@ -754,6 +768,7 @@ fn prepare_bench(args: &BenchArgs, max_memory: Option<Size>) -> Result<Job, Usag
     plan.runs = runs;
     plan.sites = args.sites;
     plan.sites_sample_every = args.sample_every.unwrap_or(0);
+    plan.sites_ops = args.sites_ops;
     // Claim the output file before measuring, so a bad path fails in a millisecond, not after
     // a minute of benchmarks.
     let output = args.output.as_deref().map(Output::create).transpose()?;

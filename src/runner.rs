@@ -72,6 +72,7 @@ impl RunConfig {
             sample_every: Some(self.sample_every),
             sites,
             sites_sample_every: 0,
+            sites_ops: None,
         }
     }
 }

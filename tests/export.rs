@@ -130,17 +130,21 @@ fn record_writes_every_sample_as_csv_or_json() {
     let csv_path = dir.path().join("session.csv");
     let json_path = dir.path().join("session.json");
     for path in [&csv_path, &json_path] {
-        let output = heaplab(&[
-            "run",
-            "buffer-reuse",
-            "--trace",
-            "--interval",
-            "0.2",
-            "--duration",
-            "1.2",
-            "--record",
-            path.to_str().expect("UTF-8 path"),
-        ]);
+        // Three lines (four running samples at least), however long they take; the closed
+        // pipe then ends the session, which writes the record.
+        let (_, output) = binary::lines_until(
+            &[
+                "run",
+                "buffer-reuse",
+                "--trace",
+                "--interval",
+                "0.2",
+                "--record",
+                path.to_str().expect("UTF-8 path"),
+            ],
+            "three trace lines",
+            |lines| lines.len() >= 3,
+        );
         assert!(output.status.success(), "{}", stderr(&output));
     }
     let csv = std::fs::read_to_string(&csv_path).expect("csv written");

@@ -3,10 +3,13 @@
 //! error or status, with heaplab going on. The `fault` experiment is the catalog's test double,
 //! there only with `HEAPLAB_TEST_FAULTS` set.
 
+mod binary;
+
 use std::process::Command;
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
+use binary::HANG_GUARD;
 use heaplab::bench::{RowStatus, measure_on_worker};
 use heaplab::runner::{Launcher, RunConfig, Runner, RunnerEvent};
 use heaplab_experiments::fault::{ENABLE, Fault};
@@ -81,7 +84,7 @@ fn live_run_ends_with(variant: usize) -> String {
     };
     let _runner = Runner::start(config, tx).expect("starts");
     loop {
-        match rx.recv_timeout(Duration::from_secs(20)).expect("an event") {
+        match rx.recv_timeout(HANG_GUARD).expect("an event") {
             RunnerEvent::WorkerExited { error, .. } => break error.expect("an error"),
             RunnerEvent::Sample(_)
             | RunnerEvent::WorkerReady { .. }

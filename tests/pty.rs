@@ -1,12 +1,16 @@
 //! The real binary in a pseudo-terminal, used as a person would: keys in, screen read back
-//! through a VT100 parser, exit status and terminal state checked at the end.
+//! through a VT100 parser, exit status and terminal state checked at the end. Every wait is
+//! for a screen, an exit or a process to end, bounded only by [`HANG_GUARD`].
+
+mod binary;
 
 use std::io::{Read as _, Write as _};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread;
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use binary::HANG_GUARD;
 use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
 
 /// Counting as the heaplab binary counts: measurements in this process need it.
@@ -23,6 +27,8 @@ struct Session {
     master: Box<dyn MasterPty + Send>,
     /// Tells the reader thread to stop (and drop its copy of the master) at its next read.
     stop_reading: Arc<AtomicBool>,
+    /// The reader thread: it ends once every byte heaplab wrote has been parsed.
+    reader: JoinHandle<()>,
 }
 
 impl Session {
@@ -65,7 +71,7 @@ impl Session {
         let parser = Arc::clone(&screen);
         let stop_reading = Arc::new(AtomicBool::new(false));
         let stop = Arc::clone(&stop_reading);
-        thread::spawn(move || {
+        let reader = thread::spawn(move || {
             let mut buf = [0u8; 8192];
             while let Ok(n) = reader.read(&mut buf) {
                 if n == 0 || stop.load(Ordering::Relaxed) {
@@ -80,6 +86,7 @@ impl Session {
             screen,
             master: pty.master,
             stop_reading,
+            reader,
         }
     }
 
@@ -106,7 +113,7 @@ impl Session {
 
     /// Waits until the screen satisfies `pred`, and returns it; fails with the screen shown.
     fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + HANG_GUARD;
         loop {
             let text = self.contents();
             if pred(&text) {
@@ -126,7 +133,7 @@ impl Session {
     }
 
     fn wait_exit(&mut self) -> u32 {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + HANG_GUARD;
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
                 return status.exit_code();
@@ -140,10 +147,19 @@ impl Session {
         }
     }
 
-    /// The terminal is as heaplab found it: main screen, cursor shown.
+    /// The terminal is as heaplab found it: main screen, cursor shown. Call it after
+    /// [`Self::wait_exit`].
     fn assert_restored(&self) {
-        // Give the reader thread a moment to parse the last bytes.
-        thread::sleep(Duration::from_millis(200));
+        // heaplab has exited: the reader ends at the end of its output, every byte parsed.
+        let deadline = Instant::now() + HANG_GUARD;
+        while !self.reader.is_finished() {
+            assert!(
+                Instant::now() < deadline,
+                "heaplab's output never ended after it exited; screen:\n{}",
+                self.contents()
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
         let parser = self.screen.lock().expect("parser");
         assert!(
             !parser.screen().alternate_screen(),
@@ -294,7 +310,7 @@ fn a_closed_terminal_ends_heaplab_like_a_hangup() {
     stop_reading.store(true, Ordering::Relaxed);
     drop(writer);
     drop(master);
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + HANG_GUARD;
     let status = loop {
         if let Some(status) = child.try_wait().expect("wait") {
             break status;
@@ -390,7 +406,7 @@ fn a_worker_ends_when_its_dashboard_is_killed() {
         assert_eq!(workers.len(), 1, "one worker process: {workers:?}");
     }
     s.signal("KILL");
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + HANG_GUARD;
     while workers.iter().any(|&w| alive(w)) {
         assert!(
             Instant::now() < deadline,

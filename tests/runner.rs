@@ -1,13 +1,18 @@
 //! The live runner, driven like the dashboard drives it: commands in, samples out. The heaplab
-//! library installs the counting allocator, so these figures are the real ones.
+//! library installs the counting allocator, so these figures are the real ones. Each test
+//! waits for the samples it needs, bounded only by [`HANG_GUARD`].
 
 // Exact equality of counts is the point of these tests, floats included.
 #![allow(clippy::float_cmp)]
+
+mod binary;
 
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 use std::sync::Arc;
+
+use binary::HANG_GUARD;
 
 use heaplab::runner::{Command, Launcher, Phase, RunConfig, Runner, RunnerEvent, Sample};
 
@@ -34,9 +39,9 @@ fn start(id: &str, variant: usize, size: usize) -> (Runner, Receiver<RunnerEvent
     (Runner::start(config, tx).expect("runner starts"), rx)
 }
 
-/// The first sample that satisfies `pred`, within ten seconds.
+/// The first sample that satisfies `pred` (failing, past [`HANG_GUARD`], with `what`).
 fn wait_for(rx: &Receiver<RunnerEvent>, what: &str, pred: impl Fn(&Sample) -> bool) -> Sample {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + HANG_GUARD;
     while Instant::now() < deadline {
         match rx.recv_timeout(Duration::from_secs(1)) {
             Ok(RunnerEvent::Sample(s)) if pred(&s) => return s,
@@ -44,7 +49,7 @@ fn wait_for(rx: &Receiver<RunnerEvent>, what: &str, pred: impl Fn(&Sample) -> bo
             Ok(_) | Err(_) => {}
         }
     }
-    panic!("no sample where {what} within 10 s");
+    panic!("no sample where {what} in {} s", HANG_GUARD.as_secs());
 }
 
 #[test]
@@ -129,7 +134,7 @@ fn every_switch_is_a_new_worker_process_that_says_when_it_is_ready() {
     let (mut runner, rx) = start("buffer-reuse", 0, 64);
     wait_for(&rx, "running", |s| s.phase == Phase::Running);
     assert!(runner.send(Command::SwitchVariant(1)));
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + HANG_GUARD;
     let ready = loop {
         assert!(Instant::now() < deadline, "no WorkerReady for epoch 2");
         if let Ok(RunnerEvent::WorkerReady { epoch: 2, after }) =
@@ -150,16 +155,23 @@ fn every_switch_is_a_new_worker_process_that_says_when_it_is_ready() {
 fn other_threads_allocations_never_reach_the_workers_figures() {
     let (runner, rx) = start("string-processing", 1, 10_000);
     wait_for(&rx, "running", |s| s.phase == Phase::Running && s.ops > 0);
-    // This thread plays the UI: it allocates hard while the worker runs.
+    // This thread plays the UI: it allocates hard while the worker runs 10 000 operations.
     let mut junk = Vec::new();
-    let until = Instant::now() + Duration::from_millis(300);
-    while Instant::now() < until {
-        junk.push(vec![0u8; 256]);
-        if junk.len() > 10_000 {
-            junk.clear();
+    let deadline = Instant::now() + HANG_GUARD;
+    let s = loop {
+        assert!(Instant::now() < deadline, "no sample of 10 000 operations");
+        for _ in 0..1000 {
+            junk.push(vec![0u8; 256]);
+            if junk.len() > 10_000 {
+                junk.clear();
+            }
         }
-    }
-    let s = wait_for(&rx, "ran for a while", |s| s.ops > 10_000);
+        match rx.try_recv() {
+            Ok(RunnerEvent::Sample(s)) if s.ops > 10_000 => break s,
+            Ok(RunnerEvent::WorkerExited { error, .. }) => panic!("worker exited: {error:?}"),
+            Ok(_) | Err(_) => {}
+        }
+    };
     assert_eq!(
         s.allocs, 0,
         "the worker's slot saw another thread's allocations"
@@ -187,8 +199,10 @@ fn bad_sizes_and_variants_are_refused_before_a_thread_starts() {
 
 #[test]
 fn a_silent_worker_never_blocks_its_owner() {
-    // A "worker" that never says a word: sh sleeping, with the job as ignored arguments.
-    let silent = Launcher::new("sh").with_args(vec!["-c".into(), "sleep 30".into(), "sh".into()]);
+    // A "worker" that never says a word: sh sleeping an hour, with the job as ignored
+    // arguments. An owner that waited on it would wait that hour, far past the hang guard.
+    let silent =
+        Launcher::new("sh").with_args(vec!["-c".into(), "exec sleep 3600".into(), "sh".into()]);
     let experiment = heaplab_experiments::find("buffer-reuse").expect("experiment");
     let (tx, rx) = mpsc::sync_channel(4);
     let config = RunConfig {
@@ -200,17 +214,23 @@ fn a_silent_worker_never_blocks_its_owner() {
         input: None,
         launcher: Arc::new(silent),
     };
-    let started = Instant::now();
-    let mut runner = Runner::start(config, tx).expect("starts");
-    assert!(runner.send(Command::Pause));
-    assert!(runner.send(Command::Resume));
-    assert!(runner.send(Command::SwitchVariant(1)));
-    runner.stop();
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "the owner waited {:?} on a silent worker",
-        started.elapsed()
-    );
+    let owner = std::thread::spawn(move || {
+        let mut runner = Runner::start(config, tx).expect("starts");
+        assert!(runner.send(Command::Pause));
+        assert!(runner.send(Command::Resume));
+        assert!(runner.send(Command::SwitchVariant(1)));
+        runner.stop();
+    });
+    let deadline = Instant::now() + HANG_GUARD;
+    while !owner.is_finished() {
+        assert!(
+            Instant::now() < deadline,
+            "the owner is still waiting on a silent worker after {} s",
+            HANG_GUARD.as_secs()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    owner.join().expect("the owner's commands");
     assert!(
         rx.try_iter().all(|e| !matches!(e, RunnerEvent::Sample(_))),
         "samples from nowhere"
@@ -220,9 +240,13 @@ fn a_silent_worker_never_blocks_its_owner() {
 #[test]
 fn the_worker_sends_the_experiments_own_counters_as_it_runs() {
     let (runner, rx) = start("channel-pool", 3, 4096);
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + HANG_GUARD;
     let counters = loop {
-        assert!(Instant::now() < deadline, "no counters within 10 s");
+        assert!(
+            Instant::now() < deadline,
+            "no counters with misses in {} s",
+            HANG_GUARD.as_secs()
+        );
         if let Ok(RunnerEvent::Counters { counters, .. }) = rx.recv_timeout(Duration::from_secs(1))
             && counters
                 .iter()

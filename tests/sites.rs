@@ -149,10 +149,14 @@ const SCHEDULING_DEPENDENT: &[(&str, &str)] = &[("channel-pool", "alloc-on-empty
 const MAY_ALLOCATE_ON: &[(&str, &str, &str)] =
     &[("bounded-cache", "optimized", "self.free.push(index);")];
 
-fn bench_sites(args: &[&str]) -> Vec<Value> {
+/// `bench --sites` rows, with each replay asked for all of its run's `iterations` operations
+/// (`--sites-ops`): by default a replay stops after 2 s, which a slow machine reaches first.
+fn bench_sites(iterations: u64, args: &[&str]) -> Vec<Value> {
+    let n = iterations.to_string();
     let out = heaplab(
         &[
-            &["bench", "--sites", "--runs", "1", "--format", "json"],
+            &["bench", "--sites", "--runs", "1", "--format", "json"][..],
+            &["--iterations", &n, "--sites-ops", &n],
             args,
         ]
         .concat(),
@@ -181,7 +185,7 @@ fn line_text(experiment: &str, site: &Value) -> Option<&'static str> {
 
 #[test]
 fn every_variant_allocates_on_the_lines_its_code_allocates_on() {
-    let rows = bench_sites(&["--iterations", "30"]);
+    let rows = bench_sites(30, &[]);
     let listed = heaplab::catalog::catalog()
         .iter()
         .map(|e| e.info().variants.len())
@@ -353,13 +357,7 @@ fn valgrinds_own_per_site_counts_agree_with_ours() {
         // Ours over the same operations: the replayed windows of `many` and of `few`, told
         // apart line by line (string-processing's operations differ from one another).
         let events = |iterations: u64| -> BTreeMap<u32, (f64, f64)> {
-            let rows = bench_sites(&[
-                experiment,
-                "--variant",
-                "naive",
-                "--iterations",
-                &iterations.to_string(),
-            ]);
+            let rows = bench_sites(iterations, &[experiment, "--variant", "naive"]);
             rows[0]["sites"]["sites"]
                 .as_array()
                 .expect("sites")
@@ -400,7 +398,7 @@ fn valgrinds_own_per_site_counts_agree_with_ours() {
             );
         }
         // And the optimized variant allocates nowhere.
-        let optimized = bench_sites(&[experiment, "--variant", "optimized", "--iterations", "30"]);
+        let optimized = bench_sites(30, &[experiment, "--variant", "optimized"]);
         assert_eq!(optimized[0]["sites"]["sites"], Value::Array(Vec::new()));
     }
 }
@@ -414,6 +412,8 @@ fn the_table_shows_each_rows_top_sites_under_it() {
         "--runs",
         "1",
         "--iterations",
+        "20",
+        "--sites-ops",
         "20",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -438,47 +438,69 @@ fn the_table_shows_each_rows_top_sites_under_it() {
 
 #[test]
 fn a_trace_with_sites_prints_them_after_its_lines() {
-    let out = heaplab(&[
-        "run",
-        "in-place",
-        "--trace",
-        "--sites",
-        "--interval",
-        "0.5",
-        "--duration",
-        "3",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let text = String::from_utf8(out.stdout).expect("UTF-8");
-    let sites: Vec<&str> = text.lines().filter(|l| l.starts_with("site ")).collect();
-    assert!(!sites.is_empty(), "no site line in:\n{text}");
-    assert!(
-        sites.iter().any(|l| l.contains("allocs_per_op=1.00")
+    // Until the first window's sites are out, however long the machine takes to capture one.
+    let naive_site = |l: &String| {
+        l.starts_with("site ")
+            && l.contains("allocs_per_op=1.00")
             && l.contains("at=src/in_place.rs:")
-            && l.contains("fn=")),
-        "{text}"
+            && l.contains("fn=")
+    };
+    let (lines, out) = binary::lines_until(
+        &["run", "in-place", "--trace", "--sites", "--interval", "0.5"],
+        "a site line of in-place naive",
+        |lines| lines.iter().any(naive_site),
     );
-    // The other lines are trace lines, as before.
-    assert!(
-        text.lines()
-            .filter(|l| !l.starts_with("site "))
-            .all(|l| l.starts_with("t=")),
-        "{text}"
-    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = lines.join("\n");
+    // A site line follows its interval's line; the other lines are trace lines, as before.
+    assert!(lines[0].starts_with("t="), "{text}");
+    for line in &lines {
+        assert!(
+            line.starts_with("t=")
+                || line.starts_with("site t=") && line.contains(" variant=naive "),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn a_replay_asked_for_operations_replays_exactly_those() {
+    // In-place's naive operations allocate alike, so any window's allocs/op is the row's.
+    let window = |sites_ops: &str| {
+        let out = heaplab(&[
+            "bench",
+            "in-place",
+            "--variant",
+            "naive",
+            "--runs",
+            "1",
+            "--format",
+            "json",
+            "--iterations",
+            "30",
+            "--sites",
+            "--sites-ops",
+            sites_ops,
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let row = report["results"][0].clone();
+        assert_eq!(row["sites"]["allocs_per_op"], row["allocs_per_op"], "{row}");
+        row["sites"]["ops"].clone()
+    };
+    // The first 7 of 30 operations, however long they take.
+    assert_eq!(window("7"), 7);
+    // More than the run's: the run's own operations, all of them.
+    assert_eq!(window("1000"), 30);
 }
 
 #[test]
 fn sampled_sites_cover_the_whole_run_and_estimate_the_exact_figures() {
-    let exact = bench_sites(&["in-place", "--variant", "naive", "--iterations", "1000"]);
-    let sampled = bench_sites(&[
-        "in-place",
-        "--variant",
-        "naive",
-        "--iterations",
-        "1000",
-        "--sample-every",
-        "32KiB",
-    ]);
+    let exact = bench_sites(1000, &["in-place", "--variant", "naive"]);
+    let sampled = bench_sites(
+        1000,
+        &["in-place", "--variant", "naive", "--sample-every", "32KiB"],
+    );
     let (exact, sampled) = (&exact[0]["sites"], &sampled[0]["sites"]);
     assert_eq!(exact["sample_every"], 0);
     assert_eq!(sampled["sample_every"], 32 * 1024);

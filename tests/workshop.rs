@@ -385,7 +385,8 @@ fn the_help_overlay_scrolls_to_the_end_of_the_glossary() {
 }
 
 /// string-processing's rows with their sites, measured in this process exactly as
-/// `heaplab bench string-processing --sites --iterations 5` measures them.
+/// `heaplab bench string-processing --sites --iterations 5 --sites-ops 5` measures them (the
+/// replay asked for all five operations, however slow the machine).
 fn string_processing_sites() -> Vec<heaplab::bench::Row> {
     use heaplab::bench::{self, Isolation, VariantChoice};
     let mut plan = bench::plan(
@@ -397,6 +398,7 @@ fn string_processing_sites() -> Vec<heaplab::bench::Row> {
     .expect("a plan");
     plan.runs = 1;
     plan.sites = true;
+    plan.sites_ops = Some(5);
     bench::run(&plan, &Isolation::InProcess, |_| {}).expect("measured")
 }
 

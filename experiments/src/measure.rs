@@ -43,6 +43,7 @@ pub const SITES_EVERY: Duration = Duration::from_secs(1);
 
 /// How long a bounded run's replay of its operations with sites captured may take: past it,
 /// the window is the first operations only (each captured allocation costs microseconds).
+/// A replay given a number of operations ([`Live::replay_sites_ops`]) has no time limit.
 pub const SITES_REPLAY_LIMIT: Duration = Duration::from_secs(2);
 
 /// How long to measure.
@@ -333,6 +334,9 @@ pub struct Live {
     sites_wanted: AtomicBool,
     /// 0: capture every allocation. Else sample one per about this many bytes.
     sites_sample_every: AtomicU64,
+    /// 0: a bounded run replays its operations for at most [`SITES_REPLAY_LIMIT`] (all of
+    /// them when sampled). Else it replays the first this many, however long they take.
+    sites_replay_ops: AtomicU64,
     /// The latest captured window of sites, until a watcher takes it.
     sites: Mutex<Option<RawSites>>,
 }
@@ -387,6 +391,15 @@ impl Live {
     /// run, however long, and the sites' figures are estimates.
     pub fn sample_sites(&self, bytes: u64) {
         self.sites_sample_every.store(bytes, Ordering::Relaxed);
+    }
+
+    /// Bounds a bounded run's replay by operations instead of time: with `Some(n)` the window
+    /// is the run's first `n` operations (all of them if it ran fewer), however long their
+    /// replay takes, so it does not depend on how fast the machine is. `None`: at most
+    /// [`SITES_REPLAY_LIMIT`] of replay when every allocation is captured, as by default.
+    pub fn replay_sites_ops(&self, ops: Option<u64>) {
+        self.sites_replay_ops
+            .store(ops.unwrap_or(0), Ordering::Relaxed);
     }
 
     fn sites_wanted(&self) -> bool {
@@ -546,8 +559,8 @@ pub fn run(slot: &WorkerSlot, spec: &Spec<'_>, live: &Live) -> Result<Measuremen
 /// A bounded run's sites: the workload set up again and warmed up as before, then the same
 /// operations replayed with every allocation captured, so that for a workload whose
 /// operations are the same each run (all of the catalog's) the sites add up to the run's own
-/// allocs/op. A replay longer than [`SITES_REPLAY_LIMIT`] stops early: its window is then the
-/// first operations. Nothing of it is in the run's figures, which are final by now.
+/// allocs/op. A replay longer than [`SITES_REPLAY_LIMIT`] stops early (unless given a number
+/// of operations, [`Live::replay_sites_ops`]): its window is then the first operations. Nothing of it is in the run's figures, which are final by now.
 fn replay_with_sites(slot: &WorkerSlot, spec: &Spec<'_>, live: &Live, warmup_ops: u64, ops: u64) {
     let replayed = panic::catch_unwind(AssertUnwindSafe(|| {
         let mut workload = match spec.input {
@@ -562,11 +575,12 @@ fn replay_with_sites(slot: &WorkerSlot, spec: &Spec<'_>, live: &Live, warmup_ops
         let start = Instant::now();
         let sample_every = live.sites_sample_every.load(Ordering::Relaxed);
         let capture = Capture::begin_sampled(slot, Some(&start), sample_every).ok()?;
-        // Sampled, a replay is cheap: it covers every operation of the run.
-        let limit = if sample_every == 0 {
-            SITES_REPLAY_LIMIT
-        } else {
-            Duration::MAX
+        // Sampled, a replay is cheap: it covers every operation of the run. Asked for a number
+        // of operations, it runs them all, however long they take.
+        let (ops, limit) = match live.sites_replay_ops.load(Ordering::Relaxed) {
+            0 if sample_every == 0 => (ops, SITES_REPLAY_LIMIT),
+            0 => (ops, Duration::MAX),
+            wanted => (ops.min(wanted), Duration::MAX),
         };
         let mut done = 0u64;
         while done < ops.max(1) && (done == 0 || start.elapsed() < limit) {

@@ -62,6 +62,11 @@ pub struct Job {
     /// ([`Live::sample_sites`]).
     #[serde(default)]
     pub sites_sample_every: u64,
+    /// With `sites`, in a bounded run: replay this many of its operations, however long that
+    /// takes, instead of at most [`crate::measure::SITES_REPLAY_LIMIT`]
+    /// ([`Live::replay_sites_ops`]).
+    #[serde(default)]
+    pub sites_ops: Option<u64>,
 }
 
 /// One line from a worker.
@@ -372,6 +377,7 @@ pub fn serve(job: &Job, find: impl Fn(&str) -> Option<&'static dyn Experiment>) 
     let live = Arc::new(Live::new());
     live.want_sites(job.sites);
     live.sample_sites(job.sites_sample_every);
+    live.replay_sites_ops(job.sites_ops);
     listen_for_commands(Arc::clone(&live));
     let (done_tx, done_rx) = mpsc::sync_channel(1);
     let runner = {
