@@ -11,10 +11,22 @@ use serde::{Deserialize, Serialize};
 
 use crate::bench::{Format, RenderError, Row, render_table, spread_text};
 
-/// A bench export, as `heaplab bench --format json` writes it.
+/// A bench export, as `heaplab bench --format json` writes it, or a dashboard's session file
+/// (the same rows, with a `session` header).
 #[derive(Deserialize)]
 struct Export {
     results: Vec<Row>,
+    #[serde(default)]
+    session: Option<crate::session::SessionInfo>,
+}
+
+/// The changes between two exports, and what the reader must know of where they come from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Compared {
+    /// One per experiment and variant both measured at the same size.
+    pub changes: Vec<Change>,
+    /// A line per side that is a dashboard session, saying what its intervals are.
+    pub notes: Vec<String>,
 }
 
 /// Why two exports cannot be compared: one line for the user, status 2.
@@ -82,7 +94,7 @@ pub struct Change {
     pub new_runs: usize,
 }
 
-fn read(path: &Path) -> Result<Vec<Row>, CompareError> {
+fn read(path: &Path) -> Result<Export, CompareError> {
     let shown = path.display().to_string();
     let text = std::fs::read(path).map_err(|e| CompareError::Read {
         path: shown.clone(),
@@ -92,7 +104,20 @@ fn read(path: &Path) -> Result<Vec<Row>, CompareError> {
         path: shown.clone(),
         reason: e.to_string(),
     })?;
-    Ok(export.results)
+    Ok(export)
+}
+
+/// What a session file's runs are: not independent processes, as bench's are.
+fn session_note(path: &Path, export: &Export) -> Option<String> {
+    export.session.as_ref().map(|s| {
+        format!(
+            "`{}` is a dashboard session: its runs are the dashboard's {} ms samples of one \
+             worker at a time, not independent runs, so its intervals are narrower than a bench \
+             export's",
+            path.display(),
+            s.sample_every_ms
+        )
+    })
 }
 
 /// The times per operation of a row's runs (its median alone for an export of one run).
@@ -106,9 +131,14 @@ fn runs_of(row: &Row) -> Vec<f64> {
 
 /// Compares the rows the two exports have in common (same experiment, variant and size), in
 /// the order of `old`. Rows that did not run to the end on either side are left out.
-pub fn compare(old_path: &Path, new_path: &Path) -> Result<Vec<Change>, CompareError> {
-    let old = read(old_path)?;
-    let new = read(new_path)?;
+pub fn compare(old_path: &Path, new_path: &Path) -> Result<Compared, CompareError> {
+    let old_export = read(old_path)?;
+    let new_export = read(new_path)?;
+    let notes = [(old_path, &old_export), (new_path, &new_export)]
+        .into_iter()
+        .filter_map(|(path, export)| session_note(path, export))
+        .collect();
+    let (old, new) = (&old_export.results, &new_export.results);
     let changes: Vec<Change> = old
         .iter()
         .filter_map(|before| {
@@ -126,7 +156,7 @@ pub fn compare(old_path: &Path, new_path: &Path) -> Result<Vec<Change>, CompareE
             new: new_path.display().to_string(),
         });
     }
-    Ok(changes)
+    Ok(Compared { changes, notes })
 }
 
 fn change(before: &Row, after: &Row) -> Option<Change> {
@@ -182,12 +212,14 @@ fn cells(c: &Change) -> Vec<String> {
 }
 
 /// Renders the changes in `format`, with a closing line that counts the significant ones.
-pub fn render(changes: &[Change], format: Format) -> Result<String, RenderError> {
+pub fn render(compared: &Compared, format: Format) -> Result<String, RenderError> {
+    let changes = &compared.changes;
     match format {
         Format::Json => {
             let mut text = serde_json::to_string_pretty(&serde_json::json!({
                 "heaplab_version": env!("CARGO_PKG_VERSION"),
                 "comparisons": changes,
+                "notes": compared.notes,
             }))?;
             text.push('\n');
             Ok(text)
@@ -211,6 +243,9 @@ pub fn render(changes: &[Change], format: Format) -> Result<String, RenderError>
                 "\n{significant} of {} changes significant at p < 0.05 (Mann-Whitney U); `~`: no significant change",
                 changes.len()
             );
+            for note in &compared.notes {
+                let _ = writeln!(text, "{note}");
+            }
             Ok(text)
         }
     }

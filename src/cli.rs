@@ -424,10 +424,10 @@ fn prepare(cli: Cli) -> Result<Job, UsageError> {
             prepare_bench(&args, max_memory)
         }
         Command::Compare { old, new, format } => {
-            let changes =
+            let compared =
                 crate::benchstat::compare(&old, &new).map_err(|e| UsageError(e.to_string()))?;
             Ok(Box::new(move || {
-                print_stdout(&crate::benchstat::render(&changes, format)?)?;
+                print_stdout(&crate::benchstat::render(&compared, format)?)?;
                 Ok(ExitCode::SUCCESS)
             }))
         }
@@ -630,14 +630,28 @@ fn dashboard_job(
     start: Option<Start>,
     workshop: crate::ui::workshop::WorkshopOptions,
 ) -> Result<ExitCode> {
-    match crate::ui::run(crate::ui::Options {
+    let ended = crate::ui::run(crate::ui::Options {
         fps: live.fps,
         start,
         budget: live.budget,
         input: live.input,
         workshop,
         launcher: Arc::new(launcher(live.max_memory)?),
-    })? {
+    })?;
+    // Not `eprintln!`: it panics when standard error is a terminal that is gone.
+    let _ = match &ended.session {
+        Ok(Some(path)) => writeln!(
+            std::io::stderr(),
+            "heaplab: this session's figures are in {} (heaplab compare reads it)",
+            path.display()
+        ),
+        Ok(None) => Ok(()),
+        Err(why) => writeln!(
+            std::io::stderr(),
+            "heaplab: could not keep this session's figures: {why}"
+        ),
+    };
+    match ended.ending {
         crate::ui::Ending::Quit => Ok(ExitCode::SUCCESS),
         // The shell's convention for "ended by signal N", so scripts can tell.
         crate::ui::Ending::Signal(signal) => Ok(ExitCode::from(128 + signal as u8)),

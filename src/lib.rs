@@ -19,6 +19,7 @@ pub mod lab;
 pub mod live;
 pub mod runner;
 pub mod scorecard;
+pub mod session;
 pub mod sites;
 pub mod trace;
 pub mod ui;

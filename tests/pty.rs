@@ -29,6 +29,9 @@ struct Session {
     stop_reading: Arc<AtomicBool>,
     /// The reader thread: it ends once every byte heaplab wrote has been parsed.
     reader: JoinHandle<()>,
+    /// heaplab's data directory for this session (exports, the session file), unless the
+    /// test names another: never the user's own.
+    data: tempfile::TempDir,
 }
 
 impl Session {
@@ -57,6 +60,8 @@ impl Session {
         let mut command = CommandBuilder::new(program);
         command.args(args);
         command.env("TERM", "xterm-256color");
+        let data = tempfile::tempdir().expect("a data directory");
+        command.env("HEAPLAB_DATA_DIR", data.path());
         if let Some(dir) = cwd {
             command.cwd(dir);
         }
@@ -87,6 +92,7 @@ impl Session {
             master: pty.master,
             stop_reading,
             reader,
+            data,
         }
     }
 
@@ -455,6 +461,54 @@ fn a_shows_where_the_running_variant_allocates_and_the_gutter_agrees() {
     s.keys("q");
     assert_eq!(s.wait_exit(), 0);
     s.assert_restored();
+}
+
+/// Item 11 of "Nothing lost, nothing misread": quitting keeps what was measured, in a session
+/// file whose path is printed on the way out, and `heaplab compare` reads it, saying that its
+/// intervals are the dashboard's samples.
+#[test]
+fn quitting_keeps_the_sessions_figures_in_a_file_compare_reads() {
+    let mut s = Session::start(&["run", "buffer-reuse"]);
+    s.wait_for("naive measured", |t| {
+        t.contains("allocation rate: ") && t.contains("1.00")
+    });
+    s.keys(" ");
+    s.wait_for("optimized measured", |t| t.contains("optimized vs naive"));
+    s.keys("q");
+    assert_eq!(s.wait_exit(), 0);
+    s.assert_restored();
+    let files: Vec<_> = std::fs::read_dir(s.data.path())
+        .expect("the data directory")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(files.len(), 1, "one session file: {files:?}");
+    let path = &files[0];
+    let screen: String = s.contents().lines().map(str::trim).collect();
+    assert!(
+        screen.contains(&path.display().to_string()),
+        "the path is printed on exit: {}\n{screen}",
+        path.display()
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path).expect("readable")).expect("JSON");
+    assert_eq!(json["session"]["source"], "dashboard");
+    let results = json["results"].as_array().expect("results");
+    let variants: Vec<&str> = results
+        .iter()
+        .filter_map(|r| r["variant"].as_str())
+        .collect();
+    assert_eq!(variants, ["naive", "optimized"], "{json}");
+    assert_eq!(results[0]["allocs_per_op"], 1.0, "naive's exact count");
+    assert_eq!(results[1]["allocs_per_op"], 0.0, "optimized's exact count");
+    let compared = std::process::Command::new(env!("CARGO_BIN_EXE_heaplab"))
+        .arg("compare")
+        .args([path, path])
+        .output()
+        .expect("compare runs");
+    let out = String::from_utf8_lossy(&compared.stdout);
+    assert!(compared.status.success(), "{out}");
+    assert!(out.contains("is a dashboard session"), "{out}");
 }
 
 /// `e` writes its SVG into heaplab's data directory (here `$XDG_DATA_HOME/heaplab`), never

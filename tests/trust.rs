@@ -140,3 +140,37 @@ fn words_and_figures_on_one_screen_agree() {
     let text = flat(&screen(&app, 140, 45));
     assert!(text.contains("3.0 MiB peak"), "the chart's peak:\n{text}");
 }
+
+/// Item 11: starting another experiment or another size clears the screen's figures, not the
+/// session's: everything measured is in what quitting writes, each variant and size apart.
+#[test]
+fn the_session_keeps_what_the_screen_cleared() {
+    let mut app = App::new(catalog());
+    app.handle(Action::StartStop, 0.0);
+    for i in 1..=10 {
+        let t = f64::from(i) * 0.5;
+        app.on_sample(sample(0, 1, t, 1.0e6, 3), t);
+    }
+    app.handle(Action::LargerWorkload, 5.0);
+    let mut bigger = sample(0, 2, 1.0, 1.0e6, 3);
+    bigger.size = 2048;
+    app.on_sample(bigger, 6.0);
+    app.handle(Action::SelectNext, 7.0);
+    app.handle(Action::StartStop, 7.0);
+    let session = app.session();
+    let kept: Vec<(usize, usize)> = session.iter().map(|m| (m.variant, m.sample.size)).collect();
+    assert_eq!(kept, [(0, 1024), (0, 2048)], "{session:?}");
+    assert!((session[0].sample.allocs_per_op() - 3.0).abs() < 1e-12);
+    assert_eq!(
+        session[0].intervals.len(),
+        9,
+        "the steady-state intervals go along"
+    );
+    let rows = heaplab::session::rows(catalog(), &session);
+    assert_eq!(rows[0].runs, 9);
+    assert!(
+        (rows[0].ns_per_op - 1000.0).abs() < 1e-6,
+        "{}",
+        rows[0].ns_per_op
+    );
+}

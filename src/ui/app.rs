@@ -93,6 +93,24 @@ impl Comparison {
 /// a second cannot be read anyway. The allocation and heap figures follow every sample.
 pub const SPEED_TEST_EVERY_SECS: f64 = 1.0;
 
+/// What a variant measured at one size, kept for the session file when the figures on screen
+/// are cleared (another experiment, another size) and at the end: its samples added up, and its
+/// steady-state intervals (ns/op per 100 ms sample).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measured {
+    /// Index into the catalog.
+    pub experiment: usize,
+    /// Variant index.
+    pub variant: usize,
+    /// Every run of it at this size, added up.
+    pub sample: Sample,
+    /// Its steady-state intervals, oldest first (at most [`MEASURED_INTERVALS`]).
+    pub intervals: Vec<f64>,
+}
+
+/// The intervals a session keeps per variant and size: an hour of 100 ms samples.
+pub const MEASURED_INTERVALS: usize = 36_000;
+
 /// Intervals of a run's first half second of measuring are left out of its speed: caches
 /// and the heap are still settling after a (re)start.
 pub const STEADY_AFTER_SECS: f64 = 0.5;
@@ -248,6 +266,9 @@ pub struct App {
     /// The variant other than naive that had a sample last: the verdict's subject while
     /// naive runs.
     last_other_variant: Option<usize>,
+    /// What was measured before the figures on screen were last cleared, one entry per
+    /// experiment, variant and size (bounded by the catalog's variants and the sizes tried).
+    measured: Vec<Measured>,
     last_sample: Option<Sample>,
 }
 
@@ -284,6 +305,7 @@ impl App {
             sites: Vec::new(),
             previous_variant: None,
             last_other_variant: None,
+            measured: Vec::new(),
             last_sample: None,
         }
     }
@@ -387,7 +409,50 @@ impl App {
         }]
     }
 
+    /// Keeps what the figures on screen measured, before they are cleared.
+    fn keep_measured(&mut self) {
+        let Some(experiment) = self.stats_for else {
+            return;
+        };
+        for (variant, sample) in self.stats.iter().enumerate() {
+            let Some(sample) = *sample else { continue };
+            let mut intervals = self.intervals(variant);
+            match self.measured.iter_mut().find(|m| {
+                m.experiment == experiment && m.variant == variant && m.sample.size == sample.size
+            }) {
+                Some(kept) => {
+                    kept.sample = sample.after(&kept.sample);
+                    kept.intervals.append(&mut intervals);
+                    let over = kept.intervals.len().saturating_sub(MEASURED_INTERVALS);
+                    kept.intervals.drain(..over);
+                }
+                None => self.measured.push(Measured {
+                    experiment,
+                    variant,
+                    sample,
+                    intervals,
+                }),
+            }
+        }
+    }
+
+    /// Everything this session measured, whatever was cleared from the screen since: what
+    /// quitting writes to the session file.
+    #[must_use]
+    pub fn session(&self) -> Vec<Measured> {
+        let mut all = Self {
+            measured: self.measured.clone(),
+            stats: self.stats.clone(),
+            speed_intervals: self.speed_intervals.clone(),
+            stats_for: self.stats_for,
+            ..Self::new(self.experiments)
+        };
+        all.keep_measured();
+        all.measured
+    }
+
     fn clear_figures(&mut self) {
+        self.keep_measured();
         self.history.clear();
         self.stats.clear();
         self.earlier.clear();
@@ -676,6 +741,7 @@ impl App {
         running.size = size;
         running.phase = Phase::SettingUp;
         // Per-operation figures of another size are not comparable.
+        self.keep_measured();
         self.stats.clear();
         self.earlier.clear();
         self.speed_intervals.clear();

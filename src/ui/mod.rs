@@ -91,9 +91,18 @@ pub enum Ending {
     Signal(i32),
 }
 
+/// How the dashboard ended, and where the session's figures went.
+#[derive(Debug)]
+pub struct Ended {
+    /// Quit or signal.
+    pub ending: Ending,
+    /// The session file written (`Ok(None)`: nothing was measured), or why it could not be.
+    pub session: Result<Option<std::path::PathBuf>, String>,
+}
+
 /// Opens the dashboard and runs it until the user quits or a signal arrives. The terminal is
 /// restored on every way out: return, error, panic (ratatui's hook) and signal.
-pub fn run(options: Options) -> Result<Ending> {
+pub fn run(options: Options) -> Result<Ended> {
     if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
         return Err(NotATerminal.into());
     }
@@ -244,7 +253,7 @@ pub fn event_loop<B: Backend>(
     rx: &Receiver<AppEvent>,
     tx: &SyncSender<AppEvent>,
     options: Options,
-) -> Result<Ending>
+) -> Result<Ended>
 where
     B::Error: Send + Sync + 'static,
 {
@@ -343,7 +352,13 @@ where
     if let Some(recorder) = loop_state.recorder.take() {
         recorder.finish()?;
     }
-    Ok(loop_state.ending)
+    // However the session ends, what it measured is kept.
+    let session =
+        crate::session::save(app.experiments, &app.session()).map_err(|e| format!("{e:#}"));
+    Ok(Ended {
+        ending: loop_state.ending,
+        session,
+    })
 }
 
 /// The loop's side of things: the runner and the sender it gives runners.

@@ -1,0 +1,99 @@
+//! The session file: what a dashboard session measured, written when it ends (however it
+//! ends), so that quitting by mistake loses nothing. It is a bench export (`{"results":
+//! [...]}`, one row per experiment, variant and size) with a `session` header that says where
+//! its figures come from: `heaplab compare` reads it like any export and says so.
+
+use std::path::PathBuf;
+
+use heaplab_experiments::{Experiment, stats};
+use serde::{Deserialize, Serialize};
+
+use crate::bench::Row;
+use crate::runner::DEFAULT_SAMPLE_EVERY;
+use crate::ui::app::Measured;
+
+/// Where a session file's figures come from, and for how long each variant ran.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// Always `dashboard`.
+    pub source: String,
+    /// The dashboard's sample period: each interval behind a row's `ns_per_op_runs` is one.
+    pub sample_every_ms: u64,
+    /// When the session ended, seconds since the Unix epoch.
+    pub ended_unix_secs: u64,
+    /// Per row, in the same order: how long the variant was measured, all its runs added up.
+    pub measured_secs: Vec<f64>,
+}
+
+#[derive(Serialize)]
+struct SessionFile<'a> {
+    heaplab_version: &'static str,
+    session: &'a SessionInfo,
+    results: &'a [Row],
+}
+
+/// One row per experiment, variant and size: the counts over every operation measured, and
+/// ns/op as the dashboard's table shows it (the median of the steady-state intervals, with its
+/// 95% interval), the intervals themselves as the row's runs.
+#[must_use]
+pub fn rows(experiments: &[&'static dyn Experiment], measured: &[Measured]) -> Vec<Row> {
+    measured
+        .iter()
+        .map(|m| {
+            let info = experiments[m.experiment].info();
+            let name = info.variants[m.variant].name;
+            let mut row = Row::from_sample(info, name, m.sample.size, &m.sample);
+            if !m.intervals.is_empty() {
+                let work_per_op = if row.ops_per_sec > 0.0 {
+                    row.work_per_sec / row.ops_per_sec
+                } else {
+                    0.0
+                };
+                row.ns_per_op = stats::median(&m.intervals);
+                row.ns_per_op_ci95 = stats::median_ci(&m.intervals).map(|(l, h)| [l, h]);
+                row.ops_per_sec = 1e9 / row.ns_per_op;
+                row.ops_per_sec_ci95 = row.ns_per_op_ci95.map(|[l, h]| [1e9 / h, 1e9 / l]);
+                row.work_per_sec = row.ops_per_sec * work_per_op;
+                row.runs = m.intervals.len();
+                row.ns_per_op_runs.clone_from(&m.intervals);
+            }
+            row
+        })
+        .collect()
+}
+
+/// Writes the session's figures to `session-ID-UNIXTIME.json` in heaplab's data directory
+/// and returns its path; `None` if nothing was measured.
+pub fn save(
+    experiments: &[&'static dyn Experiment],
+    measured: &[Measured],
+) -> color_eyre::Result<Option<PathBuf>> {
+    if measured.is_empty() {
+        return Ok(None);
+    }
+    let rows = rows(experiments, measured);
+    let ended = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let info = SessionInfo {
+        source: "dashboard".to_owned(),
+        sample_every_ms: DEFAULT_SAMPLE_EVERY.as_millis() as u64,
+        ended_unix_secs: ended,
+        measured_secs: measured
+            .iter()
+            .map(|m| m.sample.measured_for.as_secs_f64())
+            .collect(),
+    };
+    let mut text = serde_json::to_string_pretty(&SessionFile {
+        heaplab_version: env!("CARGO_PKG_VERSION"),
+        session: &info,
+        results: &rows,
+    })?;
+    text.push('\n');
+    let id = experiments[measured[measured.len() - 1].experiment]
+        .info()
+        .id;
+    let path = crate::files::data_dir()?.join(format!("session-{id}-{ended}.json"));
+    crate::files::write(&path, text.as_bytes())?;
+    Ok(Some(path))
+}
