@@ -5,11 +5,11 @@
 
 use std::path::PathBuf;
 
-use heaplab_experiments::{Experiment, stats};
+use heaplab_experiments::{Experiment, ExperimentInfo, stats};
 use serde::{Deserialize, Serialize};
 
 use crate::bench::Row;
-use crate::runner::DEFAULT_SAMPLE_EVERY;
+use crate::runner::{DEFAULT_SAMPLE_EVERY, Sample};
 use crate::ui::app::Measured;
 
 /// Where a session file's figures come from, and for how long each variant ran.
@@ -32,34 +32,49 @@ struct SessionFile<'a> {
     results: &'a [Row],
 }
 
-/// One row per experiment, variant and size: the counts over every operation measured, and
-/// ns/op as the dashboard's table shows it (the median of the steady-state intervals, with its
-/// 95% interval), the intervals themselves as the row's runs.
+/// One row per experiment, variant and size (see [`row`]).
 #[must_use]
 pub fn rows(experiments: &[&'static dyn Experiment], measured: &[Measured]) -> Vec<Row> {
     measured
         .iter()
         .map(|m| {
-            let info = experiments[m.experiment].info();
-            let name = info.variants[m.variant].name;
-            let mut row = Row::from_sample(info, name, m.sample.size, &m.sample);
-            if !m.intervals.is_empty() {
-                let work_per_op = if row.ops_per_sec > 0.0 {
-                    row.work_per_sec / row.ops_per_sec
-                } else {
-                    0.0
-                };
-                row.ns_per_op = stats::median(&m.intervals);
-                row.ns_per_op_ci95 = stats::median_ci(&m.intervals).map(|(l, h)| [l, h]);
-                row.ops_per_sec = 1e9 / row.ns_per_op;
-                row.ops_per_sec_ci95 = row.ns_per_op_ci95.map(|[l, h]| [1e9 / h, 1e9 / l]);
-                row.work_per_sec = row.ops_per_sec * work_per_op;
-                row.runs = m.intervals.len();
-                row.ns_per_op_runs.clone_from(&m.intervals);
-            }
-            row
+            row(
+                experiments[m.experiment].info(),
+                m.variant,
+                &m.sample,
+                &m.intervals,
+            )
         })
         .collect()
+}
+
+/// A dashboard variant's row: the counts over every operation measured, and ns/op as the
+/// dashboard's table shows it (the median of the steady-state `intervals`, with its 95%
+/// interval), the intervals themselves as the row's runs.
+#[must_use]
+pub fn row(
+    info: &'static ExperimentInfo,
+    variant: usize,
+    sample: &Sample,
+    intervals: &[f64],
+) -> Row {
+    let name = info.variants[variant].name;
+    let mut row = Row::from_sample(info, name, sample.size, sample);
+    if !intervals.is_empty() {
+        let work_per_op = if row.ops_per_sec > 0.0 {
+            row.work_per_sec / row.ops_per_sec
+        } else {
+            0.0
+        };
+        row.ns_per_op = stats::median(intervals);
+        row.ns_per_op_ci95 = stats::median_ci(intervals).map(|(l, h)| [l, h]);
+        row.ops_per_sec = 1e9 / row.ns_per_op;
+        row.ops_per_sec_ci95 = row.ns_per_op_ci95.map(|[l, h]| [1e9 / h, 1e9 / l]);
+        row.work_per_sec = row.ops_per_sec * work_per_op;
+        row.runs = intervals.len();
+        row.ns_per_op_runs = intervals.to_vec();
+    }
+    row
 }
 
 /// Writes the session's figures to `session-ID-UNIXTIME.json` in heaplab's data directory

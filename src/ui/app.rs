@@ -800,6 +800,7 @@ impl App {
                     experiments: self.experiments,
                     running: self.running.map(|r| r.experiment),
                     stats: &self.stats,
+                    intervals: &self.speed_intervals,
                     size: self.running.map_or(0, |r| r.size),
                 },
             )

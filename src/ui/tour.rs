@@ -76,6 +76,9 @@ pub struct Seen<'a> {
     pub running: Option<usize>,
     /// Its variants' latest figures, by variant index.
     pub stats: &'a [Option<Sample>],
+    /// Its variants' steady-state intervals (ns/op), by variant index: the speed is judged
+    /// on these, as the dashboard's verdict line judges it, so the two agree.
+    pub intervals: &'a [std::collections::VecDeque<f64>],
     /// Its workload size.
     pub size: usize,
 }
@@ -136,7 +139,8 @@ impl Tour {
     }
 }
 
-/// The step's figures as bench rows, scored by the scorecard's own rules.
+/// The step's figures as bench rows, scored by the scorecard's own rules: ns/op from the
+/// steady-state intervals, as the dashboard's table and verdict line take it.
 fn result(seen: &Seen, step: usize) -> Option<Score> {
     let info = seen.experiments[step].info();
     let rows: Vec<Row> = seen
@@ -145,12 +149,14 @@ fn result(seen: &Seen, step: usize) -> Option<Score> {
         .enumerate()
         .filter_map(|(i, stats)| {
             let sample = stats.as_ref()?;
-            Some(Row::from_sample(
-                info,
-                info.variants[i].name,
-                seen.size,
-                sample,
-            ))
+            let intervals: Vec<f64> = seen
+                .intervals
+                .get(i)
+                .map(|d| d.iter().copied().collect())
+                .unwrap_or_default();
+            let mut sample = *sample;
+            sample.size = seen.size;
+            Some(crate::session::row(info, i, &sample, &intervals))
         })
         .collect();
     scorecard::score(&rows, info.targets)
