@@ -73,6 +73,7 @@ impl App {
 /// Draws the open budget prompt: a box in the middle of `area` with what is typed, the
 /// budget in force, what is accepted, and how to cancel.
 pub fn render_prompt(typed: &str, current: Option<u64>, area: Rect, buf: &mut Buffer) {
+    super::fit::cover();
     let now = current.map_or_else(|| "none".to_owned(), units::bytes);
     let lines = vec![
         Line::from(vec![

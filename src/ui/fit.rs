@@ -152,6 +152,20 @@ pub fn path_wordings(path: &str) -> Vec<String> {
     out
 }
 
+/// The columns a ratatui `Table` with these `constraints` (one column apart, no selection
+/// symbol) gives each column within `width`: the room each cell's text has.
+#[must_use]
+pub fn table_columns(constraints: &[ratatui::layout::Constraint], width: u16) -> Vec<usize> {
+    use ratatui::layout::{Flex, Layout, Rect};
+    Layout::horizontal(constraints.iter().copied())
+        .flex(Flex::Start)
+        .spacing(1)
+        .split(Rect::new(0, 0, width, 1))
+        .iter()
+        .map(|r| usize::from(r.width))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

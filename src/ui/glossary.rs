@@ -142,6 +142,7 @@ pub fn max_lines() -> u16 {
 
 /// Draws the help overlay over `area`, scrolled down by `scroll` lines.
 pub fn render_help(scroll: u16, area: Rect, buf: &mut Buffer) {
+    super::fit::cover();
     let width = 110.min(area.width.saturating_sub(2));
     let height = area.height.saturating_sub(2);
     let popup = area.centered(Constraint::Length(width), Constraint::Length(height));
