@@ -19,6 +19,8 @@ pub struct Fitted {
     pub room: usize,
     /// The wording chosen, whole; `None` when none fitted (the text is left out, not cut).
     pub chosen: Option<String>,
+    /// Whether it is a line of a wrapped paragraph (which may be scrolled out of view).
+    pub wrapped: bool,
 }
 
 thread_local! {
@@ -43,13 +45,14 @@ pub fn cover() {
     });
 }
 
-fn record(wordings: &[&str], room: usize, chosen: Option<&str>) {
+fn record(wordings: &[&str], room: usize, chosen: Option<&str>, wrapped: bool) {
     LOG.with(|log| {
         if let Some(log) = log.borrow_mut().as_mut() {
             log.push(Fitted {
                 wordings: wordings.iter().map(|w| (*w).to_owned()).collect(),
                 room,
                 chosen: chosen.map(str::to_owned),
+                wrapped,
             });
         }
     });
@@ -64,13 +67,15 @@ pub fn width(text: &str) -> usize {
 /// The longest of `wordings` (given longest first, each a whole way of saying the text) that
 /// fits in `room` columns; `None` if none does. Nothing is ever cut.
 pub fn longest<S: AsRef<str>>(room: usize, wordings: &[S]) -> Option<&str> {
-    let chosen = wordings
-        .iter()
-        .map(AsRef::as_ref)
-        .find(|w| width(w) <= room);
+    longest_index(room, wordings).map(|i| wordings[i].as_ref())
+}
+
+/// [`longest`], as its index in `wordings`: for a text drawn in pieces of different styles.
+pub fn longest_index<S: AsRef<str>>(room: usize, wordings: &[S]) -> Option<usize> {
+    let chosen = wordings.iter().position(|w| width(w.as_ref()) <= room);
     if LOG.with(|log| log.borrow().is_some()) {
         let offered: Vec<&str> = wordings.iter().map(AsRef::as_ref).collect();
-        record(&offered, room, chosen);
+        record(&offered, room, chosen.map(|i| offered[i]), false);
     }
     chosen
 }
@@ -98,12 +103,69 @@ fn ends_in_digit(word: &str) -> bool {
         .ends_with(|c: char| c.is_ascii_digit())
 }
 
-/// A no-break space: textwrap breaks only at ASCII spaces.
+/// A no-break space: lines break only at ASCII spaces (and [`BREAK`]).
 const GLUE: char = '\u{a0}';
 
+/// A place a word wider than its room may break without a space (never shown).
+const BREAK: char = '\u{200b}';
+
+/// Where a word too wide for its room may break: after punctuation that ends a piece of code
+/// or data (`split().`, `usage_idle=`, `91.250,`), never inside a number.
+fn break_points(word: &str) -> String {
+    let chars: Vec<char> = word.chars().collect();
+    let mut out = String::with_capacity(word.len() + 8);
+    for (i, &c) in chars.iter().enumerate() {
+        out.push(c);
+        let next = chars.get(i + 1).copied();
+        let breaks = match c {
+            ',' | ';' | '=' | '/' => true,
+            '.' | ':' | '(' | ')' => next.is_some_and(|n| n.is_alphabetic() || n == '_'),
+            _ => false,
+        };
+        if breaks && next.is_some() {
+            out.push(BREAK);
+        }
+    }
+    out
+}
+
+/// textwrap's words, split at spaces as its `AsciiSpace` does, and also at [`BREAK`], where
+/// the pieces join with no space.
+fn words(line: &str) -> Box<dyn Iterator<Item = textwrap::core::Word<'_>> + '_> {
+    use textwrap::core::Word;
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut in_space = false;
+    for (i, c) in line.char_indices() {
+        if c == BREAK {
+            // The marker is the word's "whitespace": joined on a line the pieces keep it (it is
+            // taken out afterwards), and textwrap counts its bytes as columns, so a line with
+            // it is never judged narrower than it is.
+            let end = i + c.len_utf8();
+            if start < i {
+                let mut word = Word::from(&line[start..i]);
+                word.whitespace = &line[i..end];
+                out.push(word);
+            }
+            start = end;
+            in_space = false;
+            continue;
+        }
+        if in_space && c != ' ' {
+            out.push(Word::from(&line[start..i]));
+            start = i;
+        }
+        in_space = c == ' ';
+    }
+    if start < line.len() {
+        out.push(Word::from(&line[start..]));
+    }
+    Box::new(out.into_iter())
+}
+
 /// `text` in lines of at most `room` columns, broken only between words, a number kept on the
-/// line of its unit. A word longer than the room gets a line of its own (and the record shows
-/// it did not fit): words are never split.
+/// line of its unit. A word wider than the room breaks after its punctuation (code, data); one
+/// that has none gets a line of its own, and the record shows it did not fit.
 #[must_use]
 pub fn wrap(room: usize, text: &str) -> Vec<String> {
     // Glue each unit to its number, so no line ends on `1.0` with `MiB` on the next.
@@ -114,28 +176,51 @@ pub fn wrap(room: usize, text: &str) -> Vec<String> {
             let after_number = ends_in_digit(prev) && is_unit(word);
             glued.push(if after_number { GLUE } else { ' ' });
         }
-        glued.push_str(word);
+        if width(word) > room {
+            glued.push_str(&break_points(word));
+        } else {
+            glued.push_str(word);
+        }
         previous = Some(word);
     }
     let options = textwrap::Options::new(room.max(1))
         .break_words(false)
+        .word_separator(textwrap::WordSeparator::Custom(words))
         .word_splitter(textwrap::WordSplitter::NoHyphenation);
     let lines: Vec<String> = textwrap::wrap(&glued, options)
         .into_iter()
-        .map(|line| line.replace(GLUE, " "))
+        .map(|line| line.replace(GLUE, " ").replace(BREAK, ""))
         .collect();
     for line in &lines {
         let fits = width(line) <= room;
-        record(&[line.as_str()], room, fits.then_some(line.as_str()));
+        record(&[line.as_str()], room, fits.then_some(line.as_str()), true);
     }
     lines
 }
 
-/// Shorter wordings of a Rust path (`a::b::c::f`): the same path without its leading
-/// components, one by one, down to the last (`b::c::f`, `c::f`, `f`). Components inside
-/// `<...>` are not split.
+/// Shorter wordings of a Rust path (`a::b::c::f`), longest first: the path without its
+/// leading components (`b::c::f`, `c::f`, `f`), and without the closures it ends in
+/// (`f::{{closure}}` is also `f`). Components inside `<...>` are not split, and no wording
+/// starts at a closure: `{{closure}}` alone names nothing.
 #[must_use]
 pub fn path_wordings(path: &str) -> Vec<String> {
+    const CLOSURE: &str = "::{{closure}}";
+    let mut named = path;
+    while let Some(rest) = named.strip_suffix(CLOSURE) {
+        named = rest;
+    }
+    let mut out = tails(path);
+    if named != path && !named.is_empty() {
+        out.extend(tails(named));
+    }
+    out.retain(|w| !w.starts_with("{{closure}}"));
+    out.sort_by_key(|w| std::cmp::Reverse(width(w)));
+    out.dedup();
+    out
+}
+
+/// `path` and each tail of it after a top-level `::`.
+fn tails(path: &str) -> Vec<String> {
     let mut out = vec![path.to_owned()];
     let mut depth = 0usize;
     let bytes = path.as_bytes();
@@ -192,6 +277,7 @@ mod tests {
                 wordings: vec!["a longer one".into(), "short".into()],
                 room: 6,
                 chosen: Some("short".into()),
+                wrapped: false,
             }]
         );
         let ((), log) = observe(|| {
@@ -227,6 +313,23 @@ mod tests {
         let (lines, log) = observe(|| wrap(5, "a string-processing b"));
         assert_eq!(lines, ["a", "string-processing", "b"]);
         assert_eq!(log[1].chosen, None);
+        // Code and data break after their punctuation, numbers whole, nothing added or lost.
+        assert_eq!(
+            wrap(
+                12,
+                "like split().map(to_string).collect() or usage_idle=91.250,x=6.125"
+            ),
+            [
+                "like",
+                "split().",
+                "map(",
+                "to_string).",
+                "collect() or",
+                "usage_idle=",
+                "91.250,x=",
+                "6.125",
+            ]
+        );
     }
 
     #[test]
@@ -244,5 +347,14 @@ mod tests {
             ["<alloc::vec::Vec<T> as core::Clone>::clone", "clone"]
         );
         assert_eq!(path_wordings("main"), ["main"]);
+        assert_eq!(
+            path_wordings("sp::normalize::{{closure}}"),
+            [
+                "sp::normalize::{{closure}}",
+                "normalize::{{closure}}",
+                "sp::normalize",
+                "normalize"
+            ]
+        );
     }
 }
