@@ -378,10 +378,14 @@ fn phase_words(app: &App) -> (String, String) {
     }
 }
 
-fn render_numbers(app: &App, area: Rect, buf: &mut Buffer) {
-    let experiment = app.shown_experiment();
-    let info = experiment.info();
-    let size = app.running.map_or(info.default_size, |r| r.size);
+/// The numbers table's header, rows and columns for the variants `shown`, in a table
+/// `width` wide: the fullest table whose every header and cell fits its column whole.
+fn numbers_body(
+    app: &App,
+    shown: std::ops::Range<usize>,
+    width: u16,
+) -> (Row<'static>, Vec<Row<'static>>, Vec<Constraint>) {
+    let info = app.shown_experiment().info();
     let name_width = info
         .variants
         .iter()
@@ -389,15 +393,6 @@ fn render_numbers(app: &App, area: Rect, buf: &mut Buffer) {
         .max()
         .unwrap_or(7)
         .max(7) as u16;
-    // Rows that fit (the last line is the experiment's own counters, when it reports any);
-    // the running variant's row is always among them.
-    let counter_line = !app.counters.is_empty() && area.height >= 6;
-    let fits = usize::from(area.height.saturating_sub(3 + u16::from(counter_line))).max(1);
-    let running = app.running.map_or(0, |r| r.variant);
-    let first = running
-        .saturating_sub(fits - 1)
-        .min(info.variants.len().saturating_sub(fits));
-    let shown = first..(first + fits).min(info.variants.len());
     let cells_at = |density: Density| -> Vec<Vec<Vec<String>>> {
         shown
             .clone()
@@ -422,7 +417,7 @@ fn render_numbers(app: &App, area: Rect, buf: &mut Buffer) {
         .into_iter()
         .map(|density| (density, cells_at(density)))
         .find(|(density, rows)| {
-            let rooms = cell_rooms(&table_widths(name_width, *density), area.width);
+            let rooms = cell_rooms(&table_widths(name_width, *density), width);
             let headers: Vec<Vec<String>> = table_headers(*density)
                 .iter()
                 .map(|h| vec![(*h).to_owned()])
@@ -431,7 +426,7 @@ fn render_numbers(app: &App, area: Rect, buf: &mut Buffer) {
         })
         .unwrap_or_else(|| (Density::Tiny, cells_at(Density::Tiny)));
     let widths = table_widths(name_width, density);
-    let rooms = cell_rooms(&widths, area.width);
+    let rooms = cell_rooms(&widths, width);
     let header = Row::new(
         table_headers(density)
             .iter()
@@ -458,6 +453,23 @@ fn render_numbers(app: &App, area: Rect, buf: &mut Buffer) {
             )
         })
         .collect();
+    (header, rows, widths)
+}
+
+fn render_numbers(app: &App, area: Rect, buf: &mut Buffer) {
+    let experiment = app.shown_experiment();
+    let info = experiment.info();
+    let size = app.running.map_or(info.default_size, |r| r.size);
+    // Rows that fit (the last line is the experiment's own counters, when it reports any);
+    // the running variant's row is always among them.
+    let counter_line = !app.counters.is_empty() && area.height >= 6;
+    let fits = usize::from(area.height.saturating_sub(3 + u16::from(counter_line))).max(1);
+    let running = app.running.map_or(0, |r| r.variant);
+    let first = running
+        .saturating_sub(fits - 1)
+        .min(info.variants.len().saturating_sub(fits));
+    let shown = first..(first + fits).min(info.variants.len());
+    let (header, rows, widths) = numbers_body(app, shown, area.width);
     let (phase, phase_short) = phase_words(app);
     let titles = [
         format!(" {} · size {size} {}{phase} ", info.id, info.size_unit),
@@ -495,24 +507,29 @@ fn render_numbers(app: &App, area: Rect, buf: &mut Buffer) {
         .block(block)
         .render(area, buf);
     if counter_line {
-        // What the why tells you to watch: pool hits and misses, cache hit rate, waste.
-        let line = Rect {
-            x: area.x + 1,
-            y: area.y + area.height - 2,
-            width: area.width.saturating_sub(2),
-            height: 1,
-        };
-        let name = app.variant_name(app.running.map_or(0, |r| r.variant));
-        // As many counters as fit whole, in the order the experiment reports them.
-        let mut wordings = vec![format!("{name}:")];
-        for (counter, value) in &app.counters {
-            let entry = format!(" {} {}", counter.replace('_', " "), units::count(*value));
-            let longer = format!("{}{entry}", wordings[0]);
-            wordings.insert(0, longer);
-        }
-        let text = super::fit::longest_or_empty(usize::from(line.width), &wordings);
-        Paragraph::new(text).render(line, buf);
+        render_counters(app, area, buf);
     }
+}
+
+/// What the why tells you to watch (pool hits and misses, cache hit rate, waste) on the
+/// numbers panel's last line inside its border.
+fn render_counters(app: &App, area: Rect, buf: &mut Buffer) {
+    let line = Rect {
+        x: area.x + 1,
+        y: area.y + area.height - 2,
+        width: area.width.saturating_sub(2),
+        height: 1,
+    };
+    let name = app.variant_name(app.running.map_or(0, |r| r.variant));
+    // As many counters as fit whole, in the order the experiment reports them.
+    let mut wordings = vec![format!("{name}:")];
+    for (counter, value) in &app.counters {
+        let entry = format!(" {} {}", counter.replace('_', " "), units::count(*value));
+        let longer = format!("{}{entry}", wordings[0]);
+        wordings.insert(0, longer);
+    }
+    let text = super::fit::longest_or_empty(usize::from(line.width), &wordings);
+    Paragraph::new(text).render(line, buf);
 }
 
 /// Left, the latest notice (until the next key) and the main keys; right, always whole,
