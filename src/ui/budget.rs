@@ -9,6 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget as _};
 
 use super::app::{App, Effect};
+use super::fit;
 use crate::runner::Command;
 use crate::units::{self, Size};
 
@@ -73,18 +74,27 @@ impl App {
 /// Draws the open budget prompt: a box in the middle of `area` with what is typed, the
 /// budget in force, what is accepted, and how to cancel.
 pub fn render_prompt(typed: &str, current: Option<u64>, area: Rect, buf: &mut Buffer) {
+    super::fit::cover();
     let now = current.map_or_else(|| "none".to_owned(), units::bytes);
+    // Inside the double border, with a column to spare on the right.
+    let room = usize::from(area.width.saturating_sub(3));
+    let hint = fit::longest_or_empty(
+        room,
+        &[
+            format!(" now {now}; a size like 64MiB or 1GiB, empty for none"),
+            format!(" now {now}; e.g. 64MiB, empty for none"),
+            format!(" now {now}"),
+        ],
+    );
+    let keys = fit::longest_or_empty(room, &[" Enter sets it · Esc cancels", " Enter · Esc"]);
     let lines = vec![
         Line::from(vec![
             Span::raw(" budget: ").bold(),
             Span::raw(typed.to_owned()).fg(Color::LightYellow),
             Span::raw("▏").fg(Color::LightYellow),
         ]),
-        Line::from(format!(
-            " now {now}; a size like 64MiB or 1GiB, empty for none"
-        ))
-        .fg(Color::Gray),
-        Line::from(" Enter sets it · Esc cancels").fg(Color::Gray),
+        Line::from(hint).fg(Color::Gray),
+        Line::from(keys).fg(Color::Gray),
     ];
     let width = lines
         .iter()

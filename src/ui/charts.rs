@@ -232,12 +232,7 @@ fn y_axis(max: f64, format: fn(f64) -> String) -> Axis<'static> {
 /// text shortens by dropping words, never by cutting a number. Empty if none fits.
 #[must_use]
 pub fn fit(width: u16, candidates: &[String]) -> String {
-    let room = usize::from(width.saturating_sub(2));
-    candidates
-        .iter()
-        .find(|c| c.chars().count() <= room)
-        .cloned()
-        .unwrap_or_default()
+    super::fit::longest_or_empty(usize::from(width.saturating_sub(2)), candidates)
 }
 
 /// A chart's frame: the first of its titles that fits on top, and its legend in the bottom

@@ -165,7 +165,17 @@ fn render_list(app: &App, area: Rect, buf: &mut Buffer) {
         if members.is_empty() {
             continue;
         }
-        lines.push(Line::from(format!("{} {}", section.code(), section.title())).bold());
+        let room = usize::from(area.width.saturating_sub(2));
+        lines.push(
+            Line::from(super::fit::longest_or_empty(
+                room,
+                &[
+                    format!("{} {}", section.code(), section.title()),
+                    section.code().to_owned(),
+                ],
+            ))
+            .bold(),
+        );
         for (index, experiment) in members {
             let info = experiment.info();
             let marker = match app.running {
@@ -173,14 +183,17 @@ fn render_list(app: &App, area: Rect, buf: &mut Buffer) {
                 Some(r) if r.experiment == index => "▶ ",
                 _ => "  ",
             };
-            let mut spans = vec![Span::raw(marker), Span::raw(info.id)];
             let room = usize::from(area.width.saturating_sub(2));
-            if let Some(r) = app.running.filter(|r| {
-                r.experiment == index
-                    && 3 + info.id.len() + app.variant_name(r.variant).len() <= room
-            }) {
-                spans.push(Span::raw(" "));
-                spans.push(Span::raw(app.variant_name(r.variant)).fg(variant_color(r.variant)));
+            let id = super::fit::longest_or_empty(room.saturating_sub(2), &[info.id]);
+            let mut spans = vec![Span::raw(marker), Span::raw(id)];
+            // The running variant beside its experiment, when it fits whole.
+            if let Some(r) = app.running.filter(|r| r.experiment == index) {
+                let name = app.variant_name(r.variant);
+                let beside = room.saturating_sub(3 + info.id.len());
+                if !super::fit::longest_or_empty(beside, &[name, ""]).is_empty() {
+                    spans.push(Span::raw(" "));
+                    spans.push(Span::raw(name).fg(variant_color(r.variant)));
+                }
             }
             let mut line = Line::from(spans);
             if index == app.selected {
@@ -195,17 +208,43 @@ fn render_list(app: &App, area: Rect, buf: &mut Buffer) {
     Paragraph::new(lines).block(block).render(area, buf);
 }
 
-/// A variant's row of the numbers panel. Speed is over the steady-state intervals, with its
-/// spread once there are enough of them; until there are any, the run's figure so far.
-fn variant_row<'a>(
+/// How much the numbers table shows: every level keeps each figure whole, and the first level
+/// whose columns hold every header and cell (in one of its wordings) is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Density {
+    /// Every column, long headers, throughput with the experiment's unit of work.
+    Full,
+    /// Short headers, ops/s alone.
+    Compact,
+    /// No bytes/op (the bytes chart and bench have it).
+    Narrow,
+    /// No ops/s either: it is ns/op the other way round.
+    Tiny,
+}
+
+impl Density {
+    const ALL: [Density; 4] = [
+        Density::Full,
+        Density::Compact,
+        Density::Narrow,
+        Density::Tiny,
+    ];
+
+    fn bytes_per_op(self) -> bool {
+        matches!(self, Density::Full | Density::Compact)
+    }
+}
+
+/// A variant's cells in the numbers panel, each as its wordings, longest first. Speed is over
+/// the steady-state intervals, with its spread once there are enough of them; until there are
+/// any, the run's figure so far.
+fn variant_cells(
     app: &App,
     variant: usize,
-    name: Cell<'a>,
     s: &crate::runner::Sample,
-    work: Work,
-    compact: bool,
-    narrow: bool,
-) -> Row<'a> {
+    work: WorkUnit,
+    density: Density,
+) -> Vec<Vec<String>> {
     let (ns, spread) = match app.speed(variant) {
         Some(speed) if speed.ci95.is_some() => (
             speed.ns_per_op,
@@ -222,110 +261,97 @@ fn variant_row<'a>(
     } else {
         format!("{ns:.1}")
     };
-    let mut cells = vec![name, Cell::from(format!("{:.2}", s.allocs_per_op()))];
-    if !narrow {
-        cells.push(Cell::from(if s.bytes_per_op() < 1e6 {
-            format!("{:.0}", s.bytes_per_op())
+    let mut cells = vec![vec![format!("{:.2}", s.allocs_per_op())]];
+    if density.bytes_per_op() {
+        let bytes = s.bytes_per_op();
+        let short = units::bytes_short(bytes);
+        cells.push(if bytes < 1e6 {
+            vec![format!("{bytes:.0}"), short]
         } else {
-            units::bytes_short(s.bytes_per_op())
-        }));
+            vec![short]
+        });
     }
-    cells.push(Cell::from(format!("{ns} {spread}").trim_end().to_owned()));
-    cells.push(Cell::from(if compact {
-        units::bytes_short(s.peak_heap_bytes as f64)
-    } else {
-        units::bytes(s.peak_heap_bytes)
-    }));
+    // The spread goes before the figure does.
+    cells.push(vec![format!("{ns} {spread}").trim_end().to_owned(), ns]);
+    cells.push(vec![
+        units::bytes(s.peak_heap_bytes),
+        units::bytes_short(s.peak_heap_bytes as f64),
+    ]);
     let ops = units::count(ops_per_sec);
-    cells.push(Cell::from(if compact {
-        ops
-    } else {
+    match density {
         // The work rate in the experiment's unit when the column has room for it whole.
-        let both = format!(
-            "{ops} op/s · {}",
-            units::work_rate(work.unit.name(), ops_per_sec * work_per_op)
-        );
-        if both.chars().count() <= work.room {
-            both
-        } else {
-            format!("{ops} op/s")
-        }
-    }));
-    Row::new(cells)
-}
-
-/// The throughput column's unit of work, and the columns it has to show it in.
-#[derive(Clone, Copy)]
-struct Work {
-    unit: WorkUnit,
-    room: usize,
-}
-
-impl Work {
-    /// What the fixed columns, the gaps between columns and the borders leave the last one.
-    fn in_last_column(unit: WorkUnit, widths: &[Constraint], table_width: u16) -> Self {
-        let fixed: u16 = widths
-            .iter()
-            .map(|w| match w {
-                Constraint::Length(n) => n + 1,
-                _ => 0,
-            })
-            .sum();
-        Work {
-            unit,
-            room: usize::from(table_width.saturating_sub(fixed + 2)),
-        }
+        Density::Full => cells.push(vec![
+            format!(
+                "{ops} op/s · {}",
+                units::work_rate(work.name(), ops_per_sec * work_per_op)
+            ),
+            format!("{ops} op/s"),
+        ]),
+        Density::Compact | Density::Narrow => cells.push(vec![ops]),
+        Density::Tiny => {}
     }
+    cells
 }
 
-/// The numbers table's headers, as [`table_widths`] lays them out.
-fn table_headers(compact: bool, narrow: bool) -> &'static [&'static str] {
-    if narrow {
-        &["variant", "allocs/op", "ns/op", "peak", "ops/s"]
-    } else if compact {
-        &["variant", "allocs/op", "bytes/op", "ns/op", "peak", "ops/s"]
-    } else {
-        &[
+/// The numbers table's headers at `density`.
+fn table_headers(density: Density) -> &'static [&'static str] {
+    match density {
+        Density::Full => &[
             "variant",
             "allocs/op",
             "bytes/op",
             "ns/op",
             "peak heap",
             "throughput",
-        ]
+        ],
+        Density::Compact => &["variant", "allocs/op", "bytes/op", "ns/op", "peak", "ops/s"],
+        Density::Narrow => &["variant", "allocs/op", "ns/op", "peak", "ops/s"],
+        Density::Tiny => &["variant", "allocs/op", "ns/op", "peak"],
     }
 }
 
-/// The numbers table's columns: full, compact (short headers, ops/s alone) or narrow (no
-/// bytes/op).
-fn table_widths(name_width: u16, compact: bool, narrow: bool) -> Vec<Constraint> {
-    if narrow {
-        vec![
-            Constraint::Length(name_width),
-            Constraint::Length(9),
-            Constraint::Length(11),
-            Constraint::Length(9),
-            Constraint::Fill(1),
-        ]
-    } else if compact {
-        vec![
-            Constraint::Length(name_width),
-            Constraint::Length(9),
-            Constraint::Length(8),
-            Constraint::Length(11),
-            Constraint::Length(9),
-            Constraint::Fill(1),
-        ]
-    } else {
-        vec![
+/// The numbers table's columns at `density`; the last one takes what is left.
+fn table_widths(name_width: u16, density: Density) -> Vec<Constraint> {
+    match density {
+        Density::Full => vec![
             Constraint::Length(name_width + 1),
             Constraint::Length(10),
             Constraint::Length(9),
             Constraint::Length(14),
             Constraint::Length(11),
             Constraint::Fill(1),
-        ]
+        ],
+        Density::Compact => vec![
+            Constraint::Length(name_width),
+            Constraint::Length(9),
+            Constraint::Length(8),
+            Constraint::Length(11),
+            Constraint::Length(9),
+            Constraint::Fill(1),
+        ],
+        Density::Narrow => vec![
+            Constraint::Length(name_width),
+            Constraint::Length(9),
+            Constraint::Length(11),
+            Constraint::Length(9),
+            Constraint::Fill(1),
+        ],
+        Density::Tiny => vec![
+            Constraint::Length(name_width),
+            Constraint::Length(9),
+            Constraint::Length(11),
+            Constraint::Fill(1),
+        ],
     }
+}
+
+/// Each column's room for text: the last one keeps a space before the border.
+fn cell_rooms(widths: &[Constraint], table_width: u16) -> Vec<usize> {
+    let mut rooms = super::fit::table_columns(widths, table_width.saturating_sub(2));
+    if let Some(last) = rooms.last_mut() {
+        *last = last.saturating_sub(1);
+    }
+    rooms
 }
 
 /// What the run is doing, for the table's title: in full and short.
@@ -352,19 +378,14 @@ fn phase_words(app: &App) -> (String, String) {
     }
 }
 
-fn render_numbers(app: &App, area: Rect, buf: &mut Buffer) {
-    let experiment = app.shown_experiment();
-    let info = experiment.info();
-    let size = app.running.map_or(info.default_size, |r| r.size);
-    // Narrow: short headers and ops/s alone, so every column keeps its numbers whole.
-    let compact = area.width < 80;
-    // Very narrow (80 columns): bytes/op goes (the bytes chart and bench have it).
-    let narrow = area.width < 64;
-    let header = Row::new(
-        table_headers(compact, narrow)
-            .iter()
-            .map(|h| Cell::from(*h).bold()),
-    );
+/// The numbers table's header, rows and columns for the variants `shown`, in a table
+/// `width` wide: the fullest table whose every header and cell fits its column whole.
+fn numbers_body(
+    app: &App,
+    shown: std::ops::Range<usize>,
+    width: u16,
+) -> (Row<'static>, Vec<Row<'static>>, Vec<Constraint>) {
+    let info = app.shown_experiment().info();
     let name_width = info
         .variants
         .iter()
@@ -372,30 +393,83 @@ fn render_numbers(app: &App, area: Rect, buf: &mut Buffer) {
         .max()
         .unwrap_or(7)
         .max(7) as u16;
+    let cells_at = |density: Density| -> Vec<Vec<Vec<String>>> {
+        shown
+            .clone()
+            .map(|i| {
+                let mut cells = vec![vec![info.variants[i].name.to_owned()]];
+                match app.stats.get(i).copied().flatten() {
+                    Some(s) => cells.extend(variant_cells(app, i, &s, info.work_unit, density)),
+                    None => cells.push(vec!["–".to_owned()]),
+                }
+                cells
+            })
+            .collect()
+    };
+    // The fullest table whose every header and cell fits its column whole.
+    let fits_whole = |rooms: &[usize], texts: &[Vec<String>]| {
+        texts
+            .iter()
+            .zip(rooms)
+            .all(|(wordings, room)| wordings.iter().any(|w| super::fit::width(w) <= *room))
+    };
+    let (density, rows) = Density::ALL
+        .into_iter()
+        .map(|density| (density, cells_at(density)))
+        .find(|(density, rows)| {
+            let rooms = cell_rooms(&table_widths(name_width, *density), width);
+            let headers: Vec<Vec<String>> = table_headers(*density)
+                .iter()
+                .map(|h| vec![(*h).to_owned()])
+                .collect();
+            fits_whole(&rooms, &headers) && rows.iter().all(|row| fits_whole(&rooms, row))
+        })
+        .unwrap_or_else(|| (Density::Tiny, cells_at(Density::Tiny)));
+    let widths = table_widths(name_width, density);
+    let rooms = cell_rooms(&widths, width);
+    let header = Row::new(
+        table_headers(density)
+            .iter()
+            .zip(&rooms)
+            .map(|(h, room)| Cell::from(super::fit::longest_or_empty(*room, &[*h])).bold()),
+    );
+    let rows: Vec<Row> = rows
+        .iter()
+        .zip(shown.clone())
+        .map(|(cells, i)| {
+            Row::new(
+                cells
+                    .iter()
+                    .zip(&rooms)
+                    .enumerate()
+                    .map(|(column, (wordings, room))| {
+                        let cell = Cell::from(super::fit::longest_or_empty(*room, wordings));
+                        if column == 0 {
+                            cell.fg(variant_color(i))
+                        } else {
+                            cell
+                        }
+                    }),
+            )
+        })
+        .collect();
+    (header, rows, widths)
+}
+
+fn render_numbers(app: &App, area: Rect, buf: &mut Buffer) {
+    let experiment = app.shown_experiment();
+    let info = experiment.info();
+    let size = app.running.map_or(info.default_size, |r| r.size);
     // Rows that fit (the last line is the experiment's own counters, when it reports any);
     // the running variant's row is always among them.
     let counter_line = !app.counters.is_empty() && area.height >= 6;
-    let widths = table_widths(name_width, compact, narrow);
-    let work = Work::in_last_column(info.work_unit, &widths, area.width);
     let fits = usize::from(area.height.saturating_sub(3 + u16::from(counter_line))).max(1);
     let running = app.running.map_or(0, |r| r.variant);
     let first = running
         .saturating_sub(fits - 1)
         .min(info.variants.len().saturating_sub(fits));
-    let rows: Vec<Row> = info
-        .variants
-        .iter()
-        .enumerate()
-        .skip(first)
-        .take(fits)
-        .map(|(i, v)| {
-            let name = Cell::from(v.name).fg(variant_color(i));
-            match app.stats.get(i).copied().flatten() {
-                Some(s) => variant_row(app, i, name, &s, work, compact, narrow),
-                None => Row::new([name, Cell::from("–")]),
-            }
-        })
-        .collect();
+    let shown = first..(first + fits).min(info.variants.len());
+    let (header, rows, widths) = numbers_body(app, shown, area.width);
     let (phase, phase_short) = phase_words(app);
     let titles = [
         format!(" {} · size {size} {}{phase} ", info.id, info.size_unit),
@@ -430,47 +504,60 @@ fn render_numbers(app: &App, area: Rect, buf: &mut Buffer) {
         .block(block)
         .render(area, buf);
     if counter_line {
-        // What the why tells you to watch: pool hits and misses, cache hit rate, waste.
-        let line = Rect {
-            x: area.x + 1,
-            y: area.y + area.height - 2,
-            width: area.width.saturating_sub(2),
-            height: 1,
-        };
-        let name = app.variant_name(app.running.map_or(0, |r| r.variant));
-        // As many counters as fit whole, in the order the experiment reports them.
-        let mut text = format!("{name}:");
-        for (counter, value) in &app.counters {
-            let entry = format!(" {} {}", counter.replace('_', " "), units::count(*value));
-            if text.chars().count() + entry.chars().count() > usize::from(line.width) {
-                break;
-            }
-            text.push_str(&entry);
-        }
-        Paragraph::new(text).render(line, buf);
+        render_counters(app, area, buf);
     }
+}
+
+/// What the why tells you to watch (pool hits and misses, cache hit rate, waste) on the
+/// numbers panel's last line inside its border.
+fn render_counters(app: &App, area: Rect, buf: &mut Buffer) {
+    let line = Rect {
+        x: area.x + 1,
+        y: area.y + area.height - 2,
+        width: area.width.saturating_sub(2),
+        height: 1,
+    };
+    let name = app.variant_name(app.running.map_or(0, |r| r.variant));
+    // As many counters as fit whole, in the order the experiment reports them.
+    let mut wordings = vec![format!("{name}:")];
+    for (counter, value) in &app.counters {
+        let entry = format!(" {} {}", counter.replace('_', " "), units::count(*value));
+        let longer = format!("{}{entry}", wordings[0]);
+        wordings.insert(0, longer);
+    }
+    let text = super::fit::longest_or_empty(usize::from(line.width), &wordings);
+    Paragraph::new(text).render(line, buf);
 }
 
 /// Left, the latest notice (until the next key) and the main keys; right, always whole,
 /// heaplab's own cost and the chart state: the keys are what a narrow terminal cuts.
 fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
-    let mut state = format!(
-        " │ heaplab: {} allocs/s, {:.1}% CPU │ {:.0}s",
+    let cost = format!(
+        "{} allocs/s, {:.1}% CPU",
         units::count(app.self_cost.allocs_per_sec),
         app.self_cost.cpu_percent,
-        app.window_secs()
     );
+    let mut chart_state = format!("{:.0}s", app.window_secs());
     if let Some(budget) = app.budget {
-        state.push_str(" · budget ");
-        state.push_str(&units::bytes_short(budget as f64));
+        chart_state.push_str(" · budget ");
+        chart_state.push_str(&units::bytes_short(budget as f64));
     }
     if app.frozen_at.is_some() {
-        state.push_str(" · frozen");
+        chart_state.push_str(" · frozen");
     }
     if app.compare_since.is_some() {
-        state.push_str(" · compare");
+        chart_state.push_str(" · compare");
     }
-    let state_width = u16::try_from(state.chars().count()).unwrap_or(u16::MAX);
+    // heaplab's own cost gives up its label, then its place, before the chart state does.
+    let state = super::fit::longest_or_empty(
+        usize::from(area.width),
+        &[
+            format!(" │ heaplab: {cost} │ {chart_state}"),
+            format!(" │ {cost} │ {chart_state}"),
+            format!(" │ {chart_state}"),
+        ],
+    );
+    let state_width = u16::try_from(super::fit::width(&state)).unwrap_or(u16::MAX);
     let [left, right] = area.layout(&Layout::horizontal([
         Constraint::Fill(1),
         Constraint::Length(state_width),

@@ -8,6 +8,7 @@ use ratatui::style::{Color, Stylize as _};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget};
 
+use super::fit;
 use super::keys::{BINDINGS, keys_label};
 
 /// The column the keys and terms are right-aligned in.
@@ -137,43 +138,48 @@ pub const GLOSSARY: &[(&str, &str)] = &[
 /// what can be shown.
 #[must_use]
 pub fn max_lines() -> u16 {
-    u16::try_from(BINDINGS.len() + 2 + GLOSSARY.len() * 4).unwrap_or(u16::MAX)
+    u16::try_from((BINDINGS.len() + GLOSSARY.len()) * 4 + 2).unwrap_or(u16::MAX)
 }
 
 /// Draws the help overlay over `area`, scrolled down by `scroll` lines.
 pub fn render_help(scroll: u16, area: Rect, buf: &mut Buffer) {
+    super::fit::cover();
     let width = 110.min(area.width.saturating_sub(2));
     let height = area.height.saturating_sub(2);
     let popup = area.centered(Constraint::Length(width), Constraint::Length(height));
     Clear.render(popup, buf);
-    let mut lines: Vec<Line> = BINDINGS
-        .iter()
-        .map(|b| {
-            Line::from(vec![
-                Span::raw(format!("{:>TERM_WIDTH$}  ", keys_label(b)))
-                    .bold()
-                    .fg(Color::LightYellow),
-                Span::raw(b.help),
-            ])
-        })
-        .collect();
-    lines.push(Line::raw(""));
-    lines.push(Line::from("what the figures mean").bold());
-    // Each meaning wraps under itself, clear of the terms.
+    // Each key's words and each meaning wrap under themselves, clear of the keys and terms,
+    // and a column clear of the border.
+    let room = usize::from(width.saturating_sub(2))
+        .max(TERM_WIDTH + 12)
+        .saturating_sub(TERM_WIDTH + 3);
     let indent = " ".repeat(TERM_WIDTH + 2);
-    let options = textwrap::Options::new(usize::from(width.saturating_sub(2)).max(TERM_WIDTH + 12))
-        .initial_indent(&indent)
-        .subsequent_indent(&indent);
-    for (term, meaning) in GLOSSARY {
-        for (i, text) in textwrap::wrap(meaning, &options).into_iter().enumerate() {
-            let text = text.into_owned();
+    let mut lines: Vec<Line> = Vec::new();
+    for b in BINDINGS {
+        for (i, text) in fit::wrap(room, b.help).into_iter().enumerate() {
             lines.push(if i == 0 {
                 Line::from(vec![
-                    Span::raw(format!("{term:>TERM_WIDTH$}")).bold(),
-                    Span::raw(text[TERM_WIDTH..].to_owned()),
+                    Span::raw(format!("{:>TERM_WIDTH$}  ", keys_label(b)))
+                        .bold()
+                        .fg(Color::LightYellow),
+                    Span::raw(text),
                 ])
             } else {
-                Line::raw(text)
+                Line::raw(format!("{indent}{text}"))
+            });
+        }
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::from("what the figures mean").bold());
+    for (term, meaning) in GLOSSARY {
+        for (i, text) in fit::wrap(room, meaning).into_iter().enumerate() {
+            lines.push(if i == 0 {
+                Line::from(vec![
+                    Span::raw(format!("{term:>TERM_WIDTH$}  ")).bold(),
+                    Span::raw(text),
+                ])
+            } else {
+                Line::raw(format!("{indent}{text}"))
             });
         }
     }
@@ -187,7 +193,14 @@ pub fn render_help(scroll: u16, area: Rect, buf: &mut Buffer) {
         .block(
             Block::bordered()
                 .border_type(BorderType::Double)
-                .title(" keys and figures · ↑/↓ scroll · Esc or ? closes "),
+                .title(fit::longest_or_empty(
+                    usize::from(width.saturating_sub(2)),
+                    &[
+                        " keys and figures · ↑/↓ scroll · Esc or ? closes ",
+                        " keys and figures · Esc or ? closes ",
+                        " keys and figures ",
+                    ],
+                )),
         )
         .render(popup, buf);
 }

@@ -11,6 +11,7 @@ use ratatui::style::{Color, Modifier, Style, Stylize as _};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Widget, Wrap};
 
+use super::fit;
 use super::theme::variant_color;
 use crate::units;
 
@@ -36,46 +37,38 @@ pub fn lines(info: &ExperimentInfo, layouts: &[TypeLayout], width: u16) -> Vec<L
     let largest = layouts.iter().map(|l| l.size).max().unwrap_or(1).max(1);
     // One scale for every ruler: as many columns per byte as the largest type allows.
     let cols_per_byte = (usize::from(width).saturating_sub(2) / largest).clamp(1, 6);
+    let room = usize::from(width);
     let mut out = Vec::new();
     for layout in layouts {
         let variant = info.variant_index(layout.variant).unwrap_or(0);
+        let head = format!(" {} {}", layout.variant, layout.name);
+        let million = units::bytes(layout.bytes_for(MILLION));
+        let (size, align, padding) = (layout.size, layout.align, layout.padding());
+        let details = fit::longest_or_empty(
+            room.saturating_sub(fit::width(&head)),
+            &[
+                format!("  {size} B, align {align}, {padding} B padding · a million: {million}"),
+                format!("  {size} B, align {align}, {padding} B padding"),
+                format!("  {size} B, align {align}"),
+                format!("  {size} B"),
+            ],
+        );
         out.push(Line::from(vec![
             Span::raw(format!(" {} ", layout.variant))
                 .fg(variant_color(variant))
                 .bold(),
             Span::raw(layout.name).bold(),
-            Span::raw(format!(
-                "  {} B, align {}, {} B padding · a million: {}",
-                layout.size,
-                layout.align,
-                layout.padding(),
-                units::bytes(layout.bytes_for(MILLION))
-            )),
+            Span::raw(details),
         ]));
         out.push(ruler(layout, cols_per_byte));
         out.push(scale(layout, cols_per_byte));
-        let mut legend = vec![Span::raw(" ")];
-        for (i, field) in layout.fields.iter().enumerate() {
-            legend.push(Span::styled(
-                format!(" {} ", field.name),
-                Style::new()
-                    .bg(FIELD_COLORS[i % FIELD_COLORS.len()])
-                    .fg(Color::White),
-            ));
-            legend.push(Span::raw(format!(
-                " {} @{} ({} B)  ",
-                field.ty, field.offset, field.size
-            )));
-        }
-        if layout.padding() > 0 {
-            legend.push(Span::raw(format!(
-                "{PADDING} padding ({} B)",
-                layout.padding()
-            )));
-        }
-        out.push(Line::from(legend));
+        out.extend(legend(layout, room));
         if !layout.note.is_empty() {
-            out.push(Line::from(format!("  {}", layout.note)).italic());
+            out.extend(
+                fit::wrap(room.saturating_sub(3), layout.note)
+                    .into_iter()
+                    .map(|line| Line::from(format!("  {line}")).italic()),
+            );
         }
         out.push(Line::raw(""));
     }
@@ -84,24 +77,86 @@ pub fn lines(info: &ExperimentInfo, layouts: &[TypeLayout], width: u16) -> Vec<L
         for other in others {
             let after = other.bytes_for(MILLION);
             let change = (after as f64 / before as f64 - 1.0) * 100.0;
-            out.push(
-                Line::from(format!(
-                    " a million inline: {} {} → {} {}, {} ({change:+.0}%)",
-                    first.variant,
-                    units::bytes(before),
-                    other.variant,
-                    units::bytes(after),
-                    if after <= before {
-                        format!("{} less", units::bytes(before - after))
-                    } else {
-                        format!("{} more", units::bytes(after - before))
-                    }
-                ))
-                .bold(),
+            let text = format!(
+                "a million inline: {} {} → {} {}, {} ({change:+.0}%)",
+                first.variant,
+                units::bytes(before),
+                other.variant,
+                units::bytes(after),
+                if after <= before {
+                    format!("{} less", units::bytes(before - after))
+                } else {
+                    format!("{} more", units::bytes(after - before))
+                }
+            );
+            out.extend(
+                fit::wrap(room.saturating_sub(2), &text)
+                    .into_iter()
+                    .map(|line| Line::from(format!(" {line}")).bold()),
             );
         }
     }
     out
+}
+
+/// Each field's name in its colour with its type, offset and size, then the padding: as many
+/// entries on a line as fit whole in `room`.
+fn legend(layout: &TypeLayout, room: usize) -> Vec<Line<'static>> {
+    let mut entries: Vec<Vec<Span<'static>>> = layout
+        .fields
+        .iter()
+        .enumerate()
+        .map(|(i, field)| {
+            vec![
+                Span::styled(
+                    format!(" {} ", field.name),
+                    Style::new()
+                        .bg(FIELD_COLORS[i % FIELD_COLORS.len()])
+                        .fg(Color::White),
+                ),
+                Span::raw(format!(
+                    " {} @{} ({} B)",
+                    field.ty, field.offset, field.size
+                )),
+            ]
+        })
+        .collect();
+    if layout.padding() > 0 {
+        entries.push(vec![Span::raw(format!(
+            "{PADDING} padding ({} B)",
+            layout.padding()
+        ))]);
+    }
+    let mut lines: Vec<Vec<Span<'static>>> = Vec::new();
+    let mut used = 0;
+    for entry in entries {
+        let width: usize = entry.iter().map(Span::width).sum();
+        // Two spaces apart, one space from the border.
+        match lines.last_mut() {
+            Some(line) if used + 2 + width <= room => {
+                line.push(Span::raw("  "));
+                line.extend(entry);
+                used += 2 + width;
+            }
+            _ => {
+                let mut line = vec![Span::raw(" ")];
+                line.extend(entry);
+                used = 1 + width;
+                lines.push(line);
+            }
+        }
+    }
+    lines
+        .into_iter()
+        .map(|spans| {
+            // Each packed line goes through the fitting, as every text does.
+            let text: String = spans.iter().map(|s| s.content.as_ref()).collect();
+            match fit::longest(room, &[text.as_str()]) {
+                Some(_) => Line::from(spans),
+                None => Line::default(),
+            }
+        })
+        .collect()
 }
 
 /// One row: each byte `cols_per_byte` cells, a field's cells in its colour with its name at
@@ -113,7 +168,8 @@ fn ruler(layout: &TypeLayout, cols_per_byte: usize) -> Line<'static> {
         if let Some(i) = layout.field_at(at) {
             let field = &layout.fields[i];
             let cells = field.size * cols_per_byte;
-            let mut text: String = field.name.chars().take(cells).collect();
+            // The name where it fits whole; the legend below names every field.
+            let mut text = fit::longest_or_empty(cells, &[field.name, ""]);
             while text.chars().count() < cells {
                 let byte_start = text.chars().count().is_multiple_of(cols_per_byte);
                 text.push(if byte_start { '▏' } else { ' ' });
@@ -170,22 +226,37 @@ pub fn render(
     area: Rect,
     buf: &mut Buffer,
 ) {
+    let id = info.id;
+    let room = usize::from(area.width.saturating_sub(2));
     let block = Block::bordered().border_type(BorderType::Rounded).title(
-        Line::from(format!(
-            " layout · {} · ▏ a byte, {PADDING} padding · real size_of, align_of, offset_of! \
-                 · l or Esc closes ",
-            info.id
+        Line::from(fit::longest_or_empty(
+            room,
+            &[
+                format!(
+                    " layout · {id} · ▏ a byte, {PADDING} padding · real size_of, align_of, \
+                     offset_of! · l or Esc closes "
+                ),
+                format!(" layout · {id} · ▏ a byte, {PADDING} padding · l or Esc closes "),
+                format!(" layout · {id} · l or Esc closes "),
+                format!(" layout · {id} "),
+            ],
         ))
         .bold(),
     );
     let inner = block.inner(area);
     if layouts.is_empty() {
-        Paragraph::new(format!(
-            "{} compares no struct layouts. The inspector covers struct-layout, bit-packing, \
-             compact-collections and inline-storage: Esc, select one, then l.",
-            info.id
-        ))
-        .wrap(Wrap { trim: true })
+        Paragraph::new(
+            fit::wrap(
+                usize::from(inner.width.saturating_sub(1)),
+                &format!(
+                    "{id} compares no struct layouts. The inspector covers struct-layout, \
+                     bit-packing, compact-collections and inline-storage: Esc, select one, then l."
+                ),
+            )
+            .into_iter()
+            .map(Line::raw)
+            .collect::<Vec<_>>(),
+        )
         .block(block)
         .render(area, buf);
         return;

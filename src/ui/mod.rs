@@ -8,6 +8,7 @@ pub mod app;
 pub mod budget;
 pub mod charts;
 pub mod draw;
+pub mod fit;
 pub mod glossary;
 pub mod keys;
 pub mod layout_view;

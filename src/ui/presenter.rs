@@ -13,6 +13,7 @@ use tui_big_text::{BigText, PixelSize};
 use heaplab_experiments::compare::{Comparison, SpeedVerdict};
 
 use super::app::App;
+use super::fit;
 use super::theme::variant_color;
 use crate::runner::Sample;
 
@@ -23,6 +24,8 @@ pub struct KeyFigure {
     pub big: String,
     /// What it compares, with both figures.
     pub caption: String,
+    /// Shorter wordings of the caption, longest first, for a narrow screen.
+    pub shorter: Vec<String>,
 }
 
 /// The comparison that matters for this experiment: allocations where naive allocates (the
@@ -35,6 +38,7 @@ pub fn key_figure(app: &App) -> KeyFigure {
         return KeyFigure {
             big: info.id.to_owned(),
             caption: "Enter starts the experiment; Space switches variant".to_owned(),
+            shorter: vec!["Enter starts the experiment".to_owned()],
         };
     };
     let current = app.stats.get(running.variant).copied().flatten();
@@ -49,10 +53,16 @@ pub fn key_figure(app: &App) -> KeyFigure {
                 current.allocs_per_op(),
                 current.ns_per_op()
             ),
+            shorter: vec![format!(
+                "{name}: {:.2} allocs/op, {:.1} ns/op",
+                current.allocs_per_op(),
+                current.ns_per_op()
+            )],
         },
         _ => KeyFigure {
             big: info.id.to_owned(),
             caption: format!("{name}: setting up and warming up"),
+            shorter: vec![format!("{name}: setting up")],
         },
     }
 }
@@ -79,16 +89,31 @@ fn compare(app: &App, naive: &Sample, other: &Sample, name: &str) -> KeyFigure {
         } else {
             comparison.allocs_text()
         };
-        return KeyFigure { big, caption };
+        let shorter = vec![format!(
+            "allocs/op: naive {:.2} → {name} {:.2}",
+            naive.allocs_per_op(),
+            other.allocs_per_op()
+        )];
+        return KeyFigure {
+            big,
+            caption,
+            shorter,
+        };
     }
     if targets.peak_heap && naive.peak_heap_bytes > 0 {
+        let (before, after) = (naive.peak_heap_bytes, other.peak_heap_bytes);
         return KeyFigure {
             big: comparison.peak_text(),
             caption: format!(
                 "peak heap: naive {} → {name} {}",
-                crate::units::bytes(naive.peak_heap_bytes),
-                crate::units::bytes(other.peak_heap_bytes)
+                crate::units::bytes(before),
+                crate::units::bytes(after)
             ),
+            shorter: vec![format!(
+                "peak: {} → {}",
+                crate::units::bytes(before),
+                crate::units::bytes(after)
+            )],
         };
     }
     // Big digits say only what the intervals support.
@@ -100,14 +125,84 @@ fn compare(app: &App, naive: &Sample, other: &Sample, name: &str) -> KeyFigure {
         Some(speed) => format!("{:.2}x faster", speed.speedup),
         None => comparison.speed_text(),
     };
+    let (before, after) = (naive.ns_per_op(), other.ns_per_op());
     KeyFigure {
         big,
         caption: format!(
-            "time per operation: naive {:.1} ns → {name} {:.1} ns (neither allocates per op)",
-            naive.ns_per_op(),
-            other.ns_per_op()
+            "time per operation: naive {before:.1} ns → {name} {after:.1} ns (neither allocates \
+             per op)"
         ),
+        shorter: vec![
+            format!("time per operation: naive {before:.1} ns → {name} {after:.1} ns"),
+            format!("ns/op: naive {before:.1} → {name} {after:.1}"),
+        ],
     }
+}
+
+/// The big figure, then the same without its trailing words, as long as a number stays with
+/// what it counts: `2.83x faster`, `2.83x`.
+fn big_wordings(big: &str) -> Vec<String> {
+    let words: Vec<&str> = big.split(' ').collect();
+    let mut out = vec![big.to_owned()];
+    for end in (1..words.len()).rev() {
+        let last = words[end - 1];
+        // `64 MiB` must not become `64`.
+        let bare_number = last
+            .trim_start_matches(['-', '+', '~'])
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.');
+        if !bare_number {
+            out.push(words[..end].join(" "));
+        }
+    }
+    out
+}
+
+/// The head line: the experiment, its title, the running variant and the badge; the badge
+/// goes first, then the title.
+fn head_spans(app: &App, room: usize) -> Vec<Span<'static>> {
+    let info = app.shown_experiment().info();
+    let running = app
+        .running
+        .map(|r| (app.variant_name(r.variant), variant_color(r.variant)));
+    let badge = app.workshop.streak.badge();
+    let badge_text = badge.as_ref().map(ToString::to_string);
+    let id = format!(" {} ", info.id);
+    let title = format!("  {}", info.title);
+    let run = running.map(|(name, _)| format!("   running: {name}"));
+    let choices = [(true, true), (true, false), (false, false)];
+    let wordings: Vec<String> = choices
+        .iter()
+        .map(|&(with_title, with_badge)| {
+            let mut text = id.clone();
+            if with_title {
+                text.push_str(&title);
+            }
+            text.push_str(run.as_deref().unwrap_or_default());
+            if with_badge && let Some(badge) = &badge_text {
+                text.push_str("   ");
+                text.push_str(badge);
+            }
+            text
+        })
+        .collect();
+    let Some(chosen) = fit::longest_index(room, &wordings) else {
+        return Vec::new();
+    };
+    let (with_title, with_badge) = choices[chosen];
+    let mut spans = vec![Span::raw(id).add_modifier(Modifier::BOLD | Modifier::REVERSED)];
+    if with_title {
+        spans.push(Span::raw(title).bold());
+    }
+    if let Some((name, color)) = running {
+        spans.push(Span::raw("   running: "));
+        spans.push(Span::raw(name).fg(color).bold());
+    }
+    if with_badge && let Some(badge) = badge {
+        spans.push(Span::raw("   "));
+        spans.extend(badge.spans);
+    }
+    spans
 }
 
 /// The high-contrast base: white on black.
@@ -119,13 +214,16 @@ fn base() -> Style {
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     buf.set_style(area, base());
     let figure = key_figure(app);
-    // Full-size glyphs are 8 cells square; quadrant glyphs 4: the largest that fits.
-    let glyphs = figure.big.chars().count() as u16;
-    let (pixel, height) = if glyphs * 8 <= area.width && area.height >= 30 {
-        (PixelSize::Full, 8)
+    // Full-size glyphs are 8 cells square, quadrant glyphs 4: the largest that fits, and the
+    // figure's trailing words go (never its number) when even the small glyphs do not.
+    let big_wordings = big_wordings(&figure.big);
+    let full = area.height >= 30 && fit::width(&figure.big) * 8 <= usize::from(area.width);
+    let (pixel, height, glyph) = if full {
+        (PixelSize::Full, 8, 8)
     } else {
-        (PixelSize::Quadrant, 4)
+        (PixelSize::Quadrant, 4, 4)
     };
+    let big_text = fit::longest_or_empty(usize::from(area.width / glyph), &big_wordings);
     let [head, big, caption, _, charts] = area.layout(&Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(height),
@@ -133,35 +231,20 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Constraint::Length(1),
         Constraint::Fill(1),
     ]));
-    let info = app.shown_experiment().info();
-    let mut spans = vec![
-        Span::raw(format!(" {} ", info.id)).add_modifier(Modifier::BOLD | Modifier::REVERSED),
-        Span::raw(format!("  {}", info.title)).bold(),
-    ];
-    if let Some(running) = app.running {
-        spans.push(Span::raw("   running: "));
-        spans.push(
-            Span::raw(app.variant_name(running.variant))
-                .fg(variant_color(running.variant))
-                .bold(),
-        );
-    }
-    if let Some(badge) = app.workshop.streak.badge() {
-        spans.push(Span::raw("   "));
-        spans.extend(badge.spans);
-    }
-    Line::from(spans).render(head, buf);
+    Line::from(head_spans(app, usize::from(area.width))).render(head, buf);
     let color = app
         .running
         .map_or(Color::White, |r| variant_color(r.variant));
     BigText::builder()
         .pixel_size(pixel)
         .style(Style::new().fg(color).bg(Color::Black))
-        .lines(vec![figure.big.into()])
+        .lines(vec![big_text.into()])
         .centered()
         .build()
         .render(big, buf);
-    Line::from(figure.caption)
+    let mut captions = vec![figure.caption];
+    captions.extend(figure.shorter);
+    Line::from(fit::longest_or_empty(usize::from(area.width), &captions))
         .bold()
         .centered()
         .render(caption, buf);

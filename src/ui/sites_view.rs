@@ -6,18 +6,18 @@
 //! The figures are the ones `heaplab bench --sites` prints: the same capture, the same
 //! symbolization, the same per-operation division.
 
-use std::fmt::Write as _;
-
+use heaplab_experiments::ExperimentInfo;
 use heaplab_experiments::sites::{Site, Sites};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize as _};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{
-    Block, BorderType, Cell, Paragraph, Row, StatefulWidget, Table, TableState, Widget, Wrap,
+    Block, BorderType, Cell, Paragraph, Row, StatefulWidget, Table, TableState, Widget,
 };
 
 use super::app::App;
+use super::fit;
 use super::source_view::per_op_text;
 use super::theme::{ghost_color, variant_color};
 use crate::units;
@@ -94,15 +94,28 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Constraint::Fill(1),
         Constraint::Length(2),
     ]));
+    let room = usize::from(area.width);
     let Some(running) = app.running else {
-        Line::from(" allocation sites · a or Esc closes".bold()).render(head, buf);
-        Paragraph::new(
-            "Nothing is running. Start an experiment (Enter on the dashboard): while this view \
-             or the source view is open, its worker captures a window of whole operations \
-             every second with every allocation's call stack, and the lines it allocates on \
-             show here.",
+        Line::from(
+            fit::longest_or_empty(
+                room,
+                &[" allocation sites · a or Esc closes", " allocation sites"],
+            )
+            .bold(),
         )
-        .wrap(Wrap { trim: true })
+        .render(head, buf);
+        Paragraph::new(
+            fit::wrap(
+                room.saturating_sub(1),
+                "Nothing is running. Start an experiment (Enter on the dashboard): while this \
+                 view or the source view is open, its worker captures a window of whole \
+                 operations every second with every allocation's call stack, and the lines it \
+                 allocates on show here.",
+            )
+            .into_iter()
+            .map(Line::raw)
+            .collect::<Vec<_>>(),
+        )
         .render(body, buf);
         return;
     };
@@ -112,26 +125,22 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let ghost_sites = ghost_variant.and_then(|v| app.sites_of(info.id, v));
     let name = |v: usize| info.variants.get(v).map_or("?", |v| v.name);
 
-    let mut title = vec![
-        Span::raw(format!(" allocation sites · {} · ", info.id)).bold(),
-        Span::raw(name(running.variant))
-            .fg(variant_color(running.variant))
-            .bold(),
-    ];
-    if let Some(g) = ghost_variant {
-        title.push(Span::raw(" · ghost: "));
-        title.push(Span::raw(name(g)).fg(ghost_color(g)));
-    }
-    title.push(Span::raw(" · ↑/↓ select · Enter stack · a or Esc closes"));
-    Line::from(title).render(head, buf);
+    render_head(info, (running.variant, ghost_variant), head, buf);
 
     let Some(now) = now_sites else {
-        Paragraph::new(format!(
-            "Capturing {}: its first window of sites comes within a second or two of it \
-             running (setup and warm-up come first).",
-            name(running.variant)
-        ))
-        .wrap(Wrap { trim: true })
+        Paragraph::new(
+            fit::wrap(
+                room.saturating_sub(1),
+                &format!(
+                    "Capturing {}: its first window of sites comes within a second or two of \
+                     it running (setup and warm-up come first).",
+                    name(running.variant)
+                ),
+            )
+            .into_iter()
+            .map(Line::raw)
+            .collect::<Vec<_>>(),
+        )
         .render(body, buf);
         return;
     };
@@ -156,56 +165,246 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if app.workshop.stack_open
         && let Some(site) = rows.get(selected).and_then(SiteRow::site)
     {
-        let lines: Vec<Line> = site
-            .stack
-            .iter()
-            .map(|frame| {
-                if frame.starts_with('[') {
-                    Line::from(frame.as_str().fg(Color::DarkGray))
-                } else {
-                    Line::from(frame.as_str())
-                }
-            })
-            .collect();
-        Paragraph::new(lines)
-            .block(
-                Block::bordered()
-                    .border_type(BorderType::Rounded)
-                    .title(format!(" stack of {} (innermost first) ", site.location())),
-            )
-            .render(stack_area, buf);
+        render_stack(site, stack_area, buf);
     }
 
     render_foot(now, foot, buf);
 }
 
+/// The view's head line: what it shows, then (as they fit) the ghost and the keys.
+fn render_head(
+    info: &ExperimentInfo,
+    (variant, ghost_variant): (usize, Option<usize>),
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let room = usize::from(area.width);
+    let name = |v: usize| info.variants.get(v).map_or("?", |v| v.name);
+    // The keys' words go first, then the ghost's name (its column's header has it too).
+    let keys = [
+        " · ↑/↓ select · Enter stack · a or Esc closes",
+        " · Enter stack · a or Esc closes",
+        " · a or Esc closes",
+        "",
+    ];
+    let head_of = |ghost: Option<usize>, keys: &str| {
+        let ghost = ghost
+            .map(|g| format!(" · ghost: {}", name(g)))
+            .unwrap_or_default();
+        format!(
+            " allocation sites · {} · {}{ghost}{keys}",
+            info.id,
+            name(variant)
+        )
+    };
+    let choices: Vec<(Option<usize>, &str)> = keys
+        .iter()
+        .map(|k| (ghost_variant, *k))
+        .chain(ghost_variant.map(|_| (None, "")))
+        .collect();
+    let wordings: Vec<String> = choices.iter().map(|(g, k)| head_of(*g, k)).collect();
+    if let Some(chosen) = fit::longest_index(room, &wordings) {
+        let (ghost, keys) = choices[chosen];
+        let mut title = vec![
+            Span::raw(format!(" allocation sites · {} · ", info.id)).bold(),
+            Span::raw(name(variant)).fg(variant_color(variant)).bold(),
+        ];
+        if let Some(g) = ghost {
+            title.push(Span::raw(" · ghost: "));
+            title.push(Span::raw(name(g)).fg(ghost_color(g)));
+        }
+        title.push(Span::raw(keys));
+        Line::from(title).render(area, buf);
+    }
+}
+
+/// A frame's wordings: `function (file:line)` with the function's path shortened from the
+/// left, then the function alone, likewise; a folded run (`[...]`) is whole or absent.
+fn frame_wordings(frame: &str) -> Vec<String> {
+    let (function, location) = match frame.rsplit_once(" (") {
+        Some((function, location)) if frame.ends_with(')') && !frame.starts_with('[') => {
+            (function, Some(location))
+        }
+        _ => (frame, None),
+    };
+    let paths = if frame.starts_with('[') {
+        vec![frame.to_owned()]
+    } else {
+        fit::path_wordings(function)
+    };
+    let mut wordings: Vec<String> = location
+        .map(|l| paths.iter().map(|p| format!("{p} ({l}")).collect())
+        .unwrap_or_default();
+    wordings.extend(paths);
+    wordings.push(String::new());
+    wordings
+}
+
+/// The selected site's whole stack, innermost frame first.
+fn render_stack(site: &Site, area: Rect, buf: &mut Buffer) {
+    let room = usize::from(area.width.saturating_sub(2));
+    let lines: Vec<Line> = site
+        .stack
+        .iter()
+        .map(|frame| {
+            let text = fit::longest_or_empty(room, &frame_wordings(frame));
+            if frame.starts_with('[') {
+                Line::from(text.fg(Color::DarkGray))
+            } else {
+                Line::from(text)
+            }
+        })
+        .collect();
+    let location = site.location();
+    Paragraph::new(lines)
+        .block(
+            Block::bordered()
+                .border_type(BorderType::Rounded)
+                .title(fit::longest_or_empty(
+                    room,
+                    &[
+                        format!(" stack of {location} (innermost first) "),
+                        format!(" stack of {location} "),
+                        " stack ".to_owned(),
+                    ],
+                )),
+        )
+        .render(area, buf);
+}
+
 /// What the window was, and that its sites add up to it.
 fn render_foot(now: &Sites, area: Rect, buf: &mut Buffer) {
     let sum = now.sites.iter().fold(0.0, |sum, s| sum + s.allocs_per_op);
-    let mut text = format!(
-        " {} ops captured: {:.2} allocs/op, {:.2} reallocs/op, {}/op; the sites add up to {:.2} allocs/op",
-        now.ops,
-        now.allocs_per_op,
-        now.reallocs_per_op,
-        units::bytes(now.bytes_per_op.round() as u64),
-        sum
-    );
-    if now.unrecorded_per_op > 0.0 {
-        let _ = write!(
-            text,
+    let bytes = units::bytes(now.bytes_per_op.round() as u64);
+    let (ops, allocs, reallocs) = (now.ops, now.allocs_per_op, now.reallocs_per_op);
+    let unrecorded = if now.unrecorded_per_op > 0.0 {
+        format!(
             " ({:.2}/op found no room in the table)",
             now.unrecorded_per_op
-        );
-    }
+        )
+    } else {
+        String::new()
+    };
+    let long = format!(
+        " {ops} ops captured: {allocs:.2} allocs/op, {reallocs:.2} reallocs/op, {bytes}/op; \
+         the sites add up to {sum:.2} allocs/op"
+    );
+    let short = format!(
+        " {ops} ops: {allocs:.2} allocs/op, {reallocs:.2} reallocs/op, {bytes}/op; \
+         sites sum to {sum:.2}"
+    );
+    // Words shorten before a figure goes; the figures of allocations go last.
+    let figures = [
+        format!("{long}{unrecorded}"),
+        long,
+        format!("{short}{unrecorded}"),
+        short,
+        format!(" {ops} ops: {allocs:.2} allocs/op, {bytes}/op; sites sum to {sum:.2}"),
+        format!(" {allocs:.2} allocs/op; sites sum to {sum:.2}"),
+    ];
+    let room = usize::from(area.width);
     Paragraph::new(vec![
-        Line::from(text),
+        Line::from(fit::longest_or_empty(room, &figures)),
         Line::from(
-            " a window of whole operations every second, every allocation with its stack; \
-             its time is in no figure"
-                .fg(Color::DarkGray),
+            fit::longest_or_empty(
+                room,
+                &[
+                    " a window of whole operations every second, every allocation with its \
+                     stack; its time is in no figure",
+                    " a window of whole operations every second, every allocation with its stack",
+                    " captured every second; its time is in no figure",
+                    "",
+                ],
+            )
+            .fg(Color::DarkGray),
         ),
     ])
     .render(area, buf);
+}
+
+/// The sites table's headers, columns and each column's room, for a table `width` wide: the
+/// fullest that keeps every header whole and the function column readable (long headers,
+/// then each variant's name alone, then no function column).
+fn table_layout(
+    info: &ExperimentInfo,
+    rows: &[SiteRow],
+    functions: &[Vec<String>],
+    (variant, ghost): (usize, Option<usize>),
+    width: u16,
+) -> (Vec<String>, Vec<Constraint>, Vec<usize>) {
+    let name = |v: usize| info.variants.get(v).map_or("?", |v| v.name);
+    let wide = width >= 110;
+    let levels = [(true, true), (false, true), (false, false)];
+    // The line column as wide as its longest location, up to 40 (28 on a narrow screen).
+    let location_width = rows
+        .iter()
+        .filter_map(|row| row.site().map(|s| fit::width(&s.location())))
+        .max()
+        .unwrap_or(4)
+        .clamp(4, if wide { 40 } else { 28 }) as u16;
+    // A function column is worth its place when some function's name fits in it.
+    let names_fit = |room: usize| {
+        functions.is_empty()
+            || functions
+                .iter()
+                .any(|w| w.iter().any(|w| !w.is_empty() && fit::width(w) < room))
+    };
+    let layout = |long: bool, function: bool| {
+        let header = |v: usize| {
+            if long {
+                format!("{} allocs/op", name(v))
+            } else {
+                name(v).to_owned()
+            }
+        };
+        let mut headers = vec![
+            "line".to_owned(),
+            header(variant),
+            "bytes/op".to_owned(),
+            "share".to_owned(),
+        ];
+        let mut widths = vec![
+            Constraint::Length(location_width),
+            Constraint::Length(fit::width(&headers[1]).max(6) as u16),
+            Constraint::Length(9),
+            Constraint::Length(5),
+        ];
+        if let Some(g) = ghost {
+            headers.push(header(g));
+            widths.push(Constraint::Length(fit::width(&header(g)).max(6) as u16));
+        }
+        if function {
+            headers.push("function".to_owned());
+            widths.push(Constraint::Fill(1));
+        }
+        let rooms = fit::table_columns(&widths, width.saturating_sub(2));
+        (headers, widths, rooms)
+    };
+    levels
+        .iter()
+        .map(|&(long, function)| (function, layout(long, function)))
+        .find(|(function, (headers, _, rooms))| {
+            headers
+                .iter()
+                .zip(rooms)
+                .all(|(h, room)| fit::width(h) <= *room)
+                && (!function || rooms.last().is_some_and(|r| *r >= 12 && names_fit(*r)))
+        })
+        .map_or_else(|| layout(false, false), |(_, l)| l)
+}
+
+/// Each row's function in its wordings, longest first, down to none.
+fn function_wordings(rows: &[SiteRow]) -> Vec<Vec<String>> {
+    rows.iter()
+        .map(|row| {
+            let mut wordings = row
+                .site()
+                .map(|s| fit::path_wordings(&short_function(&s.function)))
+                .unwrap_or_default();
+            wordings.push(String::new());
+            wordings
+        })
+        .collect()
 }
 
 fn render_table(
@@ -217,35 +416,41 @@ fn render_table(
     buf: &mut Buffer,
 ) {
     let info = app.experiments[app.running.map_or(0, |r| r.experiment)].info();
-    let name = |v: usize| info.variants.get(v).map_or("?", |v| v.name);
-    let wide = area.width >= 110;
-    let mut header = vec![
-        Cell::from("line"),
-        Cell::from(format!("{} allocs/op", name(variant))).fg(variant_color(variant)),
-        Cell::from("bytes/op"),
-        Cell::from("share"),
-    ];
-    if let Some(g) = ghost {
-        header.push(Cell::from(format!("{} allocs/op", name(g))).fg(ghost_color(g)));
-    }
-    header.push(Cell::from("function"));
-    let mut widths = vec![
-        Constraint::Length(if wide { 40 } else { 28 }),
-        Constraint::Length(name(variant).len() as u16 + 10),
-        Constraint::Length(9),
-        Constraint::Length(5),
-    ];
-    if let Some(g) = ghost {
-        widths.push(Constraint::Length(name(g).len() as u16 + 10));
-    }
-    widths.push(Constraint::Fill(1));
+    let functions = function_wordings(rows);
+    let (headers, widths, rooms) =
+        table_layout(info, rows, &functions, (variant, ghost), area.width);
+    let colors: Vec<Option<Color>> = std::iter::once(None)
+        .chain([Some(variant_color(variant)), None, None])
+        .chain(ghost.map(|g| Some(ghost_color(g))))
+        .chain(std::iter::once(None))
+        .collect();
+    let header: Vec<Cell> = headers
+        .iter()
+        .zip(&rooms)
+        .zip(&colors)
+        .map(|((h, room), color)| {
+            let cell = Cell::from(fit::longest_or_empty(*room, &[h.as_str()]));
+            match color {
+                Some(c) => cell.fg(*c),
+                None => cell,
+            }
+        })
+        .collect();
+    let function_room = (headers.len() > 4 + usize::from(ghost.is_some()))
+        .then(|| rooms.last().copied().unwrap_or(0).saturating_sub(1));
+    let location_room = rooms.first().copied().unwrap_or(0);
     let table_rows: Vec<Row> = rows
         .iter()
-        .map(|row| {
+        .zip(&functions)
+        .map(|(row, function)| {
             let site = row.site();
             let went_to_zero = row.now.is_none();
+            let location = site.map(|s| {
+                let file = s.file.rsplit('/').next().unwrap_or("?");
+                fit::longest_or_empty(location_room, &[s.location(), format!("{file}:{}", s.line)])
+            });
             let mut cells = vec![
-                Cell::from(site.map(Site::location).unwrap_or_default()),
+                Cell::from(location.unwrap_or_default()),
                 Cell::from(per_op(row.now)).style(if went_to_zero {
                     Style::new()
                         .fg(Color::LightGreen)
@@ -255,7 +460,13 @@ fn render_table(
                 }),
                 Cell::from(
                     row.now
-                        .map(|s| units::bytes(s.bytes_per_op.round() as u64))
+                        .map(|s| {
+                            let bytes = s.bytes_per_op.round();
+                            fit::longest_or_empty(
+                                rooms[2],
+                                &[units::bytes(bytes as u64), units::bytes_short(bytes)],
+                            )
+                        })
                         .unwrap_or_default(),
                 ),
                 Cell::from(
@@ -267,10 +478,9 @@ fn render_table(
             if let Some(g) = ghost {
                 cells.push(Cell::from(per_op(row.ghost)).fg(ghost_color(g)));
             }
-            cells.push(Cell::from(
-                site.map(|s| short_function(&s.function))
-                    .unwrap_or_default(),
-            ));
+            if let Some(room) = function_room {
+                cells.push(Cell::from(fit::longest_or_empty(room, function)));
+            }
             Row::new(cells)
         })
         .collect();
@@ -282,7 +492,14 @@ fn render_table(
             Block::bordered()
                 .border_type(BorderType::Rounded)
                 .title_bottom(if empty {
-                    " no allocation in the window: this variant allocates on no line ".to_owned()
+                    fit::longest_or_empty(
+                        usize::from(area.width.saturating_sub(2)),
+                        &[
+                            " no allocation in the window: this variant allocates on no line ",
+                            " no allocation in the window ",
+                            " none ",
+                        ],
+                    )
                 } else {
                     format!(" {} sites ", rows.len())
                 }),

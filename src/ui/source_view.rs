@@ -290,23 +290,48 @@ pub fn render<'a>(
         Constraint::Length(1),
         Constraint::Fill(1),
     ]));
-    Line::from(vec![
-        Span::raw(format!(" source · {} · ", info.id)).bold(),
-        Span::raw("allocs/op").fg(Color::LightRed).bold(),
-        Span::raw(" measured per line · ↑/↓ ←/→ scroll"),
-        Span::raw(if hscroll > 0 {
-            format!(" (from column {})", hscroll + 1)
-        } else {
-            String::new()
-        }),
-        Span::raw(" · s or Esc closes"),
-    ])
-    .render(head, buf);
+    let from = if hscroll > 0 {
+        format!(" (from column {})", hscroll + 1)
+    } else {
+        String::new()
+    };
+    // What the view is, then where it is scrolled to, then its keys' words.
+    let id = info.id;
+    let wordings = [
+        format!(
+            " source · {id} · allocs/op measured per line · ↑/↓ ←/→ scroll{from} · s or Esc closes"
+        ),
+        format!(" source · {id} · allocs/op measured per line{from} · s or Esc closes"),
+        format!(" source · {id} · allocs/op per line{from} · Esc closes"),
+        format!(" source · {id} · allocs/op per line{from}"),
+        format!(" source · {id}{from}"),
+        format!(" source · {id}"),
+    ];
+    if let Some(chosen) = super::fit::longest(usize::from(area.width), &wordings) {
+        // The measured figure's name in the gutter's colour.
+        let spans: Vec<Span> = match chosen.split_once("allocs/op") {
+            Some((before, after)) => vec![
+                Span::raw(before.to_owned()).bold(),
+                Span::raw("allocs/op").fg(Color::LightRed).bold(),
+                Span::raw(after.to_owned()),
+            ],
+            None => vec![Span::raw(chosen.to_owned()).bold()],
+        };
+        Line::from(spans).render(head, buf);
+    }
     if pane.variants.is_empty() {
-        Paragraph::new(format!(
-            "{} marks no source regions (// region:VARIANT .. // endregion:VARIANT).",
-            info.id
-        ))
+        Paragraph::new(
+            super::fit::wrap(
+                usize::from(body.width.saturating_sub(1)),
+                &format!(
+                    "{} marks no source regions (// region:VARIANT .. // endregion:VARIANT).",
+                    info.id
+                ),
+            )
+            .into_iter()
+            .map(Line::raw)
+            .collect::<Vec<_>>(),
+        )
         .render(body, buf);
         return;
     }
@@ -330,13 +355,21 @@ pub fn render<'a>(
     }
 }
 
-/// The pane's bottom title: what was measured on its lines.
-fn measured_title(source: &VariantSource, sites: Option<&Sites>) -> String {
+/// The pane's bottom title, what was measured on its lines, in its wordings longest first:
+/// words shorten, then the pointer to the `a` view goes, then all but the figure.
+fn measured_title(source: &VariantSource, sites: Option<&Sites>) -> Vec<String> {
     let Some(sites) = sites else {
-        return " not measured yet: run this variant with the view open ".to_owned();
+        return vec![
+            " not measured yet: run this variant with the view open ".to_owned(),
+            " not measured yet ".to_owned(),
+        ];
     };
     if sites.allocs_per_op == 0.0 && sites.reallocs_per_op == 0.0 {
-        return format!(" measured: 0 allocs/op over {} ops ", sites.ops);
+        return vec![
+            format!(" measured: 0 allocs/op over {} ops ", sites.ops),
+            " measured: 0 allocs/op ".to_owned(),
+            " 0 allocs/op ".to_owned(),
+        ];
     }
     let (lines, here) = source
         .lines
@@ -347,16 +380,19 @@ fn measured_title(source: &VariantSource, sites: Option<&Sites>) -> String {
         });
     // Allocations in code outside the variant's marked blocks (a helper the variants share)
     // are measured all the same: the `a` view lists their lines.
-    let elsewhere = if sites.allocs_per_op - here > 0.005 {
-        "; a lists the rest"
-    } else {
-        ""
-    };
-    format!(
-        " measured: {:.2} allocs/op, {here:.2} of them on {lines} line{} shown here{elsewhere} ",
-        sites.allocs_per_op,
-        if lines == 1 { "" } else { "s" }
-    )
+    let elsewhere = sites.allocs_per_op - here > 0.005;
+    let rest = if elsewhere { "; a lists the rest" } else { "" };
+    let total = sites.allocs_per_op;
+    let s = if lines == 1 { "" } else { "s" };
+    vec![
+        format!(
+            " measured: {total:.2} allocs/op, {here:.2} of them on {lines} line{s} shown here{rest} "
+        ),
+        format!(" measured: {total:.2} allocs/op, {here:.2} on {lines} line{s} here{rest} "),
+        format!(" {total:.2} allocs/op, {here:.2} on {lines} line{s} here{rest} "),
+        format!(" {total:.2} allocs/op, {here:.2} on {lines} line{s} here "),
+        format!(" {total:.2} allocs/op "),
+    ]
 }
 
 fn render_variant(
@@ -369,14 +405,30 @@ fn render_variant(
 ) {
     let variant = &info.variants[source.variant];
     let color = variant_color(source.variant);
+    let room = usize::from(area.width.saturating_sub(2));
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
         .border_style(Style::new().fg(color))
-        .title(Line::from(vec![
-            Span::raw(format!(" {} ", variant.name)).fg(color).bold(),
-            Span::raw(format!("{} ", variant.summary)),
-        ]))
-        .title_bottom(Line::from(measured_title(source, sites)));
+        .title(
+            match super::fit::longest_index(
+                room,
+                &[
+                    format!(" {} {} ", variant.name, variant.summary),
+                    format!(" {} ", variant.name),
+                ],
+            ) {
+                Some(0) => Line::from(vec![
+                    Span::raw(format!(" {} ", variant.name)).fg(color).bold(),
+                    Span::raw(format!("{} ", variant.summary)),
+                ]),
+                Some(_) => Line::from(format!(" {} ", variant.name).fg(color).bold()),
+                None => Line::default(),
+            },
+        )
+        .title_bottom(Line::from(super::fit::longest_or_empty(
+            room,
+            &measured_title(source, sites),
+        )));
     let inner = block.inner(area);
     let visible = usize::from(inner.height);
     let wide = inner.width >= WIDE_PANE;
@@ -526,20 +578,20 @@ mod tests {
             ..Sites::default()
         };
         assert_eq!(
-            measured_title(&source, None),
+            measured_title(&source, None)[0],
             " not measured yet: run this variant with the view open "
         );
         assert_eq!(
-            measured_title(&source, Some(&sites(vec![site(3, 2.0)]))),
+            measured_title(&source, Some(&sites(vec![site(3, 2.0)])))[0],
             " measured: 2.00 allocs/op, 2.00 of them on 1 line shown here "
         );
         // A helper outside the variant's blocks allocates too: the title says where to look.
         assert_eq!(
-            measured_title(&source, Some(&sites(vec![site(3, 2.0), site(40, 1.0)]))),
+            measured_title(&source, Some(&sites(vec![site(3, 2.0), site(40, 1.0)])))[0],
             " measured: 3.00 allocs/op, 2.00 of them on 1 line shown here; a lists the rest "
         );
         assert_eq!(
-            measured_title(&source, Some(&sites(Vec::new()))),
+            measured_title(&source, Some(&sites(Vec::new())))[0],
             " measured: 0 allocs/op over 10 ops "
         );
     }

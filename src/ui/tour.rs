@@ -12,6 +12,7 @@ use ratatui::style::{Color, Style, Stylize as _};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Widget};
 
+use super::fit;
 use super::theme::variant_color;
 use crate::bench::Row;
 use crate::runner::Sample;
@@ -202,42 +203,65 @@ pub fn render(
         TourMode::Manual => "manual",
         TourMode::Auto => "auto",
     };
+    let room = usize::from(area.width.saturating_sub(2));
+    let (step, steps) = (tour.step + 1, experiments.len());
     let block = Block::bordered()
         .border_type(BorderType::Double)
         .border_style(Style::new().fg(Color::LightYellow))
-        .title(format!(
-            " tour · step {}/{} · {mode} ",
-            tour.step + 1,
-            experiments.len()
+        .title(fit::longest_or_empty(
+            room,
+            &[
+                format!(" tour · step {step}/{steps} · {mode} "),
+                format!(" tour · {step}/{steps} · {mode} "),
+                format!(" tour {step}/{steps} "),
+            ],
         ))
-        .title_bottom(" n next · N back · ↑/↓ scroll · t ends ");
+        .title_bottom(fit::longest_or_empty(
+            room,
+            &[
+                " n next · N back · ↑/↓ scroll · t ends ",
+                " n next · N back · t ends ",
+                " n/N step · t ends ",
+                " t ends ",
+            ],
+        ));
     let inner = block.inner(area);
     block.render(area, buf);
     let width = usize::from(inner.width.max(1));
+    // Sentences keep a column clear of the border: a word there is never one cut by it.
+    let paragraph = width.saturating_sub(1);
 
     let mut lines = vec![
-        Line::from(format!(
-            "{} {} · {}",
-            info.section.code(),
-            info.section.title(),
-            info.id
+        Line::from(fit::longest_or_empty(
+            width,
+            &[
+                format!(
+                    "{} {} · {}",
+                    info.section.code(),
+                    info.section.title(),
+                    info.id
+                ),
+                format!("{} · {}", info.section.code(), info.id),
+                info.id.to_owned(),
+            ],
         ))
         .bold(),
-        Line::from(info.title).fg(Color::LightYellow).bold(),
-        Line::raw(""),
     ];
+    lines.extend(
+        fit::wrap(paragraph, info.title)
+            .into_iter()
+            .map(|line| Line::from(line).fg(Color::LightYellow).bold()),
+    );
+    lines.push(Line::raw(""));
     let elapsed = now - tour.since;
-    lines.extend(stage_lines(tour, elapsed));
+    lines.extend(stage_lines(tour, elapsed, width));
     lines.push(Line::raw(""));
     if let Stage::Result(score) = &tour.stage {
-        lines.extend(result_lines(score.as_deref(), width));
+        lines.extend(result_lines(score.as_deref(), paragraph));
         lines.push(Line::raw(""));
     }
     lines.push(Line::from("why").bold());
-    let why: Vec<String> = textwrap::wrap(info.why, width)
-        .into_iter()
-        .map(std::borrow::Cow::into_owned)
-        .collect();
+    let why = fit::wrap(paragraph, info.why);
     let room = usize::from(inner.height).saturating_sub(lines.len());
     let overflow = why.len().saturating_sub(room);
     // Auto mode scrolls the why through the whole step, so a booth visitor can read it all;
@@ -258,8 +282,9 @@ pub fn render(
     Paragraph::new(lines).render(inner, buf);
 }
 
-/// The three stages, the current one marked with the seconds it has left.
-fn stage_lines(tour: &Tour, elapsed: f64) -> Vec<Line<'static>> {
+/// The three stages, the current one marked with the seconds it has left, each in the
+/// longest of its wordings that fits `width`.
+fn stage_lines(tour: &Tour, elapsed: f64, width: usize) -> Vec<Line<'static>> {
     let left = |secs: f64| format!(" ({:.0} s)", (secs - elapsed).max(0.0).ceil());
     let stage_index = match tour.stage {
         Stage::Naive => 0,
@@ -268,17 +293,28 @@ fn stage_lines(tour: &Tour, elapsed: f64) -> Vec<Line<'static>> {
     };
     let stages = [
         (
-            format!("1 naive runs {NAIVE_SECS:.0} s"),
+            vec![
+                format!("1 naive runs {NAIVE_SECS:.0} s"),
+                "1 naive".to_owned(),
+            ],
             left(NAIVE_SECS),
             Some(0),
         ),
         (
-            format!("2 optimized runs {OPTIMIZED_SECS:.0} s, naive as ghost"),
+            vec![
+                format!("2 optimized runs {OPTIMIZED_SECS:.0} s, naive as ghost"),
+                format!("2 optimized runs {OPTIMIZED_SECS:.0} s"),
+                "2 optimized".to_owned(),
+            ],
             left(OPTIMIZED_SECS),
             Some(1),
         ),
         (
-            "3 result vs the chapter's targets".to_owned(),
+            vec![
+                "3 result vs the chapter's targets".to_owned(),
+                "3 result vs targets".to_owned(),
+                "3 result".to_owned(),
+            ],
             match tour.mode {
                 TourMode::Manual => " (n next)".to_owned(),
                 TourMode::Auto => left(AUTO_RESULT_SECS),
@@ -287,18 +323,32 @@ fn stage_lines(tour: &Tour, elapsed: f64) -> Vec<Line<'static>> {
         ),
     ];
     let mut lines = Vec::new();
-    for (i, (text, remaining, variant)) in stages.into_iter().enumerate() {
+    for (i, (texts, remaining, variant)) in stages.into_iter().enumerate() {
         let (marker, style) = match i.cmp(&stage_index) {
             std::cmp::Ordering::Less => ("✔ ", Style::new().fg(Color::Gray)),
             std::cmp::Ordering::Equal => ("▶ ", Style::new().bold()),
             std::cmp::Ordering::Greater => ("· ", Style::new().fg(Color::Gray)),
         };
+        // The current stage's time left goes after its words have shortened, before the stage
+        // is left with none.
+        let mut wordings: Vec<String> = Vec::new();
+        if i == stage_index {
+            wordings.extend(texts.iter().map(|t| format!("{t}{remaining}")));
+        }
+        wordings.extend(texts.iter().cloned());
+        let room = width.saturating_sub(2);
+        let Some(chosen) = fit::longest_index(room, &wordings) else {
+            lines.push(Line::raw(""));
+            continue;
+        };
+        let with_time = i == stage_index && chosen < texts.len();
+        let text = texts[chosen % texts.len()].clone();
         let mut spans = vec![Span::styled(marker, style)];
         spans.push(match variant {
             Some(v) if i == stage_index => Span::styled(text, style.fg(variant_color(v))),
             _ => Span::styled(text, style),
         });
-        if i == stage_index {
+        if with_time {
             spans.push(Span::raw(remaining));
         }
         lines.push(Line::from(spans));
@@ -309,7 +359,10 @@ fn stage_lines(tour: &Tour, elapsed: f64) -> Vec<Line<'static>> {
 /// Each target's verdict and figures, or why there are none.
 fn result_lines(score: Option<&Score>, width: usize) -> Vec<Line<'static>> {
     let Some(score) = score else {
-        return vec![Line::raw("no figures for both variants: nothing to judge")];
+        return fit::wrap(width, "no figures for both variants: nothing to judge")
+            .into_iter()
+            .map(Line::raw)
+            .collect();
     };
     let mut lines = Vec::new();
     for (name, check) in [
@@ -321,9 +374,9 @@ fn result_lines(score: Option<&Score>, width: usize) -> Vec<Line<'static>> {
             Span::raw(format!("{name}: ")).bold(),
             verdict_span(check.verdict),
         ]));
-        for text in textwrap::wrap(
+        for text in fit::wrap(
+            width.saturating_sub(2),
             &format!("{} (target: {})", check.measured, check.target),
-            width.saturating_sub(2).max(1),
         ) {
             lines.push(Line::raw(format!("  {text}")));
         }
