@@ -226,3 +226,19 @@ fn the_tour_judges_the_speed_the_verdict_line_shows() {
         score.throughput.measured
     );
 }
+
+/// Item 8: the tour's why quotes figures from earlier bench runs, and says so beside a live
+/// table whose figures differ.
+#[test]
+fn the_why_says_its_figures_are_from_other_runs() {
+    use heaplab::ui::tour::TourMode;
+    let mut app = App::new(catalog());
+    app.start_tour(TourMode::Manual, 0, 0.0);
+    for (width, height) in [(80, 24), (140, 45)] {
+        let text = flat(&screen(&app, width, height));
+        assert!(
+            text.contains("why (") && text.contains("earlier"),
+            "at {width}x{height}:\n{text}"
+        );
+    }
+}

@@ -260,7 +260,21 @@ pub fn render(
         lines.extend(result_lines(score.as_deref(), paragraph));
         lines.push(Line::raw(""));
     }
-    lines.push(Line::from("why").bold());
+    // The why quotes figures measured once, in release builds on some machine: say so, or a
+    // quoted "265 ns" reads as a contradiction of the live table beside it.
+    let provenance = fit::longest_or_empty(
+        paragraph,
+        &[
+            "why (figures in it: earlier bench runs, not this one)",
+            "why (its figures: earlier bench runs)",
+            "why (figures: earlier runs)",
+            "why",
+        ],
+    );
+    lines.push(Line::from(vec![
+        Span::raw("why").bold(),
+        Span::raw(provenance.trim_start_matches("why").to_owned()).fg(Color::Gray),
+    ]));
     let why = fit::wrap(paragraph, info.why);
     let room = usize::from(inner.height).saturating_sub(lines.len());
     let overflow = why.len().saturating_sub(room);
