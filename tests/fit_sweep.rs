@@ -24,7 +24,6 @@ use heaplab_experiments::sites::{Site, Sites};
 #[global_allocator]
 static ALLOC: heaplab::Counting = heaplab::Counting::system();
 
-#[allow(dead_code)] // the shared samples are for the other screens
 mod common;
 use common::render;
 

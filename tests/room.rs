@@ -11,7 +11,6 @@ use heaplab::runner::Phase;
 use heaplab::ui::app::{App, Effect};
 use heaplab::ui::keys::Action;
 use heaplab::ui::workshop::View;
-use heaplab_experiments::Experiment;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
 /// Counting as the heaplab binary counts: measurements in this process need it.
@@ -19,32 +18,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent};
 static ALLOC: heaplab::Counting = heaplab::Counting::system();
 
 mod common;
-use common::{render, sample};
-
-fn catalog() -> &'static [&'static dyn Experiment] {
-    heaplab_experiments::catalog()
-}
-
-fn screen(app: &App, width: u16, height: u16) -> String {
-    format!("{}", render(app, width, height).backend())
-}
-
-fn index_of(id: &str) -> usize {
-    catalog()
-        .iter()
-        .position(|e| e.info().id == id)
-        .expect("experiment")
-}
-
-fn select(app: &mut App, id: &str) {
-    let index = index_of(id);
-    while app.selected < index {
-        app.handle(Action::SelectNext, 0.0);
-    }
-    while app.selected > index {
-        app.handle(Action::SelectPrevious, 0.0);
-    }
-}
+use common::{catalog, render, sample, screen, select};
 
 fn typed(app: &mut App, text: &str) {
     for c in text.chars() {

@@ -8,7 +8,6 @@ use heaplab::runner::Phase;
 use heaplab::ui::app::App;
 use heaplab::ui::keys::Action;
 use heaplab::ui::workshop::View;
-use heaplab_experiments::Experiment;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
 /// Counting as the heaplab binary counts: measurements in this process need it.
@@ -16,15 +15,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent};
 static ALLOC: heaplab::Counting = heaplab::Counting::system();
 
 mod common;
-use common::{render, sample};
-
-fn catalog() -> &'static [&'static dyn Experiment] {
-    heaplab_experiments::catalog()
-}
-
-fn screen(app: &App, width: u16, height: u16) -> String {
-    format!("{}", render(app, width, height).backend())
-}
+use common::{catalog, sample, screen};
 
 fn press(app: &mut App, code: KeyCode, now: f64) -> bool {
     let (_, changed) = app.key(&KeyEvent::from(code), now);

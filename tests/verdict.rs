@@ -5,22 +5,13 @@
 use heaplab::runner::Sample;
 use heaplab::ui::app::{App, SPEED_TEST_EVERY_SECS};
 use heaplab::ui::keys::Action;
-use heaplab_experiments::Experiment;
 
 /// Counting as the heaplab binary counts: measurements in this process need it.
 #[global_allocator]
 static ALLOC: heaplab::Counting = heaplab::Counting::system();
 
 mod common;
-use common::render;
-
-fn catalog() -> &'static [&'static dyn Experiment] {
-    heaplab_experiments::catalog()
-}
-
-fn screen(app: &App, width: u16, height: u16) -> String {
-    format!("{}", render(app, width, height).backend())
-}
+use common::{catalog, screen};
 
 /// The line of the numbers panel's bottom border, where the verdict is.
 fn verdict_line(text: &str) -> String {

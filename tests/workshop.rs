@@ -8,29 +8,13 @@ use heaplab::ui::app::{App, Effect};
 use heaplab::ui::keys::Action;
 use heaplab::ui::tour::{self, Stage, TourMode};
 use heaplab::ui::workshop::View;
-use heaplab_experiments::Experiment;
 
 /// Counting as the heaplab binary counts: measurements in this process need it.
 #[global_allocator]
 static ALLOC: heaplab::Counting = heaplab::Counting::system();
 
 mod common;
-use common::{render, sample};
-
-/// The whole catalog, in chapter order.
-fn catalog() -> &'static [&'static dyn Experiment] {
-    heaplab_experiments::catalog()
-}
-
-fn select(app: &mut App, id: &str) {
-    let index = catalog()
-        .iter()
-        .position(|e| e.info().id == id)
-        .expect("experiment");
-    while app.selected < index {
-        app.handle(Action::SelectNext, 0.0);
-    }
-}
+use common::{catalog, render, sample, select};
 
 #[test]
 fn snapshot_source_view_side_by_side() {

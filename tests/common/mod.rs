@@ -1,10 +1,13 @@
 //! Test support shared by the dashboard's test files: synthetic samples, and the app drawn on
-//! an off-screen terminal.
+//! an off-screen terminal. Each test file uses a part of it.
+#![allow(dead_code)]
 
 use std::time::Duration;
 
 use heaplab::runner::{Phase, Sample};
 use heaplab::ui::app::App;
+use heaplab::ui::keys::Action;
+use heaplab_experiments::Experiment;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -47,4 +50,28 @@ pub fn render(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
         .draw(|frame| frame.render_widget(app, frame.area()))
         .expect("draws");
     terminal
+}
+
+/// The whole catalog, in chapter order.
+pub fn catalog() -> &'static [&'static dyn Experiment] {
+    heaplab_experiments::catalog()
+}
+
+/// `app` drawn at `width` x `height`, as text.
+pub fn screen(app: &App, width: u16, height: u16) -> String {
+    format!("{}", render(app, width, height).backend())
+}
+
+/// Moves the selection to experiment `id`.
+pub fn select(app: &mut App, id: &str) {
+    let index = catalog()
+        .iter()
+        .position(|e| e.info().id == id)
+        .expect("experiment");
+    while app.selected < index {
+        app.handle(Action::SelectNext, 0.0);
+    }
+    while app.selected > index {
+        app.handle(Action::SelectPrevious, 0.0);
+    }
 }
