@@ -10,7 +10,24 @@ use serde::{Deserialize, Serialize};
 
 use crate::bench::Row;
 use crate::runner::{DEFAULT_SAMPLE_EVERY, Sample};
-use crate::ui::app::Measured;
+
+/// What a variant measured at one size, kept for the session file when the figures on screen
+/// are cleared (another experiment, another size) and at the end: its samples added up, and its
+/// steady-state intervals (ns/op per 100 ms sample).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measured {
+    /// Index into the catalog.
+    pub experiment: usize,
+    /// Variant index.
+    pub variant: usize,
+    /// Every run of it at this size, added up.
+    pub sample: Sample,
+    /// Its steady-state intervals, oldest first (at most [`MEASURED_INTERVALS`]).
+    pub intervals: Vec<f64>,
+}
+
+/// The intervals a session keeps per variant and size: an hour of 100 ms samples.
+pub const MEASURED_INTERVALS: usize = 36_000;
 
 /// Where a session file's figures come from, and for how long each variant ran.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -16,6 +16,7 @@ use super::keys::Action;
 use super::tour::{Request, Seen, Tour, TourMode};
 use super::workshop::{View, Workshop};
 use crate::runner::{Command, Phase, Sample};
+use crate::session::{MEASURED_INTERVALS, Measured};
 
 /// The time windows `+`/`-` step through, in seconds.
 pub const WINDOWS_SECS: [f64; 6] = [10.0, 30.0, 60.0, 120.0, 300.0, 600.0];
@@ -92,24 +93,6 @@ impl Comparison {
 /// of intervals a side) change by one interval per sample, and a verdict that moves ten times
 /// a second cannot be read anyway. The allocation and heap figures follow every sample.
 pub const SPEED_TEST_EVERY_SECS: f64 = 1.0;
-
-/// What a variant measured at one size, kept for the session file when the figures on screen
-/// are cleared (another experiment, another size) and at the end: its samples added up, and its
-/// steady-state intervals (ns/op per 100 ms sample).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Measured {
-    /// Index into the catalog.
-    pub experiment: usize,
-    /// Variant index.
-    pub variant: usize,
-    /// Every run of it at this size, added up.
-    pub sample: Sample,
-    /// Its steady-state intervals, oldest first (at most [`MEASURED_INTERVALS`]).
-    pub intervals: Vec<f64>,
-}
-
-/// The intervals a session keeps per variant and size: an hour of 100 ms samples.
-pub const MEASURED_INTERVALS: usize = 36_000;
 
 /// Intervals of a run's first half second of measuring are left out of its speed: caches
 /// and the heap are still settling after a (re)start.
