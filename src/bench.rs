@@ -946,9 +946,9 @@ pub fn site_lines(sites: &Sites) -> Vec<String> {
     }
     if sites.sites.len() > TOP_SITES {
         out.push(format!(
-            "... {} more sites ({} ops captured)",
-            sites.sites.len() - TOP_SITES,
-            sites.ops
+            "... {} more ({} captured)",
+            units::counted((sites.sites.len() - TOP_SITES) as u64, "site"),
+            units::counted(sites.ops, "op")
         ));
     }
     out

@@ -107,9 +107,25 @@ pub fn count(n: f64) -> String {
     }
 }
 
+/// `n` things in words: `1 site`, `2 sites`, `0 sites`.
+#[must_use]
+pub fn counted(n: impl Into<u64>, singular: &str) -> String {
+    match n.into() {
+        1 => format!("1 {singular}"),
+        n => format!("{n} {singular}s"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_site_is_not_one_sites() {
+        assert_eq!(counted(1u64, "site"), "1 site");
+        assert_eq!(counted(0u64, "site"), "0 sites");
+        assert_eq!(counted(3u32, "op"), "3 ops");
+    }
 
     #[test]
     fn parses_the_sizes_people_write() {

@@ -501,7 +501,7 @@ fn render_table(
                         ],
                     )
                 } else {
-                    format!(" {} sites ", rows.len())
+                    format!(" {} ", crate::units::counted(rows.len() as u64, "site"))
                 }),
         );
     let mut state = TableState::default().with_selected((!empty).then_some(selected));
