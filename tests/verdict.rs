@@ -11,7 +11,7 @@ use heaplab::ui::keys::Action;
 static ALLOC: heaplab::Counting = heaplab::Counting::system();
 
 mod common;
-use common::{catalog, screen};
+use common::{catalog, screen, select};
 
 /// The line of the numbers panel's bottom border, where the verdict is.
 fn verdict_line(text: &str) -> String {
@@ -24,13 +24,7 @@ fn verdict_line(text: &str) -> String {
 /// A dashboard on `id`, started, with the selection moved there.
 fn started(id: &str) -> App {
     let mut app = App::new(catalog());
-    let index = catalog()
-        .iter()
-        .position(|e| e.info().id == id)
-        .expect("experiment");
-    while app.selected < index {
-        app.handle(Action::SelectNext, 0.0);
-    }
+    select(&mut app, id);
     app.handle(Action::StartStop, 0.0);
     app
 }
