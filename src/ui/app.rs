@@ -394,13 +394,27 @@ impl App {
 
     /// Keeps what the figures on screen measured, before they are cleared.
     fn keep_measured(&mut self) {
+        let measured = std::mem::take(&mut self.measured);
+        self.measured = self.with_shown(measured);
+    }
+
+    /// Everything this session measured, whatever was cleared from the screen since: what
+    /// quitting writes to the session file.
+    #[must_use]
+    pub fn session(&self) -> Vec<Measured> {
+        self.with_shown(self.measured.clone())
+    }
+
+    /// `measured` with the figures on screen added: per experiment, variant and size, the
+    /// samples added up and the intervals appended (the latest [`MEASURED_INTERVALS`] kept).
+    fn with_shown(&self, mut measured: Vec<Measured>) -> Vec<Measured> {
         let Some(experiment) = self.stats_for else {
-            return;
+            return measured;
         };
         for (variant, sample) in self.stats.iter().enumerate() {
             let Some(sample) = *sample else { continue };
             let mut intervals = self.intervals(variant);
-            match self.measured.iter_mut().find(|m| {
+            match measured.iter_mut().find(|m| {
                 m.experiment == experiment && m.variant == variant && m.sample.size == sample.size
             }) {
                 Some(kept) => {
@@ -409,7 +423,7 @@ impl App {
                     let over = kept.intervals.len().saturating_sub(MEASURED_INTERVALS);
                     kept.intervals.drain(..over);
                 }
-                None => self.measured.push(Measured {
+                None => measured.push(Measured {
                     experiment,
                     variant,
                     sample,
@@ -417,21 +431,7 @@ impl App {
                 }),
             }
         }
-    }
-
-    /// Everything this session measured, whatever was cleared from the screen since: what
-    /// quitting writes to the session file.
-    #[must_use]
-    pub fn session(&self) -> Vec<Measured> {
-        let mut all = Self {
-            measured: self.measured.clone(),
-            stats: self.stats.clone(),
-            speed_intervals: self.speed_intervals.clone(),
-            stats_for: self.stats_for,
-            ..Self::new(self.experiments)
-        };
-        all.keep_measured();
-        all.measured
+        measured
     }
 
     fn clear_figures(&mut self) {
