@@ -90,14 +90,39 @@ const WARMUP_REQUESTS: u64 = 20_000;
 /// What a miss computes: the fragment of `key`, 32 to 1 024 bytes, the same every time.
 #[must_use]
 pub fn render(key: u64) -> Vec<u8> {
+    let (len, rng) = fragment(key);
+    let mut value = Vec::with_capacity(len);
+    write_fragment(rng, len, &mut value);
+    value
+}
+
+/// Renders the fragment of `key` into `value`, replacing what it held: no allocation when its
+/// capacity is already enough.
+pub fn render_into(key: u64, value: &mut Vec<u8>) {
+    let (len, rng) = fragment(key);
+    value.clear();
+    value.reserve_exact(len);
+    write_fragment(rng, len, value);
+}
+
+/// How long the fragment of `key` is, known before rendering it.
+#[must_use]
+pub fn rendered_len(key: u64) -> usize {
+    fragment(key).0
+}
+
+/// The length of `key`'s fragment and the generator that draws its bytes.
+fn fragment(key: u64) -> (usize, SplitMix64) {
     let mut rng = SplitMix64::new(key ^ 0x04_04_02);
     let len = 32 + rng.below(993) as usize;
-    let mut value = Vec::with_capacity(len);
+    (len, rng)
+}
+
+fn write_fragment(mut rng: SplitMix64, len: usize, value: &mut Vec<u8>) {
     while value.len() < len {
         let word = rng.next_u64().to_le_bytes();
         value.extend_from_slice(&word[..8.min(len - value.len())]);
     }
-    value
 }
 
 /// What an entry is charged against the budget.
@@ -123,6 +148,68 @@ pub struct ByteLru {
     bytes: usize,
     budget: usize,
     evictions: u64,
+    /// Buffers of evicted entries, kept for the next misses to render into.
+    spares: Spares,
+    /// Misses that found no evicted buffer that fits and allocated one.
+    fresh_buffers: u64,
+}
+
+/// Buffers of evicted entries, kept by capacity for the next misses to render into.
+///
+/// A miss takes a buffer at least as big as its value and at most an eighth bigger, so the
+/// cache's real heap stays close to the bytes it is charged (a buffer much bigger than its value
+/// would hold memory the budget does not see). Each capacity bin keeps a few buffers, and all
+/// of them together at most a 32nd of the budget: spares are heap outside the budget.
+#[derive(Debug)]
+struct Spares {
+    /// Bin `i` holds capacities from `i * BIN_WIDTH` up to the next bin's; the last, the rest.
+    bins: Vec<Vec<Vec<u8>>>,
+    bytes: usize,
+    limit: usize,
+}
+
+const BIN_WIDTH: usize = 16;
+const BINS: usize = 65;
+const PER_BIN: usize = 16;
+
+impl Spares {
+    fn new(budget: usize) -> Self {
+        Self {
+            bins: (0..BINS).map(|_| Vec::with_capacity(PER_BIN)).collect(),
+            bytes: 0,
+            limit: budget / 16,
+        }
+    }
+
+    fn bin(capacity: usize) -> usize {
+        (capacity / BIN_WIDTH).min(BINS - 1)
+    }
+
+    /// Keeps `buffer` if its bin and the byte limit have room; frees it otherwise.
+    fn keep(&mut self, buffer: Vec<u8>) {
+        let capacity = buffer.capacity();
+        let bin = &mut self.bins[Self::bin(capacity)];
+        if capacity > 0 && bin.len() < PER_BIN && self.bytes + capacity <= self.limit {
+            self.bytes += capacity;
+            bin.push(buffer);
+        }
+    }
+
+    /// A kept buffer that holds `len` bytes with at most an eighth (or 32 bytes) to spare.
+    fn take(&mut self, len: usize) -> Option<Vec<u8>> {
+        let fits = len..=len + (len / 8).max(2 * BIN_WIDTH);
+        for bin in Self::bin(len)..=Self::bin(*fits.end()) {
+            let found = self.bins[bin]
+                .iter()
+                .position(|b| fits.contains(&b.capacity()));
+            if let Some(at) = found {
+                let buffer = self.bins[bin].swap_remove(at);
+                self.bytes -= buffer.capacity();
+                return Some(buffer);
+            }
+        }
+        None
+    }
 }
 
 #[derive(Debug)]
@@ -146,6 +233,8 @@ impl ByteLru {
             bytes: 0,
             budget,
             evictions: 0,
+            spares: Spares::new(budget),
+            fresh_buffers: 0,
         }
     }
 
@@ -167,7 +256,12 @@ impl ByteLru {
         while self.bytes + charge > self.budget {
             self.evict();
         }
-        self.bytes += charge;
+        self.place(key, value);
+    }
+
+    /// Puts `value` (its room already made) in a slot at the front of the list.
+    fn place(&mut self, key: u64, value: Vec<u8>) {
+        self.bytes += weight(&value);
         let slot = Slot {
             key,
             value,
@@ -191,10 +285,40 @@ impl ByteLru {
         let slot = &mut self.slots[index];
         self.map.remove(&slot.key);
         self.bytes -= weight(&slot.value);
-        // Free the value now; the slot is kept for the next insert.
-        slot.value = Vec::new();
+        // The slot is kept for the next insert, its buffer for the next miss to render into.
+        let value = std::mem::take(&mut slot.value);
         self.free.push(index);
         self.evictions += 1;
+        self.spares.keep(value);
+    }
+
+    /// A buffer for a value of `len` bytes: an evicted entry's that fits, or a new one.
+    fn buffer_for(&mut self, len: usize) -> Vec<u8> {
+        self.spares.take(len).unwrap_or_else(|| {
+            self.fresh_buffers += 1;
+            Vec::with_capacity(len)
+        })
+    }
+
+    /// Caches the value of `key` (not already cached), `len` bytes long, rendered by `fill`
+    /// into the buffer of an entry evicted to make room for it: once the cache is full, a miss
+    /// seldom allocates. `fill` runs even for a value heavier than the whole budget, which is
+    /// then not cached.
+    pub fn insert_with(&mut self, key: u64, len: usize, fill: impl FnOnce(&mut Vec<u8>)) {
+        let charge = len + ENTRY_OVERHEAD;
+        if charge <= self.budget {
+            while self.bytes + charge > self.budget {
+                self.evict();
+            }
+        }
+        let mut value = self.buffer_for(len);
+        fill(&mut value);
+        debug_assert_eq!(value.len(), len, "fill wrote the length it was given");
+        if charge > self.budget {
+            self.spares.keep(value);
+        } else {
+            self.place(key, value);
+        }
     }
 
     fn unlink(&mut self, index: usize) {
@@ -244,6 +368,12 @@ impl ByteLru {
     pub fn evictions(&self) -> u64 {
         self.evictions
     }
+
+    /// Misses so far that found no evicted buffer big enough and allocated one.
+    #[must_use]
+    pub fn fresh_buffers(&self) -> u64 {
+        self.fresh_buffers
+    }
 }
 // endregion:optimized
 
@@ -278,25 +408,40 @@ enum Store {
 impl Store {
     /// Folds the value of `key` into `checksum`, from the cache if it is there; true on a hit.
     fn serve(&mut self, key: u64, checksum: &mut Checksum) -> bool {
-        let cached = match self {
-            // region:naive
-            Store::Unbounded(map) => map.get(&key).map(Vec::as_slice),
-            // endregion:naive
-            Store::Lru(lru) => lru.get(key),
-            Store::Quick(cache) => cache.get(&key).map(Vec::as_slice),
-        };
-        if let Some(value) = cached {
-            checksum.fold_bytes(value);
-            return true;
-        }
-        let value = render(key);
-        checksum.fold_bytes(&value);
         match self {
+            // region:naive
             Store::Unbounded(map) => {
+                if let Some(value) = map.get(&key) {
+                    checksum.fold_bytes(value);
+                    return true;
+                }
+                let value = render(key);
+                checksum.fold_bytes(&value);
                 map.insert(key, value);
             }
-            Store::Lru(lru) => lru.insert(key, value),
-            Store::Quick(cache) => cache.insert(key, value),
+            // endregion:naive
+            // region:optimized
+            Store::Lru(lru) => {
+                if let Some(value) = lru.get(key) {
+                    checksum.fold_bytes(value);
+                    return true;
+                }
+                lru.insert_with(key, rendered_len(key), |buffer| {
+                    render_into(key, buffer);
+                    checksum.fold_bytes(buffer);
+                });
+            }
+            // endregion:optimized
+            // region:crate
+            Store::Quick(cache) => {
+                if let Some(value) = cache.get(&key) {
+                    checksum.fold_bytes(value);
+                    return true;
+                }
+                let value = render(key);
+                checksum.fold_bytes(&value);
+                cache.insert(key, value);
+            } // endregion:crate
         }
         false
     }
@@ -356,6 +501,7 @@ impl Workload for Requests {
         report("budget_bytes", self.budget as f64);
         if let Store::Lru(lru) = &self.store {
             report("evictions", lru.evictions() as f64);
+            report("fresh_buffers", lru.fresh_buffers() as f64);
         }
     }
 }
@@ -442,6 +588,71 @@ mod tests {
             at = lru.slots[at].next;
         }
         assert_eq!(seen, lru.len());
+    }
+
+    #[test]
+    fn rendering_into_evicted_buffers_changes_no_eviction_and_no_value() {
+        // The same requests through an LRU that renders a new value per miss and one that
+        // renders into evicted buffers: the same hits, the same entries, the same bytes.
+        let budget = 1 << 20;
+        let (mut plain, mut reusing) = (ByteLru::new(budget), ByteLru::new(budget));
+        let mut rng = SplitMix64::new(9);
+        for _ in 0..50_000 {
+            let key = rng.zipf_like(20_000);
+            let hit = plain.get(key).map(<[u8]>::to_vec);
+            let reused_hit = reusing.get(key).map(<[u8]>::to_vec);
+            assert_eq!(hit, reused_hit);
+            if hit.is_none() {
+                plain.insert(key, render(key));
+                let mut rendered = Vec::new();
+                reusing.insert_with(key, rendered_len(key), |buffer| {
+                    render_into(key, buffer);
+                    rendered.clone_from(buffer);
+                });
+                assert_eq!(rendered, render(key));
+            }
+            assert_eq!(
+                (plain.bytes(), plain.len()),
+                (reusing.bytes(), reusing.len())
+            );
+        }
+        assert!(
+            plain.evictions() > 10_000,
+            "{} evictions",
+            plain.evictions()
+        );
+        // Nearly every miss after the first fill found an evicted buffer that fits.
+        assert!(
+            reusing.fresh_buffers() < plain.len() as u64 + plain.evictions() / 20,
+            "{} fresh buffers, {} entries, {} evictions",
+            reusing.fresh_buffers(),
+            plain.len(),
+            plain.evictions()
+        );
+    }
+
+    #[test]
+    fn an_evicted_buffer_is_reused_only_when_it_fits_closely() {
+        // Room for 16 values of 500 bytes, so that spares may hold one (a 16th of the budget).
+        let mut lru = ByteLru::new(16 * weight(&[0; 500]));
+        for key in 0..16 {
+            lru.insert_with(key, 500, |b| b.resize(500, 1));
+        }
+        assert_eq!(lru.fresh_buffers(), 16);
+        // 480 bytes fit in an evicted 500-byte buffer (20 to spare): no new buffer.
+        lru.insert_with(16, 480, |b| b.resize(480, 2));
+        assert_eq!((lru.fresh_buffers(), lru.evictions()), (16, 1));
+        // 200 bytes would leave 300 unused in one: a new buffer, and the evicted one kept.
+        lru.insert_with(17, 200, |b| b.resize(200, 3));
+        assert_eq!((lru.fresh_buffers(), lru.evictions()), (17, 2));
+        assert_eq!(lru.spares.bytes, 500);
+        assert_eq!(lru.get(17), Some(&[3; 200][..]));
+        // Spares are heap beside the budget: at most a 16th of it.
+        let mut spares = Spares::new(16_000);
+        for _ in 0..10 {
+            spares.keep(Vec::with_capacity(400));
+        }
+        assert_eq!(spares.bytes, 800);
     }
 
     #[test]
