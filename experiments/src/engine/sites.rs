@@ -639,6 +639,32 @@ fn describe(symbols: &[Symbol], also_folded: &[&str]) -> Vec<String> {
 mod tests {
     use super::*;
 
+    /// The engine's frames fold wherever its files are in a folder (the counting allocator,
+    /// the loop), as the line tables spell them, and the chapter's never do.
+    #[test]
+    fn engine_files_fold_and_chapter_files_do_not() {
+        for file in [
+            "experiments/src/engine/counting/alloc.rs",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/src/engine/counting/capture.rs"
+            ),
+            "experiments/src/engine/measure/mod.rs",
+            "experiments/src/engine/sites.rs",
+            "experiments/src/engine/experiment.rs",
+        ] {
+            assert!(engine_file(file), "{file}");
+        }
+        for file in [
+            "experiments/src/chapter/in_place.rs",
+            "experiments/src/engine/data.rs",
+            "experiments/src/engine/counting.rs",
+            "src/lab.rs",
+        ] {
+            assert!(!engine_file(file), "{file}");
+        }
+    }
+
     #[test]
     fn paths_match_by_suffix_at_a_boundary() {
         assert!(same_file(
