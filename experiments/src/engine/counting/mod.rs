@@ -5,7 +5,7 @@
 //! to the thread that made it, without allocating, locking or contending inside the allocator.
 //!
 //! # Files
-//! - `alloc.rs`: the unsafe core, all of this module's `unsafe` and nothing else: the
+//! - `alloc.rs`: the unsafe core, where every `unsafe` of this module is (kept whole): the
 //!   `GlobalAlloc` implementations and the fast and out-of-line allocation paths.
 //! - `slot.rs`: the slot table, how each event is written to it, snapshots, the fuse.
 //! - `worker_slot.rs`: a thread's claim on its slot, its budget, and detaching from it.
