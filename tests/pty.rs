@@ -432,16 +432,16 @@ fn a_shows_where_the_running_variant_allocates_and_the_gutter_agrees() {
     s.keys("a");
     s.wait_for("naive's sites", |t| {
         t.contains("allocation sites · in-place · naive")
-            && t.contains("src/in_place.rs:70")
-            && t.contains("src/in_place.rs:74")
-            && t.contains("src/in_place.rs:77")
+            && t.contains("chapter/in_place.rs:70")
+            && t.contains("chapter/in_place.rs:74")
+            && t.contains("chapter/in_place.rs:77")
             && t.contains("the sites add up to 3.00 allocs/op")
     });
     s.keys(" ");
     s.wait_for("optimized, naive as the ghost", |t| {
         t.contains("allocation sites · in-place · optimized · ghost: naive")
             && t.contains("the sites add up to 0.00 allocs/op")
-            && t.contains("src/in_place.rs:70")
+            && t.contains("chapter/in_place.rs:70")
     });
     s.keys("s");
     s.wait_for("the gutters", |t| {
@@ -456,7 +456,7 @@ fn a_shows_where_the_running_variant_allocates_and_the_gutter_agrees() {
     });
     s.keys("a");
     s.wait_for("the sites view at 80x24", |t| {
-        t.contains("allocation sites · in-place") && t.contains("src/in_place.rs:70")
+        t.contains("allocation sites · in-place") && t.contains("chapter/in_place.rs:70")
     });
     s.keys("q");
     assert_eq!(s.wait_exit(), 0);

@@ -422,7 +422,7 @@ fn the_table_shows_each_rows_top_sites_under_it() {
         .iter()
         .position(|l| l.starts_with("in-place") && l.contains("naive"))
         .expect("the naive row");
-    assert!(lines[naive + 1].contains("src/in_place.rs:"), "{text}");
+    assert!(lines[naive + 1].contains("chapter/in_place.rs:"), "{text}");
     assert!(lines[naive + 1].contains("1.00 allocs/op"), "{text}");
     assert!(lines[naive + 1].contains("clean_readings"), "{text}");
     let optimized = lines
@@ -441,7 +441,7 @@ fn a_trace_with_sites_prints_them_after_its_lines() {
     let naive_site = |l: &String| {
         l.starts_with("site ")
             && l.contains("allocs_per_op=1.00")
-            && l.contains("at=src/in_place.rs:")
+            && l.contains("at=chapter/in_place.rs:")
             && l.contains("fn=")
     };
     let (lines, out) = binary::lines_until(

@@ -489,7 +489,7 @@ fn the_sites_view_shows_the_running_variant_beside_the_last_one() {
     );
     let screen = screen_text(&app, 160, 40).join("\n");
     assert!(
-        screen.contains("stack of src/string_processing.rs:"),
+        screen.contains("stack of chapter/string_processing.rs:"),
         "{screen}"
     );
     assert!(screen.contains("normalize_record"), "{screen}");

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 
-use crate::data::{self, SplitMix64};
-use crate::{
+use crate::engine::data::{self, SplitMix64};
+use crate::engine::experiment::{
     Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, WorkUnit, Workload,
 };
 
@@ -152,6 +152,7 @@ impl ChannelPool {
 
     /// An idle buffer, waiting up to `timeout` for one to come back (the chapter's blocking
     /// receive, with a deadline); `None` if none came back in time.
+    #[cfg_attr(not(test), expect(dead_code, reason = "the chapter's API; its tests call it"))]
     pub fn get_timeout(&self, timeout: Duration) -> Option<Vec<u8>> {
         if let Some(buf) = self.try_get() {
             return Some(buf);

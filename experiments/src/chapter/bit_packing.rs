@@ -4,8 +4,8 @@
 
 use fixedbitset::FixedBitSet;
 
-use crate::data::SplitMix64;
-use crate::{
+use crate::engine::data::SplitMix64;
+use crate::engine::experiment::{
     Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, WorkUnit, Workload,
 };
 
@@ -451,7 +451,7 @@ impl Experiment for BitPacking {
         &INFO
     }
 
-    fn layouts(&self) -> Vec<crate::layout::TypeLayout> {
+    fn layouts(&self) -> Vec<crate::engine::layout::TypeLayout> {
         vec![
             crate::type_layout!(
                 "naive",

@@ -3,8 +3,8 @@
 
 use std::fmt::Write as _;
 
-use crate::data::SplitMix64;
-use crate::{
+use crate::engine::data::SplitMix64;
+use crate::engine::experiment::{
     Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, WorkUnit, Workload,
 };
 

@@ -1,8 +1,8 @@
 //! `in-place` (04-01): clean a batch of sensor readings by collecting new vectors against
 //! `retain`, `dedup`, `reverse` and a mutable pass over the caller's own vector.
 
-use crate::data::{self, SplitMix64};
-use crate::{
+use crate::engine::data::{self, SplitMix64};
+use crate::engine::experiment::{
     Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, WorkUnit, Workload,
 };
 

@@ -3,8 +3,8 @@
 
 use std::io::{self, Read};
 
-use crate::data::{self, SplitMix64};
-use crate::{
+use crate::engine::data::{self, SplitMix64};
+use crate::engine::experiment::{
     Checksum, Experiment, ExperimentInfo, Section, SetupError, Targets, VariantInfo, WorkUnit,
     Workload,
 };
@@ -223,7 +223,7 @@ pub fn summarize_file_in_memory(file: &mut std::fs::File) -> Result<Summary, Str
             len,
             reason: e.to_string(),
         })?;
-    crate::counting::budget_checkpoint();
+    crate::engine::counting::budget_checkpoint();
     if let Err(source) = file.read_to_end(&mut data) {
         let offset = data.len() as u64;
         return Err(StreamError::Read { offset, source });
@@ -734,7 +734,7 @@ mod tests {
     fn invalid_utf8_and_binary_are_counted_not_fatal() {
         let summary = both(b"1,INFO,\xff\xfe,1\n\x00\x01\x02\n");
         assert_eq!((summary.lines, summary.invalid), (2, 2));
-        let binary = crate::data::random_bytes(5, 300_000);
+        let binary = crate::engine::data::random_bytes(5, 300_000);
         let summary = both(&binary);
         assert_eq!(summary.records(), 0);
         assert_eq!(

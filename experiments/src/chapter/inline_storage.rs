@@ -5,8 +5,8 @@
 use arrayvec::ArrayVec;
 use smallvec::SmallVec;
 
-use crate::data::SplitMix64;
-use crate::{
+use crate::engine::data::SplitMix64;
+use crate::engine::experiment::{
     Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, WorkUnit, Workload,
 };
 
@@ -316,7 +316,7 @@ impl Experiment for InlineStorage {
         &INFO
     }
 
-    fn layouts(&self) -> Vec<crate::layout::TypeLayout> {
+    fn layouts(&self) -> Vec<crate::engine::layout::TypeLayout> {
         vec![
             crate::type_layout!(
                 "naive",
@@ -398,7 +398,7 @@ mod layout_tests {
         );
         assert_eq!(inline.size, size_of::<InlineEndpoint>());
         assert_eq!(crate_.size, size_of::<ArrayVecEndpoint>());
-        let find = |l: &crate::layout::TypeLayout, name: &str| {
+        let find = |l: &crate::engine::layout::TypeLayout, name: &str| {
             let f = l.fields.iter().find(|f| f.name == name).expect("field");
             (f.offset, f.size)
         };

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use lockfree_object_pool::LinearObjectPool;
 
-use crate::data::{self, SplitMix64};
-use crate::{
+use crate::engine::data::{self, SplitMix64};
+use crate::engine::experiment::{
     Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, WorkUnit, Workload,
 };
 

@@ -151,40 +151,4 @@ mod tests {
         assert_eq!(short_type_name("[u8; 16]"), "[u8; 16]");
         assert_eq!(short_type_name("bool"), "bool");
     }
-
-    #[test]
-    fn every_layout_is_consistent_and_only_the_layout_experiments_have_them() {
-        let mut with_layouts = Vec::new();
-        for experiment in crate::catalog() {
-            let layouts = experiment.layouts();
-            if !layouts.is_empty() {
-                with_layouts.push(experiment.info().id);
-            }
-            for layout in layouts {
-                let info = experiment.info();
-                assert!(
-                    info.variant_index(layout.variant).is_some(),
-                    "{}: {} names no variant",
-                    info.id,
-                    layout.name
-                );
-                assert_eq!(layout.size % layout.align, 0, "{}", layout.name);
-                let mut end = 0;
-                for field in &layout.fields {
-                    assert!(field.offset >= end, "{}: fields overlap", layout.name);
-                    end = field.offset + field.size;
-                }
-                assert!(end <= layout.size, "{}: a field past the end", layout.name);
-            }
-        }
-        assert_eq!(
-            with_layouts,
-            [
-                "struct-layout",
-                "bit-packing",
-                "compact-collections",
-                "inline-storage"
-            ]
-        );
-    }
 }

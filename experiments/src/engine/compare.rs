@@ -7,8 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::measure::Sample;
-use crate::stats;
+use crate::engine::measure::Sample;
+use crate::engine::stats;
 
 /// A variant's figures against naive's.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -4,8 +4,8 @@
 
 use std::io::{self, Write};
 
-use crate::data::SplitMix64;
-use crate::{
+use crate::engine::data::SplitMix64;
+use crate::engine::experiment::{
     Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, WorkUnit, Workload,
 };
 

@@ -3,8 +3,9 @@
 
 use bytes::{Bytes, BytesMut};
 
-use crate::{
-    Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, WorkUnit, Workload, data,
+use crate::engine::data;
+use crate::engine::experiment::{
+    Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, WorkUnit, Workload,
 };
 
 /// The experiment.

@@ -27,9 +27,9 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::Experiment;
-use crate::measure::{self, Live, Measurement, Phase, Sample, Spec, Stop};
-use crate::sites::RawSites;
+use crate::engine::experiment::Experiment;
+use crate::engine::measure::{self, Live, Measurement, Phase, Sample, Spec, Stop};
+use crate::engine::sites::RawSites;
 
 /// Until the run is measuring, how often the worker looks for a change of phase to report.
 const PHASE_POLL: Duration = Duration::from_millis(2);
@@ -63,7 +63,7 @@ pub struct Job {
     #[serde(default)]
     pub sites_sample_every: u64,
     /// With `sites`, in a bounded run: replay this many of its operations, however long that
-    /// takes, instead of at most [`crate::measure::SITES_REPLAY_LIMIT`]
+    /// takes, instead of at most [`crate::engine::measure::SITES_REPLAY_LIMIT`]
     /// ([`Live::replay_sites_ops`]).
     #[serde(default)]
     pub sites_ops: Option<u64>,
@@ -80,7 +80,7 @@ pub enum Message {
     /// it reports any.
     Counters(Vec<(String, f64)>),
     /// A captured window of allocation sites, its addresses relative to the executable (the
-    /// parent, the same executable, symbolizes them: [`crate::sites::symbolize`]).
+    /// parent, the same executable, symbolizes them: [`crate::engine::sites::symbolize`]).
     Sites(RawSites),
     /// The run ended: its measurement.
     Done(Measurement),
@@ -364,7 +364,7 @@ pub fn signal_name(signal: i32) -> String {
 /// 2 when the job names no experiment `find` knows.
 ///
 /// Call it from the program's `main` when it is started as `EXE ARGS worker JOB`, after the
-/// panic filter ([`crate::panic::install_worker_filter`]) is installed.
+/// panic filter ([`crate::engine::panic::install_worker_filter`]) is installed.
 pub fn serve(job: &Job, find: impl Fn(&str) -> Option<&'static dyn Experiment>) -> u8 {
     let mut out = io::stdout().lock();
     let Some(experiment) = find(&job.experiment) else {
@@ -387,7 +387,8 @@ pub fn serve(job: &Job, find: impl Fn(&str) -> Option<&'static dyn Experiment>) 
             .name(format!("heaplab-worker-{}", job.experiment))
             .spawn(move || {
                 let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    let slot = crate::counting::register_worker().map_err(|e| e.to_string())?;
+                    let slot =
+                        crate::engine::counting::register_worker().map_err(|e| e.to_string())?;
                     let spec = Spec {
                         experiment,
                         variant: &job.variant,
@@ -482,12 +483,12 @@ fn send_sites(out: &mut impl Write, live: &Live) {
 
 /// The message of a caught panic, and where it happened.
 fn panicked(payload: &(dyn Any + Send)) -> String {
-    format!("panicked: {}", crate::panic::describe(payload))
+    format!("panicked: {}", crate::engine::panic::describe(payload))
 }
 
 /// Adds the readings of this process to a sample of its run.
 fn with_process(mut sample: Sample, rss: &mut ProcessRss) -> Sample {
-    sample.process_heap_bytes = crate::counting::process_live_bytes().max(0) as u64;
+    sample.process_heap_bytes = crate::engine::counting::process_live_bytes().max(0) as u64;
     sample.process_rss_bytes = rss.read();
     sample
 }

@@ -6,8 +6,8 @@ use string_interner::StringInterner;
 use string_interner::backend::StringBackend;
 use string_interner::symbol::SymbolU32;
 
-use crate::data::SplitMix64;
-use crate::{
+use crate::engine::data::SplitMix64;
+use crate::engine::experiment::{
     Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, WorkUnit, Workload,
 };
 
@@ -247,8 +247,8 @@ impl Experiment for CompactCollections {
         &INFO
     }
 
-    fn layouts(&self) -> Vec<crate::layout::TypeLayout> {
-        use crate::layout::{FieldLayout, TypeLayout, short_type_name};
+    fn layouts(&self) -> Vec<crate::engine::layout::TypeLayout> {
+        use crate::engine::layout::{FieldLayout, TypeLayout, short_type_name};
         use std::mem::{align_of, size_of};
         // Per tag: what a row of the column holds inline. std's and string-interner's fields
         // are private, so each is shown as one field of its whole size.

@@ -2,7 +2,7 @@
 //! the environment variable [`ENABLE`] is set (tests set it for the processes they start), so
 //! that crashes, panics and runaway memory can be thrown at the real program.
 
-use crate::{
+use crate::engine::experiment::{
     Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, WorkUnit, Workload,
 };
 
@@ -80,7 +80,7 @@ impl Workload for Fails {
                 let mut hoard: Vec<Vec<u8>> = Vec::new();
                 loop {
                     hoard.push(vec![1; 1 << 20]);
-                    crate::counting::budget_checkpoint();
+                    crate::engine::counting::budget_checkpoint();
                 }
             }
             2 => raise_sigsegv(),

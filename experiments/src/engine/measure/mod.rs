@@ -2,7 +2,7 @@
 //! calling thread, with a [`Sample`] of cumulative figures published after every batch.
 //!
 //! Every view runs variants through [`run`]: `heaplab bench` and the scorecard to the end of a
-//! [`Stop`], the dashboard, the tour and `--trace` (in a worker process, see [`crate::worker`])
+//! [`Stop`], the dashboard, the tour and `--trace` (in a worker process, see [`crate::engine::worker`])
 //! until told to stop. So a figure means the same thing wherever it is shown.
 //!
 //! It counts through the calling thread's own [`WorkerSlot`], so the counts are exact only
@@ -11,7 +11,7 @@
 //! before and after it, so whatever happens between batches (a pause, publishing, a command)
 //! never reaches a figure.
 //!
-//! [`CountingAlloc`]: crate::counting::CountingAlloc
+//! [`CountingAlloc`]: crate::engine::counting::CountingAlloc
 
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
@@ -21,9 +21,14 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::counting::{Counters, OverBudget, SlotId, WorkerSlot};
-use crate::sites::{Capture, RawSites};
-use crate::{Checksum, Experiment, SetupError};
+mod sample;
+pub use sample::{Measurement, Phase, Rates, Sample, Status};
+
+use crate::engine::counting::{Counters, OverBudget, SlotId, WorkerSlot};
+use crate::engine::experiment::{
+    Checksum, Experiment, SetupError, Workload, check, setup, setup_with_input,
+};
+use crate::engine::sites::{Capture, RawSites};
 
 /// A batch of operations aims at this long, so the clock and the counters are read rarely and
 /// a command or a stop is seen within a few milliseconds.
@@ -57,247 +62,6 @@ pub enum Stop {
     Never,
 }
 
-/// What the loop is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum Phase {
-    /// Building the workload (outside the measured region).
-    #[default]
-    SettingUp,
-    /// Running the warm-up operations (in no figure but the checksum).
-    WarmingUp,
-    /// Running measured operations.
-    Running,
-    /// Paused by [`Live::set_paused`]: no operation runs, no figure moves.
-    Paused,
-    /// Stopped because its live heap passed the budget; its workload has been dropped, so its
-    /// memory is returned. The figures cover the operations that completed.
-    OverBudget {
-        /// The variant's live heap (above its level before setup) when it passed the budget.
-        live_bytes: u64,
-        /// Time from the start of setup to the stop.
-        after: Duration,
-    },
-    /// The run has ended.
-    Exited,
-}
-
-/// One reading of a run: cumulative figures since its warm-up ended, taken at the end of a
-/// batch (so `allocs / ops` is exact), plus readings of the process it runs in.
-///
-/// It is the one type for a run's figures: the worker publishes it, the dashboard draws it,
-/// `--trace` prints it, `--record` stores it, and [`Measurement`] ends with it. The fields
-/// marked "tag" are the parent's: a worker leaves them empty and its owner fills them in.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-pub struct Sample {
-    /// Tag: time since the owner started the run (its clock, for chart axes only: every
-    /// rate is over `measured_for`).
-    #[serde(skip)]
-    pub elapsed: Duration,
-    /// Tag: the experiment's id.
-    #[serde(skip)]
-    pub experiment: &'static str,
-    /// Tag: the variant's name.
-    #[serde(skip)]
-    pub variant: &'static str,
-    /// Tag: the variant's index in the experiment's list.
-    #[serde(skip)]
-    pub variant_index: usize,
-    /// Tag: increases with every workload set up (variant switch, size change, new budget):
-    /// figures of different epochs must not be subtracted from each other.
-    #[serde(skip)]
-    pub epoch: u64,
-    /// Tag: the workload size.
-    #[serde(skip)]
-    pub size: usize,
-    /// Tag: the memory budget in force.
-    #[serde(skip)]
-    pub budget_bytes: Option<u64>,
-    /// What the run is doing.
-    pub phase: Phase,
-    /// Time spent inside measured batches (pauses and everything between batches excluded):
-    /// the one clock every rate is computed over.
-    pub measured_for: Duration,
-    /// Measured operations.
-    pub ops: u64,
-    /// Work the measured operations did, in the experiment's [`crate::WorkUnit`], as they
-    /// reported it.
-    pub work: u64,
-    /// Allocations (`alloc` and `alloc_zeroed`) during measured batches.
-    pub allocs: u64,
-    /// Deallocations during measured batches.
-    pub deallocs: u64,
-    /// Reallocations during measured batches.
-    pub reallocs: u64,
-    /// Bytes allocated during measured batches (realloc growth included).
-    pub bytes_allocated: u64,
-    /// The run's live heap now, above its level before setup.
-    pub live_heap_bytes: i64,
-    /// The run's highest live heap from setup on, above its level before setup: the
-    /// variant's own footprint.
-    pub peak_heap_bytes: u64,
-    /// The live heap of the whole process the run is in (every thread's counters summed).
-    pub process_heap_bytes: u64,
-    /// The resident set size of the process the run is in.
-    pub process_rss_bytes: u64,
-}
-
-impl Sample {
-    fn per_op(&self, total: u64) -> f64 {
-        if self.ops == 0 {
-            0.0
-        } else {
-            total as f64 / self.ops as f64
-        }
-    }
-
-    fn per_sec(&self, total: u64) -> f64 {
-        let secs = self.measured_for.as_secs_f64();
-        if secs > 0.0 { total as f64 / secs } else { 0.0 }
-    }
-
-    /// Allocations per measured operation (0 before the first).
-    #[must_use]
-    pub fn allocs_per_op(&self) -> f64 {
-        self.per_op(self.allocs)
-    }
-
-    /// Bytes allocated per operation, counting the growth of reallocations.
-    #[must_use]
-    pub fn bytes_per_op(&self) -> f64 {
-        self.per_op(self.bytes_allocated)
-    }
-
-    /// Reallocations per operation.
-    #[must_use]
-    pub fn reallocs_per_op(&self) -> f64 {
-        self.per_op(self.reallocs)
-    }
-
-    /// Nanoseconds of measured time per operation.
-    #[must_use]
-    pub fn ns_per_op(&self) -> f64 {
-        self.per_op(u64::try_from(self.measured_for.as_nanos()).unwrap_or(u64::MAX))
-    }
-
-    /// Operations per second of measured time.
-    #[must_use]
-    pub fn ops_per_sec(&self) -> f64 {
-        self.per_sec(self.ops)
-    }
-
-    /// Work done per second of measured time, in the experiment's [`crate::WorkUnit`].
-    #[must_use]
-    pub fn work_per_sec(&self) -> f64 {
-        self.per_sec(self.work)
-    }
-
-    /// This run's figures added to `earlier`'s, as one run of the same variant and size that
-    /// went on where `earlier` stopped: counts and measured time summed, the higher peak, the
-    /// rest (phase, live heap, tags) this sample's.
-    #[must_use]
-    pub fn after(&self, earlier: &Sample) -> Sample {
-        Sample {
-            measured_for: earlier.measured_for + self.measured_for,
-            ops: earlier.ops + self.ops,
-            work: earlier.work + self.work,
-            allocs: earlier.allocs + self.allocs,
-            deallocs: earlier.deallocs + self.deallocs,
-            reallocs: earlier.reallocs + self.reallocs,
-            bytes_allocated: earlier.bytes_allocated + self.bytes_allocated,
-            peak_heap_bytes: earlier.peak_heap_bytes.max(self.peak_heap_bytes),
-            ..*self
-        }
-    }
-
-    /// The rates between `earlier` and this sample, over the measured time between them, or
-    /// `None` when there is no interval to report: another epoch, a phase other than
-    /// running on either side, or no measured time in between.
-    #[must_use]
-    pub fn rates_since(&self, earlier: &Sample) -> Option<Rates> {
-        if self.phase != Phase::Running
-            || earlier.phase != Phase::Running
-            || earlier.epoch != self.epoch
-        {
-            return None;
-        }
-        let secs = self
-            .measured_for
-            .saturating_sub(earlier.measured_for)
-            .as_secs_f64();
-        if secs <= 0.0 {
-            return None;
-        }
-        let rate = |now: u64, before: u64| now.saturating_sub(before) as f64 / secs;
-        Some(Rates {
-            ops_per_sec: rate(self.ops, earlier.ops),
-            allocs_per_sec: rate(self.allocs, earlier.allocs),
-            alloc_bytes_per_sec: rate(self.bytes_allocated, earlier.bytes_allocated),
-            work_per_sec: rate(self.work, earlier.work),
-        })
-    }
-}
-
-/// Rates over an interval between two samples of one epoch (see [`Sample::rates_since`]).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Rates {
-    /// Operations per second.
-    pub ops_per_sec: f64,
-    /// Allocations per second.
-    pub allocs_per_sec: f64,
-    /// Bytes allocated per second.
-    pub alloc_bytes_per_sec: f64,
-    /// Work done per second, in the experiment's [`crate::WorkUnit`].
-    pub work_per_sec: f64,
-}
-
-/// How a measured run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Status {
-    /// It ran to the end.
-    Completed,
-    /// The live heap passed the budget; the run was stopped there and its memory returned.
-    /// The figures cover the operations that completed before.
-    OverBudget {
-        /// The variant's live heap (above its level before setup) when it passed the budget.
-        live_bytes: u64,
-        /// Time from the start of setup to the stop.
-        after: Duration,
-    },
-}
-
-/// A whole run: its last [`Sample`] and what only the end of a run knows.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Measurement {
-    /// The figures when measuring ended.
-    pub sample: Sample,
-    /// Warm-up operations run before measuring (in no figure but the checksum).
-    pub warmup_ops: u64,
-    /// Digest of the warm-up operations' results: the same operations for every variant.
-    pub checksum: u64,
-    /// The experiment's own counters at the end of the run (see
-    /// [`Workload::extra_counters`](crate::Workload::extra_counters)).
-    pub extra_counters: Vec<(String, f64)>,
-    /// Whether the run completed or was stopped over budget.
-    pub status: Status,
-}
-
-/// A measurement reads as its last sample: `m.allocs_per_op()`, `m.peak_heap_bytes`.
-impl std::ops::Deref for Measurement {
-    type Target = Sample;
-
-    fn deref(&self) -> &Sample {
-        &self.sample
-    }
-}
-
-impl Measurement {
-    /// The checksum as 16 hex digits, as exports print it.
-    #[must_use]
-    pub fn checksum_hex(&self) -> String {
-        format!("{:016x}", self.checksum)
-    }
-}
-
 /// What to run.
 #[derive(Debug, Clone, Copy)]
 pub struct Spec<'a> {
@@ -309,7 +73,7 @@ pub struct Spec<'a> {
     pub size: usize,
     /// Once the run's live heap (above its level before setup) passes this many bytes, it
     /// stops between operations, or inside one at a
-    /// [`budget_checkpoint`](crate::counting::budget_checkpoint).
+    /// [`budget_checkpoint`](crate::engine::counting::budget_checkpoint).
     pub budget: Option<u64>,
     /// A user's file to run on instead of generated input (experiments that take one).
     pub input: Option<&'a Path>,
@@ -356,7 +120,7 @@ impl Live {
         if let Some((slot, baseline)) = slot
             && !matches!(sample.phase, Phase::OverBudget { .. } | Phase::Exited)
         {
-            let now = crate::counting::snapshot(slot);
+            let now = crate::engine::counting::snapshot(slot);
             sample.live_heap_bytes = now.live_bytes() - baseline;
             sample.peak_heap_bytes = u64::try_from(now.peak_live_bytes - baseline).unwrap_or(0);
         }
@@ -377,7 +141,7 @@ impl Live {
         self.paused.store(paused, Ordering::Relaxed);
     }
 
-    /// Asks the loop to capture allocation sites ([`crate::sites`]) or to stop doing so. A run
+    /// Asks the loop to capture allocation sites ([`crate::engine::sites`]) or to stop doing so. A run
     /// that goes on until stopped captures a window every [`SITES_EVERY`]; a bounded run (a
     /// `bench` row) replays its measured operations on a fresh setup with every allocation
     /// captured (see [`SITES_REPLAY_LIMIT`]). Windows are in no other figure: their
@@ -418,7 +182,7 @@ impl Live {
     /// Keeps `raw` as the latest window, replacing (and freeing) the one before: with the
     /// measuring thread detached from its slot, so that none of it is in the run's heap.
     fn publish_sites(&self, raw: RawSites) {
-        crate::counting::unmeasured(|| {
+        crate::engine::counting::unmeasured(|| {
             *self.sites.lock().unwrap_or_else(PoisonError::into_inner) = Some(raw);
         });
     }
@@ -441,10 +205,10 @@ impl Live {
 /// Whether the counting allocator is the global allocator of this program.
 #[must_use]
 pub fn counting_is_installed() -> bool {
-    let slot = crate::counting::current_slot_id();
-    let before = crate::counting::snapshot(slot).allocs;
+    let slot = crate::engine::counting::current_slot_id();
+    let before = crate::engine::counting::snapshot(slot).allocs;
     let probe = std::hint::black_box(Box::new(0u64));
-    let after = crate::counting::snapshot(slot).allocs;
+    let after = crate::engine::counting::snapshot(slot).allocs;
     drop(probe);
     after != before
 }
@@ -485,7 +249,7 @@ pub fn run(slot: &WorkerSlot, spec: &Spec<'_>, live: &Live) -> Result<Measuremen
     } else {
         spec.size
     };
-    let variant_index = crate::check(experiment, spec.variant, checked_size)?;
+    let variant_index = check(experiment, spec.variant, checked_size)?;
 
     let started = Instant::now();
     slot.reset_peak();
@@ -513,8 +277,8 @@ pub fn run(slot: &WorkerSlot, spec: &Spec<'_>, live: &Live) -> Result<Measuremen
     // checkpoint lands here, and the workload (everything it allocated) is dropped on the way.
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
         let workload = match spec.input {
-            Some(path) => crate::setup_with_input(experiment, spec.variant, path),
-            None => crate::setup(experiment, spec.variant, spec.size),
+            Some(path) => setup_with_input(experiment, spec.variant, path),
+            None => setup(experiment, spec.variant, spec.size),
         }?;
         state.go(workload, warmup_ops, spec.stop);
         Ok(())
@@ -564,8 +328,8 @@ pub fn run(slot: &WorkerSlot, spec: &Spec<'_>, live: &Live) -> Result<Measuremen
 fn replay_with_sites(slot: &WorkerSlot, spec: &Spec<'_>, live: &Live, warmup_ops: u64, ops: u64) {
     let replayed = panic::catch_unwind(AssertUnwindSafe(|| {
         let mut workload = match spec.input {
-            Some(path) => crate::setup_with_input(spec.experiment, spec.variant, path),
-            None => crate::setup(spec.experiment, spec.variant, spec.size),
+            Some(path) => setup_with_input(spec.experiment, spec.variant, path),
+            None => setup(spec.experiment, spec.variant, spec.size),
         }
         .ok()?;
         let mut checksum = Checksum::new();
@@ -635,7 +399,7 @@ impl Loop<'_> {
             }
     }
 
-    fn go(&mut self, mut workload: Box<dyn crate::Workload>, warmup_ops: u64, stop: Stop) {
+    fn go(&mut self, mut workload: Box<dyn Workload>, warmup_ops: u64, stop: Stop) {
         self.set_phase(Phase::WarmingUp);
         for _ in 0..warmup_ops {
             if self.over() || self.live.stopped() {
@@ -710,7 +474,7 @@ impl Loop<'_> {
 
     /// Runs a window of whole operations with their allocations captured, for at least one
     /// operation and about [`SITES_WINDOW`], and publishes it. None of it is in the sample.
-    fn capture_sites(&mut self, workload: &mut dyn crate::Workload) {
+    fn capture_sites(&mut self, workload: &mut dyn Workload) {
         let start = Instant::now();
         let Ok(capture) = Capture::begin_below(self.slot, Some(&start)) else {
             return;

@@ -1,7 +1,7 @@
 //! `struct-layout` (04-02): the chapter's `BadStruct` and `GoodStruct`, a million of each.
 
-use crate::data::SplitMix64;
-use crate::{
+use crate::engine::data::SplitMix64;
+use crate::engine::experiment::{
     Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, WorkUnit, Workload,
 };
 
@@ -137,7 +137,7 @@ impl Experiment for StructLayout {
         &INFO
     }
 
-    fn layouts(&self) -> Vec<crate::layout::TypeLayout> {
+    fn layouts(&self) -> Vec<crate::engine::layout::TypeLayout> {
         vec![
             crate::type_layout!("naive", BadStruct, "", [a, b, c, d]),
             crate::type_layout!("optimized", GoodStruct, "", [b, d, a, c]),
@@ -220,7 +220,7 @@ mod layout_tests {
             (good.size, good.align),
             (size_of::<GoodStruct>(), align_of::<GoodStruct>())
         );
-        let offsets = |l: &crate::layout::TypeLayout| -> Vec<(&str, usize, usize)> {
+        let offsets = |l: &crate::engine::layout::TypeLayout| -> Vec<(&str, usize, usize)> {
             l.fields
                 .iter()
                 .map(|f| (f.name, f.offset, f.size))

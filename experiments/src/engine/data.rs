@@ -57,7 +57,7 @@ pub fn random_bytes(seed: u64, len: usize) -> Vec<u8> {
 
 /// An order-sensitive digest of `values`, in four independent lanes so that it costs no
 /// dependent multiply per element: what experiments over integer vectors fold into their
-/// [`Checksum`](crate::Checksum).
+/// [`Checksum`](crate::engine::experiment::Checksum).
 #[must_use]
 pub fn digest_u64s(values: &[u64]) -> u64 {
     digest_words(values.len(), values.iter().copied())

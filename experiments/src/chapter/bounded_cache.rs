@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use quick_cache::Weighter;
 
-use crate::data::SplitMix64;
-use crate::{
+use crate::engine::data::SplitMix64;
+use crate::engine::experiment::{
     Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, WorkUnit, Workload,
 };
 
@@ -359,6 +359,7 @@ impl ByteLru {
 
     /// Whether the cache is empty.
     #[must_use]
+    #[cfg_attr(not(test), expect(dead_code, reason = "`len`'s companion; its tests call it"))]
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }

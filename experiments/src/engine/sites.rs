@@ -7,7 +7,7 @@
 //! table of distinct stacks. Nothing on that path allocates or locks:
 //! - the table is a static array, written only by the one thread that holds the capture;
 //! - while the unwinder runs, the thread is detached from its counter slot
-//!   ([`crate::counting`]), so should anything in it allocate, that allocation counts in the
+//!   ([`crate::engine::counting`]), so should anything in it allocate, that allocation counts in the
 //!   shared bucket, is never captured (no recursion) and never reaches the experiment's figures;
 //! - the counting fast path is untouched: a capturing slot keeps its fuse check due, which
 //!   sends each of its allocations down the out-of-line path, where the capture happens.
@@ -30,21 +30,12 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
-use crate::counting::{Counters, WorkerSlot};
+use crate::engine::counting::{Counters, Kind, WorkerSlot};
 
 /// The deepest stack kept, from the allocator outwards.
 pub const MAX_FRAMES: usize = 48;
 /// Distinct stacks one window can hold.
 const TABLE_SIZE: usize = 2048;
-
-/// What kind of call a captured event was.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// `alloc` or `alloc_zeroed`.
-    Alloc,
-    /// `realloc`.
-    Realloc,
-}
 
 /// One distinct stack in the table.
 #[derive(Clone, Copy)]
@@ -95,9 +86,9 @@ static CAPTURING: AtomicBool = AtomicBool::new(false);
 static STACK_TOP: AtomicUsize = AtomicUsize::new(usize::MAX);
 
 /// Adds the calling thread's current stack to the table, as one event of `kind` that
-/// allocated `bytes`, standing for `weight` events (1 unless sampled). Called by the counting
-/// allocator only, on a capturing thread.
-pub(crate) fn record(kind: Kind, bytes: u64, weight: f64) {
+/// allocated `bytes`, standing for `weight` events (1 unless sampled): the recorder a
+/// [`Capture`] hooks into the counting allocator, which calls it on the capturing thread only.
+fn record(kind: Kind, bytes: u64, weight: f64) {
     let mut frames = [0usize; MAX_FRAMES];
     let mut depth = 0;
     let top = STACK_TOP.load(Ordering::Relaxed);
@@ -197,7 +188,7 @@ impl<'a> Capture<'a> {
             Ordering::Relaxed,
         );
         let before = slot.counters();
-        slot.set_capturing(true, sample_every);
+        slot.set_capturing(Some(record), sample_every);
         Ok(Self {
             slot,
             before,
@@ -211,10 +202,10 @@ impl<'a> Capture<'a> {
     /// experiment's heap figures.
     #[must_use]
     pub fn end(self, ops: u64) -> RawSites {
-        self.slot.set_capturing(false, 0);
+        self.slot.set_capturing(None, 0);
         let nanos = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         let during = self.slot.counters().since(&self.before);
-        crate::counting::unmeasured(|| {
+        crate::engine::counting::unmeasured(|| {
             // SAFETY: capturing has stopped, and we hold `CAPTURING`.
             let entries = unsafe { &*TABLE.entries.get() };
             let stacks = entries
@@ -249,7 +240,7 @@ impl<'a> Capture<'a> {
 
 impl Drop for Capture<'_> {
     fn drop(&mut self) {
-        self.slot.set_capturing(false, 0);
+        self.slot.set_capturing(None, 0);
         CAPTURING.store(false, Ordering::Release);
     }
 }
@@ -451,14 +442,28 @@ struct Symbol {
     line: u32,
 }
 
-/// The engine's own files, whose frames are folded like the standard library's.
-const ENGINE_FILES: [&str; 5] = [
-    concat!(env!("CARGO_MANIFEST_DIR"), "/src/sites.rs"),
-    concat!(env!("CARGO_MANIFEST_DIR"), "/src/counting.rs"),
-    concat!(env!("CARGO_MANIFEST_DIR"), "/src/measure.rs"),
-    concat!(env!("CARGO_MANIFEST_DIR"), "/src/worker.rs"),
-    concat!(env!("CARGO_MANIFEST_DIR"), "/src/lib.rs"),
+/// The engine's own files and folders (ending in `/`: every file in it), whose frames are
+/// folded like the standard library's: everything between an experiment's code and the
+/// capture (the allocator, this recorder) and around it (the loop, the worker, setup).
+const ENGINE_FILES: &[&str] = &[
+    concat!(env!("CARGO_MANIFEST_DIR"), "/src/engine/sites.rs"),
+    concat!(env!("CARGO_MANIFEST_DIR"), "/src/engine/counting/"),
+    concat!(env!("CARGO_MANIFEST_DIR"), "/src/engine/measure/"),
+    concat!(env!("CARGO_MANIFEST_DIR"), "/src/engine/worker.rs"),
+    concat!(env!("CARGO_MANIFEST_DIR"), "/src/engine/experiment.rs"),
 ];
+
+/// Whether `file` is one of [`ENGINE_FILES`], or in one of its folders.
+fn engine_file(file: &str) -> bool {
+    ENGINE_FILES
+        .iter()
+        .any(|engine| match engine.strip_suffix('/') {
+            Some(folder) => file
+                .rsplit_once('/')
+                .is_some_and(|(dir, _)| same_file(dir, folder)),
+            None => same_file(file, engine),
+        })
+}
 
 fn folded(symbol: &Symbol, also_folded: &[&str]) -> bool {
     let Some(file) = symbol.file.as_deref() else {
@@ -476,10 +481,8 @@ fn folded(symbol: &Symbol, also_folded: &[&str]) -> bool {
         || file.contains("/.cargo/registry/")
         || file.contains("/cargo/registry/")
         || file.contains("/.cargo/git/")
-        || ENGINE_FILES
-            .iter()
-            .chain(also_folded)
-            .any(|engine| same_file(file, engine))
+        || engine_file(file)
+        || also_folded.iter().any(|also| same_file(file, also))
 }
 
 fn resolve(offset: i64) -> Vec<Symbol> {
@@ -635,6 +638,32 @@ fn describe(symbols: &[Symbol], also_folded: &[&str]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The engine's frames fold wherever its files are in a folder (the counting allocator,
+    /// the loop), as the line tables spell them, and the chapter's never do.
+    #[test]
+    fn engine_files_fold_and_chapter_files_do_not() {
+        for file in [
+            "experiments/src/engine/counting/alloc.rs",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/src/engine/counting/capture.rs"
+            ),
+            "experiments/src/engine/measure/mod.rs",
+            "experiments/src/engine/sites.rs",
+            "experiments/src/engine/experiment.rs",
+        ] {
+            assert!(engine_file(file), "{file}");
+        }
+        for file in [
+            "experiments/src/chapter/in_place.rs",
+            "experiments/src/engine/data.rs",
+            "experiments/src/engine/counting.rs",
+            "src/lab.rs",
+        ] {
+            assert!(!engine_file(file), "{file}");
+        }
+    }
 
     #[test]
     fn paths_match_by_suffix_at_a_boundary() {

@@ -3,8 +3,8 @@
 
 use std::collections::VecDeque;
 
-use crate::data::{self, SplitMix64};
-use crate::{
+use crate::engine::data::{self, SplitMix64};
+use crate::engine::experiment::{
     Checksum, Experiment, ExperimentInfo, Section, Targets, VariantInfo, WorkUnit, Workload,
 };
 
