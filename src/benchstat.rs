@@ -9,7 +9,8 @@ use std::path::Path;
 use heaplab_experiments::stats;
 use serde::{Deserialize, Serialize};
 
-use crate::bench::{Format, RenderError, Row, render_table, spread_text};
+use crate::report::{Format, RenderError, render_table, spread_text};
+use crate::results::Row;
 
 /// A bench export, as `heaplab bench --format json` writes it, or a dashboard's session file
 /// (the same rows, with a `session` header).

@@ -13,8 +13,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::Serialize;
 
 use crate::UsageError;
-use crate::bench::Row;
 use crate::files::{Output, WriteError};
+use crate::results::Row;
 use crate::runner::{Phase, Sample};
 use crate::ui::app::App;
 use crate::units;

@@ -17,6 +17,8 @@ pub mod export;
 pub mod files;
 pub mod lab;
 pub mod live;
+pub mod report;
+pub mod results;
 pub mod runner;
 pub mod scorecard;
 pub mod session;

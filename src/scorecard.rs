@@ -10,8 +10,9 @@ use std::fmt::Write as _;
 use heaplab_experiments::Targets;
 use serde::Serialize;
 
-use crate::bench::{Comparison, Row, SpeedVerdict};
-use heaplab_experiments::compare::Speed;
+use heaplab_experiments::compare::{Comparison, Speed, SpeedVerdict};
+
+use crate::results::Row;
 
 /// Fewer allocations per operation than naive, in percent, that every experiment must reach.
 pub const ALLOC_REDUCTION_PCT: f64 = 80.0;
