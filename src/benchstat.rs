@@ -64,6 +64,8 @@ pub enum CompareError {
 }
 
 /// One experiment and variant, before and after.
+///
+/// Not a [`Row`]: two rows' ns/op set against each other, the change and its test.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Change {
     /// The experiment's id.

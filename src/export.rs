@@ -21,6 +21,8 @@ use crate::ui::app::Point;
 use crate::units;
 
 /// One variant's bar in each of the three panels.
+///
+/// Not a [`Row`]: the three figures a bar shows, and the index that picks its colour.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bar {
     /// The variant's name.
@@ -36,6 +38,8 @@ pub struct Bar {
 }
 
 /// One experiment's bars.
+///
+/// Not a figure: a chart's grouping of bars under a title.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BarGroup {
     /// The experiment's id and size.
@@ -45,6 +49,8 @@ pub struct BarGroup {
 }
 
 /// A run of one variant's points over time (seconds, value).
+///
+/// Not the dashboard's `Point`s: one figure of one epoch, as a line on a chart needs it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     /// The variant's name.
@@ -56,6 +62,8 @@ pub struct Series {
 }
 
 /// A session's time series, one panel each.
+///
+/// Not a figure: the panels an SVG draws the [`Series`] in.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct TimeSeries {
     /// Allocations per second.
@@ -67,6 +75,8 @@ pub struct TimeSeries {
 }
 
 /// Everything one SVG shows.
+///
+/// Not a figure: what a chart draws, built from rows or the dashboard's figures.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChartData {
     /// The chart's title.

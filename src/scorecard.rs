@@ -69,6 +69,8 @@ impl Verdict {
 }
 
 /// One target, measured.
+///
+/// Not a figure: what a target asks and what was measured, in words, with the verdict.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Check {
     /// What the target asks, in words.
@@ -80,6 +82,8 @@ pub struct Check {
 }
 
 /// One experiment's scorecard row.
+///
+/// Not a [`Row`]: an experiment's rows judged against the chapter's targets, one check each.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Score {
     /// The experiment's id.

@@ -14,6 +14,9 @@ use crate::runner::{DEFAULT_SAMPLE_EVERY, Sample};
 /// What a variant measured at one size, kept for the session file when the figures on screen
 /// are cleared (another experiment, another size) and at the end: its samples added up, and its
 /// steady-state intervals (ns/op per 100 ms sample).
+///
+/// Not a [`Row`]: it grows while the dashboard runs (samples added up, intervals appended), and
+/// becomes one ([`Row::from_intervals`]) only when the session is written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Measured {
     /// Index into the catalog.

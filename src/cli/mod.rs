@@ -1,4 +1,4 @@
-//! The command line: what each subcommand takes ([`args`]), and how heaplab turns it into
+//! The command line: what each subcommand takes (`args`), and how heaplab turns it into
 //! work: headless commands in `headless`, the live views (dashboard, tour, trace, screenshot)
 //! in `views`.
 

@@ -12,4 +12,5 @@ mod aggregate;
 mod compare;
 mod row;
 
+pub use compare::Claims;
 pub use row::{Row, RowStatus};
