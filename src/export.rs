@@ -15,14 +15,14 @@ use serde::Serialize;
 
 use crate::UsageError;
 use crate::files::{Output, WriteError};
-use crate::results::Row;
+use crate::results::VariantRow;
 use crate::runner::{Phase, Sample};
 use crate::ui::app::Point;
 use crate::units;
 
 /// One variant's bar in each of the three panels.
 ///
-/// Not a [`Row`]: the three figures a bar shows, and the index that picks its colour.
+/// Not a [`VariantRow`]: the three figures a bar shows, and the index that picks its colour.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bar {
     /// The variant's name.
@@ -98,7 +98,7 @@ fn color(index: usize) -> RGBColor {
 
 impl Bar {
     /// The bar of `row`, variant `index` of its experiment.
-    fn of(row: &Row, index: usize) -> Self {
+    fn of(row: &VariantRow, index: usize) -> Self {
         Bar {
             variant: row.variant.to_string(),
             index,
@@ -111,7 +111,7 @@ impl Bar {
 
 /// Bars from `heaplab bench` rows, one group per experiment in the order measured.
 #[must_use]
-pub fn from_rows(rows: &[Row]) -> ChartData {
+pub fn from_rows(rows: &[VariantRow]) -> ChartData {
     let mut groups: Vec<BarGroup> = Vec::new();
     for row in rows {
         let title = format!("{} (size {})", row.experiment, row.size);
@@ -147,7 +147,8 @@ pub fn from_dashboard<'a>(
         .iter()
         .enumerate()
         .filter_map(|(index, sample)| {
-            let row = Row::from_sample(info, info.variants[index].name, size, sample.as_ref()?);
+            let row =
+                VariantRow::from_sample(info, info.variants[index].name, size, sample.as_ref()?);
             Some(Bar::of(&row, index))
         })
         .collect();
@@ -607,7 +608,7 @@ mod tests {
             group.title,
             format!("buffer-reuse (size 4096 {})", info.size_unit)
         );
-        let row = Row::from_sample(info, "naive", 4096, &naive);
+        let row = VariantRow::from_sample(info, "naive", 4096, &naive);
         assert_eq!(group.bars, [Bar::of(&row, 0)]);
         assert!((group.bars[0].allocs_per_op - 3.0).abs() < 1e-12);
         assert!((group.bars[0].ops_per_sec - 500_000.0).abs() < 1e-6);

@@ -8,15 +8,15 @@ use std::path::PathBuf;
 use heaplab_experiments::Experiment;
 use serde::{Deserialize, Serialize};
 
-use crate::results::Row;
+use crate::results::VariantRow;
 use crate::runner::{DEFAULT_SAMPLE_EVERY, Sample};
 
 /// What a variant measured at one size, kept for the session file when the figures on screen
 /// are cleared (another experiment, another size) and at the end: its samples added up, and its
 /// steady-state intervals (ns/op per 100 ms sample).
 ///
-/// Not a [`Row`]: it grows while the dashboard runs (samples added up, intervals appended), and
-/// becomes one ([`Row::from_intervals`]) only when the session is written.
+/// Not a [`VariantRow`]: it grows while the dashboard runs (samples added up, intervals appended), and
+/// becomes one ([`VariantRow::from_intervals`]) only when the session is written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Measured {
     /// Index into the catalog.
@@ -49,16 +49,16 @@ pub struct SessionInfo {
 struct SessionFile<'a> {
     heaplab_version: &'static str,
     session: &'a SessionInfo,
-    results: &'a [Row],
+    results: &'a [VariantRow],
 }
 
-/// One row per experiment, variant and size (see [`Row::from_intervals`]).
+/// One row per experiment, variant and size (see [`VariantRow::from_intervals`]).
 #[must_use]
-pub fn rows(experiments: &[&'static dyn Experiment], measured: &[Measured]) -> Vec<Row> {
+pub fn rows(experiments: &[&'static dyn Experiment], measured: &[Measured]) -> Vec<VariantRow> {
     measured
         .iter()
         .map(|m| {
-            Row::from_intervals(
+            VariantRow::from_intervals(
                 experiments[m.experiment].info(),
                 m.variant,
                 &m.sample,

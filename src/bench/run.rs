@@ -9,7 +9,7 @@ use heaplab_experiments::worker::{Job, Launcher, Message, Process};
 use heaplab_experiments::{Experiment, SetupError, counting};
 
 use super::plan::{Plan, PlanItem};
-use crate::results::{Row, RowStatus};
+use crate::results::{RowStatus, VariantRow};
 
 /// Why a measurement failed while running.
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +44,7 @@ pub fn measure_on_worker(
     stop: Stop,
     budget: Option<u64>,
     input: Option<PathBuf>,
-) -> Result<Row, RunError> {
+) -> Result<VariantRow, RunError> {
     measure_in_thread(experiment, variant, size, stop, (budget, input), None)
 }
 
@@ -58,7 +58,7 @@ fn measure_in_thread(
     stop: Stop,
     (budget, input): (Option<u64>, Option<PathBuf>),
     sites: Option<(u64, Option<u64>)>,
-) -> Result<Row, RunError> {
+) -> Result<VariantRow, RunError> {
     let info = experiment.info();
     let id = info.id;
     let panicked = move |payload: &(dyn std::any::Any + Send)| {
@@ -66,11 +66,11 @@ fn measure_in_thread(
             "panicked: {}",
             heaplab_experiments::panic::describe(payload)
         );
-        Row::failed(info, variant, size, RowStatus::Panicked, message)
+        VariantRow::failed(info, variant, size, RowStatus::Panicked, message)
     };
     let handle = thread::Builder::new()
         .name(format!("heaplab-bench-{id}"))
-        .spawn(move || -> Result<Row, RunError> {
+        .spawn(move || -> Result<VariantRow, RunError> {
             let slot = counting::register_worker()?;
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let spec = Spec {
@@ -91,7 +91,7 @@ fn measure_in_thread(
             match outcome {
                 Ok(measured) => {
                     let (measurement, raw) = measured?;
-                    let mut row = Row::from_measurement(info, variant, size, &measurement);
+                    let mut row = VariantRow::from_measurement(info, variant, size, &measurement);
                     row.sites = raw.map(|raw| crate::sites::symbolize(&raw));
                     Ok(row)
                 }
@@ -121,7 +121,7 @@ pub fn measure_in_worker(
     item: &PlanItem,
     variant: &'static str,
     plan: &Plan,
-) -> Result<Row, RunError> {
+) -> Result<VariantRow, RunError> {
     let info = item.experiment.info();
     let experiment = info.id;
     let job = Job {
@@ -142,11 +142,11 @@ pub fn measure_in_worker(
             sites = Some(crate::sites::symbolize(raw));
         }
     });
-    let failed = |status, error| Row::failed(info, variant, item.size, status, error);
+    let failed = |status, error| VariantRow::failed(info, variant, item.size, status, error);
     Ok(match (outcome.last, outcome.error) {
-        (Some(Message::Done(m)), None) => Row {
+        (Some(Message::Done(m)), None) => VariantRow {
             sites,
-            ..Row::from_measurement(info, variant, item.size, &m)
+            ..VariantRow::from_measurement(info, variant, item.size, &m)
         },
         (Some(Message::Failed(message)), _) => failed(RowStatus::Panicked, message),
         (_, Some(error)) if error.starts_with("crashed") => failed(RowStatus::Crashed, error),
@@ -165,7 +165,7 @@ fn measure_row(
     variant: &'static str,
     plan: &Plan,
     isolation: &Isolation,
-) -> Result<Row, RunError> {
+) -> Result<VariantRow, RunError> {
     match isolation {
         Isolation::InProcess => measure_in_thread(
             item.experiment,
@@ -185,13 +185,13 @@ fn measure_row(
 pub fn run(
     plan: &Plan,
     isolation: &Isolation,
-    mut on_row: impl FnMut(&Row),
-) -> Result<Vec<Row>, RunError> {
-    let mut rows: Vec<Row> = Vec::new();
+    mut on_row: impl FnMut(&VariantRow),
+) -> Result<Vec<VariantRow>, RunError> {
+    let mut rows: Vec<VariantRow> = Vec::new();
     for item in &plan.items {
         // The variants take turns, run after run, so a drift of the machine's speed touches
         // them alike instead of favouring whichever ran first.
-        let mut runs: Vec<Vec<Row>> = vec![Vec::new(); item.variants.len()];
+        let mut runs: Vec<Vec<VariantRow>> = vec![Vec::new(); item.variants.len()];
         for _ in 0..plan.runs.max(1) {
             for (variant, runs) in item.variants.iter().zip(&mut runs) {
                 runs.push(measure_row(item, variant, plan, isolation)?);
@@ -199,7 +199,7 @@ pub fn run(
         }
         let first = rows.len();
         for runs in &runs {
-            let Some(mut row) = Row::aggregate(runs) else {
+            let Some(mut row) = VariantRow::aggregate(runs) else {
                 continue;
             };
             let baseline = item.experiment.info().baseline();

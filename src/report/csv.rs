@@ -4,11 +4,11 @@ use heaplab_experiments::compare::SpeedVerdict;
 use serde::Serialize;
 
 use super::{RenderError, extra_text};
-use crate::results::{Row, RowStatus};
+use crate::results::{RowStatus, VariantRow};
 
 /// A row flattened for CSV.
 ///
-/// Not a [`Row`]: a CSV cell holds no list or map, so the comparison, the intervals and the
+/// Not a [`VariantRow`]: a CSV cell holds no list or map, so the comparison, the intervals and the
 /// counters are spread over columns of their own (and the sites and runs left out).
 #[derive(Serialize)]
 struct CsvRow<'a> {
@@ -43,8 +43,8 @@ struct CsvRow<'a> {
     speed_verdict: Option<SpeedVerdict>,
 }
 
-impl<'a> From<&'a Row> for CsvRow<'a> {
-    fn from(row: &'a Row) -> Self {
+impl<'a> From<&'a VariantRow> for CsvRow<'a> {
+    fn from(row: &'a VariantRow) -> Self {
         CsvRow {
             experiment: &row.experiment,
             variant: &row.variant,
@@ -80,7 +80,7 @@ impl<'a> From<&'a Row> for CsvRow<'a> {
 }
 
 /// The rows as CSV, a header line first.
-pub(super) fn render(rows: &[Row]) -> Result<String, RenderError> {
+pub(super) fn render(rows: &[VariantRow]) -> Result<String, RenderError> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     for row in rows {
         writer.serialize(CsvRow::from(row))?;

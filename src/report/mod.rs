@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::results::Row;
+use crate::results::VariantRow;
 use crate::units;
 
 pub use table::{TOP_SITES, render_table, site_lines, spread_text};
@@ -32,11 +32,11 @@ pub enum Format {
 #[derive(Debug, Serialize)]
 struct JsonReport<'a> {
     heaplab_version: &'static str,
-    results: &'a [Row],
+    results: &'a [VariantRow],
 }
 
 /// Renders rows in `format`.
-pub fn render(rows: &[Row], format: Format) -> Result<String, RenderError> {
+pub fn render(rows: &[VariantRow], format: Format) -> Result<String, RenderError> {
     match format {
         Format::Json => {
             let mut text = serde_json::to_string_pretty(&JsonReport {

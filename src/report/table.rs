@@ -7,7 +7,7 @@ use heaplab_experiments::compare::Comparison;
 use heaplab_experiments::sites::Sites;
 
 use super::extra_text;
-use crate::results::Row;
+use crate::results::VariantRow;
 use crate::units;
 
 const HEADERS: [&str; 15] = [
@@ -28,7 +28,7 @@ const HEADERS: [&str; 15] = [
     "vs naive",
 ];
 
-fn cells(row: &Row) -> Vec<String> {
+fn cells(row: &VariantRow) -> Vec<String> {
     // A stopped run says why instead of comparing.
     let mut vs = match &row.error {
         Some(error) => error.clone(),
@@ -84,7 +84,7 @@ pub fn spread_text(median: f64, interval: Option<[f64; 2]>) -> String {
 pub const TOP_SITES: usize = 5;
 
 /// The rows as aligned columns, or a Markdown table, with their sites if they have any.
-pub(super) fn render_columns(rows: &[Row], markdown: bool) -> String {
+pub(super) fn render_columns(rows: &[VariantRow], markdown: bool) -> String {
     let table: Vec<Vec<String>> = rows.iter().map(cells).collect();
     let text = render_table(&HEADERS, &table, &[0, 1, 13, 14], markdown);
     if !rows.iter().any(|row| row.sites.is_some()) {

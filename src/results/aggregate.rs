@@ -7,30 +7,30 @@ use heaplab_experiments::ExperimentInfo;
 use heaplab_experiments::measure::Sample;
 use heaplab_experiments::stats;
 
-use super::row::{Row, RowStatus, pair};
+use super::row::{RowStatus, VariantRow, pair};
 
 /// Operations per second at `ns` per operation (0 for no time).
 fn rate(ns: f64) -> f64 {
     if ns > 0.0 { 1e9 / ns } else { 0.0 }
 }
 
-impl Row {
+impl VariantRow {
     /// One row from several runs of the same variant: ns/op and ops/s are the medians, with
     /// their 95% intervals; per-operation counts are over every operation of every run; the
     /// peak is the highest. A run that did not end well (over budget, panicked, crashed) gives
     /// the row its status and error, and its figures count only if no run ended well.
     #[must_use]
-    pub fn aggregate(runs: &[Row]) -> Option<Row> {
+    pub fn aggregate(runs: &[VariantRow]) -> Option<VariantRow> {
         let first = runs.first()?;
         let failed = runs.iter().find(|r| r.status != RowStatus::Ok);
-        let ok: Vec<&Row> = runs.iter().filter(|r| r.status == RowStatus::Ok).collect();
-        let pool: Vec<&Row> = if ok.is_empty() {
+        let ok: Vec<&VariantRow> = runs.iter().filter(|r| r.status == RowStatus::Ok).collect();
+        let pool: Vec<&VariantRow> = if ok.is_empty() {
             runs.iter().collect()
         } else {
             ok
         };
         let iterations: u64 = pool.iter().map(|r| r.iterations).sum();
-        let per_op = |f: fn(&Row) -> f64| {
+        let per_op = |f: fn(&VariantRow) -> f64| {
             let total: f64 = pool.iter().map(|r| f(r) * r.iterations as f64).sum();
             if iterations == 0 {
                 0.0
@@ -44,8 +44,8 @@ impl Row {
         // Work per second is ops/s times the work of an operation (over every operation of
         // every run), so the two throughputs a row prints always agree: a median of each run's
         // work rate would not be the median ops/s times anything.
-        let work_per_op = per_op(Row::work_per_op);
-        Some(Row {
+        let work_per_op = per_op(VariantRow::work_per_op);
+        Some(VariantRow {
             iterations,
             ns_per_op,
             allocs_per_op: per_op(|r| r.allocs_per_op),
@@ -75,9 +75,9 @@ impl Row {
         variant: usize,
         sample: &Sample,
         intervals: &[f64],
-    ) -> Row {
+    ) -> VariantRow {
         let name = info.variants[variant].name;
-        let mut row = Row::from_sample(info, name, sample.size, sample);
+        let mut row = VariantRow::from_sample(info, name, sample.size, sample);
         if !intervals.is_empty() {
             let work_per_op = row.work_per_op();
             row.ns_per_op = stats::median(intervals);
@@ -114,7 +114,7 @@ mod tests {
             .find(|e| e.info().id == "buffer-reuse")
             .expect("buffer-reuse")
             .info();
-        let runs: Vec<Row> = [100u64, 110, 120, 130, 140, 200]
+        let runs: Vec<VariantRow> = [100u64, 110, 120, 130, 140, 200]
             .iter()
             .map(|&ns| {
                 let ops = 1_000_000;
@@ -124,10 +124,10 @@ mod tests {
                     measured_for: std::time::Duration::from_nanos(ns * ops),
                     ..Sample::default()
                 };
-                Row::from_sample(info, "naive", 1024, &sample)
+                VariantRow::from_sample(info, "naive", 1024, &sample)
             })
             .collect();
-        let row = Row::aggregate(&runs).expect("a row");
+        let row = VariantRow::aggregate(&runs).expect("a row");
         let bytes_per_op = row.work_per_sec / row.ops_per_sec;
         assert!(
             (bytes_per_op - 1024.0).abs() < 1e-9,

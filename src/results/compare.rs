@@ -5,9 +5,9 @@
 use heaplab_experiments::compare::{Comparison, Figures, Speed};
 use heaplab_experiments::measure::Sample;
 
-use super::row::{Row, RowStatus, pair};
+use super::row::{RowStatus, VariantRow, pair};
 
-impl Row {
+impl VariantRow {
     /// The figures a comparison takes.
     #[must_use]
     pub fn figures(&self) -> Figures {
@@ -20,7 +20,7 @@ impl Row {
 
     /// Fills in this row's comparison against `naive`'s (its speed tested over both rows'
     /// runs); a row that did not run to the end, on either side, is not compared.
-    pub fn compare(&mut self, naive: &Row) {
+    pub fn compare(&mut self, naive: &VariantRow) {
         if self.status != RowStatus::Ok || naive.status != RowStatus::Ok {
             return; // a stopped run's figures are not comparable
         }
@@ -43,7 +43,7 @@ impl Row {
 /// One variant against naive on the dashboard, in the words of the one comparison module
 /// ([`heaplab_experiments::compare`]): `100% fewer allocs/op`, `2.71x faster`, `-33% peak heap`.
 ///
-/// Not a [`Row`]'s `vs_naive`: the live figures change every sample, so the words are made
+/// Not a [`VariantRow`]'s `vs_naive`: the live figures change every sample, so the words are made
 /// once per sample here rather than at every frame that draws them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Claims {
@@ -122,14 +122,14 @@ mod tests {
     #[test]
     fn a_row_that_did_not_end_well_is_not_compared() {
         let info = heaplab_experiments::catalog()[0].info();
-        let naive = Row::from_sample(info, "naive", 10, &sample(300, 4000, 200));
-        let mut over = Row {
+        let naive = VariantRow::from_sample(info, "naive", 10, &sample(300, 4000, 200));
+        let mut over = VariantRow {
             status: RowStatus::OverBudget,
-            ..Row::from_sample(info, "optimized", 10, &sample(0, 3000, 100))
+            ..VariantRow::from_sample(info, "optimized", 10, &sample(0, 3000, 100))
         };
         over.compare(&naive);
         assert_eq!((over.vs_naive, over.speedup), (None, None));
-        let mut ok = Row::from_sample(info, "optimized", 10, &sample(0, 3000, 100));
+        let mut ok = VariantRow::from_sample(info, "optimized", 10, &sample(0, 3000, 100));
         ok.compare(&naive);
         let vs = ok.vs_naive.expect("compared");
         assert_eq!(vs.allocs_reduction_pct, Some(100.0));

@@ -3,7 +3,7 @@
 //! scorecard, `heaplab compare`, the session file, the tour and the SVG export read rows from
 //! here; how a row becomes text (table, JSON, CSV, Markdown) is [`crate::report`]'s.
 //!
-//! The figure types that remain elsewhere each say why they are not a [`Row`]: the engine's
+//! The figure types that remain elsewhere each say why they are not a [`VariantRow`]: the engine's
 //! `Sample` (one reading of a running loop), `Measurement` (a finished run, as the worker sends
 //! it), `Rates` (an interval between two readings) and `compare::Figures` (the three figures a
 //! comparison needs, so that the engine compares without this crate).
@@ -13,4 +13,4 @@ mod compare;
 mod row;
 
 pub use compare::Claims;
-pub use row::{Row, RowStatus};
+pub use row::{RowStatus, VariantRow};

@@ -46,12 +46,12 @@ impl RowStatus {
 }
 
 /// One measured experiment variant: the figures of one run, or of several aggregated
-/// ([`Row::aggregate`]), with its comparison against the baseline.
+/// ([`VariantRow::aggregate`]), with its comparison against the baseline.
 ///
 /// The one figure type that is exported and read back (`bench --format json`, the session
 /// file, `heaplab compare`), so its field names are the exports' keys.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Row {
+pub struct VariantRow {
     /// The experiment's id.
     pub experiment: Cow<'static, str>,
     /// The variant's name.
@@ -133,11 +133,11 @@ pub(super) fn pair(interval: Option<(f64, f64)>) -> Option<[f64; 2]> {
     interval.map(|(low, high)| [low, high])
 }
 
-impl Row {
+impl VariantRow {
     /// A row of `variant` of `info` at `size` with no figures: nothing measured, no runs
     /// behind it, ended well.
     fn blank(info: &'static ExperimentInfo, variant: &'static str, size: usize) -> Self {
-        Row {
+        VariantRow {
             experiment: Cow::Borrowed(info.id),
             variant: Cow::Borrowed(variant),
             size,
@@ -176,7 +176,7 @@ impl Row {
         size: usize,
         sample: &Sample,
     ) -> Self {
-        Row {
+        VariantRow {
             iterations: sample.ops,
             ns_per_op: sample.ns_per_op(),
             allocs_per_op: sample.allocs_per_op(),
@@ -200,7 +200,7 @@ impl Row {
         m: &Measurement,
     ) -> Self {
         let (status, error) = RowStatus::of(m.status);
-        Row {
+        VariantRow {
             checksum: m.checksum_hex(),
             extra: m.extra_counters.iter().cloned().collect(),
             status,
@@ -219,7 +219,7 @@ impl Row {
         status: RowStatus,
         error: String,
     ) -> Self {
-        Row {
+        VariantRow {
             status,
             error: Some(error),
             ..Self::blank(info, variant, size)
@@ -241,7 +241,7 @@ mod tests {
     /// them: no operation, no run time, and the words of what happened.
     #[test]
     fn a_failed_row_has_its_status_and_no_figures() {
-        let row = Row::failed(
+        let row = VariantRow::failed(
             info(),
             "naive",
             10,
@@ -269,7 +269,7 @@ mod tests {
             measured_for: Duration::from_micros(250),
             ..Sample::default()
         };
-        let row = Row::from_sample(info(), "naive", 10, &sample);
+        let row = VariantRow::from_sample(info(), "naive", 10, &sample);
         assert!(row.checksum.is_empty());
         assert!(row.extra.is_empty());
         assert_eq!(row.status, RowStatus::Ok);

@@ -74,7 +74,7 @@ pub const SPEED_INTERVALS: usize = 600;
 /// A variant's time per operation over its recent steady-state intervals: the median, with the
 /// 95% interval of the median when there are enough intervals.
 ///
-/// Not a [`crate::results::Row`]: only the speed, redone as each interval arrives.
+/// Not a [`crate::results::VariantRow`]: only the speed, redone as each interval arrives.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SpeedFigure {
     /// Median ns/op over the intervals.
