@@ -83,7 +83,8 @@ pub struct Check {
 
 /// One experiment's scorecard row.
 ///
-/// Not a [`VariantRow`]: an experiment's rows judged against the chapter's targets, one check each.
+/// Not a [`VariantRow`]: an experiment's rows judged against the chapter's targets, a check
+/// each.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Score {
     /// The experiment's id.

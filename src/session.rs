@@ -15,8 +15,8 @@ use crate::runner::{DEFAULT_SAMPLE_EVERY, Sample};
 /// are cleared (another experiment, another size) and at the end: its samples added up, and its
 /// steady-state intervals (ns/op per 100 ms sample).
 ///
-/// Not a [`VariantRow`]: it grows while the dashboard runs (samples added up, intervals appended), and
-/// becomes one ([`VariantRow::from_intervals`]) only when the session is written.
+/// Not a [`VariantRow`]: it grows while the dashboard runs (samples added up, intervals
+/// appended), and becomes one ([`VariantRow::from_intervals`]) only when the session is written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Measured {
     /// Index into the catalog.

@@ -8,8 +8,8 @@ use crate::results::{RowStatus, VariantRow};
 
 /// A row flattened for CSV.
 ///
-/// Not a [`VariantRow`]: a CSV cell holds no list or map, so the comparison, the intervals and the
-/// counters are spread over columns of their own (and the sites and runs left out).
+/// Not a [`VariantRow`]: a CSV cell holds no list or map, so the comparison, the intervals and
+/// the counters are spread over columns of their own (and the sites and runs left out).
 #[derive(Serialize)]
 struct CsvRow<'a> {
     experiment: &'a str,

@@ -43,8 +43,8 @@ impl VariantRow {
 /// One variant against naive on the dashboard, in the words of the one comparison module
 /// ([`heaplab_experiments::compare`]): `100% fewer allocs/op`, `2.71x faster`, `-33% peak heap`.
 ///
-/// Not a [`VariantRow`]'s `vs_naive`: the live figures change every sample, so the words are made
-/// once per sample here rather than at every frame that draws them.
+/// Not a [`VariantRow`]'s `vs_naive`: the live figures change every sample, so the words are
+/// made once per sample here rather than at every frame that draws them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Claims {
     /// The variant compared (not naive).
