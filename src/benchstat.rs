@@ -9,13 +9,14 @@ use std::path::Path;
 use heaplab_experiments::stats;
 use serde::{Deserialize, Serialize};
 
-use crate::bench::{Format, RenderError, Row, render_table, spread_text};
+use crate::report::{Format, RenderError, render_table, spread_text};
+use crate::results::VariantRow;
 
 /// A bench export, as `heaplab bench --format json` writes it, or a dashboard's session file
 /// (the same rows, with a `session` header).
 #[derive(Deserialize)]
 struct Export {
-    results: Vec<Row>,
+    results: Vec<VariantRow>,
     #[serde(default)]
     session: Option<crate::session::SessionInfo>,
 }
@@ -63,6 +64,8 @@ pub enum CompareError {
 }
 
 /// One experiment and variant, before and after.
+///
+/// Not a [`VariantRow`]: two rows' ns/op set against each other, the change and its test.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Change {
     /// The experiment's id.
@@ -121,7 +124,7 @@ fn session_note(path: &Path, export: &Export) -> Option<String> {
 }
 
 /// The times per operation of a row's runs (its median alone for an export of one run).
-fn runs_of(row: &Row) -> Vec<f64> {
+fn runs_of(row: &VariantRow) -> Vec<f64> {
     if row.ns_per_op_runs.is_empty() {
         vec![row.ns_per_op]
     } else {
@@ -159,7 +162,7 @@ pub fn compare(old_path: &Path, new_path: &Path) -> Result<Compared, CompareErro
     Ok(Compared { changes, notes })
 }
 
-fn change(before: &Row, after: &Row) -> Option<Change> {
+fn change(before: &VariantRow, after: &VariantRow) -> Option<Change> {
     let (old, new) = (runs_of(before), runs_of(after));
     // The ratio new/old of times: above 1 is slower.
     let (ratio, interval) = stats::ratio_ci(&new, &old)?;

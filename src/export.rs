@@ -7,19 +7,22 @@ use std::io::Write as _;
 use std::path::Path;
 
 use color_eyre::eyre::{Result, eyre};
+use heaplab_experiments::ExperimentInfo;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::Serialize;
 
 use crate::UsageError;
-use crate::bench::Row;
 use crate::files::{Output, WriteError};
+use crate::results::VariantRow;
 use crate::runner::{Phase, Sample};
-use crate::ui::app::App;
+use crate::ui::app::Point;
 use crate::units;
 
 /// One variant's bar in each of the three panels.
+///
+/// Not a [`VariantRow`]: the three figures a bar shows, and the index that picks its colour.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bar {
     /// The variant's name.
@@ -35,6 +38,8 @@ pub struct Bar {
 }
 
 /// One experiment's bars.
+///
+/// Not a figure: a chart's grouping of bars under a title.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BarGroup {
     /// The experiment's id and size.
@@ -44,6 +49,8 @@ pub struct BarGroup {
 }
 
 /// A run of one variant's points over time (seconds, value).
+///
+/// Not the dashboard's `Point`s: one figure of one epoch, as a line on a chart needs it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     /// The variant's name.
@@ -55,6 +62,8 @@ pub struct Series {
 }
 
 /// A session's time series, one panel each.
+///
+/// Not a figure: the panels an SVG draws the [`Series`] in.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct TimeSeries {
     /// Allocations per second.
@@ -66,6 +75,8 @@ pub struct TimeSeries {
 }
 
 /// Everything one SVG shows.
+///
+/// Not a figure: what a chart draws, built from rows or the dashboard's figures.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChartData {
     /// The chart's title.
@@ -85,22 +96,29 @@ fn color(index: usize) -> RGBColor {
     }
 }
 
+impl Bar {
+    /// The bar of `row`, variant `index` of its experiment.
+    fn of(row: &VariantRow, index: usize) -> Self {
+        Bar {
+            variant: row.variant.to_string(),
+            index,
+            allocs_per_op: row.allocs_per_op,
+            peak_heap_bytes: row.peak_heap_bytes,
+            ops_per_sec: row.ops_per_sec,
+        }
+    }
+}
+
 /// Bars from `heaplab bench` rows, one group per experiment in the order measured.
 #[must_use]
-pub fn from_rows(rows: &[Row]) -> ChartData {
+pub fn from_rows(rows: &[VariantRow]) -> ChartData {
     let mut groups: Vec<BarGroup> = Vec::new();
     for row in rows {
         let title = format!("{} (size {})", row.experiment, row.size);
         let index = crate::catalog::find(&row.experiment)
             .and_then(|e| e.info().variant_index(&row.variant))
             .unwrap_or(0);
-        let bar = Bar {
-            variant: row.variant.to_string(),
-            index,
-            allocs_per_op: row.allocs_per_op,
-            peak_heap_bytes: row.peak_heap_bytes,
-            ops_per_sec: row.ops_per_sec,
-        };
+        let bar = Bar::of(row, index);
         match groups.last_mut() {
             Some(group) if group.title == title => group.bars.push(bar),
             _ => groups.push(BarGroup {
@@ -116,30 +134,28 @@ pub fn from_rows(rows: &[Row]) -> ChartData {
     }
 }
 
-/// The dashboard's comparison: the latest figures of each variant that ran, and the whole
-/// chart history.
+/// The dashboard's comparison: experiment `info` at `size`, the `latest` figures of each
+/// variant that ran (by variant index) as rows, and the whole chart `history`.
 #[must_use]
-pub fn from_app(app: &App) -> ChartData {
-    let info = app.shown_experiment().info();
-    let size = app.running.map_or(info.default_size, |r| r.size);
-    let bars = app
-        .stats
+pub fn from_dashboard<'a>(
+    info: &'static ExperimentInfo,
+    size: usize,
+    latest: &[Option<Sample>],
+    history: impl IntoIterator<Item = &'a Point> + Copy,
+) -> ChartData {
+    let bars = latest
         .iter()
         .enumerate()
-        .filter_map(|(index, stats)| {
-            stats.map(|s| Bar {
-                variant: info.variants[index].name.to_owned(),
-                index,
-                allocs_per_op: s.allocs_per_op(),
-                peak_heap_bytes: s.peak_heap_bytes,
-                ops_per_sec: s.ops_per_sec(),
-            })
+        .filter_map(|(index, sample)| {
+            let row =
+                VariantRow::from_sample(info, info.variants[index].name, size, sample.as_ref()?);
+            Some(Bar::of(&row, index))
         })
         .collect();
-    let series = |value: fn(&crate::ui::app::Point) -> f64| {
+    let series = |value: fn(&Point) -> f64| {
         let mut out: Vec<Series> = Vec::new();
         let mut epoch = None;
-        for p in &app.history {
+        for p in history {
             let v = value(p);
             if !v.is_finite() {
                 continue;
@@ -359,19 +375,20 @@ fn draw_series(name: &str, series: &[Series], area: &Area, label: fn(f64) -> Str
     Ok(())
 }
 
-/// `e` in the dashboard: writes the comparison to `heaplab-ID-UNIXTIME.svg` in heaplab's data
-/// directory ([`crate::files::data_dir`], never the directory the user stands in) and returns
-/// what to tell the user: the whole path written, or why not.
+/// `e` in the dashboard: writes `chart`, experiment `id`'s comparison, to
+/// `heaplab-ID-UNIXTIME.svg` in heaplab's data directory ([`crate::files::data_dir`], never the
+/// directory the user stands in) and returns what to tell the user: the whole path written, or
+/// why not.
 #[must_use]
-pub fn export_dashboard(app: &App) -> String {
+pub fn export_dashboard(chart: &ChartData, id: &str) -> String {
     let seconds = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let name = format!("heaplab-{}-{seconds}.svg", app.shown_experiment().info().id);
+    let name = format!("heaplab-{id}-{seconds}.svg");
     let written = crate::files::data_dir()
         .map_err(color_eyre::Report::from)
         .map(|dir| dir.join(name))
-        .and_then(|path| write_svg(&from_app(app), &path).map(|()| path));
+        .and_then(|path| write_svg(chart, &path).map(|()| path));
     match written {
         Ok(path) => format!("wrote {}", path.display()),
         Err(e) => format!("could not export: {e:#}"),
@@ -383,77 +400,72 @@ pub fn write_svg(chart: &ChartData, path: &Path) -> Result<()> {
     crate::files::write(path, svg(chart)?.as_bytes())
 }
 
-/// One recorded sample: the runner's cumulative counters, exactly as sampled.
+/// One recorded sample, as `--record` writes it: a [`Sample`] as a flat row, seconds as
+/// numbers and the phase as a word (what a CSV column can hold).
 ///
-/// It is the file's flat row (seconds as numbers, the phase as a word: what a CSV column can
-/// hold), written from [`Sample`], the one definition of a reading; a test checks that every
-/// figure a worker sends has its column here.
-#[derive(Debug, Clone, Serialize)]
-pub struct RecordedSample {
-    /// Seconds since the run started.
-    pub t: f64,
-    /// The experiment's id.
-    pub experiment: &'static str,
-    /// The variant's name.
-    pub variant: &'static str,
-    /// The runner epoch (a new one per variant switch or resize).
-    pub epoch: u64,
-    /// The workload size.
-    pub size: usize,
-    /// `setting_up`, `warming_up`, `running`, `paused`, `exited` or `over_budget`.
-    pub phase: &'static str,
-    /// Seconds of measured operations in this epoch.
-    pub measured_secs: f64,
-    /// Measured operations in this epoch.
-    pub ops: u64,
-    /// Allocations during them.
-    pub allocs: u64,
-    /// Deallocations during them.
-    pub deallocs: u64,
-    /// Reallocations during them.
-    pub reallocs: u64,
-    /// Bytes allocated during them.
-    pub bytes_allocated: u64,
-    /// Work they did, in the experiment's unit (`bytes`, `records`, `lookups`...).
-    pub work: u64,
-    /// The worker's live heap, above its level before setup.
-    pub live_heap_bytes: i64,
-    /// The worker's peak heap in this epoch.
-    pub peak_heap_bytes: u64,
-    /// The whole process's live heap.
-    pub process_heap_bytes: u64,
-    /// The whole process's RSS.
-    pub process_rss_bytes: u64,
-}
+/// Not `Sample`'s own serialization, which is the worker's wire format (durations as
+/// structs, the owner's tags left out). Its columns are taken from every field of the sample
+/// by name, so a field added to [`Sample`] does not compile here until it has a column, or a
+/// reason for none.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordedSample<'a>(pub &'a Sample);
 
-impl From<&Sample> for RecordedSample {
-    fn from(s: &Sample) -> Self {
-        Self {
-            t: s.elapsed.as_secs_f64(),
-            experiment: s.experiment,
-            variant: s.variant,
-            epoch: s.epoch,
-            size: s.size,
-            phase: match s.phase {
-                Phase::SettingUp => "setting_up",
-                Phase::WarmingUp => "warming_up",
-                Phase::Running => "running",
-                Phase::Paused => "paused",
-                Phase::Exited => "exited",
-                Phase::OverBudget { .. } => "over_budget",
-            },
-            measured_secs: s.measured_for.as_secs_f64(),
-            ops: s.ops,
-            allocs: s.allocs,
-            deallocs: s.deallocs,
-            reallocs: s.reallocs,
-            bytes_allocated: s.bytes_allocated,
-            work: s.work,
-            live_heap_bytes: s.live_heap_bytes,
-            peak_heap_bytes: s.peak_heap_bytes,
-            process_heap_bytes: s.process_heap_bytes,
-            process_rss_bytes: s.process_rss_bytes,
-        }
+impl Serialize for RecordedSample<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let Sample {
+            elapsed,
+            experiment,
+            variant,
+            // The variant's name says it; the index is the dashboard's.
+            variant_index: _,
+            epoch,
+            size,
+            // The budget is the session's, given on its command line, not a reading.
+            budget_bytes: _,
+            phase,
+            measured_for,
+            ops,
+            work,
+            allocs,
+            deallocs,
+            reallocs,
+            bytes_allocated,
+            live_heap_bytes,
+            peak_heap_bytes,
+            process_heap_bytes,
+            process_rss_bytes,
+        } = *self.0;
+        let phase = match phase {
+            Phase::SettingUp => "setting_up",
+            Phase::WarmingUp => "warming_up",
+            Phase::Running => "running",
+            Phase::Paused => "paused",
+            Phase::Exited => "exited",
+            Phase::OverBudget { .. } => "over_budget",
+        };
+        let mut row = serializer.serialize_struct("RecordedSample", 17)?;
+        // Seconds since the run started.
+        row.serialize_field("t", &elapsed.as_secs_f64())?;
+        row.serialize_field("experiment", experiment)?;
+        row.serialize_field("variant", variant)?;
+        // The runner epoch (a new one per variant switch or resize).
+        row.serialize_field("epoch", &epoch)?;
+        row.serialize_field("size", &size)?;
+        row.serialize_field("phase", phase)?;
+        // Seconds of measured operations in this epoch.
+        row.serialize_field("measured_secs", &measured_for.as_secs_f64())?;
+        row.serialize_field("ops", &ops)?;
+        row.serialize_field("allocs", &allocs)?;
+        row.serialize_field("deallocs", &deallocs)?;
+        row.serialize_field("reallocs", &reallocs)?;
+        row.serialize_field("bytes_allocated", &bytes_allocated)?;
+        row.serialize_field("work", &work)?;
+        row.serialize_field("live_heap_bytes", &live_heap_bytes)?;
+        row.serialize_field("peak_heap_bytes", &peak_heap_bytes)?;
+        row.serialize_field("process_heap_bytes", &process_heap_bytes)?;
+        row.serialize_field("process_rss_bytes", &process_rss_bytes)?;
+        row.end()
     }
 }
 
@@ -502,10 +514,10 @@ impl Recorder {
     /// Appends one sample. A write error is kept and reported by [`Recorder::finish`], so the
     /// session it records is not interrupted.
     pub fn record(&mut self, sample: &Sample) {
-        let row = RecordedSample::from(sample);
+        let row = RecordedSample(sample);
         let text = match self.format {
             // The first row brings the header line with it.
-            RecordFormat::Csv => csv_line(&row, self.rows == 0),
+            RecordFormat::Csv => csv_line(row, self.rows == 0),
             RecordFormat::Json => serde_json::to_string(&row)
                 .map(|json| format!("{}\n  {json}", if self.rows == 0 { "" } else { "," }))
                 .map_err(color_eyre::Report::from),
@@ -542,7 +554,7 @@ impl Recorder {
     }
 }
 
-fn csv_line(row: &RecordedSample, header: bool) -> Result<String> {
+fn csv_line(row: RecordedSample<'_>, header: bool) -> Result<String> {
     let mut writer = csv::WriterBuilder::new()
         .has_headers(header)
         .from_writer(Vec::new());
@@ -554,6 +566,98 @@ fn csv_line(row: &RecordedSample, header: bool) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn buffer_reuse() -> &'static ExperimentInfo {
+        heaplab_experiments::find("buffer-reuse")
+            .expect("buffer-reuse")
+            .info()
+    }
+
+    /// The dashboard's export draws what it is handed (no `App` read back): a bar per
+    /// variant with figures, as that variant's row says them, and a line per run of the
+    /// history, split where the epoch changes.
+    #[test]
+    fn the_dashboards_chart_is_drawn_from_its_figures() {
+        let info = buffer_reuse();
+        let naive = Sample {
+            ops: 1000,
+            allocs: 3000,
+            peak_heap_bytes: 8192,
+            measured_for: std::time::Duration::from_millis(2),
+            ..Sample::default()
+        };
+        let point = |t: f64, variant: usize, epoch: u64| Point {
+            t,
+            variant,
+            epoch,
+            allocs_per_sec: t * 10.0,
+            alloc_bytes_per_sec: 0.0,
+            live_heap_bytes: 1.0,
+            peak_heap_bytes: 1.0,
+            process_heap_bytes: 1.0,
+            process_rss_bytes: 1.0,
+            ops_per_sec: f64::NAN,
+            work_per_sec: 0.0,
+        };
+        let history = [point(0.1, 0, 1), point(0.2, 0, 1), point(0.3, 1, 2)];
+        let chart = from_dashboard(info, 4096, &[Some(naive), None], &history);
+        let [group] = chart.groups.as_slice() else {
+            panic!("one group: {:?}", chart.groups)
+        };
+        assert_eq!(
+            group.title,
+            format!("buffer-reuse (size 4096 {})", info.size_unit)
+        );
+        let row = VariantRow::from_sample(info, "naive", 4096, &naive);
+        assert_eq!(group.bars, [Bar::of(&row, 0)]);
+        assert!((group.bars[0].allocs_per_op - 3.0).abs() < 1e-12);
+        assert!((group.bars[0].ops_per_sec - 500_000.0).abs() < 1e-6);
+        let series = chart.series.expect("the dashboard's chart has its history");
+        let runs: Vec<(usize, usize)> = series
+            .allocs_per_sec
+            .iter()
+            .map(|s| (s.index, s.points.len()))
+            .collect();
+        assert_eq!(runs, [(0, 2), (1, 1)]);
+        assert!(series.ops_per_sec.is_empty(), "no point for a NaN rate");
+    }
+
+    /// A recorded row says a sample's figures as numbers and words: seconds for durations,
+    /// the phase's word, every count as it was.
+    #[test]
+    fn a_recorded_row_says_the_samples_figures() {
+        let sample = Sample {
+            elapsed: std::time::Duration::from_millis(1500),
+            experiment: "buffer-reuse",
+            variant: "naive",
+            epoch: 3,
+            size: 4096,
+            phase: Phase::OverBudget {
+                live_bytes: 1,
+                after: std::time::Duration::from_secs(1),
+            },
+            measured_for: std::time::Duration::from_millis(250),
+            ops: 11,
+            work: 12,
+            allocs: 13,
+            deallocs: 14,
+            reallocs: 15,
+            bytes_allocated: 16,
+            live_heap_bytes: -17,
+            peak_heap_bytes: 18,
+            process_heap_bytes: 19,
+            process_rss_bytes: 20,
+            ..Sample::default()
+        };
+        let line = csv_line(RecordedSample(&sample), true).expect("a line");
+        assert_eq!(
+            line,
+            "t,experiment,variant,epoch,size,phase,measured_secs,ops,allocs,deallocs,reallocs,\
+             bytes_allocated,work,live_heap_bytes,peak_heap_bytes,process_heap_bytes,\
+             process_rss_bytes\n\
+             1.5,buffer-reuse,naive,3,4096,over_budget,0.25,11,13,14,15,16,12,-17,18,19,20\n"
+        );
+    }
 
     /// Every figure of a [`Sample`] (as the worker sends it) has its column in a recorded
     /// row, so a field added to the sample cannot be left out of `--record` unnoticed.
@@ -569,7 +673,7 @@ mod tests {
         };
         let sample = Sample::default();
         let sent = keys(serde_json::to_value(sample).expect("serializes"));
-        let recorded = keys(serde_json::to_value(RecordedSample::from(&sample)).expect("row"));
+        let recorded = keys(serde_json::to_value(RecordedSample(&sample)).expect("row"));
         for field in sent {
             let column = match field.as_str() {
                 "measured_for" => "measured_secs",

@@ -5,8 +5,10 @@
 //! handed to the same entry point.
 //!
 //! The library holds everything but `main`: the allocator to install ([`Counting`]) and the
-//! process-wide fuse ([`alloc`]), the live runner ([`runner`]), the dashboard ([`ui`]), `heaplab bench` ([`bench`]), the command
-//! line ([`cli`]) and human-readable units ([`units`]). Experiments themselves live in `heaplab-experiments`.
+//! process-wide fuse ([`alloc`]), the live runner ([`runner`]), the dashboard ([`ui`]), `heaplab
+//! bench` ([`mod@bench`]), the measured figures ([`results`]) and their text ([`report`]), the
+//! command line ([`cli`]) and human-readable units ([`units`]). Experiments themselves live in
+//! `heaplab-experiments`.
 
 pub mod alloc;
 pub mod bench;
@@ -17,6 +19,8 @@ pub mod export;
 pub mod files;
 pub mod lab;
 pub mod live;
+pub mod report;
+pub mod results;
 pub mod runner;
 pub mod scorecard;
 pub mod session;

@@ -11,7 +11,7 @@ use crate::units::Size;
 
 /// What every live view (dashboard, tour, trace) takes from the command line.
 #[derive(Debug, Clone, Copy)]
-pub struct Live {
+pub struct LiveOptions {
     /// Dashboard frames per second at most.
     pub fps: u32,
     /// The memory budget per run.

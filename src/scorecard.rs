@@ -10,8 +10,9 @@ use std::fmt::Write as _;
 use heaplab_experiments::Targets;
 use serde::Serialize;
 
-use crate::bench::{Comparison, Row, SpeedVerdict};
-use heaplab_experiments::compare::Speed;
+use heaplab_experiments::compare::{Comparison, Speed, SpeedVerdict};
+
+use crate::results::VariantRow;
 
 /// Fewer allocations per operation than naive, in percent, that every experiment must reach.
 pub const ALLOC_REDUCTION_PCT: f64 = 80.0;
@@ -68,6 +69,8 @@ impl Verdict {
 }
 
 /// One target, measured.
+///
+/// Not a figure: what a target asks and what was measured, in words, with the verdict.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Check {
     /// What the target asks, in words.
@@ -79,6 +82,9 @@ pub struct Check {
 }
 
 /// One experiment's scorecard row.
+///
+/// Not a [`VariantRow`]: an experiment's rows judged against the chapter's targets, a check
+/// each.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Score {
     /// The experiment's id.
@@ -119,7 +125,7 @@ fn check(target: impl Into<String>, measured: String, verdict: Verdict) -> Check
 /// Scores one experiment from its bench rows, in variant order: naive and optimized by name,
 /// else (a lab's own names) the first and second rows; perhaps crate.
 #[must_use]
-pub fn score(rows: &[Row], targets: Targets) -> Option<Score> {
+pub fn score(rows: &[VariantRow], targets: Targets) -> Option<Score> {
     let named = |name: &str| rows.iter().find(|r| r.variant == name);
     let (naive, optimized) = match (named("naive"), named("optimized")) {
         (Some(naive), Some(optimized)) => (naive, optimized),
@@ -244,7 +250,7 @@ pub fn not_met(scores: &[Score]) -> Vec<String> {
 }
 
 /// Ours against the crate, where there is one: within 20%, or the why owes an explanation.
-fn crate_check(optimized: &Row, crate_row: Option<&Row>) -> Check {
+fn crate_check(optimized: &VariantRow, crate_row: Option<&VariantRow>) -> Check {
     match crate_row {
         Some(c) if c.ns_per_op > 0.0 && optimized.ns_per_op > 0.0 => {
             // Ours against the crate, as if the crate were the baseline: within 20% means
@@ -346,14 +352,14 @@ pub fn render_text(scores: &[Score], markdown: bool) -> String {
 mod tests {
     use super::*;
 
-    fn row(variant: &'static str, allocs: f64, peak: u64, ns: f64) -> Row {
-        Row {
+    fn row(variant: &'static str, allocs: f64, peak: u64, ns: f64) -> VariantRow {
+        VariantRow {
             iterations: 100,
             ns_per_op: ns,
             allocs_per_op: allocs,
             peak_heap_bytes: peak,
             ns_per_op_runs: vec![ns],
-            ..Row::from_sample(
+            ..VariantRow::from_sample(
                 heaplab_experiments::catalog()[0].info(),
                 variant,
                 10,
@@ -363,8 +369,8 @@ mod tests {
     }
 
     /// A row of six runs at these times per operation.
-    fn runs(variant: &'static str, allocs: f64, ns: [f64; 6]) -> Row {
-        Row {
+    fn runs(variant: &'static str, allocs: f64, ns: [f64; 6]) -> VariantRow {
+        VariantRow {
             runs: 6,
             ns_per_op_runs: ns.to_vec(),
             ..row(variant, allocs, 10, heaplab_experiments::stats::median(&ns))

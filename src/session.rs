@@ -5,15 +5,18 @@
 
 use std::path::PathBuf;
 
-use heaplab_experiments::{Experiment, ExperimentInfo, stats};
+use heaplab_experiments::Experiment;
 use serde::{Deserialize, Serialize};
 
-use crate::bench::Row;
+use crate::results::VariantRow;
 use crate::runner::{DEFAULT_SAMPLE_EVERY, Sample};
 
 /// What a variant measured at one size, kept for the session file when the figures on screen
 /// are cleared (another experiment, another size) and at the end: its samples added up, and its
 /// steady-state intervals (ns/op per 100 ms sample).
+///
+/// Not a [`VariantRow`]: it grows while the dashboard runs (samples added up, intervals
+/// appended), and becomes one ([`VariantRow::from_intervals`]) only when the session is written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Measured {
     /// Index into the catalog.
@@ -46,16 +49,16 @@ pub struct SessionInfo {
 struct SessionFile<'a> {
     heaplab_version: &'static str,
     session: &'a SessionInfo,
-    results: &'a [Row],
+    results: &'a [VariantRow],
 }
 
-/// One row per experiment, variant and size (see [`row`]).
+/// One row per experiment, variant and size (see [`VariantRow::from_intervals`]).
 #[must_use]
-pub fn rows(experiments: &[&'static dyn Experiment], measured: &[Measured]) -> Vec<Row> {
+pub fn rows(experiments: &[&'static dyn Experiment], measured: &[Measured]) -> Vec<VariantRow> {
     measured
         .iter()
         .map(|m| {
-            row(
+            VariantRow::from_intervals(
                 experiments[m.experiment].info(),
                 m.variant,
                 &m.sample,
@@ -63,35 +66,6 @@ pub fn rows(experiments: &[&'static dyn Experiment], measured: &[Measured]) -> V
             )
         })
         .collect()
-}
-
-/// A dashboard variant's row: the counts over every operation measured, and ns/op as the
-/// dashboard's table shows it (the median of the steady-state `intervals`, with its 95%
-/// interval), the intervals themselves as the row's runs.
-#[must_use]
-pub fn row(
-    info: &'static ExperimentInfo,
-    variant: usize,
-    sample: &Sample,
-    intervals: &[f64],
-) -> Row {
-    let name = info.variants[variant].name;
-    let mut row = Row::from_sample(info, name, sample.size, sample);
-    if !intervals.is_empty() {
-        let work_per_op = if row.ops_per_sec > 0.0 {
-            row.work_per_sec / row.ops_per_sec
-        } else {
-            0.0
-        };
-        row.ns_per_op = stats::median(intervals);
-        row.ns_per_op_ci95 = stats::median_ci(intervals).map(|(l, h)| [l, h]);
-        row.ops_per_sec = 1e9 / row.ns_per_op;
-        row.ops_per_sec_ci95 = row.ns_per_op_ci95.map(|[l, h]| [1e9 / h, 1e9 / l]);
-        row.work_per_sec = row.ops_per_sec * work_per_op;
-        row.runs = intervals.len();
-        row.ns_per_op_runs = intervals.to_vec();
-    }
-    row
 }
 
 /// Writes the session's figures to `session-ID-UNIXTIME.json` in heaplab's data directory

@@ -267,7 +267,7 @@ fn write_sites(out: &mut dyn Write, sample: &Sample, sites: &Sites) -> Result<Op
     if sites.sites.is_empty() {
         return write_line(out, &format!("{head} none ops={}", sites.ops));
     }
-    for site in sites.sites.iter().take(crate::bench::TOP_SITES) {
+    for site in sites.sites.iter().take(crate::report::TOP_SITES) {
         let text = format!(
             "{head} allocs_per_op={:.2} reallocs_per_op={:.2} bytes_per_op={:.0} share={:.2} at={} fn={}",
             site.allocs_per_op,
@@ -325,7 +325,7 @@ pub struct TraceArgs {
 pub fn main(
     start: (usize, usize, Option<usize>),
     args: &TraceArgs,
-    live: &crate::live::Live,
+    live: &crate::live::LiveOptions,
     mut recorder: Option<crate::export::Recorder>,
 ) -> Result<ExitCode> {
     let (index, variant, size) = start;

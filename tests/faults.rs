@@ -10,7 +10,8 @@ use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use binary::HANG_GUARD;
-use heaplab::bench::{RowStatus, measure_on_worker};
+use heaplab::bench::measure_on_worker;
+use heaplab::results::RowStatus;
 use heaplab::runner::{Launcher, RunConfig, Runner, RunnerEvent};
 use heaplab_experiments::fault::{ENABLE, Fault};
 use heaplab_experiments::measure::Stop;

@@ -372,7 +372,7 @@ fn the_help_overlay_scrolls_to_the_end_of_the_glossary() {
 /// string-processing's rows with their sites, measured in this process exactly as
 /// `heaplab bench string-processing --sites --iterations 5 --sites-ops 5` measures them (the
 /// replay asked for all five operations, however slow the machine).
-fn string_processing_sites() -> Vec<heaplab::bench::Row> {
+fn string_processing_sites() -> Vec<heaplab::results::VariantRow> {
     use heaplab::bench::{self, Isolation, VariantChoice};
     let mut plan = bench::plan(
         &["string-processing".to_owned()],
@@ -389,7 +389,7 @@ fn string_processing_sites() -> Vec<heaplab::bench::Row> {
 
 /// The dashboard running string-processing's optimized variant after its naive one, each
 /// with the sites of `rows`.
-fn measured_app(rows: &[heaplab::bench::Row]) -> App {
+fn measured_app(rows: &[heaplab::results::VariantRow]) -> App {
     let mut app = App::new(catalog());
     select(&mut app, "string-processing");
     app.handle(Action::StartStop, 0.0);

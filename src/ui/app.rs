@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use heaplab_experiments::compare::{self, Speed};
+use heaplab_experiments::compare::Speed;
 use heaplab_experiments::sites::Sites;
 use heaplab_experiments::{Experiment, VariantInfo};
 
@@ -15,6 +15,7 @@ use ratatui::crossterm::event::KeyEvent;
 use super::keys::Action;
 use super::tour::{Request, Seen, Tour, TourMode};
 use super::workshop::{View, Workshop};
+use crate::results::Claims;
 use crate::runner::{Command, Phase, Sample};
 use crate::session::{MEASURED_INTERVALS, Measured};
 
@@ -30,6 +31,8 @@ pub const HISTORY_CAPACITY: usize = 8192;
 
 /// One point of chart history. Rates are `NaN` where there is no rate to show (the first
 /// sample of a variant, setup, warm-up): no point is better than a made-up zero.
+///
+/// Not a [`Sample`]: the rates between two samples, taken once as they arrive, not at each frame.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Point {
     /// Seconds since the dashboard started.
@@ -56,39 +59,6 @@ pub struct Point {
     pub work_per_sec: f64,
 }
 
-/// One variant against naive, in the words of the one comparison module
-/// ([`heaplab_experiments::compare`]): `100% fewer allocs/op`, `2.71x faster`, `-33% peak heap`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Comparison {
-    /// The variant compared (not naive).
-    pub variant: &'static str,
-    /// The figures behind the words.
-    pub figures: compare::Comparison,
-    /// The allocation claim.
-    pub allocs: String,
-    /// The speed claim.
-    pub speed: String,
-    /// The memory claim.
-    pub peak: String,
-}
-
-impl Comparison {
-    fn new(variant: &'static str, naive: &Sample, other: &Sample, speed: Option<Speed>) -> Self {
-        let mut figures = compare::Comparison::between(naive.into(), other.into(), true);
-        if let Some(speed) = speed {
-            figures.speed = Some(speed);
-            figures.speedup = speed.speedup;
-        }
-        Self {
-            variant,
-            allocs: figures.allocs_text(),
-            speed: figures.speed_text(),
-            peak: figures.peak_text(),
-            figures,
-        }
-    }
-}
-
 /// A variant's speed test against naive is redone at most this often: its inputs (a minute
 /// of intervals a side) change by one interval per sample, and a verdict that moves ten times
 /// a second cannot be read anyway. The allocation and heap figures follow every sample.
@@ -103,6 +73,8 @@ pub const SPEED_INTERVALS: usize = 600;
 
 /// A variant's time per operation over its recent steady-state intervals: the median, with the
 /// 95% interval of the median when there are enough intervals.
+///
+/// Not a [`crate::results::VariantRow`]: only the speed, redone as each interval arrives.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SpeedFigure {
     /// Median ns/op over the intervals.
@@ -209,7 +181,7 @@ pub struct App {
     /// The experiment `stats` belong to.
     pub stats_for: Option<usize>,
     /// Each non-naive variant against naive, when both have figures.
-    pub comparisons: Vec<Comparison>,
+    pub comparisons: Vec<Claims>,
     /// Per variant: its last speed test against naive and when it was made (`None` before
     /// the first), redone only when its intervals or naive's have changed, at most every
     /// [`SPEED_TEST_EVERY_SECS`].
@@ -910,7 +882,7 @@ impl App {
                     self.speed_tests_made += 1;
                 }
                 let speed = self.speed_tests[i].and_then(|(_, speed)| speed);
-                Some(Comparison::new(variants[i].name, &naive, &other, speed))
+                Some(Claims::new(variants[i].name, &naive, &other, speed))
             })
             .collect();
     }
@@ -950,7 +922,7 @@ impl App {
     /// variant that ran last); with naive running, the variant that ran last before it, and
     /// `true` to say so. `None` until that variant has figures.
     #[must_use]
-    pub fn verdict(&self) -> Option<(&Comparison, bool)> {
+    pub fn verdict(&self) -> Option<(&Claims, bool)> {
         let current = match self.running {
             Some(running) => running.variant,
             None => self.last_sample?.variant_index,

@@ -248,7 +248,7 @@ fn variant_cells(
     let (ns, spread) = match app.speed(variant) {
         Some(speed) if speed.ci95.is_some() => (
             speed.ns_per_op,
-            crate::bench::spread_text(speed.ns_per_op, speed.ci95),
+            crate::report::spread_text(speed.ns_per_op, speed.ci95),
         ),
         Some(speed) => (speed.ns_per_op, String::new()),
         None => (s.ns_per_op(), String::new()),

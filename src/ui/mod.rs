@@ -461,7 +461,12 @@ impl Loop {
                         runner.stop();
                     }
                 }
-                Effect::Export => app.notice = Some(crate::export::export_dashboard(app)),
+                Effect::Export => {
+                    let info = app.shown_experiment().info();
+                    let size = app.running.map_or(info.default_size, |r| r.size);
+                    let chart = crate::export::from_dashboard(info, size, &app.stats, &app.history);
+                    app.notice = Some(crate::export::export_dashboard(&chart, info.id));
+                }
             }
         }
     }

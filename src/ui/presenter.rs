@@ -18,6 +18,8 @@ use super::theme::variant_color;
 use crate::runner::Sample;
 
 /// The figure in big digits and the line that says what it is.
+///
+/// Not a figure but its words: the one comparison the presenter shows, written to fit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyFigure {
     /// Short, ASCII (the big font's glyphs): `0 allocs/op`, `2.83x faster`, `-33% heap`.

@@ -14,7 +14,7 @@ use ratatui::widgets::{Block, BorderType, Paragraph, Widget};
 
 use super::fit;
 use super::theme::variant_color;
-use crate::bench::Row;
+use crate::results::VariantRow;
 use crate::runner::Sample;
 use crate::scorecard::{self, Score, Verdict};
 
@@ -144,7 +144,7 @@ impl Tour {
 /// steady-state intervals, as the dashboard's table and verdict line take it.
 fn result(seen: &Seen, step: usize) -> Option<Score> {
     let info = seen.experiments[step].info();
-    let rows: Vec<Row> = seen
+    let rows: Vec<VariantRow> = seen
         .stats
         .iter()
         .enumerate()
@@ -157,7 +157,7 @@ fn result(seen: &Seen, step: usize) -> Option<Score> {
                 .unwrap_or_default();
             let mut sample = *sample;
             sample.size = seen.size;
-            Some(crate::session::row(info, i, &sample, &intervals))
+            Some(VariantRow::from_intervals(info, i, &sample, &intervals))
         })
         .collect();
     scorecard::score(&rows, info.targets)

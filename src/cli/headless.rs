@@ -1,0 +1,241 @@
+//! The headless commands: `list`, `bench` and `scorecard`, which measure (or list) without
+//! a terminal and write a report.
+
+use std::fmt::Write as _;
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use color_eyre::eyre::{Result, WrapErr as _};
+use heaplab_experiments::Section;
+use heaplab_experiments::measure::Stop;
+
+use super::args::{BenchArgs, ListFormat, ScorecardFormat, check_iterations, check_runs};
+use super::{Job, launcher, print_stdout};
+use crate::UsageError;
+use crate::bench::{self, Isolation, VariantChoice};
+use crate::catalog::catalog;
+use crate::files::Output;
+use crate::report::{self, Format};
+use crate::results::RowStatus;
+use crate::units::Size;
+
+pub(super) fn list(format: ListFormat) -> Result<ExitCode> {
+    let mut out = String::new();
+    match format {
+        ListFormat::Json => {
+            let infos: Vec<_> = catalog().iter().map(|e| e.info()).collect();
+            out = serde_json::to_string_pretty(&infos)?;
+            out.push('\n');
+        }
+        ListFormat::Table => {
+            // Both widths from the longest entry, so the variants start in one column.
+            let width = |field: fn(&heaplab_experiments::ExperimentInfo) -> &str| {
+                catalog()
+                    .iter()
+                    .map(|e| field(e.info()).chars().count())
+                    .max()
+                    .unwrap_or(0)
+            };
+            let id_width = width(|info| info.id);
+            let title_width = width(|info| info.title);
+            for section in Section::ALL {
+                let mut experiments = catalog().iter().filter(|e| e.info().section == section);
+                let Some(first) = experiments.next() else {
+                    continue;
+                };
+                let _ = writeln!(out, "{} {}", section.code(), section.title());
+                for experiment in std::iter::once(first).chain(experiments) {
+                    let info = experiment.info();
+                    let variants: Vec<&str> = info.variants.iter().map(|v| v.name).collect();
+                    let _ = writeln!(
+                        out,
+                        "  {:<id_width$}  {:<title_width$}  {}",
+                        info.id,
+                        info.title,
+                        variants.join(", ")
+                    );
+                }
+            }
+        }
+    }
+    print_stdout(&out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn prepare_bench(args: &BenchArgs, max_memory: Option<Size>) -> Result<Job, UsageError> {
+    let variant = match args.variant.as_str() {
+        "all" => VariantChoice::All,
+        name => VariantChoice::Named(name.to_owned()),
+    };
+    let iterations = check_iterations(args.iterations)?;
+    let runs = check_runs(args.runs)?;
+    let stop = match (iterations, args.time) {
+        (Some(n), _) => Stop::Iterations(n),
+        (None, Some(time)) => Stop::Time(time),
+        (None, None) => Stop::Time(bench::DEFAULT_RUN_TIME),
+    };
+    let mut plan =
+        bench::plan(&args.ids, &variant, args.size, stop).map_err(|e| UsageError(e.to_string()))?;
+    if let Some(input) = &args.input {
+        plan = bench::with_input(plan, !args.ids.is_empty(), input.clone())
+            .map_err(|e| UsageError(e.to_string()))?;
+    }
+    plan.budget = args.budget;
+    plan.runs = runs;
+    plan.sites = args.sites;
+    plan.sites_sample_every = args.sample_every.unwrap_or(0);
+    plan.sites_ops = args.sites_ops;
+    // Claim the output file before measuring, so a bad path fails in a millisecond, not after
+    // a minute of benchmarks.
+    let output = args.output.as_deref().map(Output::create).transpose()?;
+    let plot = args.plot.as_deref().map(Output::create).transpose()?;
+    let (in_process, format) = (args.in_process, args.format);
+    Ok(Box::new(move || {
+        let isolation = if in_process {
+            Isolation::InProcess
+        } else {
+            Isolation::Worker(launcher(max_memory)?)
+        };
+        run_bench(&plan, &isolation, format, output, plot)
+    }))
+}
+
+fn run_bench(
+    plan: &bench::Plan,
+    isolation: &Isolation,
+    format: Format,
+    output: Option<Output>,
+    plot: Option<Output>,
+) -> Result<ExitCode> {
+    let progress = std::io::stderr().is_terminal();
+    let total = rows_planned(plan);
+    let mut done = 0;
+    let rows = bench::run(plan, isolation, |row| {
+        done += 1;
+        if progress {
+            eprintln!(
+                "  {} {:<20} {:<10} {:>10.2} allocs/op {:>12.1} ns/op",
+                how_far(done, total),
+                row.experiment,
+                row.variant,
+                row.allocs_per_op,
+                row.ns_per_op
+            );
+        }
+    })
+    .wrap_err("measuring failed")?;
+    let text = report::render(&rows, format)?;
+    if let Some(plot) = plot {
+        plot.commit(crate::export::svg(&crate::export::from_rows(&rows))?.as_bytes())?;
+    }
+    match output {
+        Some(file) => file.commit(text.as_bytes())?,
+        None => print_stdout(&text)?,
+    }
+    // The report is complete either way; the status says whether every row ran to the end.
+    let ended = |status| rows.iter().any(|r| r.status == status);
+    Ok(if ended(RowStatus::OverBudget) {
+        ExitCode::from(3)
+    } else if ended(RowStatus::Panicked) || ended(RowStatus::Crashed) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The rows a plan will report: one per experiment and variant.
+fn rows_planned(plan: &bench::Plan) -> usize {
+    plan.items.iter().map(|i| i.variants.len()).sum()
+}
+
+/// `[ 7/37]`: how many rows are done, of how many.
+fn how_far(done: usize, total: usize) -> String {
+    let width = total.to_string().len();
+    format!("[{done:>width$}/{total}]")
+}
+
+/// `heaplab scorecard`'s arguments, checked.
+pub(super) struct ScorecardArgs {
+    pub(super) format: ScorecardFormat,
+    pub(super) time: Option<Duration>,
+    pub(super) runs: usize,
+    pub(super) strict: bool,
+}
+
+pub(super) fn run_scorecard(
+    args: &ScorecardArgs,
+    output: Option<Output>,
+    max_memory: Option<Size>,
+) -> Result<ExitCode> {
+    let &ScorecardArgs {
+        format,
+        time,
+        runs,
+        strict,
+    } = args;
+    let stop = Stop::Time(time.unwrap_or(bench::DEFAULT_RUN_TIME));
+    let mut plan =
+        bench::plan(&[], &VariantChoice::All, None, stop).map_err(|e| UsageError(e.to_string()))?;
+    plan.runs = runs;
+    let total = rows_planned(&plan);
+    let mut done = 0;
+    eprintln!(
+        "scorecard: {total} variants, {runs} runs each, in fresh worker processes; about {:.0} s",
+        (total * runs) as f64 * 0.22
+    );
+    let rows = bench::run(&plan, &Isolation::Worker(launcher(max_memory)?), |row| {
+        done += 1;
+        eprintln!(
+            "  {} {} {}: {:.1} ns/op",
+            how_far(done, total),
+            row.experiment,
+            row.variant,
+            row.ns_per_op
+        );
+    })
+    .wrap_err("measuring failed")?;
+    let scores: Vec<_> = plan
+        .items
+        .iter()
+        .filter_map(|item| {
+            let id = item.experiment.info().id;
+            let own: Vec<_> = rows
+                .iter()
+                .filter(|r| r.experiment == id)
+                .cloned()
+                .collect();
+            crate::scorecard::score(&own, item.experiment.info().targets)
+        })
+        .collect();
+    let text = match format {
+        ScorecardFormat::Table => crate::scorecard::render_text(&scores, false),
+        ScorecardFormat::Markdown => crate::scorecard::render_text(&scores, true),
+        ScorecardFormat::Json => {
+            let mut text = serde_json::to_string_pretty(&serde_json::json!({
+                "heaplab_version": env!("CARGO_PKG_VERSION"),
+                "scores": scores,
+                "results": rows,
+            }))?;
+            text.push('\n');
+            text
+        }
+    };
+    match output {
+        Some(file) => file.commit(text.as_bytes())?,
+        None => print_stdout(&text)?,
+    }
+    // The scorecard is complete either way; with --strict the status says whether every
+    // claimed target was met (an inconclusive one does not fail it).
+    let missed = crate::scorecard::not_met(&scores);
+    if strict && !missed.is_empty() {
+        eprintln!(
+            "heaplab scorecard --strict: {} claimed target{} not met: {}",
+            missed.len(),
+            if missed.len() == 1 { "" } else { "s" },
+            missed.join("; ")
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,79 @@
+//! Rows as text: `heaplab bench`'s table, JSON, CSV and Markdown, and the table layout
+//! `heaplab compare` shares. The rows themselves are [`crate::results`]'.
+
+mod csv;
+mod table;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::results::VariantRow;
+use crate::units;
+
+pub use table::{TOP_SITES, render_table, site_lines, spread_text};
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned columns for people.
+    #[default]
+    Table,
+    /// `{"results": [...]}` for scripts.
+    Json,
+    /// One header line, one line per row.
+    Csv,
+    /// A Markdown table for slides and READMEs.
+    Markdown,
+}
+
+/// The JSON document.
+#[derive(Debug, Serialize)]
+struct JsonReport<'a> {
+    heaplab_version: &'static str,
+    results: &'a [VariantRow],
+}
+
+/// Renders rows in `format`.
+pub fn render(rows: &[VariantRow], format: Format) -> Result<String, RenderError> {
+    match format {
+        Format::Json => {
+            let mut text = serde_json::to_string_pretty(&JsonReport {
+                heaplab_version: env!("CARGO_PKG_VERSION"),
+                results: rows,
+            })?;
+            text.push('\n');
+            Ok(text)
+        }
+        Format::Csv => csv::render(rows),
+        Format::Table => Ok(table::render_columns(rows, false)),
+        Format::Markdown => Ok(table::render_columns(rows, true)),
+    }
+}
+
+/// Rendering can only fail in serialisation.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// JSON serialisation failed.
+    #[error("could not write JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// CSV serialisation failed.
+    #[error("could not write CSV: {0}")]
+    Csv(#[from] ::csv::Error),
+    /// CSV output was not UTF-8 (cannot happen with our fields).
+    #[error("could not write CSV: {0}")]
+    CsvText(String),
+}
+
+/// A row's own counters on one line: `hits=12 misses=3`.
+fn extra_text(extra: &BTreeMap<String, f64>) -> String {
+    let mut text = String::new();
+    for (i, (name, value)) in extra.iter().enumerate() {
+        if i > 0 {
+            text.push(' ');
+        }
+        let _ = write!(text, "{name}={}", units::count(*value));
+    }
+    text
+}
