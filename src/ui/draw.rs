@@ -84,9 +84,10 @@ impl Widget for &App {
                 render_numbers(self, numbers, buf);
             }
             View::Source => {
-                if let Some(pane) = &self.workshop.source {
+                let source = &self.workshop.source;
+                if let Some(pane) = &source.pane {
                     let info = self.view_experiment().info();
-                    let scroll = (self.workshop.scroll, self.workshop.hscroll);
+                    let scroll = (source.scroll, source.hscroll);
                     let sites = |variant| self.sites_of(info.id, variant);
                     source_view::render(pane, info, scroll, &sites, main, buf);
                 }
@@ -94,8 +95,8 @@ impl Widget for &App {
             View::Sites => super::sites_view::render(self, main, buf),
             View::Layout => layout_view::render(
                 self.view_experiment().info(),
-                &self.workshop.layouts,
-                self.workshop.scroll,
+                &self.workshop.layout.layouts,
+                self.workshop.layout.scroll,
                 main,
                 buf,
             ),
@@ -107,11 +108,11 @@ impl Widget for &App {
                 .render(notice, buf);
         }
         render_status(self, status, buf);
-        if let Some(typed) = &self.budget_prompt {
+        if let Some(typed) = self.budget_prompt.typed() {
             super::budget::render_prompt(typed, self.budget, area, buf);
         }
-        if self.help {
-            super::glossary::render_help(self.workshop.help_scroll, area, buf);
+        if self.help.open {
+            super::glossary::render_help(self.help.scroll, area, buf);
         }
         if self.workshop.no_color {
             strip_colors(area, buf);
@@ -143,14 +144,7 @@ fn render_too_small(area: Rect, buf: &mut Buffer) {
 }
 
 fn render_tour(app: &App, tour: &super::tour::Tour, area: Rect, buf: &mut Buffer) {
-    super::tour::render(
-        tour,
-        app.experiments,
-        app.now,
-        app.workshop.scroll,
-        area,
-        buf,
-    );
+    super::tour::render(tour, app.experiments, app.now, area, buf);
 }
 
 fn render_list(app: &App, area: Rect, buf: &mut Buffer) {

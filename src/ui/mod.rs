@@ -18,6 +18,7 @@ pub mod source_view;
 pub mod svg;
 pub mod theme;
 pub mod tour;
+pub mod view;
 pub mod workshop;
 
 use std::io::{self, IsTerminal as _};

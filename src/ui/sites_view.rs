@@ -18,8 +18,10 @@ use ratatui::widgets::{
 
 use super::app::App;
 use super::fit;
+use super::keys::Action;
 use super::source_view::per_op_text;
 use super::theme::{ghost_color, variant_color};
+use super::view::{self, Outcome};
 use crate::units;
 
 /// One line of the table: a site of the running variant, of the ghost, or of both.
@@ -87,6 +89,37 @@ fn per_op(site: Option<&Site>) -> String {
     )
 }
 
+/// The sites view's own state: the selected site and whether its stack is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SitesView {
+    /// The selected row (drawing holds it to the last row).
+    pub selected: u16,
+    /// Whether the selected site's whole stack is shown.
+    pub stack_open: bool,
+}
+
+impl SitesView {
+    /// Opens on the first site, its stack closed.
+    pub fn open(&mut self) {
+        *self = Self::default();
+    }
+
+    /// ↑/↓ select a site, Enter shows or hides its stack, Esc hides an open stack (with the
+    /// stack closed, Esc is the dashboard's: it closes the view).
+    pub fn key(&mut self, action: Action) -> Outcome {
+        match action {
+            Action::SelectPrevious | Action::SelectNext => {
+                let down = action == Action::SelectNext;
+                self.selected = view::step(self.selected, down, view::UNBOUNDED);
+            }
+            Action::StartStop => self.stack_open = !self.stack_open,
+            Action::Back if self.stack_open => self.stack_open = false,
+            _ => return Outcome::Ignored,
+        }
+        Outcome::Consumed
+    }
+}
+
 /// Draws the view for the running experiment (or says what to do to get one).
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let [head, body, foot] = area.layout(&Layout::vertical([
@@ -145,10 +178,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         return;
     };
     let rows = rows(Some(now), ghost_sites);
-    let selected = usize::from(app.workshop.scroll).min(rows.len().saturating_sub(1));
+    let selected = usize::from(app.workshop.sites.selected).min(rows.len().saturating_sub(1));
     let [table_area, stack_area] = body.layout(&Layout::vertical([
         Constraint::Fill(1),
-        Constraint::Length(if app.workshop.stack_open && !rows.is_empty() {
+        Constraint::Length(if app.workshop.sites.stack_open && !rows.is_empty() {
             body.height / 2
         } else {
             0
@@ -162,7 +195,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         table_area,
         buf,
     );
-    if app.workshop.stack_open
+    if app.workshop.sites.stack_open
         && let Some(site) = rows.get(selected).and_then(SiteRow::site)
     {
         render_stack(site, stack_area, buf);
