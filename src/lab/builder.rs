@@ -14,10 +14,10 @@ use super::source::variants_source;
 
 /// One variant as described: its name, where its call is (for the source view), and how its
 /// workload is built.
-pub(super) struct VariantDef {
-    pub(super) name: String,
+struct VariantDef {
+    name: String,
     summary: String,
-    pub(super) location: &'static Location<'static>,
+    location: &'static Location<'static>,
     build: Build,
 }
 
@@ -241,7 +241,7 @@ impl ExperimentBuilder {
                 summary: leak(&v.summary),
             })
             .collect();
-        let source = variants_source(&self.variants);
+        let source = variants_source(self.variants.iter().map(|v| (v.name.as_str(), v.location)));
         let work_unit = match self.work_unit.as_deref() {
             None => WorkUnit::Items("operations"),
             Some(unit) if unit == WorkUnit::Bytes.name() => WorkUnit::Bytes,

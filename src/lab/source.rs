@@ -4,27 +4,26 @@
 use std::fmt::Write as _;
 use std::panic::Location;
 
-use super::builder::VariantDef;
-
 /// The source view's text for the variants: each variant's call, read from its file where the
 /// file is here, between the region markers the source view looks for.
-pub(super) fn variants_source(variants: &[VariantDef]) -> String {
+pub(super) fn variants_source<'a>(
+    variants: impl IntoIterator<Item = (&'a str, &'static Location<'static>)>,
+) -> String {
     let mut out = String::new();
-    for v in variants {
-        let text = call_text(v.location).unwrap_or_else(|why| {
+    for (name, location) in variants {
+        let text = call_text(location).unwrap_or_else(|why| {
             format!(
                 "// the code of `{}` is at {}:{}, which {why}",
-                v.name,
-                v.location.file(),
-                v.location.line()
+                name,
+                location.file(),
+                location.line()
             )
         });
         let _ = write!(
             out,
             "// region:{name}\n// {}:{}\n{text}\n// endregion:{name}\n",
-            v.location.file(),
-            v.location.line(),
-            name = v.name
+            location.file(),
+            location.line(),
         );
     }
     out

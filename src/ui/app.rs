@@ -1,7 +1,7 @@
 //! The dashboard's state: what is selected and running, the bounded chart history, the latest
 //! figures per variant. It changes only through messages (samples, actions, ticks) and answers
 //! with [`Effect`]s for the event loop to carry out, so it runs in tests with no terminal and
-//! no threads.
+//! no threads. What keys do is apart, in `actions.rs`: each key goes to the view in front.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -15,8 +15,6 @@ use super::glossary::Help;
 use super::tour::Seen;
 use super::workshop::{View, Workshop};
 use crate::runner::{Command, Phase, Sample};
-
-mod actions;
 use crate::session::{MEASURED_INTERVALS, Measured};
 
 /// The time windows `+`/`-` step through, in seconds.
@@ -415,7 +413,7 @@ impl App {
 
     /// Clears the per-operation figures when the workload size changes: figures of another
     /// size are not comparable (what they measured is kept first). The charts go on.
-    fn clear_per_op_figures(&mut self) {
+    pub(super) fn clear_per_op_figures(&mut self) {
         self.keep_measured();
         self.stats.clear();
         self.earlier.clear();

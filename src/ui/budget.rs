@@ -8,10 +8,9 @@ use ratatui::style::{Color, Style, Stylize as _};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget as _};
 
-use super::app::{App, Effect};
 use super::fit;
 use super::view::Outcome;
-use crate::runner::{Command, Sample};
+use crate::runner::Sample;
 use crate::units::{self, Size};
 
 /// The longest budget text the prompt takes.
@@ -64,38 +63,6 @@ impl Prompt {
             _ => {}
         }
         Outcome::Consumed
-    }
-}
-
-impl App {
-    /// A key while the budget prompt is open, handed to it; the text it closes with is
-    /// applied.
-    pub fn budget_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
-        match self.budget_prompt.key(key) {
-            Outcome::Request(text) => self.apply_budget_text(&text),
-            Outcome::Ignored | Outcome::Consumed => Vec::new(),
-        }
-    }
-
-    /// Applies a typed budget: empty or `none` removes it; anything else must be a size.
-    fn apply_budget_text(&mut self, text: &str) -> Vec<Effect> {
-        let budget = match parse_budget(text) {
-            Ok(budget) => budget,
-            Err(message) => {
-                self.notice = Some(message);
-                return Vec::new();
-            }
-        };
-        self.budget = budget;
-        self.notice = Some(match budget {
-            Some(bytes) => format!("memory budget {}", units::bytes(bytes)),
-            None => "no memory budget".to_owned(),
-        });
-        if self.running.is_some() {
-            vec![Effect::Send(Command::SetBudget(budget))]
-        } else {
-            Vec::new()
-        }
     }
 }
 

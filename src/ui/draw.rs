@@ -13,7 +13,7 @@ use super::charts::{fit, render_charts};
 use super::keys::{BINDINGS, keys_label};
 use super::theme::variant_color;
 use super::workshop::View;
-use super::{layout_view, source_view};
+use super::{layout_view, sites_view, source_view};
 use crate::runner::Phase;
 use crate::units;
 
@@ -92,7 +92,7 @@ impl Widget for &App {
                     source_view::render(pane, info, scroll, &sites, main, buf);
                 }
             }
-            View::Sites => super::sites_view::render(self, main, buf),
+            View::Sites => sites_view::render(sites_shown(self), self.workshop.sites, main, buf),
             View::Layout => layout_view::render(
                 self.view_experiment().info(),
                 &self.workshop.layout.layouts,
@@ -141,6 +141,21 @@ fn render_too_small(area: Rect, buf: &mut Buffer) {
         .wrap(Wrap { trim: true })
         .alignment(Alignment::Center)
         .render(area, buf);
+}
+
+/// What the sites view shows of the running experiment: its variant's sites, and the
+/// ghost's (the variant that ran before it).
+fn sites_shown(app: &App) -> Option<sites_view::Shown<'_>> {
+    let running = app.running?;
+    let info = app.experiments[running.experiment].info();
+    let ghost_variant = app.previous_variant.filter(|&v| v != running.variant);
+    Some(sites_view::Shown {
+        info,
+        variant: running.variant,
+        ghost_variant,
+        now: app.sites_of(info.id, running.variant),
+        ghost: ghost_variant.and_then(|v| app.sites_of(info.id, v)),
+    })
 }
 
 fn render_tour(app: &App, tour: &super::tour::Tour, area: Rect, buf: &mut Buffer) {

@@ -4,6 +4,7 @@
 //! The loop drains messages with a per-turn budget, applies the app's effects to the runner, and
 //! redraws only when something changed and a frame is due.
 
+mod actions;
 pub mod app;
 pub mod budget;
 pub mod charts;

@@ -1,6 +1,6 @@
 //! What a view answers when it is handed a key, as gitui's components answer `event`: the
-//! dashboard ([`super::app::App`]) hands each key to the view in front first (the help overlay,
-//! then the open view, then the tour's panel) and handles itself only what none took.
+//! dashboard (`App`) hands each key to the view in front first (the help overlay, then the
+//! open view, then the tour's panel) and handles itself only what none took.
 
 /// What a view did with a key.
 #[derive(Debug, Clone, PartialEq, Eq)]

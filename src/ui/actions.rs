@@ -5,14 +5,16 @@
 
 use ratatui::crossterm::event::KeyEvent;
 
-use super::super::glossary::Help;
-use super::super::keys::{self, Action};
-use super::super::sites_view::SitesView;
-use super::super::tour::{Request, Tour, TourMode};
-use super::super::view::Outcome;
-use super::super::workshop::View;
-use super::{App, Effect, Running, WINDOWS_SECS};
+use super::app::{App, Effect, Running, WINDOWS_SECS};
+use super::budget::parse_budget;
+use super::glossary::Help;
+use super::keys::{self, Action};
+use super::sites_view::SitesView;
+use super::tour::{Request, Tour, TourMode};
+use super::view::Outcome;
+use super::workshop::View;
 use crate::runner::{Command, Phase};
+use crate::units;
 
 /// The part of [`App`] keys change, compared before and after a key: the shared state, and
 /// each view's position.
@@ -296,6 +298,36 @@ impl App {
                 effects
             }
             Request::SwitchVariant => self.handle(Action::SwitchVariant, now),
+        }
+    }
+
+    /// A key while the budget prompt is open, handed to it; the text it closes with is
+    /// applied.
+    pub fn budget_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
+        match self.budget_prompt.key(key) {
+            Outcome::Request(text) => self.apply_budget_text(&text),
+            Outcome::Ignored | Outcome::Consumed => Vec::new(),
+        }
+    }
+
+    /// Applies a typed budget: empty or `none` removes it; anything else must be a size.
+    fn apply_budget_text(&mut self, text: &str) -> Vec<Effect> {
+        let budget = match parse_budget(text) {
+            Ok(budget) => budget,
+            Err(message) => {
+                self.notice = Some(message);
+                return Vec::new();
+            }
+        };
+        self.budget = budget;
+        self.notice = Some(match budget {
+            Some(bytes) => format!("memory budget {}", units::bytes(bytes)),
+            None => "no memory budget".to_owned(),
+        });
+        if self.running.is_some() {
+            vec![Effect::Send(Command::SetBudget(budget))]
+        } else {
+            Vec::new()
         }
     }
 }
