@@ -4,7 +4,7 @@
 use heaplab_experiments::sites::{RawSites, Sites};
 
 /// The file that calls a lab's closures: its frames are heaplab's, not the experiment's.
-const LAB_GLUE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/lab.rs");
+const LAB_GLUE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/lab/closure.rs");
 
 /// Symbolizes a window of allocation sites captured by a worker of this executable.
 #[must_use]

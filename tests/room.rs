@@ -34,7 +34,7 @@ fn the_budget_prompt_is_visible_starts_empty_and_replaces_the_budget() {
     app.budget = Some(64);
     app.handle(Action::SetBudget, 0.0);
     assert_eq!(
-        app.budget_prompt.as_deref(),
+        app.budget_prompt.typed(),
         Some(""),
         "the prompt starts empty"
     );
@@ -53,7 +53,7 @@ fn the_budget_prompt_is_visible_starts_empty_and_replaces_the_budget() {
     insta::assert_snapshot!(render(&app, 80, 24).backend());
     app.budget_key(&KeyEvent::from(KeyCode::Enter));
     assert_eq!(app.budget, Some(1 << 20));
-    assert!(app.budget_prompt.is_none());
+    assert!(!app.budget_prompt.is_open());
     assert!(
         !screen(&app, 80, 24).contains("Esc cancels"),
         "the prompt closed"
@@ -413,5 +413,5 @@ fn only_a_key_that_changes_something_asks_for_a_frame() {
     // While the budget prompt is open keys are text: each one typed shows.
     assert!(app.key(&key('b'), 0.0).1);
     assert!(app.key(&key('6'), 0.0).1);
-    assert_eq!(app.budget_prompt.as_deref(), Some("6"));
+    assert_eq!(app.budget_prompt.typed(), Some("6"));
 }

@@ -42,7 +42,7 @@ fn drawing_the_source_view_again_does_not_highlight_again() {
     });
     assert_eq!(app.workshop.view, View::Source);
     assert_eq!(
-        app.workshop.source.as_ref().map(|p| p.experiment),
+        app.workshop.source.pane.as_ref().map(|p| p.experiment),
         Some("string-processing")
     );
     // What highlighting the experiment costs once the grammar is loaded.

@@ -39,14 +39,14 @@ fn esc_never_quits_and_q_does() {
     press(&mut app, KeyCode::Char('a'), 1.0);
     assert_eq!(app.workshop.view, View::Sites);
     press(&mut app, KeyCode::Enter, 1.1);
-    assert!(app.workshop.stack_open);
+    assert!(app.workshop.sites.stack_open);
     for (n, t) in [1.2, 1.3, 1.4, 1.5, 1.6].into_iter().enumerate() {
         let changed = press(&mut app, KeyCode::Esc, t);
         assert!(changed || app.notice.is_some(), "Esc {n} shows something");
         assert!(!app.quit, "Esc number {n} ended the session");
         assert!(app.running.is_some(), "Esc number {n} stopped the run");
     }
-    assert!(!app.workshop.stack_open);
+    assert!(!app.workshop.sites.stack_open);
     assert_eq!(app.workshop.view, View::Dashboard);
     assert!(
         app.notice.as_deref().is_some_and(|n| n.contains("q quits")),

@@ -211,7 +211,7 @@ fn keys_drive_the_state() {
     app.handle(Action::ToggleHelp, 50.0);
     assert!(app.handle(Action::SwitchVariant, 50.0).is_empty());
     app.handle(Action::Back, 50.0);
-    assert!(!app.help && !app.quit);
+    assert!(!app.help.open && !app.quit);
     assert!(app.handle(Action::Back, 50.0).is_empty());
     assert!(!app.quit);
     assert_eq!(app.handle(Action::Quit, 50.0), vec![Effect::Stop]);

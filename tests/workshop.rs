@@ -32,7 +32,7 @@ fn snapshot_source_view_stacks_at_80_columns_and_scrolls() {
     for _ in 0..3 {
         app.handle(Action::SelectNext, 0.0);
     }
-    assert_eq!(app.workshop.scroll, 3);
+    assert_eq!(app.workshop.source.scroll, 3);
     assert_eq!(app.selected, 1, "arrows scroll the view, not the list");
     insta::assert_snapshot!(render(&app, 80, 24).backend());
     app.handle(Action::Back, 0.0);
@@ -60,11 +60,14 @@ fn the_source_view_scrolls_sideways_to_the_end_of_long_lines() {
     assert!(!start.contains("too small"), "{start}");
     assert!(start.contains("\"output buf›"));
     app.handle(Action::ScrollLeft, 0.0);
-    assert_eq!(app.workshop.hscroll, 0, "nothing to the left of column 1");
+    assert_eq!(
+        app.workshop.source.hscroll, 0,
+        "nothing to the left of column 1"
+    );
     for _ in 0..3 {
         app.handle(Action::ScrollRight, 0.0);
     }
-    assert_eq!(app.workshop.hscroll, 24);
+    assert_eq!(app.workshop.source.hscroll, 24);
     let moved = text(&app);
     assert!(moved.contains("\"output buffer too small\");"), "{moved}");
     assert!(moved.contains("(from column 25)"));
@@ -75,14 +78,15 @@ fn the_source_view_scrolls_sideways_to_the_end_of_long_lines() {
     let widest = app
         .workshop
         .source
+        .pane
         .as_ref()
         .map_or(0, heaplab::ui::source_view::SourcePane::widest);
-    assert_eq!(usize::from(app.workshop.hscroll), widest - 1);
+    assert_eq!(usize::from(app.workshop.source.hscroll), widest - 1);
     // Closing the view and opening it again starts from the left.
     app.handle(Action::Back, 0.0);
     app.handle(Action::ScrollRight, 0.0);
     app.handle(Action::ToggleSource, 0.0);
-    assert_eq!(app.workshop.hscroll, 0);
+    assert_eq!(app.workshop.source.hscroll, 0);
 }
 
 #[test]
@@ -482,7 +486,7 @@ fn the_sites_view_shows_the_running_variant_beside_the_last_one() {
     // ↓ and Enter: the selected site's whole stack.
     app.handle(Action::SelectNext, 3.0);
     app.handle(Action::StartStop, 3.0);
-    assert!(app.workshop.stack_open);
+    assert!(app.workshop.sites.stack_open);
     assert!(
         app.running.is_some(),
         "Enter in this view does not stop the run"
@@ -516,4 +520,36 @@ fn opening_a_sites_view_asks_the_worker_for_sites_and_closing_it_stops() {
         effects.contains(&Effect::Send(Command::Sites(false))),
         "{effects:?}"
     );
+}
+
+#[test]
+fn a_view_opened_scrolled_and_closed_leaves_the_tours_why_where_it_was() {
+    // Each view keeps its own place: scrolling the source, layout or sites view must not move
+    // the tour's why, which is drawn again when the view closes.
+    let down = Action::SelectNext;
+    let tour = |keys: &[Action]| {
+        let mut app = App::new(catalog());
+        app.start_tour(TourMode::Manual, 0, 0.0);
+        for &key in keys {
+            app.handle(key, 0.0);
+        }
+        screen_text(&app, 80, 24)
+    };
+    let scrolled = tour(&[down, down]);
+    assert_ne!(scrolled, tour(&[]), "the why scrolls at 80x24");
+    assert_ne!(
+        scrolled,
+        tour(&[down; 5]),
+        "and has more than two lines to scroll"
+    );
+    for open in [
+        Action::ToggleSource,
+        Action::ToggleLayout,
+        Action::ToggleSites,
+    ] {
+        let mut keys = vec![down, down, open];
+        keys.extend([down; 3]);
+        keys.push(Action::Back);
+        assert_eq!(tour(&keys), scrolled, "after {open:?}, ↓ x3 and Esc");
+    }
 }

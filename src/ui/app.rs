@@ -1,7 +1,7 @@
 //! The dashboard's state: what is selected and running, the bounded chart history, the latest
 //! figures per variant. It changes only through messages (samples, actions, ticks) and answers
 //! with [`Effect`]s for the event loop to carry out, so it runs in tests with no terminal and
-//! no threads.
+//! no threads. What keys do is apart, in `actions.rs`: each key goes to the view in front.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -10,10 +10,9 @@ use heaplab_experiments::compare::Speed;
 use heaplab_experiments::sites::Sites;
 use heaplab_experiments::{Experiment, VariantInfo};
 
-use ratatui::crossterm::event::KeyEvent;
-
-use super::keys::Action;
-use super::tour::{Request, Seen, Tour, TourMode};
+use super::budget::{Prompt, over_budget_notice};
+use super::glossary::Help;
+use super::tour::Seen;
 use super::workshop::{View, Workshop};
 use crate::results::Claims;
 use crate::runner::{Command, Phase, Sample};
@@ -131,28 +130,6 @@ pub struct SelfCost {
     pub cpu_percent: f64,
 }
 
-/// The part of [`App`] keys change, compared before and after a key.
-#[derive(Debug, PartialEq)]
-struct OnScreen {
-    selected: usize,
-    running: Option<Running>,
-    history: usize,
-    stats_for: Option<usize>,
-    window: usize,
-    frozen_at: Option<f64>,
-    compare_since: Option<f64>,
-    help: bool,
-    notice: Option<String>,
-    quit: bool,
-    budget: Option<u64>,
-    budget_prompt: Option<String>,
-    view: View,
-    view_experiment: Option<&'static str>,
-    scroll: (u16, u16, u16),
-    tour: Option<Tour>,
-    stack_open: bool,
-}
-
 /// The dashboard's state.
 #[derive(Debug)]
 pub struct App {
@@ -195,8 +172,8 @@ pub struct App {
     pub frozen_at: Option<f64>,
     /// Compare mode: when the variant was last switched.
     pub compare_since: Option<f64>,
-    /// Whether the help overlay is open.
-    pub help: bool,
+    /// The help overlay (`?`).
+    pub help: Help,
     /// Seconds since the dashboard started, as of the last message.
     pub now: f64,
     /// What heaplab itself costs.
@@ -207,8 +184,8 @@ pub struct App {
     pub quit: bool,
     /// The memory budget for runs (`b` sets it): a variant is stopped past it.
     pub budget: Option<u64>,
-    /// The budget being typed, while the `b` prompt is open.
-    pub budget_prompt: Option<String>,
+    /// The `b` prompt, and the budget typed in it while it is open.
+    pub budget_prompt: Prompt,
     /// A user's file for the experiments that take one.
     pub input: Option<&'static std::path::Path>,
     /// The workshop features' state (badge, views).
@@ -248,13 +225,13 @@ impl App {
             window: DEFAULT_WINDOW,
             frozen_at: None,
             compare_since: None,
-            help: false,
+            help: Help::default(),
             now: 0.0,
             self_cost: SelfCost::default(),
             notice: None,
             quit: false,
             budget: None,
-            budget_prompt: None,
+            budget_prompt: Prompt::default(),
             input: None,
             workshop: Workshop::default(),
             sites: Vec::new(),
@@ -406,6 +383,19 @@ impl App {
         measured
     }
 
+    /// Clears the per-operation figures when the workload size changes: figures of another
+    /// size are not comparable (what they measured is kept first). The charts go on.
+    pub(super) fn clear_per_op_figures(&mut self) {
+        self.keep_measured();
+        self.stats.clear();
+        self.earlier.clear();
+        self.speed_intervals.clear();
+        self.speeds.clear();
+        self.comparisons.clear();
+        self.speed_tests.clear();
+        self.workshop.streak = super::workshop::ZeroStreak::default();
+    }
+
     fn clear_figures(&mut self) {
         self.keep_measured();
         self.history.clear();
@@ -421,328 +411,6 @@ impl App {
         self.previous_variant = None;
         self.last_other_variant = None;
         self.workshop.streak = super::workshop::ZeroStreak::default();
-    }
-
-    /// Scrolls whatever `action` scrolls right now (the help overlay, an open view, the tour's
-    /// why); false if it is not a scrolling action here.
-    fn scroll(&mut self, action: Action) -> bool {
-        match action {
-            Action::SelectPrevious | Action::SelectNext if self.help => {
-                self.workshop.help_scroll = if action == Action::SelectNext {
-                    (self.workshop.help_scroll + 1).min(super::glossary::max_lines())
-                } else {
-                    self.workshop.help_scroll.saturating_sub(1)
-                };
-            }
-            Action::SelectPrevious | Action::SelectNext if self.workshop.scrolls() => {
-                self.workshop.scroll_by(action == Action::SelectNext);
-            }
-            Action::ScrollLeft | Action::ScrollRight if !self.help => {
-                self.workshop.scroll_sideways(action == Action::ScrollRight);
-            }
-            _ => return false,
-        }
-        true
-    }
-
-    /// Takes a key pressed at `now`: text while the budget prompt is open, else the action
-    /// it is bound to. Returns what the loop must do, and whether anything on screen changed
-    /// (an unbound key, or `k` on the first experiment, changes nothing: no frame is drawn).
-    pub fn key(&mut self, key: &KeyEvent, now: f64) -> (Vec<Effect>, bool) {
-        let before = self.on_screen();
-        let effects = if self.budget_prompt.is_some() {
-            self.budget_key(key)
-        } else if let Some(action) = super::keys::action_for(key) {
-            self.handle(action, now)
-        } else {
-            return (Vec::new(), false);
-        };
-        let changed = !effects.is_empty() || self.on_screen() != before;
-        (effects, changed)
-    }
-
-    /// What a key can change on screen, to tell whether it did.
-    fn on_screen(&self) -> OnScreen {
-        OnScreen {
-            selected: self.selected,
-            running: self.running,
-            history: self.history.len(),
-            stats_for: self.stats_for,
-            window: self.window,
-            frozen_at: self.frozen_at,
-            compare_since: self.compare_since,
-            help: self.help,
-            notice: self.notice.clone(),
-            quit: self.quit,
-            budget: self.budget,
-            budget_prompt: self.budget_prompt.clone(),
-            view: self.workshop.view,
-            view_experiment: self.workshop.view_experiment.map(|e| e.info().id),
-            scroll: (
-                self.workshop.scroll,
-                self.workshop.hscroll,
-                self.workshop.help_scroll,
-            ),
-            tour: self.workshop.tour.clone(),
-            stack_open: self.workshop.stack_open,
-        }
-    }
-
-    /// Applies a user action at time `now` (seconds since start).
-    pub fn handle(&mut self, action: Action, now: f64) -> Vec<Effect> {
-        let wanted = self.wants_sites();
-        let mut effects = self.act(action, now);
-        if self.wants_sites() != wanted && self.running.is_some() {
-            effects.push(Effect::Send(Command::Sites(self.wants_sites())));
-        }
-        effects
-    }
-
-    fn act(&mut self, action: Action, now: f64) -> Vec<Effect> {
-        self.now = now;
-        // A notice lasts until the next key; the action may set a new one.
-        self.notice = None;
-        if self.scroll(action) {
-            return Vec::new();
-        }
-        if self.help && !matches!(action, Action::ToggleHelp | Action::Back | Action::Quit) {
-            return Vec::new();
-        }
-        match action {
-            // Taken by `scroll` wherever there is something to scroll sideways.
-            Action::ScrollLeft | Action::ScrollRight => Vec::new(),
-            Action::ToggleSource | Action::ToggleLayout | Action::ToggleSites => {
-                self.toggle_view(action);
-                Vec::new()
-            }
-            // In the sites view, Enter shows the selected site's whole stack.
-            Action::StartStop if self.workshop.view == View::Sites => {
-                self.workshop.stack_open = !self.workshop.stack_open;
-                Vec::new()
-            }
-            Action::Export if self.stats.iter().all(Option::is_none) => {
-                // An SVG of empty charts is no export.
-                self.notice = Some(
-                    "nothing to export yet: start an experiment (Enter) and let it run first"
-                        .into(),
-                );
-                Vec::new()
-            }
-            Action::Export => vec![Effect::Export],
-            Action::ToggleTour | Action::TourNext | Action::TourPrevious => {
-                self.tour_key(action, now)
-            }
-            Action::SelectPrevious => {
-                self.selected = self.selected.saturating_sub(1);
-                Vec::new()
-            }
-            Action::SelectNext => {
-                self.selected = (self.selected + 1).min(self.experiments.len() - 1);
-                Vec::new()
-            }
-            Action::StartStop => match self.running {
-                Some(r) if r.experiment == self.selected => {
-                    self.running = None;
-                    self.compare_since = None;
-                    vec![Effect::Stop]
-                }
-                _ => self.start(self.selected, 0, now),
-            },
-            Action::SwitchVariant => self.switch_variant(now),
-            Action::ToggleCompare => {
-                self.toggle_compare(now);
-                Vec::new()
-            }
-            Action::TogglePause => self.toggle_pause(),
-            Action::ToggleFreeze => {
-                self.frozen_at = match self.frozen_at {
-                    Some(_) => None,
-                    None => Some(now),
-                };
-                Vec::new()
-            }
-            Action::WiderWindow => {
-                self.window = (self.window + 1).min(WINDOWS_SECS.len() - 1);
-                Vec::new()
-            }
-            Action::NarrowerWindow => {
-                self.window = self.window.saturating_sub(1);
-                Vec::new()
-            }
-            Action::SmallerWorkload => self.resize(|size| size / 2),
-            Action::LargerWorkload => self.resize(|size| size.saturating_mul(2)),
-            Action::ResetCharts => {
-                self.history.clear();
-                Vec::new()
-            }
-            Action::ToggleHelp => {
-                self.help = !self.help;
-                Vec::new()
-            }
-            Action::Back => {
-                self.back();
-                Vec::new()
-            }
-            Action::SetBudget => {
-                self.open_budget_prompt();
-                Vec::new()
-            }
-            Action::Quit => {
-                self.quit = true;
-                if self.running.take().is_some() {
-                    vec![Effect::Stop]
-                } else {
-                    Vec::new()
-                }
-            }
-        }
-    }
-
-    /// Esc: closes the innermost thing open (help, the stack, a view), one at a time, and
-    /// never quits: pressed once too often it must not end a session (q does, at once).
-    fn back(&mut self) {
-        if self.help {
-            self.help = false;
-        } else if self.workshop.stack_open && self.workshop.view == View::Sites {
-            self.workshop.stack_open = false;
-        } else if self.workshop.view != View::Dashboard {
-            self.workshop.view = View::Dashboard;
-        } else {
-            self.notice = Some("nothing to close: Esc closes views and overlays; q quits".into());
-        }
-    }
-
-    /// Opens or closes the view a key names: the source and layout views for the selected
-    /// experiment, the sites view for the running one.
-    fn toggle_view(&mut self, action: Action) {
-        let (view, experiment) = match action {
-            Action::ToggleSource => (View::Source, self.selected),
-            Action::ToggleLayout => (View::Layout, self.selected),
-            _ => (
-                View::Sites,
-                self.running.map_or(self.selected, |r| r.experiment),
-            ),
-        };
-        self.workshop.toggle(view, self.experiments[experiment]);
-    }
-
-    fn toggle_compare(&mut self, now: f64) {
-        self.compare_since = match self.compare_since {
-            Some(_) => None,
-            None if self.running.is_some() => Some(now),
-            None => {
-                self.notice = Some("start an experiment (Enter) to compare".into());
-                None
-            }
-        };
-    }
-
-    fn switch_variant(&mut self, now: f64) -> Vec<Effect> {
-        let Some(running) = self.running.as_mut() else {
-            self.notice =
-                Some("nothing is running: press Enter to start the selected experiment".into());
-            return Vec::new();
-        };
-        let count = self.experiments[running.experiment].info().variants.len();
-        self.previous_variant = Some(running.variant);
-        running.variant = (running.variant + 1) % count;
-        running.phase = Phase::SettingUp;
-        if self.compare_since.is_some() {
-            self.compare_since = Some(now);
-        }
-        vec![Effect::Send(Command::SwitchVariant(running.variant))]
-    }
-
-    fn toggle_pause(&mut self) -> Vec<Effect> {
-        let Some(running) = self.running.as_mut() else {
-            self.notice =
-                Some("nothing is running to pause: Enter starts the selected experiment".into());
-            return Vec::new();
-        };
-        running.paused = !running.paused;
-        vec![Effect::Send(if running.paused {
-            Command::Pause
-        } else {
-            Command::Resume
-        })]
-    }
-
-    fn resize(&mut self, change: impl Fn(usize) -> usize) -> Vec<Effect> {
-        let Some(running) = self.running.as_mut() else {
-            self.notice = Some(
-                "nothing is running to resize: Enter starts the selected experiment, then [ and ] \
-                 halve or double its workload"
-                    .into(),
-            );
-            return Vec::new();
-        };
-        let info = self.experiments[running.experiment].info();
-        let (min, max) = info.size_range;
-        let size = change(running.size).clamp(min, max);
-        if size == running.size {
-            self.notice = Some(format!(
-                "workload size stays {size}: {} accepts {min}..={max} ({})",
-                info.id, info.size_unit
-            ));
-            return Vec::new();
-        }
-        // Said until the next key: at 80x24 the table's title has no room for the size.
-        self.notice = Some(format!(
-            "{}: size {} -> {size} {} (figures start again at this size)",
-            info.id,
-            running.size,
-            info.size_unit.split(" (").next().unwrap_or(info.size_unit)
-        ));
-        running.size = size;
-        running.phase = Phase::SettingUp;
-        // Per-operation figures of another size are not comparable.
-        self.keep_measured();
-        self.stats.clear();
-        self.earlier.clear();
-        self.speed_intervals.clear();
-        self.speeds.clear();
-        self.comparisons.clear();
-        self.speed_tests.clear();
-        self.workshop.streak = super::workshop::ZeroStreak::default();
-        vec![Effect::Send(Command::SetSize(size))]
-    }
-
-    /// Starts a tour in `mode` at `step` (a catalog index): `t`, or `heaplab tour`.
-    pub fn start_tour(&mut self, mode: TourMode, step: usize, now: f64) -> Vec<Effect> {
-        self.workshop.tour = Some(Tour::new(mode, step, now));
-        self.on_tour_request(Request::Start(step), now)
-    }
-
-    /// `t` starts a tour at the selected experiment or ends it; `n`/`N` step it.
-    fn tour_key(&mut self, action: Action, now: f64) -> Vec<Effect> {
-        let count = self.experiments.len();
-        if action == Action::ToggleTour {
-            return if self.workshop.tour.take().is_some() {
-                Vec::new()
-            } else {
-                self.start_tour(TourMode::Manual, self.selected, now)
-            };
-        }
-        if let Some(tour) = self.workshop.tour.as_mut() {
-            let request = tour.step(action == Action::TourNext, count, now);
-            self.on_tour_request(request, now)
-        } else {
-            self.notice = Some("no tour running: t starts one at the selected experiment".into());
-            Vec::new()
-        }
-    }
-
-    /// Does what the tour asked.
-    fn on_tour_request(&mut self, request: Request, now: f64) -> Vec<Effect> {
-        match request {
-            Request::Start(step) => {
-                self.workshop.scroll = 0;
-                let effects = self.start(step, 0, now);
-                self.workshop.prepare(self.experiments[step]);
-                effects
-            }
-            Request::SwitchVariant => self.handle(Action::SwitchVariant, now),
-        }
     }
 
     /// Advances the clock: compare mode switches variants here.
@@ -986,28 +654,4 @@ impl App {
             .get(variant)
             .map_or("?", |v| v.name)
     }
-}
-
-/// `bounded-cache naive stopped: its heap passed the budget at 64.1 MiB (67214336 bytes) after
-/// 2.3 s and reached a peak of 66.0 MiB before the check that stopped it; its memory was
-/// returned`: the crossing and the peak both, so that the notice and the heap chart (which
-/// shows the peak, and 0 live once the memory is returned) say the same thing.
-#[must_use]
-pub fn over_budget_notice(sample: &Sample, live_bytes: u64, after: std::time::Duration) -> String {
-    let peak = if sample.peak_heap_bytes > live_bytes {
-        format!(
-            " and reached a peak of {} before the check that stopped it",
-            crate::units::bytes(sample.peak_heap_bytes)
-        )
-    } else {
-        String::new()
-    };
-    format!(
-        "{} {} stopped: its heap passed the budget at {} ({live_bytes} bytes) after {:.1} s{peak}; \
-         its memory was returned (Space, [ ] or b to go on)",
-        sample.experiment,
-        sample.variant,
-        crate::units::bytes(live_bytes),
-        after.as_secs_f64()
-    )
 }

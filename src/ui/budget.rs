@@ -8,67 +8,86 @@ use ratatui::style::{Color, Style, Stylize as _};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget as _};
 
-use super::app::{App, Effect};
 use super::fit;
-use crate::runner::Command;
+use super::view::Outcome;
+use crate::runner::Sample;
 use crate::units::{self, Size};
 
 /// The longest budget text the prompt takes.
 const MAX_PROMPT_LEN: usize = 24;
 
-impl App {
-    /// Opens the budget prompt, empty: the budget in force is shown beside it as a hint, not
-    /// as text to edit (typing `1MiB` after a `64` would have set 641 MiB).
-    pub fn open_budget_prompt(&mut self) {
-        self.budget_prompt = Some(String::new());
+/// The `b` prompt's own state: the text typed, while it is open.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Prompt {
+    typed: Option<String>,
+}
+
+impl Prompt {
+    /// Opens the prompt, empty: the budget in force is shown beside it as a hint, not as
+    /// text to edit (typing `1MiB` after a `64` would have set 641 MiB).
+    pub fn open(&mut self) {
+        self.typed = Some(String::new());
     }
 
-    /// A key while the prompt is open: characters edit, Enter applies, Esc cancels.
-    pub fn budget_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
+    /// The text typed, while the prompt is open.
+    #[must_use]
+    pub fn typed(&self) -> Option<&str> {
+        self.typed.as_deref()
+    }
+
+    /// Whether the prompt is open (it then takes every key).
+    #[must_use]
+    pub fn is_open(&self) -> bool {
+        self.typed.is_some()
+    }
+
+    /// A key while the prompt is open: characters edit, Esc (or Ctrl-C) cancels, Enter
+    /// closes it and asks for the text typed to be applied.
+    pub fn key(&mut self, key: &KeyEvent) -> Outcome<String> {
         if key.kind == KeyEventKind::Release {
-            return Vec::new();
+            return Outcome::Consumed;
         }
-        let Some(text) = self.budget_prompt.as_mut() else {
-            return Vec::new();
+        let Some(text) = self.typed.as_mut() else {
+            return Outcome::Ignored;
         };
         match key.code {
-            KeyCode::Esc => self.budget_prompt = None,
+            KeyCode::Esc => self.typed = None,
             KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                self.budget_prompt = None;
+                self.typed = None;
             }
             KeyCode::Backspace => {
                 text.pop();
             }
             KeyCode::Char(c) if text.len() < MAX_PROMPT_LEN && !c.is_control() => text.push(c),
-            KeyCode::Enter => {
-                let text = self.budget_prompt.take().unwrap_or_default();
-                return self.apply_budget_text(&text);
-            }
+            KeyCode::Enter => return Outcome::Request(self.typed.take().unwrap_or_default()),
             _ => {}
         }
-        Vec::new()
+        Outcome::Consumed
     }
+}
 
-    /// Applies a typed budget: empty or `none` removes it; anything else must be a size.
-    fn apply_budget_text(&mut self, text: &str) -> Vec<Effect> {
-        let budget = match parse_budget(text) {
-            Ok(budget) => budget,
-            Err(message) => {
-                self.notice = Some(message);
-                return Vec::new();
-            }
-        };
-        self.budget = budget;
-        self.notice = Some(match budget {
-            Some(bytes) => format!("memory budget {}", units::bytes(bytes)),
-            None => "no memory budget".to_owned(),
-        });
-        if self.running.is_some() {
-            vec![Effect::Send(Command::SetBudget(budget))]
-        } else {
-            Vec::new()
-        }
-    }
+/// `bounded-cache naive stopped: its heap passed the budget at 64.1 MiB (67214336 bytes) after
+/// 2.3 s and reached a peak of 66.0 MiB before the check that stopped it; its memory was
+/// returned`: the crossing and the peak both, so that the notice and the heap chart (which
+/// shows the peak, and 0 live once the memory is returned) say the same thing.
+#[must_use]
+pub fn over_budget_notice(sample: &Sample, live_bytes: u64, after: std::time::Duration) -> String {
+    let peak = if sample.peak_heap_bytes > live_bytes {
+        format!(
+            " and reached a peak of {} before the check that stopped it",
+            crate::units::bytes(sample.peak_heap_bytes)
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "{} {} stopped: its heap passed the budget at {} ({live_bytes} bytes) after {:.1} s{peak}; \
+         its memory was returned (Space, [ ] or b to go on)",
+        sample.experiment,
+        sample.variant,
+        crate::units::bytes(live_bytes),
+        after.as_secs_f64()
+    )
 }
 
 /// Draws the open budget prompt: a box in the middle of `area` with what is typed, the

@@ -13,7 +13,7 @@ use super::charts::{fit, render_charts};
 use super::keys::{BINDINGS, keys_label};
 use super::theme::variant_color;
 use super::workshop::View;
-use super::{layout_view, source_view};
+use super::{layout_view, sites_view, source_view};
 use crate::runner::Phase;
 use crate::units;
 
@@ -84,18 +84,19 @@ impl Widget for &App {
                 render_numbers(self, numbers, buf);
             }
             View::Source => {
-                if let Some(pane) = &self.workshop.source {
+                let source = &self.workshop.source;
+                if let Some(pane) = &source.pane {
                     let info = self.view_experiment().info();
-                    let scroll = (self.workshop.scroll, self.workshop.hscroll);
+                    let scroll = (source.scroll, source.hscroll);
                     let sites = |variant| self.sites_of(info.id, variant);
                     source_view::render(pane, info, scroll, &sites, main, buf);
                 }
             }
-            View::Sites => super::sites_view::render(self, main, buf),
+            View::Sites => sites_view::render(sites_shown(self), self.workshop.sites, main, buf),
             View::Layout => layout_view::render(
                 self.view_experiment().info(),
-                &self.workshop.layouts,
-                self.workshop.scroll,
+                &self.workshop.layout.layouts,
+                self.workshop.layout.scroll,
                 main,
                 buf,
             ),
@@ -107,11 +108,11 @@ impl Widget for &App {
                 .render(notice, buf);
         }
         render_status(self, status, buf);
-        if let Some(typed) = &self.budget_prompt {
+        if let Some(typed) = self.budget_prompt.typed() {
             super::budget::render_prompt(typed, self.budget, area, buf);
         }
-        if self.help {
-            super::glossary::render_help(self.workshop.help_scroll, area, buf);
+        if self.help.open {
+            super::glossary::render_help(self.help.scroll, area, buf);
         }
         if self.workshop.no_color {
             strip_colors(area, buf);
@@ -142,15 +143,23 @@ fn render_too_small(area: Rect, buf: &mut Buffer) {
         .render(area, buf);
 }
 
+/// What the sites view shows of the running experiment: its variant's sites, and the
+/// ghost's (the variant that ran before it).
+fn sites_shown(app: &App) -> Option<sites_view::Shown<'_>> {
+    let running = app.running?;
+    let info = app.experiments[running.experiment].info();
+    let ghost_variant = app.previous_variant.filter(|&v| v != running.variant);
+    Some(sites_view::Shown {
+        info,
+        variant: running.variant,
+        ghost_variant,
+        now: app.sites_of(info.id, running.variant),
+        ghost: ghost_variant.and_then(|v| app.sites_of(info.id, v)),
+    })
+}
+
 fn render_tour(app: &App, tour: &super::tour::Tour, area: Rect, buf: &mut Buffer) {
-    super::tour::render(
-        tour,
-        app.experiments,
-        app.now,
-        app.workshop.scroll,
-        area,
-        buf,
-    );
+    super::tour::render(tour, app.experiments, app.now, area, buf);
 }
 
 fn render_list(app: &App, area: Rect, buf: &mut Buffer) {

@@ -9,7 +9,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget};
 
 use super::fit;
-use super::keys::{BINDINGS, keys_label};
+use super::keys::{Action, BINDINGS, keys_label};
+use super::view::{self, Outcome};
 
 /// The column the keys and terms are right-aligned in.
 const TERM_WIDTH: usize = 15;
@@ -139,6 +140,32 @@ pub const GLOSSARY: &[(&str, &str)] = &[
 #[must_use]
 pub fn max_lines() -> u16 {
     u16::try_from((BINDINGS.len() + GLOSSARY.len()) * 4 + 2).unwrap_or(u16::MAX)
+}
+
+/// The help overlay's own state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Help {
+    /// Whether it is open (over whatever view is in front).
+    pub open: bool,
+    /// Lines scrolled down.
+    pub scroll: u16,
+}
+
+impl Help {
+    /// A key while the overlay is open: ↑/↓ scroll, `?` and Esc close it, and every other
+    /// key but quit is kept from the views behind it, which the overlay hides.
+    pub fn key(&mut self, action: Action) -> Outcome {
+        match action {
+            Action::SelectPrevious | Action::SelectNext => {
+                let down = action == Action::SelectNext;
+                self.scroll = view::step(self.scroll, down, max_lines());
+            }
+            Action::ToggleHelp | Action::Back => self.open = false,
+            Action::Quit => return Outcome::Ignored,
+            _ => {}
+        }
+        Outcome::Consumed
+    }
 }
 
 /// Draws the help overlay over `area`, scrolled down by `scroll` lines.

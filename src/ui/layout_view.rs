@@ -3,8 +3,8 @@
 //! values take. Every figure comes from [`Experiment::layouts`], which reads the compiler's
 //! `size_of`, `align_of` and `offset_of!`; all rulers share one scale, so sizes compare by eye.
 
-use heaplab_experiments::ExperimentInfo;
 use heaplab_experiments::layout::TypeLayout;
+use heaplab_experiments::{Experiment, ExperimentInfo};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style, Stylize as _};
@@ -12,7 +12,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Widget, Wrap};
 
 use super::fit;
+use super::keys::Action;
 use super::theme::variant_color;
+use super::view::{self, Outcome};
 use crate::units;
 
 /// The padding glyph: shaded, so it reads without colour too.
@@ -216,6 +218,40 @@ fn scale(layout: &TypeLayout, cols_per_byte: usize) -> Line<'static> {
         offset += step;
     }
     Line::from(text).fg(Color::Gray)
+}
+
+/// The inspector's own state: the types it shows and where it is scrolled to.
+#[derive(Debug, Default)]
+pub struct LayoutView {
+    /// The experiment's types, read when the inspector opens.
+    pub layouts: Vec<TypeLayout>,
+    /// Lines scrolled down (drawing stops at the last line).
+    pub scroll: u16,
+}
+
+impl LayoutView {
+    /// Opens at the top, for `experiment`.
+    pub fn open(&mut self, experiment: &dyn Experiment) {
+        self.scroll = 0;
+        self.prepare(experiment);
+    }
+
+    /// Reads `experiment`'s types: the compiler's figures, never drawn from a guess.
+    pub fn prepare(&mut self, experiment: &dyn Experiment) {
+        self.layouts = experiment.layouts();
+    }
+
+    /// ↑/↓ scroll by a line; the lines wrap, so there is nothing to scroll sideways.
+    pub fn key(&mut self, action: Action) -> Outcome {
+        match action {
+            Action::SelectPrevious | Action::SelectNext => {
+                let down = action == Action::SelectNext;
+                self.scroll = view::step(self.scroll, down, view::UNBOUNDED);
+                Outcome::Consumed
+            }
+            _ => Outcome::Ignored,
+        }
+    }
 }
 
 /// Draws the inspector for `info` into `area`, scrolled by `scroll` lines.

@@ -4,6 +4,7 @@
 //! The loop drains messages with a per-turn budget, applies the app's effects to the runner, and
 //! redraws only when something changed and a frame is due.
 
+mod actions;
 pub mod app;
 pub mod budget;
 pub mod charts;
@@ -18,6 +19,7 @@ pub mod source_view;
 pub mod svg;
 pub mod theme;
 pub mod tour;
+pub mod view;
 pub mod workshop;
 
 use std::io::{self, IsTerminal as _};

@@ -16,10 +16,11 @@ use ratatui::widgets::{
     Block, BorderType, Cell, Paragraph, Row, StatefulWidget, Table, TableState, Widget,
 };
 
-use super::app::App;
 use super::fit;
+use super::keys::Action;
 use super::source_view::per_op_text;
 use super::theme::{ghost_color, variant_color};
+use super::view::{self, Outcome};
 use crate::units;
 
 /// One line of the table: a site of the running variant, of the ghost, or of both.
@@ -87,15 +88,61 @@ fn per_op(site: Option<&Site>) -> String {
     )
 }
 
-/// Draws the view for the running experiment (or says what to do to get one).
-pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+/// The sites view's own state: the selected site and whether its stack is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SitesView {
+    /// The selected row (drawing holds it to the last row).
+    pub selected: u16,
+    /// Whether the selected site's whole stack is shown.
+    pub stack_open: bool,
+}
+
+impl SitesView {
+    /// Opens on the first site, its stack closed.
+    pub fn open(&mut self) {
+        *self = Self::default();
+    }
+
+    /// ↑/↓ select a site, Enter shows or hides its stack, Esc hides an open stack (with the
+    /// stack closed, Esc is the dashboard's: it closes the view).
+    pub fn key(&mut self, action: Action) -> Outcome {
+        match action {
+            Action::SelectPrevious | Action::SelectNext => {
+                let down = action == Action::SelectNext;
+                self.selected = view::step(self.selected, down, view::UNBOUNDED);
+            }
+            Action::StartStop => self.stack_open = !self.stack_open,
+            Action::Back if self.stack_open => self.stack_open = false,
+            _ => return Outcome::Ignored,
+        }
+        Outcome::Consumed
+    }
+}
+
+/// What the view shows of the running experiment: the dashboard's part of the picture.
+#[derive(Debug, Clone, Copy)]
+pub struct Shown<'a> {
+    /// The running experiment.
+    pub info: &'static ExperimentInfo,
+    /// Its running variant.
+    pub variant: usize,
+    /// The variant that ran before it, if another.
+    pub ghost_variant: Option<usize>,
+    /// The running variant's latest window of sites, once captured.
+    pub now: Option<&'a Sites>,
+    /// The ghost's.
+    pub ghost: Option<&'a Sites>,
+}
+
+/// Draws the view, in `state`, for what runs (`None`: nothing, and it says what to do).
+pub fn render(shown: Option<Shown>, state: SitesView, area: Rect, buf: &mut Buffer) {
     let [head, body, foot] = area.layout(&Layout::vertical([
         Constraint::Length(1),
         Constraint::Fill(1),
         Constraint::Length(2),
     ]));
     let room = usize::from(area.width);
-    let Some(running) = app.running else {
+    let Some(shown) = shown else {
         Line::from(
             fit::longest_or_empty(
                 room,
@@ -119,13 +166,16 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         .render(body, buf);
         return;
     };
-    let info = app.experiments[running.experiment].info();
-    let now_sites = app.sites_of(info.id, running.variant);
-    let ghost_variant = app.previous_variant.filter(|&v| v != running.variant);
-    let ghost_sites = ghost_variant.and_then(|v| app.sites_of(info.id, v));
+    let Shown {
+        info,
+        variant,
+        ghost_variant,
+        now: now_sites,
+        ghost: ghost_sites,
+    } = shown;
     let name = |v: usize| info.variants.get(v).map_or("?", |v| v.name);
 
-    render_head(info, (running.variant, ghost_variant), head, buf);
+    render_head(info, (variant, ghost_variant), head, buf);
 
     let Some(now) = now_sites else {
         Paragraph::new(
@@ -134,7 +184,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 &format!(
                     "Capturing {}: its first window of sites comes within a second or two of \
                      it running (setup and warm-up come first).",
-                    name(running.variant)
+                    name(variant)
                 ),
             )
             .into_iter()
@@ -145,24 +195,24 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         return;
     };
     let rows = rows(Some(now), ghost_sites);
-    let selected = usize::from(app.workshop.scroll).min(rows.len().saturating_sub(1));
+    let selected = usize::from(state.selected).min(rows.len().saturating_sub(1));
     let [table_area, stack_area] = body.layout(&Layout::vertical([
         Constraint::Fill(1),
-        Constraint::Length(if app.workshop.stack_open && !rows.is_empty() {
+        Constraint::Length(if state.stack_open && !rows.is_empty() {
             body.height / 2
         } else {
             0
         }),
     ]));
     render_table(
-        app,
+        info,
         &rows,
-        (running.variant, ghost_variant),
+        (variant, ghost_variant),
         selected,
         table_area,
         buf,
     );
-    if app.workshop.stack_open
+    if state.stack_open
         && let Some(site) = rows.get(selected).and_then(SiteRow::site)
     {
         render_stack(site, stack_area, buf);
@@ -408,14 +458,13 @@ fn function_wordings(rows: &[SiteRow]) -> Vec<Vec<String>> {
 }
 
 fn render_table(
-    app: &App,
+    info: &ExperimentInfo,
     rows: &[SiteRow],
     (variant, ghost): (usize, Option<usize>),
     selected: usize,
     area: Rect,
     buf: &mut Buffer,
 ) {
-    let info = app.experiments[app.running.map_or(0, |r| r.experiment)].info();
     let functions = function_wordings(rows);
     let (headers, widths, rooms) =
         table_layout(info, rows, &functions, (variant, ghost), area.width);

@@ -7,8 +7,8 @@
 //! gets at least [`MIN_PANE_WIDTH`] columns, stacked otherwise (an 80-column terminal).
 //!
 //! Highlighting is done once per experiment, when the view opens for it ([`SourcePane::build`],
-//! called by `Workshop::prepare`), and the highlighted lines are kept in the view's state
-//! (`Workshop::source`) until the view opens for another experiment; every frame only borrows
+//! called by [`SourceView::prepare`]), and the highlighted lines are kept in the view's state
+//! ([`SourceView::pane`]) until the view opens for another experiment; every frame only borrows
 //! them ([`render`] takes the pane by `&`, and a shown span's text is a slice of it).
 //!
 //! Why a cache in the view's state and not a `OnceLock<Mutex<..>>` keyed by experiment and
@@ -33,7 +33,9 @@ use syntect::easy::HighlightLines;
 use syntect::highlighting::{Theme, ThemeSet};
 use syntect::parsing::SyntaxSet;
 
+use super::keys::Action;
 use super::theme::variant_color;
+use super::view::{self, Outcome};
 
 /// The narrowest a pane may be before the panes stack instead.
 pub const MIN_PANE_WIDTH: u16 = 50;
@@ -273,6 +275,64 @@ impl SourcePane {
             .map(|v| v.lines.len())
             .max()
             .unwrap_or(0)
+    }
+}
+
+/// Columns one press of ←/→ scrolls the source view.
+pub const HSCROLL_STEP: u16 = 8;
+
+/// The source view's own state: its highlighted pane and where it is scrolled to.
+#[derive(Debug, Default)]
+pub struct SourceView {
+    /// The highlighted content, built when the view opens for an experiment.
+    pub pane: Option<SourcePane>,
+    /// Lines scrolled down.
+    pub scroll: u16,
+    /// Columns scrolled right.
+    pub hscroll: u16,
+}
+
+impl SourceView {
+    /// Opens at the top left, for `info`.
+    pub fn open(&mut self, info: &ExperimentInfo) {
+        self.scroll = 0;
+        self.hscroll = 0;
+        self.prepare(info);
+    }
+
+    /// Highlights `info`'s variants unless the pane already holds them: highlighting happens
+    /// here, never while drawing. Another experiment's pane starts at the top left.
+    pub fn prepare(&mut self, info: &ExperimentInfo) {
+        if self.pane.as_ref().is_none_or(|p| p.experiment != info.id) {
+            self.pane = Some(SourcePane::build(info));
+            self.scroll = 0;
+            self.hscroll = 0;
+        }
+    }
+
+    /// ↑/↓ scroll by a line, no further than the longest variant; ←/→ by [`HSCROLL_STEP`]
+    /// columns, no further than where the widest line's last character is at the left edge.
+    pub fn key(&mut self, action: Action) -> Outcome {
+        let pane = self.pane.as_ref();
+        match action {
+            Action::SelectPrevious | Action::SelectNext => {
+                let longest = pane.map_or(usize::from(u16::MAX), SourcePane::longest);
+                let last = u16::try_from(longest.saturating_sub(1)).unwrap_or(u16::MAX);
+                self.scroll = view::step(self.scroll, action == Action::SelectNext, last);
+            }
+            Action::ScrollLeft | Action::ScrollRight => {
+                if let Some(pane) = pane {
+                    let limit = u16::try_from(pane.widest().saturating_sub(1)).unwrap_or(u16::MAX);
+                    self.hscroll = if action == Action::ScrollRight {
+                        self.hscroll.saturating_add(HSCROLL_STEP).min(limit)
+                    } else {
+                        self.hscroll.saturating_sub(HSCROLL_STEP)
+                    };
+                }
+            }
+            _ => return Outcome::Ignored,
+        }
+        Outcome::Consumed
     }
 }
 

@@ -13,7 +13,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Widget};
 
 use super::fit;
+use super::keys::Action;
 use super::theme::variant_color;
+use super::view::{self, Outcome};
 use crate::results::VariantRow;
 use crate::runner::Sample;
 use crate::scorecard::{self, Score, Verdict};
@@ -56,6 +58,8 @@ pub struct Tour {
     pub stage: Stage,
     /// When the stage began (seconds since the dashboard started).
     pub since: f64,
+    /// Lines the why is scrolled down in manual mode (↑/↓); a new step starts at the top.
+    pub scroll: u16,
 }
 
 /// What the tour asks of the dashboard: the tour keeps its own clock and stage, and the
@@ -94,6 +98,23 @@ impl Tour {
             step,
             stage: Stage::Naive,
             since: now,
+            scroll: 0,
+        }
+    }
+
+    /// The tour panel's keys: ↑/↓ scroll the why, `n`/`N` step forward or back among `count`
+    /// experiments (asking the dashboard to start the step's experiment).
+    pub fn key(&mut self, action: Action, count: usize, now: f64) -> Outcome<Request> {
+        match action {
+            Action::SelectPrevious | Action::SelectNext => {
+                let down = action == Action::SelectNext;
+                self.scroll = view::step(self.scroll, down, view::UNBOUNDED);
+                Outcome::Consumed
+            }
+            Action::TourNext | Action::TourPrevious => {
+                Outcome::Request(self.step(action == Action::TourNext, count, now))
+            }
+            _ => Outcome::Ignored,
         }
     }
 
@@ -188,12 +209,11 @@ fn verdict_span(verdict: Verdict) -> Span<'static> {
 }
 
 /// Draws the tour panel for `tour` into `area`: the step's experiment out of `experiments`,
-/// its stage timed at `now`, the why scrolled by `scroll` lines in manual mode.
+/// its stage timed at `now`, the why scrolled by the tour's own scroll in manual mode.
 pub fn render(
     tour: &Tour,
     experiments: &[&'static dyn Experiment],
     now: f64,
-    scroll: u16,
     area: Rect,
     buf: &mut Buffer,
 ) {
@@ -290,7 +310,7 @@ pub fn render(
             };
             ((done / step_secs).clamp(0.0, 1.0) * overflow as f64) as usize
         }
-        TourMode::Manual => usize::from(scroll).min(overflow),
+        TourMode::Manual => usize::from(tour.scroll).min(overflow),
     };
     lines.extend(why.into_iter().skip(scroll).map(Line::raw));
     Paragraph::new(lines).render(inner, buf);

@@ -1,6 +1,7 @@
 //! State for the workshop features that sit beside the dashboard: the zero-allocation badge,
-//! and which view fills the screen (dashboard, source, layout inspector). Changed only through
-//! messages, like the rest of the dashboard's state (`App`).
+//! which view fills the screen (dashboard, source, layout inspector, sites) with each view's
+//! own state, and the tour. Changed only through messages, like the rest of the dashboard's
+//! state (`App`).
 
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -8,10 +9,13 @@ use ratatui::text::{Line, Span};
 use std::path::PathBuf;
 
 use heaplab_experiments::Experiment;
-use heaplab_experiments::layout::TypeLayout;
 
-use super::source_view::SourcePane;
-use super::tour::{Tour, TourMode};
+use super::keys::Action;
+use super::layout_view::LayoutView;
+use super::sites_view::SitesView;
+use super::source_view::SourceView;
+use super::tour::{Request, Tour, TourMode};
+use super::view::Outcome;
 use crate::runner::{Phase, Sample};
 use crate::units;
 
@@ -210,7 +214,8 @@ impl ShotView {
     }
 }
 
-/// The workshop's part of the dashboard state.
+/// The workshop's part of the dashboard state: which view is in front, and each view's own
+/// state (its scroll, its content), so that no two views share a position.
 #[derive(Debug, Default)]
 pub struct Workshop {
     /// The running variant's allocation-free streak.
@@ -220,24 +225,18 @@ pub struct Workshop {
     /// The experiment the source or layout view was opened for (the one selected then, which
     /// need not be the one running).
     pub view_experiment: Option<&'static dyn Experiment>,
-    /// Lines scrolled down in the source and layout views.
-    pub scroll: u16,
-    /// Columns scrolled right in the source view.
-    pub hscroll: u16,
-    /// The source view's highlighted content, built when it opens.
-    pub source: Option<SourcePane>,
-    /// The layout inspector's types, read when it opens.
-    pub layouts: Vec<TypeLayout>,
+    /// The source view (`s`).
+    pub source: SourceView,
+    /// The layout inspector (`l`).
+    pub layout: LayoutView,
+    /// The allocation-sites view (`a`).
+    pub sites: SitesView,
     /// The guided tour, while it runs.
     pub tour: Option<Tour>,
     /// Presenter mode.
     pub presenter: bool,
     /// No colour at all (`NO_COLOR`).
     pub no_color: bool,
-    /// Lines scrolled down in the help overlay.
-    pub help_scroll: u16,
-    /// In the sites view: whether the selected site's whole stack is shown.
-    pub stack_open: bool,
 }
 
 impl Workshop {
@@ -249,67 +248,45 @@ impl Workshop {
         }
         self.view = view;
         self.view_experiment = Some(experiment);
-        self.scroll = 0;
-        self.hscroll = 0;
-        self.stack_open = false;
-        self.prepare(experiment);
+        match view {
+            View::Source => self.source.open(experiment.info()),
+            View::Layout => self.layout.open(experiment),
+            View::Sites => self.sites.open(),
+            View::Dashboard => {}
+        }
     }
 
-    /// Prepares the open view's content for `experiment`, if it is not already for it:
-    /// highlighting happens here, never while drawing.
+    /// Prepares the open view's content for `experiment` (a tour step's): highlighting and
+    /// reading layouts happen here, never while drawing. The view starts at its top, as a
+    /// new step's why does.
     pub fn prepare(&mut self, experiment: &'static dyn Experiment) {
         self.view_experiment = Some(experiment);
-        let info = experiment.info();
-        if self.view == View::Source && self.source.as_ref().is_none_or(|p| p.experiment != info.id)
-        {
-            self.source = Some(SourcePane::build(info));
-            self.scroll = 0;
-            self.hscroll = 0;
-        }
-        if self.view == View::Layout {
-            self.layouts = experiment.layouts();
+        self.source.scroll = 0;
+        self.layout.scroll = 0;
+        self.sites.selected = 0;
+        match self.view {
+            View::Source => self.source.prepare(experiment.info()),
+            View::Layout => self.layout.prepare(experiment),
+            View::Sites | View::Dashboard => {}
         }
     }
 
-    /// Whether ↑/↓ scroll (a view is open, or the tour's why) instead of moving the selection.
-    #[must_use]
-    pub fn scrolls(&self) -> bool {
-        self.view != View::Dashboard || self.tour.is_some()
-    }
-
-    /// Scrolls the source or layout view by one line, no further than its content.
-    pub fn scroll_by(&mut self, down: bool) {
-        let longest = match (self.view, &self.source) {
-            (View::Source, Some(pane)) => pane.longest(),
-            _ => usize::from(u16::MAX),
+    /// Hands a key to the open view, then to the tour's panel (which `count` experiments it
+    /// steps among, at `now`); what neither takes is [`Outcome::Ignored`].
+    pub fn key(&mut self, action: Action, count: usize, now: f64) -> Outcome<Request> {
+        let outcome = match self.view {
+            View::Source => self.source.key(action),
+            View::Layout => self.layout.key(action),
+            View::Sites => self.sites.key(action),
+            View::Dashboard => Outcome::Ignored,
         };
-        self.scroll = if down {
-            self.scroll
-                .saturating_add(1)
-                .min(u16::try_from(longest.saturating_sub(1)).unwrap_or(u16::MAX))
-        } else {
-            self.scroll.saturating_sub(1)
-        };
-    }
-
-    /// Scrolls the source view sideways by [`HSCROLL_STEP`] columns, no further than where the
-    /// widest line's last character is at the left edge. The layout view wraps its lines
-    /// instead, and the dashboard has nothing to scroll.
-    pub fn scroll_sideways(&mut self, right: bool) {
-        let (View::Source, Some(pane)) = (self.view, &self.source) else {
-            return;
-        };
-        let limit = u16::try_from(pane.widest().saturating_sub(1)).unwrap_or(u16::MAX);
-        self.hscroll = if right {
-            self.hscroll.saturating_add(HSCROLL_STEP).min(limit)
-        } else {
-            self.hscroll.saturating_sub(HSCROLL_STEP)
-        };
+        match (outcome, self.tour.as_mut()) {
+            (Outcome::Ignored, Some(tour)) => tour.key(action, count, now),
+            (Outcome::Ignored, None) => Outcome::Ignored,
+            (Outcome::Consumed | Outcome::Request(_), _) => Outcome::Consumed,
+        }
     }
 }
-
-/// Columns one press of ←/→ scrolls the source view.
-pub const HSCROLL_STEP: u16 = 8;
 
 #[cfg(test)]
 mod tests {
