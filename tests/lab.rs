@@ -1,7 +1,8 @@
 //! heaplab as a library for users' crates: a new crate in a temporary folder depends on heaplab
 //! by path, declares variants with known allocation counts (and one that panics, one that
 //! aborts its process, one that grows past a budget), and its `bench --format json` must give exactly those counts, as the
-//! chapter's catalog does. Also: the README's "Your own experiments" code is the example's.
+//! chapter's catalog does. Also: `docs/your-own-code.md` holds the whole example word for word,
+//! and the README's "Your own code" excerpt is taken from it, line for line.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -189,15 +190,50 @@ fn a_users_crate_gets_exact_counts_checksums_budgets_and_crash_isolation() {
 }
 
 #[test]
-fn the_readmes_own_experiment_is_the_example() {
-    let readme = include_str!("../README.md");
+fn the_docs_own_experiment_is_the_example() {
+    let doc = include_str!("../docs/your-own-code.md");
     let example = include_str!("../examples/parse_csv.rs");
-    let section = readme
-        .split("## Your own experiments")
+    let section = doc
+        .split("# Your own experiments")
         .nth(1)
         .expect("a section for your own experiments");
     assert!(
         section.contains(&format!("```rust\n{example}```")),
-        "the README's code differs from examples/parse_csv.rs"
+        "docs/your-own-code.md's code differs from examples/parse_csv.rs"
     );
+}
+
+#[test]
+fn the_readmes_own_code_is_taken_from_the_example() {
+    let readme = include_str!("../README.md");
+    let example: Vec<&str> = include_str!("../examples/parse_csv.rs").lines().collect();
+    let section = readme
+        .split("## Your own code")
+        .nth(1)
+        .expect("a section for your own code");
+    let excerpt = section
+        .split("```rust\n")
+        .nth(1)
+        .and_then(|code| code.split("```").next())
+        .expect("the section shows code");
+    // Every line of the excerpt is a line of the example, in the example's order: lines may
+    // be left out, none changed or added.
+    let mut at = 0;
+    for line in excerpt.lines() {
+        let found = example[at..].iter().position(|l| *l == line);
+        let Some(found) = found else {
+            panic!("the README's line {line:?} is not in examples/parse_csv.rs (after line {at})")
+        };
+        at += found + 1;
+    }
+    for needed in [
+        "heaplab::Counting::system()",
+        "heaplab::Lab::new()",
+        ".main()",
+    ] {
+        assert!(
+            excerpt.contains(needed),
+            "the README's excerpt leaves out {needed}: {excerpt}"
+        );
+    }
 }
