@@ -385,13 +385,23 @@ fn table_layout(
     let name = |v: usize| info.variants.get(v).map_or("?", |v| v.name);
     let wide = width >= 110;
     let levels = [(true, true), (false, true), (false, false)];
-    // The line column as wide as its longest location, up to 40 (28 on a narrow screen).
-    let location_width = rows
-        .iter()
-        .filter_map(|row| row.site().map(|s| fit::width(&s.location())))
-        .max()
-        .unwrap_or(4)
-        .clamp(4, if wide { 40 } else { 28 }) as u16;
+    // The line column as wide as its longest location, up to 40 (28 on a narrow screen); when
+    // one does not fit, every row shows its file name alone, so the column is as wide as the
+    // longest of those (and the function column gets the rest).
+    let cap = if wide { 40 } else { 28 };
+    let longest = |location: &dyn Fn(&Site) -> String| {
+        rows.iter()
+            .filter_map(|row| row.site().map(|s| fit::width(&location(s))))
+            .max()
+            .unwrap_or(4)
+    };
+    let full = longest(&Site::location);
+    let location_width = if full <= cap {
+        full
+    } else {
+        longest(&short_location)
+    }
+    .clamp(4, cap) as u16;
     // A function column is worth its place when some function's name fits in it.
     let names_fit = |room: usize| {
         functions.is_empty()
@@ -494,10 +504,8 @@ fn render_table(
         .map(|(row, function)| {
             let site = row.site();
             let went_to_zero = row.now.is_none();
-            let location = site.map(|s| {
-                let file = s.file.rsplit('/').next().unwrap_or("?");
-                fit::longest_or_empty(location_room, &[s.location(), format!("{file}:{}", s.line)])
-            });
+            let location = site
+                .map(|s| fit::longest_or_empty(location_room, &[s.location(), short_location(s)]));
             let mut cells = vec![
                 Cell::from(location.unwrap_or_default()),
                 Cell::from(per_op(row.now)).style(if went_to_zero {
@@ -559,6 +567,12 @@ fn render_table(
 
 /// A function's name without its crate's path: `string_processing::parse_owned` for
 /// `heaplab_experiments::string_processing::parse_owned`.
+/// A site's file name and line, without its folder: `string_processing.rs:59`.
+fn short_location(site: &Site) -> String {
+    let file = site.file.rsplit('/').next().unwrap_or("?");
+    format!("{file}:{}", site.line)
+}
+
 fn short_function(name: &str) -> String {
     name.strip_prefix("heaplab_experiments::")
         .unwrap_or(name)
