@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 
 use heaplab_experiments::ExperimentInfo;
 use heaplab_experiments::compare::{Comparison, SpeedVerdict};
-use heaplab_experiments::measure::{Measurement, Sample, Status};
+use heaplab_experiments::measure::{Measurement, Phase, Sample};
 use heaplab_experiments::sites::Sites;
 use serde::{Deserialize, Serialize};
 
 /// How a row's run ended.
 ///
-/// Not the engine's `Status`: a worker that panicked or died sends no measurement, so only the
+/// Not the engine's [`Phase`]: a worker that panicked or died sends no measurement, so only the
 /// row can say so; an over-budget stop becomes this in one place ([`RowStatus::of`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -28,19 +28,19 @@ pub enum RowStatus {
 }
 
 impl RowStatus {
-    /// How a measured run ended, in a row's words: its status, and what stopped it (`None`
-    /// when it ran to the end).
+    /// How a measured run ended (its last sample's phase), in a row's words: its status, and
+    /// what stopped it (`None` when it ran to the end).
     #[must_use]
-    pub fn of(status: Status) -> (Self, Option<String>) {
-        match status {
-            Status::Completed => (RowStatus::Ok, None),
-            Status::OverBudget { live_bytes, after } => (
+    pub fn of(ended: Phase) -> (Self, Option<String>) {
+        match ended {
+            Phase::OverBudget { live_bytes, after } => (
                 RowStatus::OverBudget,
                 Some(format!(
                     "over budget at {live_bytes} bytes after {:.2} s",
                     after.as_secs_f64()
                 )),
             ),
+            _ => (RowStatus::Ok, None),
         }
     }
 }
@@ -199,7 +199,7 @@ impl VariantRow {
         size: usize,
         m: &Measurement,
     ) -> Self {
-        let (status, error) = RowStatus::of(m.status);
+        let (status, error) = RowStatus::of(m.sample.phase);
         VariantRow {
             checksum: m.checksum_hex(),
             extra: m.extra_counters.iter().cloned().collect(),
@@ -285,7 +285,7 @@ mod tests {
     /// An over-budget stop is worded in one place, the same for every row.
     #[test]
     fn an_over_budget_stop_is_the_rows_status_and_error() {
-        let (status, error) = RowStatus::of(Status::OverBudget {
+        let (status, error) = RowStatus::of(Phase::OverBudget {
             live_bytes: 1_048_576,
             after: Duration::from_millis(1500),
         });
@@ -294,6 +294,6 @@ mod tests {
             error.as_deref(),
             Some("over budget at 1048576 bytes after 1.50 s")
         );
-        assert_eq!(RowStatus::of(Status::Completed), (RowStatus::Ok, None));
+        assert_eq!(RowStatus::of(Phase::Exited), (RowStatus::Ok, None));
     }
 }

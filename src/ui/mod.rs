@@ -270,7 +270,7 @@ where
     app.budget = options.budget;
     app.input = options.input;
     let opening = open_workshop(&mut app, &options.workshop, clock());
-    let mut loop_state = Loop {
+    let mut loop_state = EventLoop {
         runner: None,
         launcher: options.launcher,
         tx: tx.clone(),
@@ -370,7 +370,7 @@ where
 }
 
 /// The loop's side of things: the runner and the sender it gives runners.
-struct Loop {
+struct EventLoop {
     runner: Option<Runner>,
     launcher: Arc<Launcher>,
     tx: SyncSender<AppEvent>,
@@ -378,7 +378,7 @@ struct Loop {
     recorder: Option<crate::export::Recorder>,
 }
 
-impl Loop {
+impl EventLoop {
     /// Handles one message; returns whether the screen needs redrawing.
     fn handle(&mut self, app: &mut App, event: AppEvent, now: f64) -> bool {
         match event {

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 mod sample;
-pub use sample::{Measurement, Phase, Rates, Sample, Status};
+pub use sample::{Measurement, Phase, Rates, Sample};
 
 use crate::engine::counting::{Counters, OverBudget, SlotId, WorkerSlot};
 use crate::engine::experiment::{
@@ -238,8 +238,8 @@ pub fn measure(
 /// [`BATCH_TARGET`] until `spec.stop` (or [`Live::stop`]), or until the live heap passes the
 /// budget. The workload is dropped before returning.
 ///
-/// A panic in the experiment propagates (after the budget is cleared); a stop over budget is
-/// [`Status::OverBudget`], with the figures of the operations that completed.
+/// A panic in the experiment propagates (after the budget is cleared); a stop over budget ends
+/// in [`Phase::OverBudget`], with the figures of the operations that completed.
 pub fn run(slot: &WorkerSlot, spec: &Spec<'_>, live: &Live) -> Result<Measurement, SetupError> {
     let experiment = spec.experiment;
     let info = experiment.info();
@@ -255,7 +255,7 @@ pub fn run(slot: &WorkerSlot, spec: &Spec<'_>, live: &Live) -> Result<Measuremen
     slot.reset_peak();
     let baseline = slot.counters().live_bytes();
     slot.set_budget_above(baseline, spec.budget);
-    let mut state = Loop {
+    let mut state = Measuring {
         slot,
         live,
         baseline,
@@ -293,30 +293,27 @@ pub fn run(slot: &WorkerSlot, spec: &Spec<'_>, live: &Live) -> Result<Measuremen
             None => panic::resume_unwind(payload),
         },
     };
-    let status = match over_at {
-        Some(live_bytes) => Status::OverBudget {
+    // How the run ended is its last sample's phase, the one place it is kept.
+    let ended = match over_at {
+        Some(live_bytes) => Phase::OverBudget {
             live_bytes: u64::try_from(live_bytes - baseline).unwrap_or(0),
             after: started.elapsed(),
         },
-        None => Status::Completed,
+        None => Phase::Exited,
     };
     let now = slot.counters();
     state.sample.peak_heap_bytes = u64::try_from(now.peak_live_bytes - baseline).unwrap_or(0);
     state.sample.live_heap_bytes = now.live_bytes() - baseline;
-    if live.sites_wanted() && spec.stop != Stop::Never && status == Status::Completed {
+    if live.sites_wanted() && spec.stop != Stop::Never && ended == Phase::Exited {
         replay_with_sites(slot, spec, live, warmup_ops, state.sample.ops);
     }
-    state.sample.phase = match status {
-        Status::Completed => Phase::Exited,
-        Status::OverBudget { live_bytes, after } => Phase::OverBudget { live_bytes, after },
-    };
+    state.sample.phase = ended;
     state.publish();
     Ok(Measurement {
         sample: state.sample,
         warmup_ops,
         checksum: state.warm_checksum.value(),
         extra_counters: state.extra_counters,
-        status,
     })
 }
 
@@ -362,7 +359,7 @@ fn replay_with_sites(slot: &WorkerSlot, spec: &Spec<'_>, live: &Live, warmup_ops
 
 /// The state of one run, kept outside the unwind boundary so that a stop over budget keeps
 /// the figures of the operations that completed.
-struct Loop<'a> {
+struct Measuring<'a> {
     slot: &'a WorkerSlot,
     live: &'a Live,
     baseline: i64,
@@ -372,7 +369,7 @@ struct Loop<'a> {
     extra_counters: Vec<(String, f64)>,
 }
 
-impl Loop<'_> {
+impl Measuring<'_> {
     fn publish(&self) {
         self.live
             .publish(self.sample, self.slot.id(), self.baseline);

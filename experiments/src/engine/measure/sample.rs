@@ -1,6 +1,6 @@
 //! What the measuring loop publishes: a [`Sample`] of cumulative figures after every batch,
-//! the [`Phase`] it is in, [`Rates`] derived from two samples, and the final [`Measurement`]
-//! with its [`Status`].
+//! the [`Phase`] it is in (its last one says how the run ended), [`Rates`] derived from two
+//! samples, and the final [`Measurement`].
 
 use std::time::Duration;
 
@@ -199,22 +199,9 @@ pub struct Rates {
     pub work_per_sec: f64,
 }
 
-/// How a measured run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Status {
-    /// It ran to the end.
-    Completed,
-    /// The live heap passed the budget; the run was stopped there and its memory returned.
-    /// The figures cover the operations that completed before.
-    OverBudget {
-        /// The variant's live heap (above its level before setup) when it passed the budget.
-        live_bytes: u64,
-        /// Time from the start of setup to the stop.
-        after: Duration,
-    },
-}
-
-/// A whole run: its last [`Sample`] and what only the end of a run knows.
+/// A whole run: its last [`Sample`] and what only the end of a run knows. How it ended is
+/// that sample's [`Phase`]: [`Phase::Exited`], or [`Phase::OverBudget`] with the figures of
+/// the operations that completed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Measurement {
     /// The figures when measuring ended.
@@ -226,8 +213,6 @@ pub struct Measurement {
     /// The experiment's own counters at the end of the run (see
     /// [`Workload::extra_counters`](Workload::extra_counters)).
     pub extra_counters: Vec<(String, f64)>,
-    /// Whether the run completed or was stopped over budget.
-    pub status: Status,
 }
 
 /// A measurement reads as its last sample: `m.allocs_per_op()`, `m.peak_heap_bytes`.
