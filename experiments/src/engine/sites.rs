@@ -377,7 +377,7 @@ pub struct Site {
 }
 
 impl Site {
-    /// `file:line`, the file cut to its last two components (`src/string_processing.rs:42`).
+    /// `file:line`, the file cut to its last two components (`chapter/string_processing.rs:42`).
     #[must_use]
     pub fn location(&self) -> String {
         let mut parts = self.file.rsplit('/');

@@ -46,8 +46,8 @@
 //!   7.4 ns per pair: +7% on one thread and +6% on two (medians), the cheapest exact counter in
 //!   the bench (divan's `AllocProfiler` +14% and +11%). Half of that is the wrapper alone (the
 //!   thread-local load, the tests, the tail call: +3%); checking the peak after each free, or
-//!   as a branchless `max` on every allocation, measured dearer (README, "What counting
-//!   costs").
+//!   as a branchless `max` on every allocation, measured dearer
+//!   (`docs/methodology.md#what-counting-costs`).
 //!
 //! Memory freed by a thread other than the one that allocated it counts as freed by the freeing
 //! thread: a slot's live bytes can therefore be negative for a thread that frees what others made.
