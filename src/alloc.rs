@@ -3,8 +3,8 @@
 //! as `src/main.rs` does): a library that installed it would clash with a user's own.
 //!
 //! Counting (per thread, exact), the process-wide live heap and the `--max-memory` fuse are all
-//! `heaplab_experiments::counting`. No `unsafe` here: installing an allocator is safe, the unsafe
-//! code is all in the counting module.
+//! `heaplab_experiments::counting`. No `unsafe` here: installing an allocator is safe; the
+//! allocator's unsafe code is all in `experiments/src/engine/counting/alloc.rs`.
 
 use heaplab_experiments::counting;
 
