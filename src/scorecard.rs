@@ -103,6 +103,20 @@ pub struct Score {
     pub all_met: bool,
     /// All the targets together: not met if one is not, else inconclusive if one is, else met.
     pub overall: Verdict,
+    /// Runs per variant behind the figures: more than asked for when a speed verdict was
+    /// inconclusive and the scorecard measured again to decide it ([`needs_more_runs`]).
+    pub runs: usize,
+    /// Whether runs were added to decide a verdict (the row says so).
+    pub runs_added: bool,
+}
+
+/// Whether a score's speed verdicts (throughput against naive, ours against the crate) are
+/// inconclusive, so that more runs could decide them: an interval whose edge sits on its line
+/// flips between adjacent verdicts from one scorecard to the next.
+#[must_use]
+pub fn needs_more_runs(score: &Score) -> bool {
+    score.throughput.verdict == Verdict::Inconclusive
+        || score.crate_variant.verdict == Verdict::Inconclusive
 }
 
 /// `12.5% lower` for a reduction of 12.5, `3.0% higher` for one of -3.
@@ -220,6 +234,8 @@ pub fn score(rows: &[VariantRow], targets: Targets) -> Option<Score> {
         crate_variant,
         all_met,
         overall,
+        runs: optimized.runs,
+        runs_added: false,
     })
 }
 
@@ -315,7 +331,11 @@ pub fn render_text(scores: &[Score], markdown: bool) -> String {
                         format!("{} (inconclusive at 20%)", s.crate_variant.measured)
                     }
                 },
-                s.overall.word().to_owned(),
+                if s.runs_added {
+                    format!("{} ({} runs)", s.overall.word(), s.runs)
+                } else {
+                    s.overall.word().to_owned()
+                },
             ]
         })
         .collect();
@@ -408,6 +428,29 @@ mod tests {
         );
         assert_eq!(s.overall, Verdict::Inconclusive);
         assert!(!s.all_met);
+        // The scorecard then measures again; the row says over how many runs it decided.
+        assert!(needs_more_runs(&s));
+        assert_eq!((s.runs, s.runs_added), (6, false));
+        let decided = Score {
+            runs: 30,
+            runs_added: true,
+            ..s
+        };
+        let text = render_text(&[decided], true);
+        assert!(text.contains("| inconclusive (30 runs) |"), "{text}");
+    }
+
+    #[test]
+    fn a_clear_verdict_needs_no_more_runs() {
+        let t = Targets {
+            speedup: true,
+            ..Targets::default()
+        };
+        let naive = runs("naive", 1.0, [100.0, 102.0, 98.0, 101.0, 99.0, 103.0]);
+        let fast = runs("optimized", 0.0, [40.0, 41.0, 39.5, 40.5, 39.0, 41.5]);
+        let s = score(&[naive, fast], t).expect("scored");
+        assert!(!needs_more_runs(&s));
+        assert!(!render_text(&[s], true).contains("runs)"));
     }
 
     #[test]

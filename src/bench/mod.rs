@@ -8,4 +8,4 @@ mod run;
 pub use plan::{
     DEFAULT_RUN_TIME, DEFAULT_RUNS, Plan, PlanError, PlanItem, VariantChoice, plan, with_input,
 };
-pub use run::{Isolation, RunError, measure_in_worker, measure_on_worker, run};
+pub use run::{Isolation, RunError, Runs, measure_in_worker, measure_on_worker, run};

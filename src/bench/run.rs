@@ -189,26 +189,66 @@ pub fn run(
 ) -> Result<Vec<VariantRow>, RunError> {
     let mut rows: Vec<VariantRow> = Vec::new();
     for item in &plan.items {
-        // The variants take turns, run after run, so a drift of the machine's speed touches
-        // them alike instead of favouring whichever ran first.
-        let mut runs: Vec<Vec<VariantRow>> = vec![Vec::new(); item.variants.len()];
-        for _ in 0..plan.runs.max(1) {
-            for (variant, runs) in item.variants.iter().zip(&mut runs) {
-                runs.push(measure_row(item, variant, plan, isolation)?);
-            }
-        }
-        let first = rows.len();
-        for runs in &runs {
-            let Some(mut row) = VariantRow::aggregate(runs) else {
-                continue;
-            };
-            let baseline = item.experiment.info().baseline();
-            if let Some(naive) = rows[first..].iter().find(|r| r.variant == baseline) {
-                row.compare(naive);
-            }
+        let mut runs = Runs::new(item);
+        runs.measure(item, plan, isolation, plan.runs.max(1))?;
+        for row in runs.rows(item) {
             on_row(&row);
             rows.push(row);
         }
     }
     Ok(rows)
+}
+
+/// One plan item's runs so far, each variant's apart: more can be added ([`Runs::measure`])
+/// before they are aggregated into rows ([`Runs::rows`]).
+#[derive(Debug)]
+pub struct Runs(Vec<Vec<VariantRow>>);
+
+impl Runs {
+    /// No runs yet of `item`'s variants.
+    #[must_use]
+    pub fn new(item: &PlanItem) -> Self {
+        Self(vec![Vec::new(); item.variants.len()])
+    }
+
+    /// Runs each variant `rounds` more times. The variants take turns, run after run, so a
+    /// drift of the machine's speed touches them alike instead of favouring whichever ran
+    /// first.
+    pub fn measure(
+        &mut self,
+        item: &PlanItem,
+        plan: &Plan,
+        isolation: &Isolation,
+        rounds: usize,
+    ) -> Result<(), RunError> {
+        for _ in 0..rounds {
+            for (variant, runs) in item.variants.iter().zip(&mut self.0) {
+                runs.push(measure_row(item, variant, plan, isolation)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs per variant so far.
+    #[must_use]
+    pub fn count(&self) -> usize {
+        self.0.first().map_or(0, Vec::len)
+    }
+
+    /// A row per variant over all its runs so far, compared with the baseline's.
+    #[must_use]
+    pub fn rows(&self, item: &PlanItem) -> Vec<VariantRow> {
+        let mut rows: Vec<VariantRow> = Vec::new();
+        for runs in &self.0 {
+            let Some(mut row) = VariantRow::aggregate(runs) else {
+                continue;
+            };
+            let baseline = item.experiment.info().baseline();
+            if let Some(naive) = rows.iter().find(|r| r.variant == baseline) {
+                row.compare(naive);
+            }
+            rows.push(row);
+        }
+        rows
+    }
 }

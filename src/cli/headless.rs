@@ -163,6 +163,22 @@ pub(super) struct ScorecardArgs {
     pub(super) strict: bool,
 }
 
+/// How many times the asked-for runs a scorecard may take to decide an inconclusive verdict.
+const MORE_RUNS: usize = 4;
+
+/// Every experiment and variant, each measured `runs` times at the size its targets are judged
+/// at ([`Experiment::judged_size`](heaplab_experiments::Experiment::judged_size)).
+fn scorecard_plan(time: Option<Duration>, runs: usize) -> Result<bench::Plan> {
+    let stop = Stop::Time(time.unwrap_or(bench::DEFAULT_RUN_TIME));
+    let mut plan =
+        bench::plan(&[], &VariantChoice::All, None, stop).map_err(|e| UsageError(e.to_string()))?;
+    plan.runs = runs;
+    for item in &mut plan.items {
+        item.size = item.experiment.judged_size();
+    }
+    Ok(plan)
+}
+
 pub(super) fn run_scorecard(
     args: &ScorecardArgs,
     output: Option<Output>,
@@ -174,40 +190,57 @@ pub(super) fn run_scorecard(
         runs,
         strict,
     } = args;
-    let stop = Stop::Time(time.unwrap_or(bench::DEFAULT_RUN_TIME));
-    let mut plan =
-        bench::plan(&[], &VariantChoice::All, None, stop).map_err(|e| UsageError(e.to_string()))?;
-    plan.runs = runs;
+    let plan = scorecard_plan(time, runs)?;
     let total = rows_planned(&plan);
     let mut done = 0;
     eprintln!(
         "scorecard: {total} variants, {runs} runs each, in fresh worker processes; about {:.0} s",
         (total * runs) as f64 * 0.22
     );
-    let rows = bench::run(&plan, &Isolation::Worker(launcher(max_memory)?), |row| {
-        done += 1;
-        eprintln!(
-            "  {} {} {}: {:.1} ns/op",
-            how_far(done, total),
-            row.experiment,
-            row.variant,
-            row.ns_per_op
-        );
-    })
-    .wrap_err("measuring failed")?;
-    let scores: Vec<_> = plan
-        .items
-        .iter()
-        .filter_map(|item| {
-            let id = item.experiment.info().id;
-            let own: Vec<_> = rows
-                .iter()
-                .filter(|r| r.experiment == id)
-                .cloned()
-                .collect();
-            crate::scorecard::score(&own, item.experiment.info().targets)
-        })
-        .collect();
+    let isolation = Isolation::Worker(launcher(max_memory)?);
+    let mut rows = Vec::new();
+    let mut scores = Vec::new();
+    for item in &plan.items {
+        let info = item.experiment.info();
+        let mut runs = bench::Runs::new(item);
+        runs.measure(item, &plan, &isolation, plan.runs)
+            .wrap_err("measuring failed")?;
+        let mut own = runs.rows(item);
+        let mut score = crate::scorecard::score(&own, info.targets);
+        // An inconclusive speed verdict is decided with more runs, up to MORE_RUNS times as
+        // many, so that scorecards taken one after the other agree.
+        while score
+            .as_ref()
+            .is_some_and(crate::scorecard::needs_more_runs)
+            && runs.count() < plan.runs * MORE_RUNS
+        {
+            eprintln!(
+                "  {}: a speed verdict is inconclusive after {} runs; {} more",
+                info.id,
+                runs.count(),
+                plan.runs
+            );
+            runs.measure(item, &plan, &isolation, plan.runs)
+                .wrap_err("measuring failed")?;
+            own = runs.rows(item);
+            score = crate::scorecard::score(&own, info.targets);
+            if let Some(score) = &mut score {
+                score.runs_added = true;
+            }
+        }
+        for row in &own {
+            done += 1;
+            eprintln!(
+                "  {} {} {}: {:.1} ns/op",
+                how_far(done, total),
+                row.experiment,
+                row.variant,
+                row.ns_per_op
+            );
+        }
+        scores.extend(score);
+        rows.extend(own);
+    }
     let text = match format {
         ScorecardFormat::Table => crate::scorecard::render_text(&scores, false),
         ScorecardFormat::Markdown => crate::scorecard::render_text(&scores, true),
@@ -238,4 +271,27 @@ pub(super) fn run_scorecard(
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scorecard_measures_each_experiment_at_the_size_it_is_judged_at() {
+        let plan = scorecard_plan(None, 3).expect("a plan");
+        assert_eq!(plan.runs, 3);
+        let size_of = |id: &str| {
+            plan.items
+                .iter()
+                .find(|item| item.experiment.info().id == id)
+                .map(|item| item.size)
+        };
+        // in-place states its own (a 4 KB batch); the others are judged at their default.
+        assert_eq!(size_of("in-place"), Some(1_000));
+        let default = |id: &str| crate::catalog::find(id).map(|e| e.info().default_size);
+        assert_ne!(size_of("in-place"), default("in-place"));
+        assert_eq!(size_of("streaming"), default("streaming"));
+        assert_eq!(size_of("bounded-cache"), default("bounded-cache"));
+    }
 }

@@ -326,6 +326,12 @@ pub trait Experiment: Send + Sync + 'static {
     /// through [`setup`], which checks the variant and size first.
     fn build(&self, variant: usize, size: usize) -> Box<dyn Workload>;
 
+    /// The workload size at which the scorecard judges the targets this experiment claims: its
+    /// default size, unless the experiment states another (and its why says at which and why).
+    fn judged_size(&self) -> usize {
+        self.info().default_size
+    }
+
     /// How many operations to run before measuring, for a workload of `size`. The same for
     /// every variant, so the checksum after warm-up can be compared between variants.
     fn warmup_ops(&self, size: usize) -> u64 {
