@@ -255,7 +255,7 @@ pub fn run(
 
 /// Writes the top sites of the latest window, a `site` line each after the interval's line:
 /// `site t=1.004 variant=naive allocs_per_op=1.00 reallocs_per_op=12.00 bytes_per_op=65536
-/// share=0.52 at=chapter/in_place.rs:82 fn=clean_readings` (or one `site ... none ops=N`
+/// share=0.52 at=chapter/in_place.rs:83 fn=clean_readings` (or one `site ... none ops=N`
 /// line when it allocates nowhere), so that a reader of the trace lines can skip them by their
 /// first word.
 fn write_sites(out: &mut dyn Write, sample: &Sample, sites: &Sites) -> Result<Option<TraceEnd>> {

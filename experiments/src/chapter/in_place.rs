@@ -31,7 +31,8 @@ readings). Where the chapter's 2x holds depends on the batch, so the scorecard j
 readings (4 KB): a hot path's buffer of a few KB, as the chapter's (its pool hands out 1 KiB \
 buffers), where the naive variant's three new vectors stay in the L1 cache and allocation is what \
 the variants differ in. Measured with heaplab bench in-place --size N --runs 10, three sweeps on \
-2026-12-07: 2.04 to 2.34 times faster at 1 000 readings; 1.77 to 1.88 at 3 000; 1.55 to 1.65 at \
+2026-12-07 (the lowest and highest of their medians; each sweep's 95% interval spans up to a fifth \
+either side): 2.04 to 2.34 times faster at 1 000 readings; 1.77 to 1.88 at 3 000; 1.55 to 1.65 at \
 10 000 (the default; 20 to 31 µs against 32 to 51 µs per batch); 1.91 to 2.10 at 30 000, where \
 the naive vectors pass glibc's 128 KiB thresholds, so their memory goes back to the kernel after \
 each batch and returns as fresh pages (12 page faults per batch at 30 000 readings, none at \
