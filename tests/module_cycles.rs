@@ -60,6 +60,15 @@ struct Reader<'a> {
     found: Vec<(String, String)>,
 }
 
+/// The segments of a module's path, the inverse of [`join`] (the root has none).
+fn split(module: &str) -> Vec<String> {
+    if module == ROOT {
+        Vec::new()
+    } else {
+        module.split("::").map(str::to_owned).collect()
+    }
+}
+
 fn join(segments: &[String]) -> String {
     if segments.is_empty() {
         ROOT.to_owned()
@@ -256,22 +265,13 @@ fn graph(src: &Path, root: &str) -> Graph {
         .collect();
     let mut known: BTreeSet<String> = parsed.iter().map(|(m, _)| m.clone()).collect();
     for (module, file) in &parsed {
-        let here: Vec<String> = if module == ROOT {
-            Vec::new()
-        } else {
-            module.split("::").map(str::to_owned).collect()
-        };
-        inline_modules(&file.items, &here, &mut known);
+        inline_modules(&file.items, &split(module), &mut known);
     }
     let mut graph: Graph = known.iter().map(|m| (m.clone(), BTreeSet::new())).collect();
     for (module, file) in &parsed {
         let mut reader = Reader {
             known: &known,
-            here: if module == ROOT {
-                Vec::new()
-            } else {
-                module.split("::").map(str::to_owned).collect()
-            },
+            here: split(module),
             root: module == ROOT,
             found: Vec::new(),
         };
@@ -296,17 +296,9 @@ fn graph(src: &Path, root: &str) -> Graph {
 
 /// The file module an (inline or file) module belongs to.
 fn owning_file(module: &str, parsed: &[(String, syn::File)]) -> String {
-    let mut segments: Vec<&str> = if module == ROOT {
-        Vec::new()
-    } else {
-        module.split("::").collect()
-    };
+    let mut segments = split(module);
     loop {
-        let name = if segments.is_empty() {
-            ROOT.to_owned()
-        } else {
-            segments.join("::")
-        };
+        let name = join(&segments);
         if parsed.iter().any(|(m, _)| *m == name) || segments.is_empty() {
             return name;
         }

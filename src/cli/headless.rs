@@ -224,9 +224,9 @@ pub(super) fn run_scorecard(
                 .wrap_err("measuring failed")?;
             own = runs.rows(item);
             score = crate::scorecard::score(&own, info.targets);
-            if let Some(score) = &mut score {
-                score.runs_added = true;
-            }
+        }
+        if let Some(score) = &mut score {
+            score.runs_added = runs.count() > plan.runs;
         }
         for row in &own {
             done += 1;
