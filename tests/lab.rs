@@ -4,10 +4,12 @@
 //! chapter's catalog does. Also: `docs/your-own-code.md` holds the whole example word for word,
 //! and the README's "Your own code" excerpt is taken from it, line for line.
 
-use std::path::{Path, PathBuf};
+mod user_crate;
+
 use std::process::Command;
 
 use serde_json::Value;
+use user_crate::UserCrate;
 
 const LAB: &str = r#"
 #[global_allocator]
@@ -54,32 +56,12 @@ fn main() -> std::process::ExitCode {
 }
 "#;
 
-/// A crate in `dir` with the two binaries above, depending on this heaplab by path; built with
-/// this workspace's lock file and target folder, so only the new crate is compiled.
-fn build_user_crate(dir: &Path) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    std::fs::create_dir_all(dir.join("src/bin")).expect("folders");
-    std::fs::write(
-        dir.join("Cargo.toml"),
-        format!(
-            "[package]\nname = \"userlab\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
-             [dependencies]\nheaplab = {{ path = {:?} }}\n\n[workspace]\n",
-            root.display().to_string()
-        ),
-    )
-    .expect("manifest");
-    std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock")).expect("lock file");
-    std::fs::write(dir.join("src/bin/lab.rs"), LAB).expect("lab");
-    std::fs::write(dir.join("src/bin/forgot.rs"), FORGOT).expect("forgot");
-    let target = root.join("target");
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--bins"])
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", &target)
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "the user's crate builds");
-    target.join("debug")
+/// The user's crate with the two binaries above.
+fn build_user_crate() -> user_crate::Built {
+    UserCrate::new()
+        .bin("lab", LAB)
+        .bin("forgot", FORGOT)
+        .build()
 }
 
 fn json_rows(output: &std::process::Output) -> Vec<Value> {
@@ -101,9 +83,8 @@ fn row<'a>(rows: &'a [Value], variant: &str) -> &'a Value {
 
 #[test]
 fn a_users_crate_gets_exact_counts_checksums_budgets_and_crash_isolation() {
-    let dir = tempfile::tempdir().expect("temporary folder");
-    let bin = build_user_crate(dir.path());
-    let lab = bin.join("lab");
+    let built = build_user_crate();
+    let lab = built.bin("lab");
 
     // Exact counts: two boxes per item, four items per operation.
     let out = Command::new(&lab)
@@ -179,7 +160,7 @@ fn a_users_crate_gets_exact_counts_checksums_budgets_and_crash_isolation() {
     );
 
     // Without the allocator, one line that says what to add, and status 2.
-    let out = Command::new(bin.join("forgot"))
+    let out = Command::new(built.bin("forgot"))
         .arg("list")
         .output()
         .expect("runs");
