@@ -435,6 +435,9 @@ impl Serialize for RecordedSample<'_> {
             peak_heap_bytes,
             process_heap_bytes,
             process_rss_bytes,
+            // The run's first operation is one figure of the run (bench's `first_op`), not a
+            // reading over time.
+            first_op: _,
         } = *self.0;
         let phase = match phase {
             Phase::SettingUp => "setting_up",

@@ -24,6 +24,14 @@ fn main() -> std::process::ExitCode {
                 })
                 .variant("none", |size| move || (0..size).map(|i| i + 1).sum::<usize>())
                 .variant("other", |size| move || size)
+                .variant("once", |size| {
+                    // Grows once, on the first call: one allocation cold, none steady.
+                    let mut kept: Vec<usize> = Vec::new();
+                    move || {
+                        kept.resize(size, 1);
+                        kept.iter().sum::<usize>()
+                    }
+                })
         })
         .experiment("faults", |e| {
             e.variant("naive", |_| || 1u8)
@@ -81,6 +89,41 @@ fn row<'a>(rows: &'a [Value], variant: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no row for {variant}: {rows:?}"))
 }
 
+/// Cold and steady: the first operation beside the steady state, in JSON and in the table.
+fn cold_and_steady(lab: &std::path::Path, rows: &[Value]) {
+    assert_eq!(row(rows, "once")["allocs_per_op"], 0.0);
+    let first = &row(rows, "once")["first_op"];
+    assert_eq!(
+        (&first["allocs"], &first["reallocs"]),
+        (&1.into(), &0.into())
+    );
+    assert_eq!(first["bytes_allocated"], 32, "4 usizes: {first}");
+    assert_eq!(row(rows, "naive")["first_op"]["allocs"], 8);
+    let out = Command::new(lab)
+        .args([
+            "bench",
+            "known-counts",
+            "--iterations",
+            "1000",
+            "--runs",
+            "1",
+        ])
+        .output()
+        .expect("runs");
+    let table = String::from_utf8_lossy(&out.stdout);
+    let cold: Vec<&str> = table
+        .lines()
+        .skip_while(|l| !l.starts_with("First operation, cold"))
+        .skip(1)
+        .collect();
+    assert_eq!(cold.len(), 1, "only `once` differs: {table}");
+    assert!(
+        cold[0].contains("known-counts once: first op 1 alloc, 32 B,")
+            && cold[0].ends_with("; steady 0.00 allocs/op"),
+        "{table}"
+    );
+}
+
 #[test]
 fn a_users_crate_gets_exact_counts_checksums_budgets_and_crash_isolation() {
     let built = build_user_crate();
@@ -104,6 +147,7 @@ fn a_users_crate_gets_exact_counts_checksums_budgets_and_crash_isolation() {
     // Checksums: `none` computes what naive does, `other` does not, and bench says so.
     assert_eq!(row(&rows, "none")["vs_naive"]["same_checksum"], true);
     assert_eq!(row(&rows, "other")["vs_naive"]["same_checksum"], false);
+    cold_and_steady(&lab, &rows);
 
     // Sites: the user's own line, with all eight allocations, heaplab's glue folded away.
     let out = Command::new(&lab)
