@@ -757,3 +757,25 @@ fn a_refused_argument_is_not_built_into_an_error_report() {
         }
     }
 }
+
+#[test]
+fn check_holds_the_chapter_to_its_zero_allocation_limits() {
+    // buffer-reuse promises zero allocations for its optimized variant (a limit); struct-layout
+    // promises nothing of the kind (no limit).
+    let out = heaplab(&[
+        "check",
+        "buffer-reuse",
+        "struct-layout",
+        "--iterations",
+        "200",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(
+        err.lines().last(),
+        Some("heaplab check: 1 row with limits, every limit kept"),
+        "{err}"
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("buffer-reuse   optimized"), "{table}");
+}

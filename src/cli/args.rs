@@ -90,6 +90,10 @@ pub enum Command {
     },
     /// Measure experiments headless: ns/op, allocs/op, bytes/op, peak heap, throughput.
     Bench(BenchArgs),
+    /// Check every variant's exact figures against its limits (for CI): `bench --check` with
+    /// one run of 200 operations per variant, since counts do not vary; status 1 and a line
+    /// per broken limit, naming the line that allocates most.
+    Check(CheckArgs),
     /// Compare two bench exports (`bench --format json`), before and after a change: the
     /// change in ns/op per experiment and variant, with its 95% interval and p-value (`~`: no
     /// significant change), like Go's benchstat.
@@ -283,11 +287,67 @@ pub struct BenchArgs {
     #[arg(long, value_name = "N", requires = "sites", value_parser = parse_sites_ops)]
     pub sites_ops: Option<u64>,
 
+    /// Check each variant's figures against its limits (the chapter's: the optimized variant
+    /// of a pattern that promises zero allocations makes none; a lab's own: its builder's):
+    /// one line per broken limit on stderr, with the line that allocates most, and status 1.
+    #[arg(long)]
+    pub check: bool,
+
     /// Measure in this process instead of one fresh child process per row. Rows then depend
     /// on what ran before them (the allocator adapts its thresholds); for tools like valgrind
     /// that follow one process.
     #[arg(long)]
     pub in_process: bool,
+}
+
+/// `heaplab check`'s arguments: what to measure, not how long (counts are exact).
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Experiment ids (default: all).
+    pub ids: Vec<String>,
+
+    /// Which variant to check (default: every variant; only those with limits can break one).
+    #[arg(long, default_value = "all", value_name = "NAME|all")]
+    pub variant: String,
+
+    /// Operations measured per variant, after the warm-up (at least 1).
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub iterations: u64,
+
+    /// Workload size, in each experiment's own unit (default: each experiment's default).
+    #[arg(long, value_name = "N", value_parser = parse_workload_size)]
+    pub size: Option<usize>,
+
+    /// Format of the rows written to standard output.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Run on this file instead of generated input (experiments that take one).
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+}
+
+impl From<CheckArgs> for BenchArgs {
+    fn from(args: CheckArgs) -> Self {
+        BenchArgs {
+            ids: args.ids,
+            variant: args.variant,
+            iterations: Some(args.iterations),
+            time: None,
+            runs: 1,
+            size: args.size,
+            format: args.format,
+            output: None,
+            budget: None,
+            plot: None,
+            input: args.input,
+            sites: false,
+            sample_every: None,
+            sites_ops: None,
+            check: true,
+            in_process: false,
+        }
+    }
 }
 
 /// The most `--runs` heaplab takes.

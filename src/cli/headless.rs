@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 use std::io::IsTerminal as _;
+use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -17,8 +18,8 @@ use crate::bench::{self, Isolation, VariantChoice};
 use crate::catalog::catalog;
 use crate::files::Output;
 use crate::report::{self, Format};
-use crate::results::RowStatus;
-use crate::units::Size;
+use crate::results::{RowStatus, VariantRow};
+use crate::units::{self, Size};
 
 pub(super) fn list(format: ListFormat) -> Result<ExitCode> {
     let mut out = String::new();
@@ -90,14 +91,14 @@ pub(super) fn prepare_bench(args: &BenchArgs, max_memory: Option<Size>) -> Resul
     // a minute of benchmarks.
     let output = args.output.as_deref().map(Output::create).transpose()?;
     let plot = args.plot.as_deref().map(Output::create).transpose()?;
-    let (in_process, format) = (args.in_process, args.format);
+    let (in_process, format, check) = (args.in_process, args.format, args.check);
     Ok(Box::new(move || {
         let isolation = if in_process {
             Isolation::InProcess
         } else {
             Isolation::Worker(launcher(max_memory)?)
         };
-        run_bench(&plan, &isolation, format, output, plot)
+        run_bench(&plan, &isolation, format, (output, plot), check)
     }))
 }
 
@@ -105,8 +106,8 @@ fn run_bench(
     plan: &bench::Plan,
     isolation: &Isolation,
     format: Format,
-    output: Option<Output>,
-    plot: Option<Output>,
+    (output, plot): (Option<Output>, Option<Output>),
+    check: bool,
 ) -> Result<ExitCode> {
     let progress = std::io::stderr().is_terminal();
     let total = rows_planned(plan);
@@ -133,15 +134,45 @@ fn run_bench(
         Some(file) => file.commit(text.as_bytes())?,
         None => print_stdout(&text)?,
     }
-    // The report is complete either way; the status says whether every row ran to the end.
+    let kept = !check || limits_kept(&rows, plan, isolation)?;
+    // The report is complete either way; the status says whether every row ran to the end
+    // (and, with --check, kept its limits).
     let ended = |status| rows.iter().any(|r| r.status == status);
     Ok(if ended(RowStatus::OverBudget) {
         ExitCode::from(3)
-    } else if ended(RowStatus::Panicked) || ended(RowStatus::Crashed) {
+    } else if ended(RowStatus::Panicked) || ended(RowStatus::Crashed) || !kept {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `--check`: one line on stderr per broken limit, with the line that allocates most, and a
+/// last line saying how many rows had limits; whether every limit was kept.
+fn limits_kept(rows: &[VariantRow], plan: &bench::Plan, isolation: &Isolation) -> Result<bool> {
+    let checked = bench::check(rows, plan, isolation).wrap_err("checking the limits failed")?;
+    let mut err = std::io::stderr().lock();
+    for (broken, site) in &checked.broken {
+        let site = site
+            .as_deref()
+            .map(|s| format!("; {s}"))
+            .unwrap_or_default();
+        let _ = writeln!(err, "limit broken: {broken}{site}");
+    }
+    let rows_limited = units::counted(checked.limited as u64, "row");
+    let _ = if checked.broken.is_empty() {
+        writeln!(
+            err,
+            "heaplab check: {rows_limited} with limits, every limit kept"
+        )
+    } else {
+        writeln!(
+            err,
+            "heaplab check: {} broken in {rows_limited} with limits",
+            units::counted(checked.broken.len() as u64, "limit")
+        )
+    };
+    Ok(checked.broken.is_empty())
 }
 
 /// The rows a plan will report: one per experiment and variant.

@@ -17,7 +17,7 @@ pub use crate::live::{LiveOptions, launcher, parse_seconds};
 use crate::units::{self, Size};
 use args::check_runs;
 pub use args::{
-    BenchArgs, Cli, Command, DashboardArgs, ListFormat, ScorecardFormat, ScreenshotArgs,
+    BenchArgs, CheckArgs, Cli, Command, DashboardArgs, ListFormat, ScorecardFormat, ScreenshotArgs,
 };
 use headless::{ScorecardArgs, list, prepare_bench, run_scorecard};
 use views::{
@@ -49,6 +49,25 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         ended => ended,
     }
+}
+
+/// `bench` (and `check`, a bench with its own defaults): `--budget` before the subcommand is
+/// taken as it always was; no other dashboard option applies.
+fn bench_job(
+    mut args: BenchArgs,
+    outer: DashboardArgs,
+    max_memory: Option<Size>,
+) -> Result<Job, UsageError> {
+    args.budget = args.budget.or(outer.budget);
+    no_dashboard_options(
+        "bench",
+        &DashboardArgs {
+            budget: None,
+            ..outer
+        },
+    )?;
+    set_fuse(max_memory, args.budget)?;
+    prepare_bench(&args, max_memory)
 }
 
 /// Checks the arguments and claims the output files; returns the work to do.
@@ -83,19 +102,8 @@ fn prepare(cli: Cli) -> Result<Job, UsageError> {
             }))
         }
         Command::List { format } => Ok(Box::new(move || list(format))),
-        Command::Bench(mut args) => {
-            // `--budget` before `bench` is taken as it always was.
-            args.budget = args.budget.or(outer.budget);
-            no_dashboard_options(
-                "bench",
-                &DashboardArgs {
-                    budget: None,
-                    ..outer
-                },
-            )?;
-            set_fuse(max_memory, args.budget)?;
-            prepare_bench(&args, max_memory)
-        }
+        Command::Check(args) => bench_job(args.into(), outer, max_memory),
+        Command::Bench(args) => bench_job(args, outer, max_memory),
         Command::Compare { old, new, format } => {
             let compared =
                 crate::benchstat::compare(&old, &new).map_err(|e| UsageError(e.to_string()))?;

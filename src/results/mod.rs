@@ -10,7 +10,9 @@
 
 mod aggregate;
 mod compare;
+mod limits;
 mod row;
 
 pub use compare::Claims;
+pub use limits::{Broken, broken};
 pub use row::{RowStatus, VariantRow};

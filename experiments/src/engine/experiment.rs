@@ -332,6 +332,18 @@ pub trait Experiment: Send + Sync + 'static {
         self.info().default_size
     }
 
+    /// The absolute limits `variant`'s figures must keep (`bench --check`). By default the
+    /// chapter's one absolute target: where the pattern promises zero allocations, the
+    /// `optimized` variant makes not one allocator call per operation.
+    fn limits(&self, variant: &str) -> crate::engine::limits::Limits {
+        use crate::engine::limits::Limits;
+        if self.info().targets.zero_allocs && variant == "optimized" {
+            Limits::ZERO_ALLOCS
+        } else {
+            Limits::NONE
+        }
+    }
+
     /// How many operations to run before measuring, for a workload of `size`. The same for
     /// every variant, so the checksum after warm-up can be compared between variants.
     fn warmup_ops(&self, size: usize) -> u64 {
