@@ -2,9 +2,9 @@
 //! checked and turned into the [`ExperimentInfo`] the whole program reads.
 //!
 //! The builder's type says whether the experiment has an input yet ([`NoInput`], then
-//! [`Input`] after `.input(make)`): the operations over the input (`.op` and its kin, in
-//! `input.rs`) exist only once it is there, and a call in the wrong order is a compile error
-//! that says what to do, not a method the compiler cannot find.
+//! [`Input`] after `.input(make)`, in `state.rs`): the operations over the input (`.op` and
+//! its kin, in `input.rs`) exist only once it is there, and a call in the wrong order is a
+//! compile error that says what to do, not a method the compiler cannot find.
 
 use std::hash::Hash;
 use std::panic::Location;
@@ -14,9 +14,9 @@ use heaplab_experiments::layout::TypeLayout;
 use heaplab_experiments::{ExperimentInfo, Section, Targets, VariantInfo, WorkUnit, Workload};
 
 use super::LabError;
-use super::closure::{self, Build, Make, OverBuild, Pending, SizeWork, UserExperiment, Work};
-use super::input::Input;
+use super::closure::{self, Make, Pending, SizeWork, UserExperiment};
 use super::source::variants_source;
+use super::state::{Input, NoInput, NoInputYet, State, sealed};
 
 /// One variant as described: its name, where its call is (for the source view), and how its
 /// workload is built.
@@ -46,56 +46,6 @@ pub struct ExperimentBuilder<S: State = NoInput> {
     summaries: Vec<(String, String, &'static Location<'static>)>,
     variants: Vec<VariantDef>,
     pub(super) state: S,
-}
-
-/// The state of an experiment without an input (yet): its variants set themselves up from
-/// the size (`.variant`), and `.input(make)` gives it one.
-#[derive(Debug, Default)]
-pub struct NoInput(());
-
-/// Where an [`ExperimentBuilder`] is: [`NoInput`] or [`Input`]. Sealed: heaplab's two only.
-pub trait State: sealed::Sealed + Send + 'static {}
-
-impl State for NoInput {}
-impl sealed::Sealed for NoInput {
-    fn builds(
-        self,
-        pending: Vec<Pending>,
-        size: Option<SizeWork>,
-        warmup: u64,
-    ) -> Option<Vec<Build>> {
-        let identity: Make<usize> = Arc::new(|size| size);
-        let none = std::iter::empty::<OverBuild<usize>>();
-        let work = size.map_or(Work::PerOp, Work::Size);
-        closure::complete(pending, none, &identity, work, warmup)
-    }
-}
-
-/// Only an experiment without an input can be given one.
-#[diagnostic::on_unimplemented(
-    message = "this experiment has an input already: an experiment takes one `.input(make)`",
-    label = "a second `.input`",
-    note = "every op variant receives the one input; a variant that needs another builds it \
-            in its own setup: `.variant(name, |size| ...)` or `.op_mut(name, |input| ...)`"
-)]
-pub trait NoInputYet: State {}
-
-impl NoInputYet for NoInput {}
-
-pub(super) mod sealed {
-    use super::{Build, Pending, SizeWork};
-
-    /// How a state completes its variants' builds.
-    pub trait Sealed {
-        /// Every variant's build, given how to count the work from the size (when the
-        /// experiment was told so); `None` if an op variant's build is missing.
-        fn builds(
-            self,
-            pending: Vec<Pending>,
-            size: Option<SizeWork>,
-            warmup: u64,
-        ) -> Option<Vec<Build>>;
-    }
 }
 
 impl<S: State> ExperimentBuilder<S> {
@@ -356,7 +306,8 @@ impl<S: State> ExperimentBuilder<S> {
             source_file: "",
         }));
         let pending = self.variants.into_iter().map(|v| v.build).collect();
-        let builds = sealed::Sealed::builds(self.state, pending, self.work_from_size, self.warmup)
+        let builds = sealed::Sealed::into_input(self.state)
+            .builds(pending, self.work_from_size, self.warmup)
             .ok_or_else(|| LabError(format!("experiment `{id}`: an op variant lost its build")))?;
         Ok(UserExperiment {
             info,
@@ -387,7 +338,7 @@ impl ExperimentBuilder<NoInput> {
             layouts: Vec::new(),
             summaries: Vec::new(),
             variants: Vec::new(),
-            state: NoInput(()),
+            state: NoInput::default(),
         }
     }
 

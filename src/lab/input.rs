@@ -1,81 +1,14 @@
-//! An experiment's input and the operations over it: [`Input`], the builder's state after
-//! `.input(make)`, and `.op`, `.op_mut`, `.try_op`, `.op_sink` and `.work`, which need it.
+//! The operations over an experiment's input: `.op`, `.op_mut`, `.try_op`, `.op_sink` and
+//! `.work`, which need `.input(make)` first.
 
 use std::fmt::Display;
 use std::hash::Hash;
 use std::panic::Location;
 use std::sync::Arc;
 
-use super::builder::{ExperimentBuilder, State, sealed};
-use super::closure::{self, Build, InputWork, Make, OverBuild, Pending, Sink, SizeWork, Work};
-
-/// The state of an experiment with an input: how it is made from the size, how the work of
-/// one operation is counted from it, and the builds of the op variants, in order.
-pub struct Input<I> {
-    make: Make<I>,
-    work: Option<InputWork<I>>,
-    over: Vec<OverBuild<I>>,
-}
-
-impl<I> Input<I> {
-    pub(super) fn new(make: Make<I>) -> Self {
-        Self {
-            make,
-            work: None,
-            over: Vec::new(),
-        }
-    }
-}
-
-impl<I> std::fmt::Debug for Input<I> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Input")
-            .field("type", &std::any::type_name::<I>())
-            .field("op_variants", &self.over.len())
-            .finish_non_exhaustive()
-    }
-}
-
-impl<I: Send + 'static> State for Input<I> {}
-
-impl<I: Send + 'static> sealed::Sealed for Input<I> {
-    fn builds(
-        self,
-        pending: Vec<Pending>,
-        size: Option<SizeWork>,
-        warmup: u64,
-    ) -> Option<Vec<Build>> {
-        let work = match (self.work, size) {
-            (Some(from_input), _) => Work::Input(from_input),
-            (None, Some(from_size)) => Work::Size(from_size),
-            (None, None) => Work::PerOp,
-        };
-        closure::complete(pending, self.over.into_iter(), &self.make, work, warmup)
-    }
-}
-
-/// An experiment that has its input: what `.op` and its kin need.
-#[diagnostic::on_unimplemented(
-    message = "op variants work on the experiment's input, and this experiment has none yet",
-    label = "this needs `.input(make)` first",
-    note = "call `.input(|size| ...)` before the first op variant (the other calls may come in \
-            any order); a variant without an input is `.variant(name, |size| {{ ...; move || ... }})`"
-)]
-pub trait HasInput: State {
-    /// The input's type.
-    type Input: Send + 'static;
-
-    #[doc(hidden)]
-    fn input_state(&mut self) -> &mut Input<Self::Input>;
-}
-
-impl<I: Send + 'static> HasInput for Input<I> {
-    type Input = I;
-
-    fn input_state(&mut self) -> &mut Input<I> {
-        self
-    }
-}
+use super::builder::ExperimentBuilder;
+use super::closure::{self, OverBuild, Pending, Sink};
+use super::state::{HasInput, Input, State};
 
 // The bound is on each method, not on the block: so a call without an input is the
 // `HasInput` message above, not "the method exists but its trait bounds were not satisfied".

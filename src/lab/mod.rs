@@ -63,8 +63,9 @@
 //! # });
 //! ```
 //!
-//! The folder: [`ExperimentBuilder`] describes one experiment (`builder.rs`), the operations
-//! over its input are in `input.rs`, the closures become an [`Experiment`] and its workloads
+//! The folder: [`ExperimentBuilder`] describes one experiment (`builder.rs`), in a state that
+//! says whether it has an input yet (`state.rs`), the operations over its input are in
+//! `input.rs`, the closures become an [`Experiment`] and its workloads
 //! in `closure.rs` (the one file whose frames the sites view folds away as heaplab's), the
 //! variants' source is read for the source view in `source.rs`, and [`Lab::main`] hands the
 //! catalog to the program (`entry.rs`).
@@ -74,12 +75,13 @@ mod closure;
 mod entry;
 mod input;
 mod source;
+mod state;
 
 use heaplab_experiments::Experiment;
 
-pub use builder::{ExperimentBuilder, NoInput, NoInputYet, State};
+pub use builder::ExperimentBuilder;
 pub use closure::Sink;
-pub use input::{HasInput, Input};
+pub use state::{HasInput, Input, NoInput, NoInputYet, State};
 
 use closure::UserExperiment;
 
