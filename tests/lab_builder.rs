@@ -4,7 +4,8 @@
 //! allocates, work counted from the input, and the calls in the order a user may write them.
 //! It must compile, give exact counts, report an `Err` as its run's error, and speak of
 //! `shapes` and its variants, never of the chapter. A second crate, which must not compile,
-//! puts an op before its input and reads the compiler's message.
+//! puts an op before its input and gives an experiment two inputs, and reads the compiler's
+//! messages.
 
 mod user_crate;
 
@@ -68,6 +69,7 @@ static ALLOC: heaplab::Counting = heaplab::Counting::system();
 fn main() -> std::process::ExitCode {
     heaplab::Lab::new()
         .experiment("early", |e| e.op("len", |text: &String| text.len()).input(|size| "x".repeat(size)))
+        .experiment("twice", |e| e.input(|size| size).input(|size| "x".repeat(size)).op("len", |text| text.len()))
         .main()
 }
 "#;
@@ -238,7 +240,7 @@ fn speaks_of_itself_and_its_variants(built: &user_crate::Built) {
 }
 
 #[test]
-fn an_op_before_its_input_is_a_compile_error_that_says_what_to_do() {
+fn an_op_before_its_input_or_a_second_input_is_a_compile_error_that_says_what_to_do() {
     // The fixture panics with cargo's own message when a crate does not build: that message
     // is what this test reads.
     let failed =
