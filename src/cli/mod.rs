@@ -1,9 +1,10 @@
 //! The command line: what each subcommand takes (`args`), and how heaplab turns it into
 //! work: headless commands in `headless`, the live views (dashboard, tour, trace, screenshot)
-//! in `views`.
+//! in `views`; in a lab's own binary, its help and messages in its own names (`named`).
 
 mod args;
 mod headless;
+mod named;
 mod views;
 
 use std::io::Write as _;
@@ -20,6 +21,7 @@ pub use args::{
     BenchArgs, CheckArgs, Cli, Command, DashboardArgs, ListFormat, ScorecardFormat, ScreenshotArgs,
 };
 use headless::{ScorecardArgs, list, prepare_bench, run_scorecard};
+pub use named::{lab_command, program, program_name};
 use views::{
     check_run_input, prepare_dashboard, prepare_run, prepare_screenshot, prepare_workshop,
     resolve_start,
@@ -164,10 +166,11 @@ fn prepare(cli: Cli) -> Result<Job, UsageError> {
 
 /// Refuses the dashboard's options given before a subcommand that has none of them.
 fn no_dashboard_options(command: &str, outer: &DashboardArgs) -> Result<(), UsageError> {
+    let program = program();
     match outer.first_given() {
         Some(option) => Err(UsageError(format!(
-            "{option} is an option of the dashboard (`heaplab`, `heaplab run`, `heaplab tour`), \
-             not of `heaplab {command}`"
+            "{option} is an option of the dashboard (`{program}`, `{program} run`, `{program} \
+             tour`), not of `{program} {command}`"
         ))),
         None => Ok(()),
     }

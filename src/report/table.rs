@@ -63,6 +63,22 @@ fn cells(row: &VariantRow) -> Vec<String> {
     ]
 }
 
+/// The comparison column's name: `vs naive` when every row's experiment compares with a
+/// variant called `naive`, a lab's own baseline's name (`vs value`) likewise, `vs baseline`
+/// when they differ.
+fn vs_header(rows: &[VariantRow]) -> String {
+    let mut baselines = rows
+        .iter()
+        .filter_map(|row| crate::catalog::find(&row.experiment))
+        .map(|experiment| experiment.info().baseline());
+    let first = baselines.next().unwrap_or("naive");
+    if baselines.all(|name| name == first) {
+        format!("vs {first}")
+    } else {
+        "vs baseline".to_owned()
+    }
+}
+
 /// The half-width of a 95% interval as a share of the median, the wider side: `±1.2%`
 /// (`–` without an interval).
 #[must_use]
@@ -128,7 +144,10 @@ pub const TOP_SITES: usize = 5;
 /// The rows as aligned columns, or a Markdown table, with their sites if they have any.
 pub(super) fn render_columns(rows: &[VariantRow], markdown: bool) -> String {
     let table: Vec<Vec<String>> = rows.iter().map(cells).collect();
-    let text = render_table(&HEADERS, &table, &[0, 1, 13, 14], markdown);
+    let vs = vs_header(rows);
+    let mut headers = HEADERS;
+    headers[14] = &vs;
+    let text = render_table(&headers, &table, &[0, 1, 13, 14], markdown);
     let mut out = with_sites(rows, text, markdown);
     let cold = first_op_lines(rows);
     if !cold.is_empty() {
