@@ -287,9 +287,9 @@ pub struct BenchArgs {
     #[arg(long, value_name = "N", requires = "sites", value_parser = parse_sites_ops)]
     pub sites_ops: Option<u64>,
 
-    /// Check each variant's figures against its limits (the chapter's: the optimized variant
-    /// of a pattern that promises zero allocations makes none; a lab's own: its builder's):
-    /// one line per broken limit on stderr, with the line that allocates most, and status 1.
+    /// Check each variant's figures against the limits its experiment declares (allocator
+    /// calls or bytes per operation, peak heap): one line per broken limit on stderr, with the
+    /// line that allocates most, and status 1.
     #[arg(long)]
     pub check: bool,
 
