@@ -90,17 +90,27 @@ pub enum Command {
     },
     /// Measure experiments headless: ns/op, allocs/op, bytes/op, peak heap, throughput.
     Bench(BenchArgs),
-    /// Compare two bench exports (`bench --format json`), before and after a change: the
-    /// change in ns/op per experiment and variant, with its 95% interval and p-value (`~`: no
-    /// significant change), like Go's benchstat.
+    /// Compare two bench exports (`bench --format json`), before and after a change, like Go's
+    /// benchstat: per experiment and variant, ns/op with its 95% interval and p-value (`~`: no
+    /// significant change), and allocs/op, reallocs/op, bytes/op and peak heap, which are
+    /// exact: `0 → 1.00`, `12.0 KiB → 36.0 KiB (+200%)`. Markdown suits a pull-request comment.
     Compare {
         /// The export from before.
         old: PathBuf,
         /// The export from after.
         new: PathBuf,
-        /// Output format.
+        /// Output format (markdown: regressions first, then improvements, the unchanged folded).
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+        /// Exit with status 1 when one of these figures regressed, a line per regression on
+        /// stderr (for CI); comma-separated: `--fail-on allocs,bytes,peak`. Without it compare
+        /// only reports.
+        #[arg(long, value_enum, value_delimiter = ',', value_name = "FIGURES")]
+        fail_on: Vec<crate::results::Figure>,
+        /// A significant time change smaller than this many percent is reported as `~`.
+        #[arg(long, value_name = "PCT", default_value_t = crate::results::DEFAULT_MIN_EFFECT_PCT,
+              value_parser = parse_min_effect)]
+        min_effect: f64,
     },
     /// Measure every experiment against the chapter's performance targets, one row each.
     Scorecard {
@@ -288,6 +298,16 @@ pub struct BenchArgs {
     /// that follow one process.
     #[arg(long)]
     pub in_process: bool,
+}
+
+/// `--min-effect`: a percentage, 0 or more (`5` or `5%`).
+fn parse_min_effect(text: &str) -> Result<f64, String> {
+    match text.trim_end_matches('%').parse::<f64>() {
+        Ok(pct) if pct.is_finite() && pct >= 0.0 => Ok(pct),
+        _ => Err(format!(
+            "`{text}` is not a percentage of 0 or more (e.g. `5` for 5%)"
+        )),
+    }
 }
 
 /// The most `--runs` heaplab takes.

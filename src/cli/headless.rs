@@ -1,8 +1,9 @@
-//! The headless commands: `list`, `bench` and `scorecard`, which measure (or list) without
-//! a terminal and write a report.
+//! The headless commands: `list`, `bench`, `compare` and `scorecard`, which measure (or
+//! list, or compare) without a terminal and write a report.
 
 use std::fmt::Write as _;
-use std::io::IsTerminal as _;
+use std::io::{IsTerminal as _, Write as _};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -17,7 +18,7 @@ use crate::bench::{self, Isolation, VariantChoice};
 use crate::catalog::catalog;
 use crate::files::Output;
 use crate::report::{self, Format};
-use crate::results::RowStatus;
+use crate::results::{BenchOptions, Figure, Host, RowStatus};
 use crate::units::Size;
 
 pub(super) fn list(format: ListFormat) -> Result<ExitCode> {
@@ -91,20 +92,56 @@ pub(super) fn prepare_bench(args: &BenchArgs, max_memory: Option<Size>) -> Resul
     let output = args.output.as_deref().map(Output::create).transpose()?;
     let plot = args.plot.as_deref().map(Output::create).transpose()?;
     let (in_process, format) = (args.in_process, args.format);
+    // Recorded in a JSON export, so that `heaplab compare` can tell two hosts apart.
+    let options = BenchOptions {
+        iterations,
+        time_secs: match stop {
+            Stop::Time(time) => Some(time.as_secs_f64()),
+            _ => None,
+        },
+        runs,
+        size: args.size,
+        in_process,
+    };
     Ok(Box::new(move || {
         let isolation = if in_process {
             Isolation::InProcess
         } else {
             Isolation::Worker(launcher(max_memory)?)
         };
-        run_bench(&plan, &isolation, format, output, plot)
+        let host = (format == Format::Json).then(|| Host::this(options));
+        run_bench(&plan, &isolation, (format, host.as_ref()), output, plot)
+    }))
+}
+
+/// `heaplab compare OLD NEW`: both files read and judged now (a bad file is a usage error);
+/// the job prints the report and, with `--fail-on`, fails on a regression of those figures.
+pub(super) fn prepare_compare(
+    [old, new]: &[PathBuf; 2],
+    format: Format,
+    fail_on: Vec<Figure>,
+    min_effect_pct: f64,
+) -> Result<Job, UsageError> {
+    let compared = crate::benchstat::compare(old, new, min_effect_pct)
+        .map_err(|e| UsageError(e.to_string()))?;
+    Ok(Box::new(move || {
+        print_stdout(&report::compare::render(&compared, format)?)?;
+        let regressions = report::compare::regressions(&compared, &fail_on);
+        if regressions.is_empty() {
+            return Ok(ExitCode::SUCCESS);
+        }
+        let mut stderr = std::io::stderr().lock();
+        for line in regressions {
+            let _ = writeln!(stderr, "regression: {line}");
+        }
+        Ok(ExitCode::FAILURE)
     }))
 }
 
 fn run_bench(
     plan: &bench::Plan,
     isolation: &Isolation,
-    format: Format,
+    (format, host): (Format, Option<&Host>),
     output: Option<Output>,
     plot: Option<Output>,
 ) -> Result<ExitCode> {
@@ -125,7 +162,7 @@ fn run_bench(
         }
     })
     .wrap_err("measuring failed")?;
-    let text = report::render(&rows, format)?;
+    let text = report::render(&rows, format, host)?;
     if let Some(plot) = plot {
         plot.commit(crate::export::svg(&crate::export::from_rows(&rows))?.as_bytes())?;
     }

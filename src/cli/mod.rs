@@ -19,7 +19,7 @@ use args::check_runs;
 pub use args::{
     BenchArgs, Cli, Command, DashboardArgs, ListFormat, ScorecardFormat, ScreenshotArgs,
 };
-use headless::{ScorecardArgs, list, prepare_bench, run_scorecard};
+use headless::{ScorecardArgs, list, prepare_bench, prepare_compare, run_scorecard};
 use views::{
     check_run_input, prepare_dashboard, prepare_run, prepare_screenshot, prepare_workshop,
     resolve_start,
@@ -96,14 +96,13 @@ fn prepare(cli: Cli) -> Result<Job, UsageError> {
             set_fuse(max_memory, args.budget)?;
             prepare_bench(&args, max_memory)
         }
-        Command::Compare { old, new, format } => {
-            let compared =
-                crate::benchstat::compare(&old, &new).map_err(|e| UsageError(e.to_string()))?;
-            Ok(Box::new(move || {
-                print_stdout(&crate::benchstat::render(&compared, format)?)?;
-                Ok(ExitCode::SUCCESS)
-            }))
-        }
+        Command::Compare {
+            old,
+            new,
+            format,
+            fail_on,
+            min_effect,
+        } => prepare_compare(&[old, new], format, fail_on, min_effect),
         Command::Run {
             id,
             variant,
