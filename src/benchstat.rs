@@ -96,6 +96,14 @@ pub enum CompareError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A binary's bench could not be run (`compare --run`).
+    #[error("could not run `{path} bench`: {reason}")]
+    Run {
+        /// The binary given.
+        path: String,
+        /// What the system, or the binary, said.
+        reason: String,
+    },
     /// The exports have no row in common.
     #[error(
         "`{old}` and `{new}` have no experiment and variant measured at the same size in common"
@@ -195,12 +203,94 @@ pub fn compare(
 ) -> Result<Compared, CompareError> {
     let old_export = read(old_path)?;
     let new_export = read(new_path)?;
+    compare_exports(
+        [old_path, new_path],
+        &old_export,
+        &new_export,
+        min_effect_pct,
+    )
+}
+
+/// `compare --run BASE NEW -- BENCH_ARGS`: both binaries' benches measured here, one run of
+/// each per round, `rounds` times, the two alternating which goes first, so that the machine's
+/// drift falls on both sides alike; then compared as two exports of `rounds` runs each.
+pub fn run_interleaved(
+    [base, new]: [&Path; 2],
+    bench_args: &[String],
+    rounds: usize,
+    min_effect_pct: f64,
+) -> Result<Compared, CompareError> {
+    let mut sides: [Vec<Export>; 2] = [Vec::new(), Vec::new()];
+    for round in 0..rounds {
+        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        for side in order {
+            sides[side].push(bench_once([base, new][side], bench_args)?);
+        }
+    }
+    let [old, new_side] = sides.map(merge_runs);
+    compare_exports([base, new], &old, &new_side, min_effect_pct)
+}
+
+/// One `BIN bench ARGS --runs 1 --format json`, read as an export.
+fn bench_once(bin: &Path, args: &[String]) -> Result<Export, CompareError> {
+    let shown = bin.display().to_string();
+    let out = std::process::Command::new(bin)
+        .arg("bench")
+        .args(args)
+        .args(["--runs", "1", "--format", "json"])
+        .output()
+        .map_err(|e| CompareError::Run {
+            path: shown.clone(),
+            reason: e.to_string(),
+        })?;
+    // Status 3 is a row over its budget: the export is whole, that row is listed.
+    if !(out.status.success() || out.status.code() == Some(3)) {
+        let said = String::from_utf8_lossy(&out.stderr);
+        return Err(CompareError::Run {
+            path: shown,
+            reason: said.lines().last().unwrap_or("no message").to_owned(),
+        });
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| CompareError::NotAnExport {
+        path: format!("{shown} bench"),
+        reason: e.to_string(),
+    })
+}
+
+/// One export of several one-run exports: each row aggregated over its runs, in the order
+/// rows first appear; the first export's host.
+fn merge_runs(exports: Vec<Export>) -> Export {
+    let host = exports.iter().find_map(|e| e.host.clone());
+    let mut groups: Vec<Vec<VariantRow>> = Vec::new();
+    for row in exports.into_iter().flat_map(|e| e.results) {
+        match groups.iter_mut().find(|g| same_row(&g[0], &row)) {
+            Some(group) => group.push(row),
+            None => groups.push(vec![row]),
+        }
+    }
+    Export {
+        results: groups
+            .iter()
+            .filter_map(|runs| VariantRow::aggregate(runs))
+            .collect(),
+        session: None,
+        host,
+    }
+}
+
+/// Compares two exports read from `paths` (see [`compare`]).
+fn compare_exports(
+    [old_path, new_path]: [&Path; 2],
+    old_export: &Export,
+    new_export: &Export,
+    min_effect_pct: f64,
+) -> Result<Compared, CompareError> {
     let (hosts_differ, mut notes) = host_notes(
         [old_path, new_path],
         [old_export.host.as_ref(), new_export.host.as_ref()],
     );
     notes.extend(
-        [(old_path, &old_export), (new_path, &new_export)]
+        [(old_path, old_export), (new_path, new_export)]
             .into_iter()
             .filter_map(|(path, export)| session_note(path, export)),
     );

@@ -318,3 +318,55 @@ fn old_exports_without_a_host_still_compare() {
         "{text}"
     );
 }
+
+/// Item 2: `compare --run BASE NEW -- BENCH_ARGS` measures both binaries itself, a run of each
+/// per round, and compares those; the same binary on both sides changes nothing.
+#[test]
+fn compare_runs_two_binaries_benches_interleaved() {
+    let bin = env!("CARGO_BIN_EXE_heaplab");
+    let args = [
+        "compare",
+        "--run",
+        bin,
+        bin,
+        "--rounds",
+        "2",
+        "--fail-on",
+        "allocs,bytes,peak",
+        "--format",
+        "json",
+        "--",
+        "buffer-reuse",
+        "--iterations",
+        "50",
+    ];
+    let out = heaplab(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows = comparisons(&out);
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    for row in &rows {
+        assert_eq!(
+            (row["old_runs"].as_u64(), row["new_runs"].as_u64()),
+            (Some(2), Some(2)),
+            "{row}"
+        );
+        assert_eq!(row["same_operations"], true, "{row}");
+        assert_eq!(row["allocs_per_op"]["verdict"], "same", "{row}");
+    }
+    // A binary that is not there: one line, status 2.
+    let missing = heaplab(&[
+        "compare",
+        "--run",
+        "/nonexistent/heaplab",
+        bin,
+        "--",
+        "buffer-reuse",
+    ]);
+    assert_eq!(missing.status.code(), Some(2), "{}", stderr(&missing));
+    assert!(
+        stderr(&missing).contains("could not run `/nonexistent/heaplab bench`"),
+        "{}",
+        stderr(&missing)
+    );
+    assert_eq!(stderr(&missing).lines().count(), 1, "{}", stderr(&missing));
+}

@@ -3,7 +3,6 @@
 
 use std::fmt::Write as _;
 use std::io::{IsTerminal as _, Write as _};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -11,7 +10,9 @@ use color_eyre::eyre::{Result, WrapErr as _};
 use heaplab_experiments::Section;
 use heaplab_experiments::measure::Stop;
 
-use super::args::{BenchArgs, ListFormat, ScorecardFormat, check_iterations, check_runs};
+use super::args::{
+    BenchArgs, CompareArgs, ListFormat, ScorecardFormat, check_iterations, check_runs,
+};
 use super::{Job, launcher, print_stdout};
 use crate::UsageError;
 use crate::bench::{self, Isolation, VariantChoice};
@@ -114,28 +115,56 @@ pub(super) fn prepare_bench(args: &BenchArgs, max_memory: Option<Size>) -> Resul
     }))
 }
 
-/// `heaplab compare OLD NEW`: both files read and judged now (a bad file is a usage error);
-/// the job prints the report and, with `--fail-on`, fails on a regression of those figures.
-pub(super) fn prepare_compare(
-    [old, new]: &[PathBuf; 2],
-    format: Format,
-    fail_on: Vec<Figure>,
-    min_effect_pct: f64,
-) -> Result<Job, UsageError> {
-    let compared = crate::benchstat::compare(old, new, min_effect_pct)
-        .map_err(|e| UsageError(e.to_string()))?;
+/// `heaplab compare OLD NEW`: both files read and judged now (a bad file is a usage error),
+/// or with `--run` both binaries' benches run in the job; the job prints the report and, with
+/// `--fail-on`, fails on a regression of those figures.
+pub(super) fn prepare_compare(args: CompareArgs) -> Result<Job, UsageError> {
+    let CompareArgs {
+        old,
+        new,
+        format,
+        fail_on,
+        run,
+        rounds,
+        bench_args,
+        min_effect,
+    } = args;
+    if run {
+        let rounds = check_runs(rounds)?;
+        return Ok(Box::new(move || {
+            match crate::benchstat::run_interleaved([&old, &new], &bench_args, rounds, min_effect) {
+                Ok(compared) => report_compare(&compared, format, &fail_on),
+                // One line, as a refused argument gets: a binary that did not run.
+                Err(e) => {
+                    let _ = writeln!(std::io::stderr(), "error: {e}");
+                    Ok(ExitCode::from(2))
+                }
+            }
+        }));
+    }
+    let compared =
+        crate::benchstat::compare(&old, &new, min_effect).map_err(|e| UsageError(e.to_string()))?;
     Ok(Box::new(move || {
-        print_stdout(&report::compare::render(&compared, format)?)?;
-        let regressions = report::compare::regressions(&compared, &fail_on);
-        if regressions.is_empty() {
-            return Ok(ExitCode::SUCCESS);
-        }
-        let mut stderr = std::io::stderr().lock();
-        for line in regressions {
-            let _ = writeln!(stderr, "regression: {line}");
-        }
-        Ok(ExitCode::FAILURE)
+        report_compare(&compared, format, &fail_on)
     }))
+}
+
+/// Prints a comparison; status 1 with a line per regression of `fail_on` on stderr.
+fn report_compare(
+    compared: &crate::benchstat::Compared,
+    format: Format,
+    fail_on: &[Figure],
+) -> Result<ExitCode> {
+    print_stdout(&report::compare::render(compared, format)?)?;
+    let regressions = report::compare::regressions(compared, fail_on);
+    if regressions.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut stderr = std::io::stderr().lock();
+    for line in regressions {
+        let _ = writeln!(stderr, "regression: {line}");
+    }
+    Ok(ExitCode::FAILURE)
 }
 
 fn run_bench(

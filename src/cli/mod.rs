@@ -17,7 +17,8 @@ pub use crate::live::{LiveOptions, launcher, parse_seconds};
 use crate::units::{self, Size};
 use args::check_runs;
 pub use args::{
-    BenchArgs, Cli, Command, DashboardArgs, ListFormat, ScorecardFormat, ScreenshotArgs,
+    BenchArgs, Cli, Command, CompareArgs, DashboardArgs, ListFormat, ScorecardFormat,
+    ScreenshotArgs,
 };
 use headless::{ScorecardArgs, list, prepare_bench, prepare_compare, run_scorecard};
 use views::{
@@ -63,7 +64,7 @@ fn prepare(cli: Cli) -> Result<Job, UsageError> {
     };
     let plain = match &command {
         Command::List { .. } => Some("list"),
-        Command::Compare { .. } => Some("compare"),
+        Command::Compare(_) => Some("compare"),
         Command::Scorecard { .. } => Some("scorecard"),
         Command::Screenshot(_) => Some("screenshot"),
         _ => None,
@@ -96,13 +97,7 @@ fn prepare(cli: Cli) -> Result<Job, UsageError> {
             set_fuse(max_memory, args.budget)?;
             prepare_bench(&args, max_memory)
         }
-        Command::Compare {
-            old,
-            new,
-            format,
-            fail_on,
-            min_effect,
-        } => prepare_compare(&[old, new], format, fail_on, min_effect),
+        Command::Compare(args) => prepare_compare(args),
         Command::Run {
             id,
             variant,
