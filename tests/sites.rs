@@ -136,10 +136,15 @@ const ALLOCATES_ON: &[(&str, &str, &[&str])] = &[
     ),
 ];
 
-/// Variants whose allocations depend on how threads are scheduled: channel-pool's
+/// Whether `variant` of `experiment` declares that its allocations depend on how threads are
+/// scheduled ([`heaplab_experiments::Experiment::depends_on_scheduling`]: channel-pool's
 /// `alloc-on-empty` allocates only when its workers have not returned a buffer in time, which
-/// some runs of 30 operations never see. Their lines are required only when they allocated.
-const SCHEDULING_DEPENDENT: &[(&str, &str)] = &[("channel-pool", "alloc-on-empty")];
+/// some runs of 30 operations never see). Its lines are required only when it allocated.
+fn depends_on_scheduling(experiment: &str, variant: &str) -> bool {
+    let found = heaplab_experiments::find(experiment).expect("a chapter experiment");
+    let index = found.info().variant_index(variant).expect("its variant");
+    found.depends_on_scheduling(index)
+}
 
 /// Lines allowed to allocate now and then, outside any steady state: the optimized LRU's free
 /// list, and a fresh buffer when no evicted one fits a miss (about 1.5% of its misses).
@@ -210,9 +215,7 @@ fn every_variant_allocates_on_the_lines_its_code_allocates_on() {
                 window(key)
             );
         }
-        let scheduled = SCHEDULING_DEPENDENT
-            .iter()
-            .any(|(e, v)| *e == experiment && *v == variant);
+        let scheduled = depends_on_scheduling(experiment, variant);
         if !scheduled {
             for key in ["allocs_per_op", "reallocs_per_op"] {
                 assert!(

@@ -18,9 +18,10 @@ pub use crate::live::{LiveOptions, launcher, parse_seconds};
 use crate::units::{self, Size};
 use args::check_runs;
 pub use args::{
-    BenchArgs, CheckArgs, Cli, Command, DashboardArgs, ListFormat, ScorecardFormat, ScreenshotArgs,
+    BenchArgs, CheckArgs, Cli, Command, CompareArgs, DashboardArgs, ListFormat, ScorecardFormat,
+    ScreenshotArgs,
 };
-use headless::{ScorecardArgs, list, prepare_bench, run_scorecard};
+use headless::{ScorecardArgs, list, prepare_bench, prepare_compare, run_scorecard};
 pub use named::{lab_command, program, program_name};
 use views::{
     check_run_input, prepare_dashboard, prepare_run, prepare_screenshot, prepare_workshop,
@@ -84,7 +85,7 @@ fn prepare(cli: Cli) -> Result<Job, UsageError> {
     };
     let plain = match &command {
         Command::List { .. } => Some("list"),
-        Command::Compare { .. } => Some("compare"),
+        Command::Compare(_) => Some("compare"),
         Command::Scorecard { .. } => Some("scorecard"),
         Command::Screenshot(_) => Some("screenshot"),
         _ => None,
@@ -106,14 +107,7 @@ fn prepare(cli: Cli) -> Result<Job, UsageError> {
         Command::List { format } => Ok(Box::new(move || list(format))),
         Command::Check(args) => bench_job(args.into(), outer, max_memory),
         Command::Bench(args) => bench_job(args, outer, max_memory),
-        Command::Compare { old, new, format } => {
-            let compared =
-                crate::benchstat::compare(&old, &new).map_err(|e| UsageError(e.to_string()))?;
-            Ok(Box::new(move || {
-                print_stdout(&crate::benchstat::render(&compared, format)?)?;
-                Ok(ExitCode::SUCCESS)
-            }))
-        }
+        Command::Compare(args) => prepare_compare(args),
         Command::Run {
             id,
             variant,
