@@ -32,6 +32,7 @@ pub mod ui;
 pub mod units;
 
 pub use count::{Counts, allocs_per_run, assert_allocs, count, try_count};
+pub use heaplab_experiments::limits::Limits;
 pub use heaplab_experiments::{Targets, WorkUnit, Workload, type_layout};
 pub use lab::{Counting, ExperimentBuilder, Lab};
 

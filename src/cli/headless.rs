@@ -239,7 +239,8 @@ fn limits_kept(rows: &[VariantRow], plan: &bench::Plan, isolation: &Isolation) -
     } else {
         writeln!(
             err,
-            "heaplab check: {} broken in {rows_limited} with limits",
+            "{} check: {} broken in {rows_limited} with limits",
+            super::program(),
             units::counted(checked.broken.len() as u64, "limit")
         )
     };

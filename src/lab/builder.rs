@@ -11,6 +11,7 @@ use std::panic::Location;
 use std::sync::Arc;
 
 use heaplab_experiments::layout::TypeLayout;
+use heaplab_experiments::limits::Limits;
 use heaplab_experiments::{ExperimentInfo, Section, Targets, VariantInfo, WorkUnit, Workload};
 
 use super::LabError;
@@ -24,6 +25,29 @@ struct VariantDef {
     name: String,
     location: &'static Location<'static>,
     build: Pending,
+}
+
+/// Per variant, in variant order: its summary, its limits, whether its allocations depend on
+/// scheduling.
+type PerVariant = (Vec<String>, Vec<Limits>, Vec<bool>);
+
+/// What a builder call said of a variant by its name.
+#[derive(Debug, Clone)]
+enum Named {
+    Summary(String),
+    Limits(Limits),
+    Scheduling,
+}
+
+impl Named {
+    /// The builder method that said it, for a message naming the call.
+    fn method(&self) -> &'static str {
+        match self {
+            Named::Summary(_) => "summary",
+            Named::Limits(_) => "limits",
+            Named::Scheduling => "depends_on_scheduling",
+        }
+    }
 }
 
 /// One experiment of a [`Lab`](super::Lab), described by chained calls in any order; only a
@@ -42,8 +66,9 @@ pub struct ExperimentBuilder<S: State = NoInput> {
     targets: Targets,
     warmup: u64,
     layouts: Vec<TypeLayout>,
-    /// `(variant, summary, where .summary was called)`.
-    summaries: Vec<(String, String, &'static Location<'static>)>,
+    /// What was said of a variant by name (`.summary`, `.limits`, `.depends_on_scheduling`),
+    /// with where it was said: resolved, or refused, when the lab is built.
+    named: Vec<(String, Named, &'static Location<'static>)>,
     variants: Vec<VariantDef>,
     pub(super) state: S,
 }
@@ -111,8 +136,51 @@ impl<S: State> ExperimentBuilder<S> {
     #[must_use]
     #[track_caller]
     pub fn summary(mut self, variant: &str, text: &str) -> Self {
-        self.summaries
-            .push((variant.to_owned(), text.to_owned(), Location::caller()));
+        self.named.push((
+            variant.to_owned(),
+            Named::Summary(text.to_owned()),
+            Location::caller(),
+        ));
+        self
+    }
+
+    /// Limits `variant`'s exact figures must keep (allocator calls or bytes per operation,
+    /// peak heap): `bench --check` and `check` fail, naming the line that allocates most, when
+    /// one is broken. Before or after the variant is added, as [`Self::summary`].
+    ///
+    /// ```no_run
+    /// # heaplab::Lab::new().experiment("sum", |e| {
+    /// e.variant("reused", |size| move || size)
+    ///     .limits("reused", heaplab::Limits { max_allocs_per_op: Some(0.0), ..heaplab::Limits::NONE })
+    /// # });
+    /// ```
+    #[must_use]
+    #[track_caller]
+    pub fn limits(mut self, variant: &str, limits: Limits) -> Self {
+        self.named.push((
+            variant.to_owned(),
+            Named::Limits(limits),
+            Location::caller(),
+        ));
+        self
+    }
+
+    /// `variant` must make not one allocator call per operation in steady state: the limit
+    /// "this must never allocate" ([`Limits::ZERO_ALLOCS`]).
+    #[must_use]
+    #[track_caller]
+    pub fn zero_allocs(self, variant: &str) -> Self {
+        self.limits(variant, Limits::ZERO_ALLOCS)
+    }
+
+    /// `variant`'s allocation figures depend on how its threads are scheduled (a pool that
+    /// allocates when a worker is late), not only on its operations: `heaplab compare` then
+    /// judges its allocs/op, bytes/op and peak with a tolerance instead of exactly.
+    #[must_use]
+    #[track_caller]
+    pub fn depends_on_scheduling(mut self, variant: &str) -> Self {
+        self.named
+            .push((variant.to_owned(), Named::Scheduling, Location::caller()));
         self
     }
 
@@ -190,7 +258,7 @@ impl<S: State> ExperimentBuilder<S> {
             targets: self.targets,
             warmup: self.warmup,
             layouts: self.layouts,
-            summaries: self.summaries,
+            named: self.named,
             variants: self.variants,
             state,
         }
@@ -221,6 +289,34 @@ impl<S: State> ExperimentBuilder<S> {
 
     /// Checks the description and turns it into the engine's
     /// [`Experiment`](heaplab_experiments::Experiment).
+    /// What was said of each variant by name, in variant order: summaries, limits, and
+    /// whether its allocations depend on scheduling; a name no variant has is refused,
+    /// naming the call and where it was made.
+    fn resolve_named(&self, id: &str) -> Result<PerVariant, LabError> {
+        let count = self.variants.len();
+        let mut summaries = vec![String::new(); count];
+        let mut limits = vec![Limits::NONE; count];
+        let mut scheduling = vec![false; count];
+        for (variant, said, at) in &self.named {
+            let Some(index) = self.variants.iter().position(|v| v.name == *variant) else {
+                return Err(LabError(format!(
+                    "experiment `{id}`: `.{}(\"{variant}\", ..)` at {}:{} names no \
+                     variant (it has: {})",
+                    said.method(),
+                    at.file(),
+                    at.line(),
+                    names(&self.variants)
+                )));
+            };
+            match said {
+                Named::Summary(text) => summaries[index].clone_from(text),
+                Named::Limits(l) => limits[index] = *l,
+                Named::Scheduling => scheduling[index] = true,
+            }
+        }
+        Ok((summaries, limits, scheduling))
+    }
+
     pub(super) fn finish(self) -> Result<UserExperiment, LabError> {
         let id = &self.id;
         let kebab = !id.is_empty()
@@ -259,19 +355,7 @@ impl<S: State> ExperimentBuilder<S> {
                 self.default_size, size_range.0, size_range.1
             )));
         }
-        let mut summaries = vec![String::new(); self.variants.len()];
-        for (variant, text, at) in &self.summaries {
-            let Some(index) = self.variants.iter().position(|v| v.name == *variant) else {
-                return Err(LabError(format!(
-                    "experiment `{id}`: `.summary(\"{variant}\", ..)` at {}:{} names no \
-                     variant (it has: {})",
-                    at.file(),
-                    at.line(),
-                    names(&self.variants)
-                )));
-            };
-            summaries[index].clone_from(text);
-        }
+        let (summaries, limits, scheduling) = self.resolve_named(id)?;
         let variants: Vec<VariantInfo> = self
             .variants
             .iter()
@@ -314,6 +398,8 @@ impl<S: State> ExperimentBuilder<S> {
             builds,
             warmup: self.warmup,
             layouts: self.layouts,
+            limits,
+            scheduling,
         })
     }
 }
@@ -336,7 +422,7 @@ impl ExperimentBuilder<NoInput> {
             },
             warmup: 64,
             layouts: Vec::new(),
-            summaries: Vec::new(),
+            named: Vec::new(),
             variants: Vec::new(),
             state: NoInput::default(),
         }

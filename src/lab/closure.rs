@@ -14,6 +14,7 @@ use std::panic::Location;
 use std::sync::Arc;
 
 use heaplab_experiments::layout::TypeLayout;
+use heaplab_experiments::limits::Limits;
 use heaplab_experiments::{Checksum, Experiment, ExperimentInfo, Workload};
 
 /// Builds one variant's workload for a size, input and work included.
@@ -81,6 +82,10 @@ pub struct UserExperiment {
     pub(super) builds: Vec<Build>,
     pub(super) warmup: u64,
     pub(super) layouts: Vec<TypeLayout>,
+    /// Each variant's limits (`.limits`), in variant order.
+    pub(super) limits: Vec<Limits>,
+    /// Each variant: whether its allocations depend on scheduling (`.depends_on_scheduling`).
+    pub(super) scheduling: Vec<bool>,
 }
 
 impl Experiment for UserExperiment {
@@ -94,6 +99,17 @@ impl Experiment for UserExperiment {
 
     fn warmup_ops(&self, _size: usize) -> u64 {
         self.warmup
+    }
+
+    fn limits(&self, variant: &str) -> Limits {
+        self.info
+            .variant_index(variant)
+            .and_then(|i| self.limits.get(i).copied())
+            .unwrap_or(Limits::NONE)
+    }
+
+    fn depends_on_scheduling(&self, variant: usize) -> bool {
+        self.scheduling.get(variant).copied().unwrap_or(false)
     }
 
     fn layouts(&self) -> Vec<TypeLayout> {
