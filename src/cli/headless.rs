@@ -126,6 +126,9 @@ fn run_bench(
     })
     .wrap_err("measuring failed")?;
     let text = report::render(&rows, format)?;
+    if let Some(advice) = report::sites_advice(&rows) {
+        eprintln!("heaplab: {advice}");
+    }
     if let Some(plot) = plot {
         plot.commit(crate::export::svg(&crate::export::from_rows(&rows))?.as_bytes())?;
     }

@@ -201,19 +201,22 @@ pub fn wrap(room: usize, text: &str) -> Vec<String> {
 /// Shorter wordings of a Rust path (`a::b::c::f`), longest first: the path without its
 /// leading components (`b::c::f`, `c::f`, `f`), and without the closures it ends in
 /// (`f::{{closure}}` is also `f`). Components inside `<...>` are not split, and no wording
-/// starts at a closure: `{{closure}}` alone names nothing.
+/// starts at a closure: `{{closure}}` (or `{closure#0}`, as line tables name one) alone names
+/// nothing.
 #[must_use]
 pub fn path_wordings(path: &str) -> Vec<String> {
-    const CLOSURE: &str = "::{{closure}}";
+    let closure = |w: &str| w.starts_with("{{closure}}") || w.starts_with("{closure#");
     let mut named = path;
-    while let Some(rest) = named.strip_suffix(CLOSURE) {
+    while let Some((rest, last)) = named.rsplit_once("::")
+        && closure(last)
+    {
         named = rest;
     }
     let mut out = tails(path);
     if named != path && !named.is_empty() {
         out.extend(tails(named));
     }
-    out.retain(|w| !w.starts_with("{{closure}}"));
+    out.retain(|w| !closure(w));
     out.sort_by_key(|w| std::cmp::Reverse(width(w)));
     out.dedup();
     out
@@ -355,6 +358,11 @@ mod tests {
                 "sp::normalize",
                 "normalize"
             ]
+        );
+        // As line tables name an inlined closure, by the function it is in.
+        assert_eq!(
+            path_wordings("normalize_record::{closure#0}"),
+            ["normalize_record::{closure#0}", "normalize_record"]
         );
     }
 }
