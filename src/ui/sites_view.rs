@@ -718,6 +718,27 @@ mod tests {
         crate::catalog::find("in-place").expect("in-place").info()
     }
 
+    /// A window whose sites all allocate once per operation.
+    fn window(sites: Vec<Site>) -> Sites {
+        Sites {
+            ops: 10,
+            allocs_per_op: sites.len() as f64,
+            sites,
+            ..Sites::default()
+        }
+    }
+
+    /// In-place's naive variant running alone, with `now` captured.
+    fn alone(now: &Sites) -> Shown<'_> {
+        Shown {
+            info: in_place(),
+            variant: 0,
+            ghost_variant: None,
+            now: Some(now),
+            ghost: None,
+        }
+    }
+
     #[test]
     fn a_ghost_never_captured_is_not_measured_and_a_measured_zero_is_0() {
         let now = Sites {
@@ -779,19 +800,8 @@ mod tests {
             ),
             frame("<Row as Deserialize>::visit_map", "src/a.rs", 3, false),
         ];
-        let now = Sites {
-            ops: 10,
-            allocs_per_op: 1.0,
-            sites: vec![derived],
-            ..Sites::default()
-        };
-        let shown = Shown {
-            info: in_place(),
-            variant: 0,
-            ghost_variant: None,
-            now: Some(&now),
-            ghost: None,
-        };
+        let now = window(vec![derived]);
+        let shown = alone(&now);
         let mut state = SitesView::default();
         assert_eq!(state.key(Action::StartStop), Outcome::Consumed);
         let folded = screen(shown, state).join("\n");
@@ -821,20 +831,8 @@ mod tests {
     /// `share` is said one way: on screen, in the docs, and in the JSON's documentation.
     #[test]
     fn share_is_defined_once_the_same_on_screen_and_in_the_docs() {
-        let now = Sites {
-            ops: 10,
-            allocs_per_op: 1.0,
-            sites: vec![site(3, 1.0)],
-            ..Sites::default()
-        };
-        let shown = Shown {
-            info: in_place(),
-            variant: 0,
-            ghost_variant: None,
-            now: Some(&now),
-            ghost: None,
-        };
-        let text = screen(shown, SitesView::default()).join("\n");
+        let now = window(vec![site(3, 1.0)]);
+        let text = screen(alone(&now), SitesView::default()).join("\n");
         assert!(text.contains(&format!("share: {SHARE_OF}")), "{text}");
         for (name, doc) in [
             ("docs/workshop.md", include_str!("../../docs/workshop.md")),

@@ -247,9 +247,10 @@ impl<'a> Classifier<'a> {
     }
 }
 
-/// Whether `name` is a closure alone, without the function it is in (`{closure#0}`): how the
-/// line tables name a closure that was inlined.
-fn bare_closure(name: &str) -> bool {
+/// Whether `name` starts with a closure, without the function it is in (`{closure#0}`, how the
+/// line tables name a closure that was inlined, or `{{closure}}`).
+#[must_use]
+pub fn bare_closure(name: &str) -> bool {
     name.starts_with("{closure") || name.starts_with("{{closure}}")
 }
 
@@ -307,29 +308,37 @@ pub(super) fn names(symbols: &[Symbol], foreign: &dyn Fn(&str) -> bool) -> Vec<S
     names
 }
 
+/// `path` and each tail of it after a top-level `::` (`a::b::f`, `b::f`, `f`), longest first:
+/// components inside `<...>` are not split.
+#[must_use]
+pub fn path_tails(path: &str) -> Vec<&str> {
+    let mut out = vec![path];
+    let mut depth = 0usize;
+    let bytes = path.as_bytes();
+    for (i, c) in path.char_indices() {
+        match c {
+            '<' => depth += 1,
+            '>' => depth = depth.saturating_sub(1),
+            ':' if depth == 0 && bytes.get(i + 1) == Some(&b':') && i + 2 < path.len() => {
+                out.push(&path[i + 2..]);
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// A function's name without its path, but with the function a closure is in:
 /// `lab::normalize_record::{{closure}}` is `normalize_record::{{closure}}`. Components inside
 /// `<...>` are not split.
 #[must_use]
 pub fn short_function(name: &str) -> &str {
-    let mut starts = vec![0];
-    let mut depth = 0usize;
-    let bytes = name.as_bytes();
-    for (i, c) in name.char_indices() {
-        match c {
-            '<' => depth += 1,
-            '>' => depth = depth.saturating_sub(1),
-            ':' if depth == 0 && bytes.get(i + 1) == Some(&b':') && i + 2 < name.len() => {
-                starts.push(i + 2);
-            }
-            _ => {}
-        }
-    }
-    let mut at = starts.len() - 1;
-    while at > 0 && bare_closure(&name[starts[at]..]) {
+    let tails = path_tails(name);
+    let mut at = tails.len() - 1;
+    while at > 0 && bare_closure(tails[at]) {
         at -= 1;
     }
-    &name[starts[at]..]
+    tails[at]
 }
 
 /// The frames at `offset` (relative to the executable; [`OUTSIDE`]: none), innermost first.

@@ -20,5 +20,5 @@ mod frames;
 mod symbolize;
 
 pub use capture::{Busy, Capture, MAX_FRAMES, OUTSIDE, RawSites, RawStack};
-pub use frames::{Scope, same_file, short_function};
+pub use frames::{Scope, bare_closure, path_tails, same_file, short_function};
 pub use symbolize::{Frame, SHARE_OF, Site, Sites, symbolize};
