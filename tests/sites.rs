@@ -254,10 +254,17 @@ fn every_variant_allocates_on_the_lines_its_code_allocates_on() {
                 ));
             }
         }
-        // Every site names its function and carries its stack.
+        // Every site names its function and carries its stack, and its file is relative to
+        // the workspace (as `file!()` spells it), the absolute path beside it.
         for site in list {
             assert!(!site["function"].as_str().expect("function").is_empty());
             assert!(!site["stack"].as_array().expect("stack").is_empty());
+            let file = site["file"].as_str().expect("file");
+            let absolute = site["absolute_file"].as_str().expect("absolute file");
+            assert!(
+                std::path::Path::new(file).is_relative() && absolute.ends_with(&format!("/{file}")),
+                "{experiment} {variant}: {site}"
+            );
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -198,6 +198,9 @@ fn run_bench(
     })
     .wrap_err("measuring failed")?;
     let text = report::render(&rows, format, host)?;
+    if let Some(advice) = report::sites_advice(&rows) {
+        eprintln!("{}: {advice}", super::program());
+    }
     if let Some(plot) = plot {
         plot.commit(crate::export::svg(&crate::export::from_rows(&rows))?.as_bytes())?;
     }

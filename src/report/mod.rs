@@ -61,6 +61,16 @@ pub fn render(
     }
 }
 
+/// The one line to print beside a report whose sites name functions, not lines, because the
+/// measured code was built without line tables: what to add to `Cargo.toml`.
+#[must_use]
+pub fn sites_advice(rows: &[VariantRow]) -> Option<String> {
+    rows.iter()
+        .filter_map(|row| row.sites.as_ref())
+        .any(|sites| sites.missing_line_tables)
+        .then(crate::sites::line_tables_advice)
+}
+
 /// Rendering can only fail in serialisation.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
