@@ -89,6 +89,10 @@ pub(super) fn prepare_bench(args: &BenchArgs, max_memory: Option<Size>) -> Resul
     // Claim the output file before measuring, so a bad path fails in a millisecond, not after
     // a minute of benchmarks.
     let output = args.output.as_deref().map(Output::create).transpose()?;
+    #[cfg(not(feature = "dashboard"))]
+    if args.plot.is_some() {
+        return Err(super::without_dashboard("`bench --plot` (an SVG chart)"));
+    }
     let plot = args.plot.as_deref().map(Output::create).transpose()?;
     let (in_process, format) = (args.in_process, args.format);
     Ok(Box::new(move || {
@@ -126,6 +130,10 @@ fn run_bench(
     })
     .wrap_err("measuring failed")?;
     let text = report::render(&rows, format)?;
+    // Without the dashboard there is none: `prepare_bench` refused `--plot`.
+    #[cfg(not(feature = "dashboard"))]
+    drop(plot);
+    #[cfg(feature = "dashboard")]
     if let Some(plot) = plot {
         plot.commit(crate::export::svg(&crate::export::from_rows(&rows))?.as_bytes())?;
     }
