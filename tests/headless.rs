@@ -90,8 +90,10 @@ fn a_headless_crate_builds_without_the_dashboard_benches_exactly_and_refuses_vie
         report["results"]
             .as_array()
             .and_then(|rows| rows.iter().find(|r| r["variant"] == variant))
-            .map(|r| r["allocs_per_op"].clone())
-            .unwrap_or_else(|| panic!("no row for {variant}: {report}"))
+            .map_or_else(
+                || panic!("no row for {variant}: {report}"),
+                |r| r["allocs_per_op"].clone(),
+            )
     };
     // A box per item, five items: exactly five allocations an operation; none without.
     assert_eq!(allocs("boxed"), 5.0);
