@@ -104,20 +104,20 @@ fn main() -> ExitCode {
             e.title("Access-log lines into records")
                 .why("owned records allocate three strings a line; reused records keep their buffers; borrowed records point into the line and allocate nothing")
                 .size("lines per batch", 1_000)
-                .work("lines", |size| size as u64)
                 .input(make_log)
+                .work("lines", |log| log.len() as u64)
                 .op("owned", |log| {
                     let records: Vec<Owned> = log.iter().filter_map(|l| parse_owned(l)).collect();
                     summary(records.iter().map(|r| (&*r.time, &*r.method, &*r.path, r.status, r.bytes)))
                 })
-                .variant("reused", |size| {
-                    let log = make_log(size);
-                    let mut records: Vec<Owned> = (0..size)
+                .op_mut("reused", |log| {
+                    let mut records: Vec<Owned> = log
+                        .iter()
                         .map(|_| Owned { time: String::new(), method: String::new(), path: String::new(), status: 0, bytes: 0 })
                         .collect();
-                    move || {
+                    move |log| {
                         let mut n = 0;
-                        for line in &log {
+                        for line in log {
                             n += usize::from(parse_into(line, &mut records[n]));
                         }
                         summary(records[..n].iter().map(|r| (&*r.time, &*r.method, &*r.path, r.status, r.bytes)))

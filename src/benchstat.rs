@@ -1,32 +1,77 @@
 //! `heaplab compare OLD.json NEW.json`: benchstat for heaplab. Two `bench --format json`
-//! exports (before and after a change) side by side per experiment and variant: the median
-//! ns/op of each with its spread, the change with its 95% interval, the Mann-Whitney p-value and
-//! the runs behind each side. A change the runs do not support is marked `~`.
+//! exports (before and after a change) matched per experiment, variant and size, every figure
+//! judged ([`crate::results::Change`]), the rows only one side has listed, and what the reader
+//! must know of where the exports come from (their hosts). How it reads, and the lines
+//! `--fail-on` prints, are [`crate::report::compare`]'s.
 
-use std::fmt::Write as _;
 use std::path::Path;
 
-use heaplab_experiments::stats;
 use serde::{Deserialize, Serialize};
 
-use crate::report::{Format, RenderError, render_table, spread_text};
-use crate::results::VariantRow;
+use crate::results::{
+    Change, Host, OTHER_OPERATIONS_TOLERANCE_PCT, RowStatus, SCHEDULING_TOLERANCE_PCT, TimeRules,
+    VariantRow,
+};
 
 /// A bench export, as `heaplab bench --format json` writes it, or a dashboard's session file
-/// (the same rows, with a `session` header).
+/// (the same rows, with a `session` header). Exports from before the host was recorded have
+/// none.
 #[derive(Deserialize)]
 struct Export {
     results: Vec<VariantRow>,
     #[serde(default)]
     session: Option<crate::session::SessionInfo>,
+    #[serde(default)]
+    host: Option<Host>,
+}
+
+/// An experiment variant at a size: a row's name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowName {
+    /// The experiment's id.
+    pub experiment: String,
+    /// The variant's name.
+    pub variant: String,
+    /// The workload size.
+    pub size: usize,
+    /// Why it was not compared (`None` for a row only one side has).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+}
+
+impl RowName {
+    fn of(row: &VariantRow, why: Option<String>) -> Self {
+        RowName {
+            experiment: row.experiment.to_string(),
+            variant: row.variant.to_string(),
+            size: row.size,
+            why,
+        }
+    }
+
+    /// `buffer-reuse optimized (size 4096)`.
+    #[must_use]
+    pub fn text(&self) -> String {
+        format!("{} {} (size {})", self.experiment, self.variant, self.size)
+    }
 }
 
 /// The changes between two exports, and what the reader must know of where they come from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Compared {
-    /// One per experiment and variant both measured at the same size.
+    /// The two files, as given.
+    pub paths: [String; 2],
+    /// One per experiment, variant and size both measured to the end.
     pub changes: Vec<Change>,
-    /// A line per side that is a dashboard session, saying what its intervals are.
+    /// Rows only the old export has.
+    pub only_old: Vec<RowName>,
+    /// Rows only the new export has.
+    pub only_new: Vec<RowName>,
+    /// Rows both have that did not run to the end on one side, with why.
+    pub not_compared: Vec<RowName>,
+    /// How time was judged.
+    pub rules: TimeRules,
+    /// Lines the reader must know: hosts, session files, tolerances used.
     pub notes: Vec<String>,
 }
 
@@ -51,6 +96,14 @@ pub enum CompareError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A binary's bench could not be run (`compare --run`).
+    #[error("could not run `{path} bench`: {reason}")]
+    Run {
+        /// The binary given.
+        path: String,
+        /// What the system, or the binary, said.
+        reason: String,
+    },
     /// The exports have no row in common.
     #[error(
         "`{old}` and `{new}` have no experiment and variant measured at the same size in common"
@@ -61,40 +114,6 @@ pub enum CompareError {
         /// The second path.
         new: String,
     },
-}
-
-/// One experiment and variant, before and after.
-///
-/// Not a [`VariantRow`]: two rows' ns/op set against each other, the change and its test.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Change {
-    /// The experiment's id.
-    pub experiment: String,
-    /// The variant's name.
-    pub variant: String,
-    /// The workload size (the same on both sides).
-    pub size: usize,
-    /// Median ns/op before.
-    pub old_ns_per_op: f64,
-    /// Its 95% interval.
-    pub old_ns_per_op_ci95: Option<[f64; 2]>,
-    /// Median ns/op after.
-    pub new_ns_per_op: f64,
-    /// Its 95% interval.
-    pub new_ns_per_op_ci95: Option<[f64; 2]>,
-    /// The change in time per operation, in percent (negative: faster), estimated over every
-    /// pair of runs (Hodges-Lehmann).
-    pub change_pct: f64,
-    /// Its 95% interval (`None` with too few runs).
-    pub change_pct_ci95: Option<[f64; 2]>,
-    /// Two-sided Mann-Whitney p-value of the runs.
-    pub p_value: f64,
-    /// Whether the change is significant at p < 0.05.
-    pub significant: bool,
-    /// Runs before.
-    pub old_runs: usize,
-    /// Runs after.
-    pub new_runs: usize,
 }
 
 fn read(path: &Path) -> Result<Export, CompareError> {
@@ -123,168 +142,235 @@ fn session_note(path: &Path, export: &Export) -> Option<String> {
     })
 }
 
-/// The times per operation of a row's runs (its median alone for an export of one run).
-fn runs_of(row: &VariantRow) -> Vec<f64> {
-    if row.ns_per_op_runs.is_empty() {
-        vec![row.ns_per_op]
-    } else {
-        row.ns_per_op_runs.clone()
+/// Whether the hosts differ, and the lines that say where the exports were measured.
+fn host_notes(paths: [&Path; 2], hosts: [Option<&Host>; 2]) -> (bool, Vec<String>) {
+    let [Some(old), Some(new)] = hosts else {
+        let lines = paths
+            .iter()
+            .zip(hosts)
+            .filter(|(_, host)| host.is_none())
+            .map(|(path, _)| {
+                format!(
+                    "`{}` does not say where it was measured (an export from before hosts were \
+                     recorded): time is judged as if both came from one host",
+                    path.display()
+                )
+            })
+            .collect();
+        return (false, lines);
+    };
+    let differences = old.differences(new);
+    if differences.is_empty() {
+        let line = format!(
+            "host: {}, {} cores, kernel {}, heaplab {}, bench {}",
+            old.cpu,
+            old.cores,
+            old.kernel,
+            old.heaplab_version,
+            old.bench.text()
+        );
+        return (false, vec![line]);
+    }
+    let line = format!(
+        "hosts differ ({}): no time change is called significant; compare exports taken on \
+         one machine with the same bench options",
+        differences.join("; ")
+    );
+    (true, vec![line])
+}
+
+fn same_row(a: &VariantRow, b: &VariantRow) -> bool {
+    a.experiment == b.experiment && a.variant == b.variant && a.size == b.size
+}
+
+/// Whether `row`'s experiment, in this process's catalog, declares that its variant's
+/// allocations depend on scheduling (false for an experiment this binary does not know).
+fn depends_on_scheduling(row: &VariantRow) -> bool {
+    crate::catalog::find(&row.experiment).is_some_and(|experiment| {
+        experiment
+            .info()
+            .variant_index(&row.variant)
+            .is_some_and(|index| experiment.depends_on_scheduling(index))
+    })
+}
+
+/// Compares the rows of two exports: those both have (same experiment, variant and size), in
+/// the order of `old`, judged by `min_effect_pct` for time; those only one has, listed.
+pub fn compare(
+    old_path: &Path,
+    new_path: &Path,
+    min_effect_pct: f64,
+) -> Result<Compared, CompareError> {
+    let old_export = read(old_path)?;
+    let new_export = read(new_path)?;
+    compare_exports(
+        [old_path, new_path],
+        &old_export,
+        &new_export,
+        min_effect_pct,
+    )
+}
+
+/// `compare --run BASE NEW -- BENCH_ARGS`: both binaries' benches measured here, one run of
+/// each per round, `rounds` times, the two alternating which goes first, so that the machine's
+/// drift falls on both sides alike; then compared as two exports of `rounds` runs each.
+pub fn run_interleaved(
+    [base, new]: [&Path; 2],
+    bench_args: &[String],
+    rounds: usize,
+    min_effect_pct: f64,
+) -> Result<Compared, CompareError> {
+    let mut sides: [Vec<Export>; 2] = [Vec::new(), Vec::new()];
+    for round in 0..rounds {
+        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        for side in order {
+            sides[side].push(bench_once([base, new][side], bench_args)?);
+        }
+    }
+    let [old, new_side] = sides.map(merge_runs);
+    compare_exports([base, new], &old, &new_side, min_effect_pct)
+}
+
+/// One `BIN bench ARGS --runs 1 --format json`, read as an export.
+fn bench_once(bin: &Path, args: &[String]) -> Result<Export, CompareError> {
+    let shown = bin.display().to_string();
+    let out = std::process::Command::new(bin)
+        .arg("bench")
+        .args(args)
+        .args(["--runs", "1", "--format", "json"])
+        .output()
+        .map_err(|e| CompareError::Run {
+            path: shown.clone(),
+            reason: e.to_string(),
+        })?;
+    // Status 3 is a row over its budget: the export is whole, that row is listed.
+    if !(out.status.success() || out.status.code() == Some(3)) {
+        let said = String::from_utf8_lossy(&out.stderr);
+        return Err(CompareError::Run {
+            path: shown,
+            reason: said.lines().last().unwrap_or("no message").to_owned(),
+        });
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| CompareError::NotAnExport {
+        path: format!("{shown} bench"),
+        reason: e.to_string(),
+    })
+}
+
+/// One export of several one-run exports: each row aggregated over its runs, in the order
+/// rows first appear; the first export's host.
+fn merge_runs(exports: Vec<Export>) -> Export {
+    let host = exports.iter().find_map(|e| e.host.clone());
+    let mut groups: Vec<Vec<VariantRow>> = Vec::new();
+    for row in exports.into_iter().flat_map(|e| e.results) {
+        match groups.iter_mut().find(|g| same_row(&g[0], &row)) {
+            Some(group) => group.push(row),
+            None => groups.push(vec![row]),
+        }
+    }
+    Export {
+        results: groups
+            .iter()
+            .filter_map(|runs| VariantRow::aggregate(runs))
+            .collect(),
+        session: None,
+        host,
     }
 }
 
-/// Compares the rows the two exports have in common (same experiment, variant and size), in
-/// the order of `old`. Rows that did not run to the end on either side are left out.
-pub fn compare(old_path: &Path, new_path: &Path) -> Result<Compared, CompareError> {
-    let old_export = read(old_path)?;
-    let new_export = read(new_path)?;
-    let notes = [(old_path, &old_export), (new_path, &new_export)]
-        .into_iter()
-        .filter_map(|(path, export)| session_note(path, export))
-        .collect();
+/// Compares two exports read from `paths` (see [`compare`]).
+fn compare_exports(
+    [old_path, new_path]: [&Path; 2],
+    old_export: &Export,
+    new_export: &Export,
+    min_effect_pct: f64,
+) -> Result<Compared, CompareError> {
+    let (hosts_differ, mut notes) = host_notes(
+        [old_path, new_path],
+        [old_export.host.as_ref(), new_export.host.as_ref()],
+    );
+    notes.extend(
+        [(old_path, old_export), (new_path, new_export)]
+            .into_iter()
+            .filter_map(|(path, export)| session_note(path, export)),
+    );
+    let rules = TimeRules {
+        min_effect_pct,
+        hosts_differ,
+    };
     let (old, new) = (&old_export.results, &new_export.results);
-    let changes: Vec<Change> = old
+    let mut changes = Vec::new();
+    let mut not_compared = Vec::new();
+    let mut only_old = Vec::new();
+    for before in old {
+        let Some(after) = new.iter().find(|r| same_row(r, before)) else {
+            only_old.push(RowName::of(before, None));
+            continue;
+        };
+        let stopped = [before, after]
+            .into_iter()
+            .zip(["old", "new"])
+            .find(|(row, _)| row.status != RowStatus::Ok);
+        if let Some((row, side)) = stopped {
+            let why = row
+                .error
+                .clone()
+                .unwrap_or_else(|| format!("{:?}", row.status));
+            not_compared.push(RowName::of(before, Some(format!("{side}: {why}"))));
+            continue;
+        }
+        changes.push(Change::between(
+            before,
+            after,
+            depends_on_scheduling(before),
+            rules,
+        ));
+    }
+    let only_new = new
         .iter()
-        .filter_map(|before| {
-            let after = new.iter().find(|r| {
-                r.experiment == before.experiment
-                    && r.variant == before.variant
-                    && r.size == before.size
-            })?;
-            change(before, after)
-        })
+        .filter(|after| !old.iter().any(|before| same_row(before, after)))
+        .map(|row| RowName::of(row, None))
         .collect();
-    if changes.is_empty() {
+    if changes.is_empty() && not_compared.is_empty() {
         return Err(CompareError::NothingInCommon {
             old: old_path.display().to_string(),
             new: new_path.display().to_string(),
         });
     }
-    Ok(Compared { changes, notes })
-}
-
-fn change(before: &VariantRow, after: &VariantRow) -> Option<Change> {
-    let (old, new) = (runs_of(before), runs_of(after));
-    // The ratio new/old of times: above 1 is slower.
-    let (ratio, interval) = stats::ratio_ci(&new, &old)?;
-    let p_value = stats::mann_whitney(&old, &new)?.p_value;
-    let pct = |r: f64| (r - 1.0) * 100.0;
-    Some(Change {
-        experiment: before.experiment.to_string(),
-        variant: before.variant.to_string(),
-        size: before.size,
-        old_ns_per_op: stats::median(&old),
-        old_ns_per_op_ci95: stats::median_ci(&old).map(|(l, h)| [l, h]),
-        new_ns_per_op: stats::median(&new),
-        new_ns_per_op_ci95: stats::median_ci(&new).map(|(l, h)| [l, h]),
-        change_pct: pct(ratio),
-        change_pct_ci95: interval.map(|(low, high)| [pct(low), pct(high)]),
-        p_value,
-        significant: p_value < stats::ALPHA,
-        old_runs: old.len(),
-        new_runs: new.len(),
+    notes.extend(tolerance_notes(&changes));
+    Ok(Compared {
+        paths: [old_path, new_path].map(|p| p.display().to_string()),
+        changes,
+        only_old,
+        only_new,
+        not_compared,
+        rules,
+        notes,
     })
 }
 
-const HEADERS: [&str; 6] = [
-    "experiment",
-    "variant",
-    "old ns/op",
-    "new ns/op",
-    "change",
-    "p, n",
-];
-
-fn cells(c: &Change) -> Vec<String> {
-    let ns = |median: f64, interval| format!("{median:.1} {}", spread_text(median, interval));
-    let change = if c.significant {
-        match c.change_pct_ci95 {
-            Some([low, high]) => format!("{:+.1}% ({low:+.1}%..{high:+.1}%)", c.change_pct),
-            None => format!("{:+.1}%", c.change_pct),
-        }
-    } else {
-        "~".to_owned()
-    };
-    vec![
-        c.experiment.clone(),
-        c.variant.clone(),
-        ns(c.old_ns_per_op, c.old_ns_per_op_ci95),
-        ns(c.new_ns_per_op, c.new_ns_per_op_ci95),
-        change,
-        format!("p={:.3} n={}+{}", c.p_value, c.old_runs, c.new_runs),
-    ]
-}
-
-/// Renders the changes in `format`, with a closing line that counts the significant ones.
-pub fn render(compared: &Compared, format: Format) -> Result<String, RenderError> {
-    let changes = &compared.changes;
-    match format {
-        Format::Json => {
-            let mut text = serde_json::to_string_pretty(&serde_json::json!({
-                "heaplab_version": env!("CARGO_PKG_VERSION"),
-                "comparisons": changes,
-                "notes": compared.notes,
-            }))?;
-            text.push('\n');
-            Ok(text)
-        }
-        Format::Csv => {
-            let mut writer = csv::Writer::from_writer(Vec::new());
-            for c in changes {
-                writer.serialize(CsvChange::from(c))?;
-            }
-            let bytes = writer
-                .into_inner()
-                .map_err(|e| RenderError::CsvText(e.to_string()))?;
-            String::from_utf8(bytes).map_err(|e| RenderError::CsvText(e.to_string()))
-        }
-        Format::Table | Format::Markdown => {
-            let table: Vec<Vec<String>> = changes.iter().map(cells).collect();
-            let mut text = render_table(&HEADERS, &table, &[0, 1, 4], format == Format::Markdown);
-            let significant = changes.iter().filter(|c| c.significant).count();
-            let _ = writeln!(
-                text,
-                "\n{significant} of {} changes significant at p < 0.05 (Mann-Whitney U); `~`: no significant change",
-                changes.len()
-            );
-            for note in &compared.notes {
-                let _ = writeln!(text, "{note}");
-            }
-            Ok(text)
-        }
+/// Which rows' counts were compared with a tolerance, and why.
+fn tolerance_notes(changes: &[Change]) -> Vec<String> {
+    let mut notes = Vec::new();
+    let sampled = changes
+        .iter()
+        .filter(|c| !c.same_operations && !c.depends_on_scheduling)
+        .count();
+    if sampled > 0 {
+        notes.push(format!(
+            "{sampled} of {} rows measured different numbers of operations (time-bound runs): \
+             their counts are averages over different stretches of the workload, compared \
+             within {OTHER_OPERATIONS_TOLERANCE_PCT}%; bench both with the same `--iterations N \
+             --runs K` to compare them exactly",
+            changes.len()
+        ));
     }
-}
-
-#[derive(Serialize)]
-struct CsvChange<'a> {
-    experiment: &'a str,
-    variant: &'a str,
-    size: usize,
-    old_ns_per_op: f64,
-    new_ns_per_op: f64,
-    change_pct: f64,
-    change_pct_ci95_low: Option<f64>,
-    change_pct_ci95_high: Option<f64>,
-    p_value: f64,
-    significant: bool,
-    old_runs: usize,
-    new_runs: usize,
-}
-
-impl<'a> From<&'a Change> for CsvChange<'a> {
-    fn from(c: &'a Change) -> Self {
-        CsvChange {
-            experiment: &c.experiment,
-            variant: &c.variant,
-            size: c.size,
-            old_ns_per_op: c.old_ns_per_op,
-            new_ns_per_op: c.new_ns_per_op,
-            change_pct: c.change_pct,
-            change_pct_ci95_low: c.change_pct_ci95.map(|c| c[0]),
-            change_pct_ci95_high: c.change_pct_ci95.map(|c| c[1]),
-            p_value: c.p_value,
-            significant: c.significant,
-            old_runs: c.old_runs,
-            new_runs: c.new_runs,
-        }
+    for c in changes.iter().filter(|c| c.depends_on_scheduling) {
+        notes.push(format!(
+            "{} {} allocates depending on thread scheduling: its counts are compared within \
+             {SCHEDULING_TOLERANCE_PCT}%",
+            c.experiment, c.variant
+        ));
     }
+    notes
 }

@@ -37,3 +37,18 @@ pub(crate) fn register(
 ) -> Result<(), &'static [&'static dyn Experiment]> {
     CATALOG.set(experiments)
 }
+
+/// Every variant name of [`catalog`], each once, in the order first met, joined with `, `:
+/// `naive, optimized, crate` for the chapter, a lab's own names in a lab.
+#[must_use]
+pub fn variant_names() -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for experiment in catalog() {
+        for variant in experiment.info().variants {
+            if !names.contains(&variant.name) {
+                names.push(variant.name);
+            }
+        }
+    }
+    names.join(", ")
+}

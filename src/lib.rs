@@ -7,7 +7,8 @@
 //! The library holds everything but `main`: the allocator to install ([`Counting`]) and the
 //! process-wide fuse ([`alloc`]), the live runner ([`runner`]), the dashboard ([`ui`]), `heaplab
 //! bench` ([`mod@bench`]), the measured figures ([`results`]) and their text ([`report`]), the
-//! command line ([`cli`]) and human-readable units ([`units`]). Experiments themselves live in
+//! command line ([`cli`]) and human-readable units ([`units`]). Inside your own unit tests,
+//! [`count`] gives a closure's exact allocations (see [`mod@count`]). Experiments themselves live in
 //! `heaplab-experiments`.
 //!
 //! # Features
@@ -25,6 +26,7 @@ pub mod bench;
 pub mod benchstat;
 pub mod catalog;
 pub mod cli;
+pub mod count;
 #[cfg(feature = "dashboard")]
 pub mod export;
 pub mod files;
@@ -42,6 +44,8 @@ pub mod trace;
 pub mod ui;
 pub mod units;
 
+pub use count::{Counts, allocs_per_run, assert_allocs, count, try_count};
+pub use heaplab_experiments::limits::Limits;
 pub use heaplab_experiments::{Targets, WorkUnit, Workload, type_layout};
 pub use lab::{Counting, ExperimentBuilder, Lab};
 

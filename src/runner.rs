@@ -116,6 +116,9 @@ pub enum Command {
 }
 
 /// What the runner tells its owner.
+// A sample (about 260 bytes) is moved by value ten times a second: boxing it would cost the
+// dashboard an allocation per sample for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunnerEvent {
     /// A worker process has started and is about to set the experiment up.

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use heaplab_experiments::compare::{Comparison, Speed, SpeedVerdict};
 
-use crate::results::VariantRow;
+use crate::results::{RowStatus, VariantRow};
 
 /// Fewer allocations per operation than naive, in percent, that every experiment must reach.
 pub const ALLOC_REDUCTION_PCT: f64 = 80.0;
@@ -194,7 +194,7 @@ pub fn score(rows: &[VariantRow], targets: Targets) -> Option<Score> {
     };
 
     // The speed-up over the runs, with its interval (a single run: the ratio alone).
-    let speed = Speed::between(&naive.ns_per_op_runs, &optimized.ns_per_op_runs);
+    let speed = speed(naive, optimized);
     let (speedup, interval) = speed.map_or((vs.speedup, None), |s| (s.speedup, s.ci95));
     let speed_measured = match interval {
         Some((low, high)) => format!("{speedup:.2}x ({low:.2}-{high:.2})"),
@@ -265,6 +265,19 @@ pub fn not_met(scores: &[Score]) -> Vec<String> {
         .collect()
 }
 
+/// `this` against `baseline` over their runs. The scorecard's variants take turns run after
+/// run ([`crate::bench::Runs::measure`]), so when both rows hold every run they are judged
+/// pair by pair (round `i` of one beside round `i` of the other): a drift of the machine
+/// between rounds falls on both sides alike instead of widening the interval, and a ratio near
+/// its line stops flipping between verdicts. Otherwise, the runs as two samples.
+fn speed(baseline: &VariantRow, this: &VariantRow) -> Option<Speed> {
+    let both_whole = baseline.status == RowStatus::Ok && this.status == RowStatus::Ok;
+    both_whole
+        .then(|| Speed::paired(&baseline.ns_per_op_runs, &this.ns_per_op_runs))
+        .flatten()
+        .or_else(|| Speed::between(&baseline.ns_per_op_runs, &this.ns_per_op_runs))
+}
+
 /// Ours against the crate, where there is one: within 20%, or the why owes an explanation.
 fn crate_check(optimized: &VariantRow, crate_row: Option<&VariantRow>) -> Check {
     match crate_row {
@@ -273,7 +286,7 @@ fn crate_check(optimized: &VariantRow, crate_row: Option<&VariantRow>) -> Check 
             // ours runs at no less than 1/1.2 of the crate's speed.
             let line = 1.0 / (1.0 + CRATE_SLOWER_PCT / 100.0);
             let point = Comparison::between(c.figures(), optimized.figures(), true);
-            let ours = point.with_runs(&c.ns_per_op_runs, &optimized.ns_per_op_runs);
+            let ours = point.with_speed(speed(c, optimized));
             let interval = ours.speed.and_then(|s| s.ci95);
             // Too few runs for an interval: the single figures, as measured.
             let measured = match ours.speed {
@@ -438,6 +451,59 @@ mod tests {
         };
         let text = render_text(&[decided], true);
         assert!(text.contains("| inconclusive (30 runs) |"), "{text}");
+    }
+
+    #[test]
+    fn interleaved_runs_are_judged_round_by_round() {
+        // The machine's speed swings by 2x between rounds; within each round ours takes 1.1
+        // times the crate's time (within 20%: met), the crate 1/2.5 of naive's (2.5x: met).
+        let drift = [1.0, 1.9, 1.3, 0.9, 1.6, 1.2, 2.0, 1.1, 1.7, 1.4];
+        let jitter = [1.0, 1.01, 0.99, 1.005, 0.995, 1.0, 1.01, 0.99, 1.0, 1.003];
+        let at = |variant: &'static str, ns: f64| {
+            let times: Vec<f64> = drift.iter().zip(jitter).map(|(d, j)| ns * d * j).collect();
+            VariantRow {
+                runs: times.len(),
+                ns_per_op_runs: times.clone(),
+                ..row(variant, 0.0, 10, heaplab_experiments::stats::median(&times))
+            }
+        };
+        let rows = [
+            at("naive", 275.0),
+            at("optimized", 110.0),
+            VariantRow {
+                ns_per_op_runs: drift.iter().map(|d| 100.0 * d).collect(),
+                ..at("crate", 100.0)
+            },
+        ];
+        let t = Targets {
+            speedup: true,
+            ..Targets::default()
+        };
+        let s = score(&rows, t).expect("scored");
+        assert_eq!(
+            s.crate_variant.verdict,
+            Verdict::Met,
+            "{:?}",
+            s.crate_variant
+        );
+        assert_eq!(s.throughput.verdict, Verdict::Met, "{:?}", s.throughput);
+        // The same runs as two unpaired samples: the drift hides the 1.1x.
+        let unpaired = Speed::between(&rows[2].ns_per_op_runs, &rows[1].ns_per_op_runs)
+            .and_then(|s| s.ci95)
+            .expect("an interval");
+        assert!(unpaired.0 < 1.0 / 1.2, "{unpaired:?}");
+        // A row that lost a run is not paired: its runs no longer line up round by round.
+        let broken = VariantRow {
+            status: RowStatus::Panicked,
+            ..rows[1].clone()
+        };
+        let s = score(&[rows[0].clone(), broken, rows[2].clone()], t).expect("scored");
+        assert_eq!(
+            s.crate_variant.verdict,
+            Verdict::Inconclusive,
+            "{:?}",
+            s.crate_variant
+        );
     }
 
     #[test]

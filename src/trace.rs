@@ -192,6 +192,7 @@ pub fn run(
         let _ = runner.send(Command::Sites(true));
     }
     let mut latest_sites: Option<Arc<Sites>> = None;
+    let mut advised = false;
     let end = loop {
         match signalled.load(Ordering::Relaxed) {
             0 => {}
@@ -231,7 +232,14 @@ pub fn run(
                     }
                 }
             }
-            Ok(RunnerEvent::Sites { sites, .. }) => latest_sites = Some(sites),
+            Ok(RunnerEvent::Sites { sites, .. }) => {
+                // Once per trace: the site lines name functions, and this says why.
+                if sites.missing_line_tables && !advised {
+                    eprintln!("heaplab: {}", crate::sites::line_tables_advice());
+                    advised = true;
+                }
+                latest_sites = Some(sites);
+            }
             Ok(RunnerEvent::WorkerExited { experiment, error }) => {
                 if let Some(error) = error {
                     eprintln!("heaplab: {experiment} stopped: {error}");

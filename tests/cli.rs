@@ -21,7 +21,7 @@ fn stdout_json(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout).expect("valid JSON")
 }
 
-const ROW_FIELDS: [&str; 25] = [
+const ROW_FIELDS: [&str; 26] = [
     "experiment",
     "variant",
     "ns_per_op",
@@ -47,6 +47,7 @@ const ROW_FIELDS: [&str; 25] = [
     "speedup_ci95",
     "speedup_p_value",
     "speed_verdict",
+    "first_op",
 ];
 
 #[test]
@@ -187,7 +188,15 @@ fn bench_csv_and_markdown_have_a_header_and_a_line_per_row() {
 
     let md = heaplab(&[&args[..], &["markdown"]].concat());
     let md = String::from_utf8_lossy(&md.stdout);
-    let lines: Vec<&str> = md.lines().collect();
+    // The table; then the variants whose first call differs from their steady state (the
+    // crate's `BytesMut` allocates its buffer on the first call).
+    let (table, cold) = md.split_once("\n\n").unwrap_or((&md, ""));
+    assert!(
+        cold.starts_with("First operation, cold")
+            && cold.contains("\n- buffer-reuse crate: first op 1 alloc"),
+        "{md}"
+    );
+    let lines: Vec<&str> = table.lines().collect();
     assert_eq!(lines.len(), 5, "{md}");
     assert!(
         lines
@@ -747,4 +756,26 @@ fn a_refused_argument_is_not_built_into_an_error_report() {
             Err(report) => panic!("{args:?} became an error report: {report:#}"),
         }
     }
+}
+
+#[test]
+fn check_holds_the_chapter_to_its_zero_allocation_limits() {
+    // buffer-reuse promises zero allocations for its optimized variant (a limit); struct-layout
+    // promises nothing of the kind (no limit).
+    let out = heaplab(&[
+        "check",
+        "buffer-reuse",
+        "struct-layout",
+        "--iterations",
+        "200",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(
+        err.lines().last(),
+        Some("heaplab check: 1 row with limits, every limit kept"),
+        "{err}"
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("buffer-reuse   optimized"), "{table}");
 }

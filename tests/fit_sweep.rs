@@ -18,7 +18,7 @@ use heaplab::ui::fit::{self, Fitted};
 use heaplab::ui::keys::Action;
 use heaplab::ui::tour::TourMode;
 use heaplab_experiments::Experiment;
-use heaplab_experiments::sites::{Site, Sites};
+use heaplab_experiments::sites::{Frame, Site, Sites};
 
 /// Counting as the heaplab binary counts: measurements in this process need it.
 #[global_allocator]
@@ -86,12 +86,20 @@ fn sites(info: &heaplab_experiments::ExperimentInfo, v: usize) -> Sites {
             reallocs_per_op: 0.25,
             bytes_per_op: 123_456.0,
             share: 0.2,
+            absolute_file: format!("/work/x/experiments/{}", l.file),
             stack: vec![
-                format!(
-                    "heaplab_experiments::{}::helper (src/x.rs:{})",
-                    info.id, l.line
-                ),
-                "[12 frames of std, alloc]".to_owned(),
+                Frame {
+                    function: format!("heaplab_experiments::{}::helper", info.id),
+                    file: "src/x.rs".to_owned(),
+                    line: l.line,
+                    folded: false,
+                },
+                Frame {
+                    function: "alloc::vec::Vec<T,A>::push".to_owned(),
+                    file: "/rustc/abc/library/alloc/src/vec/mod.rs".to_owned(),
+                    line: 2438,
+                    folded: true,
+                },
             ],
         })
         .collect();
@@ -105,7 +113,13 @@ fn sites(info: &heaplab_experiments::ExperimentInfo, v: usize) -> Sites {
         reallocs_per_op: 0.0,
         bytes_per_op: 96.0,
         share: 0.1,
-        stack: vec!["alloc::vec::from_iter".to_owned()],
+        absolute_file: "/rustc/abc/library/alloc/src/vec/spec_from_iter.rs".to_owned(),
+        stack: vec![Frame {
+            function: "alloc::vec::from_iter".to_owned(),
+            file: String::new(),
+            line: 0,
+            folded: true,
+        }],
     });
     let allocs: f64 = list.iter().map(|s| s.allocs_per_op).sum();
     Sites {
@@ -116,6 +130,7 @@ fn sites(info: &heaplab_experiments::ExperimentInfo, v: usize) -> Sites {
         unrecorded_per_op: 0.01,
         ns_per_op: 12_641_794.0,
         sample_every: 0,
+        missing_line_tables: false,
         sites: list,
     }
 }
@@ -160,6 +175,7 @@ const VIEWS: &[&str] = &[
     "compare",
     "a",
     "stack",
+    "stack unfolded",
     "s",
     "l",
     "?",
@@ -196,6 +212,7 @@ fn scenario(index: usize, view: &str) -> App {
         "compare" => &[Action::ToggleCompare],
         "a" => &[Action::ToggleSites],
         "stack" => &[Action::ToggleSites, Action::StartStop],
+        "stack unfolded" => &[Action::ToggleSites, Action::StartStop, Action::ScrollRight],
         "s" => &[Action::ToggleSource],
         "l" => &[Action::ToggleLayout],
         "?" => &[Action::ToggleHelp],

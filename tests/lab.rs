@@ -24,6 +24,23 @@ fn main() -> std::process::ExitCode {
                 })
                 .variant("none", |size| move || (0..size).map(|i| i + 1).sum::<usize>())
                 .variant("other", |size| move || size)
+                // Limits: `none` keeps its promise, `naive` makes 8 where 4 are allowed.
+                .zero_allocs("none")
+                .limits(
+                    "naive",
+                    heaplab::Limits {
+                        max_allocs_per_op: Some(4.0),
+                        ..heaplab::Limits::NONE
+                    },
+                )
+                .variant("once", |size| {
+                    // Grows once, on the first call: one allocation cold, none steady.
+                    let mut kept: Vec<usize> = Vec::new();
+                    move || {
+                        kept.resize(size, 1);
+                        kept.iter().sum::<usize>()
+                    }
+                })
         })
         .experiment("faults", |e| {
             e.variant("naive", |_| || 1u8)
@@ -81,6 +98,77 @@ fn row<'a>(rows: &'a [Value], variant: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no row for {variant}: {rows:?}"))
 }
 
+/// Limits declared in the builder: `check` names the broken one, the figure, the limit and
+/// the user's line that allocates most, says it in the binary's own name, and exits 1.
+fn limits_fail_the_check(lab: &std::path::Path) {
+    let out = Command::new(lab)
+        .args(["check", "known-counts"])
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let line = LAB
+        .lines()
+        .position(|l| l.contains("*Box::new(i) + *Box::new(1)"))
+        .expect("the line")
+        + 1;
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(
+        lines[0].starts_with(
+            "limit broken: known-counts naive: allocs/op 8.00 allocs/op + 0.00 reallocs/op, \
+             limit at most 4 allocator calls/op; most at bin/lab.rs:"
+        ) && lines[0].contains(&format!("lab.rs:{line} ")),
+        "{err}"
+    );
+    assert_eq!(lines[1], "lab check: 1 limit broken in 2 rows with limits");
+    // A limit kept: status 0.
+    let out = Command::new(lab)
+        .args(["check", "known-counts", "--variant", "none"])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Cold and steady: the first operation beside the steady state, in JSON and in the table.
+fn cold_and_steady(lab: &std::path::Path, rows: &[Value]) {
+    assert_eq!(row(rows, "once")["allocs_per_op"], 0.0);
+    let first = &row(rows, "once")["first_op"];
+    assert_eq!(
+        (&first["allocs"], &first["reallocs"]),
+        (&1.into(), &0.into())
+    );
+    assert_eq!(first["bytes_allocated"], 32, "4 usizes: {first}");
+    assert_eq!(row(rows, "naive")["first_op"]["allocs"], 8);
+    let out = Command::new(lab)
+        .args([
+            "bench",
+            "known-counts",
+            "--iterations",
+            "1000",
+            "--runs",
+            "1",
+        ])
+        .output()
+        .expect("runs");
+    let table = String::from_utf8_lossy(&out.stdout);
+    let cold: Vec<&str> = table
+        .lines()
+        .skip_while(|l| !l.starts_with("First operation, cold"))
+        .skip(1)
+        .collect();
+    assert_eq!(cold.len(), 1, "only `once` differs: {table}");
+    assert!(
+        cold[0].contains("known-counts once: first op 1 alloc, 32 B,")
+            && cold[0].ends_with("; steady 0.00 allocs/op"),
+        "{table}"
+    );
+}
+
 #[test]
 fn a_users_crate_gets_exact_counts_checksums_budgets_and_crash_isolation() {
     let built = build_user_crate();
@@ -104,6 +192,8 @@ fn a_users_crate_gets_exact_counts_checksums_budgets_and_crash_isolation() {
     // Checksums: `none` computes what naive does, `other` does not, and bench says so.
     assert_eq!(row(&rows, "none")["vs_naive"]["same_checksum"], true);
     assert_eq!(row(&rows, "other")["vs_naive"]["same_checksum"], false);
+    cold_and_steady(&lab, &rows);
+    limits_fail_the_check(&lab);
 
     // Sites: the user's own line, with all eight allocations, heaplab's glue folded away.
     let out = Command::new(&lab)

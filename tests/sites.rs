@@ -136,10 +136,15 @@ const ALLOCATES_ON: &[(&str, &str, &[&str])] = &[
     ),
 ];
 
-/// Variants whose allocations depend on how threads are scheduled: channel-pool's
+/// Whether `variant` of `experiment` declares that its allocations depend on how threads are
+/// scheduled ([`heaplab_experiments::Experiment::depends_on_scheduling`]: channel-pool's
 /// `alloc-on-empty` allocates only when its workers have not returned a buffer in time, which
-/// some runs of 30 operations never see. Their lines are required only when they allocated.
-const SCHEDULING_DEPENDENT: &[(&str, &str)] = &[("channel-pool", "alloc-on-empty")];
+/// some runs of 30 operations never see). Its lines are required only when it allocated.
+fn depends_on_scheduling(experiment: &str, variant: &str) -> bool {
+    let found = heaplab_experiments::find(experiment).expect("a chapter experiment");
+    let index = found.info().variant_index(variant).expect("its variant");
+    found.depends_on_scheduling(index)
+}
 
 /// Lines allowed to allocate now and then, outside any steady state: the optimized LRU's free
 /// list, and a fresh buffer when no evicted one fits a miss (about 1.5% of its misses).
@@ -210,9 +215,7 @@ fn every_variant_allocates_on_the_lines_its_code_allocates_on() {
                 window(key)
             );
         }
-        let scheduled = SCHEDULING_DEPENDENT
-            .iter()
-            .any(|(e, v)| *e == experiment && *v == variant);
+        let scheduled = depends_on_scheduling(experiment, variant);
         if !scheduled {
             for key in ["allocs_per_op", "reallocs_per_op"] {
                 assert!(
@@ -251,10 +254,17 @@ fn every_variant_allocates_on_the_lines_its_code_allocates_on() {
                 ));
             }
         }
-        // Every site names its function and carries its stack.
+        // Every site names its function and carries its stack, and its file is relative to
+        // the workspace (as `file!()` spells it), the absolute path beside it.
         for site in list {
             assert!(!site["function"].as_str().expect("function").is_empty());
             assert!(!site["stack"].as_array().expect("stack").is_empty());
+            let file = site["file"].as_str().expect("file");
+            let absolute = site["absolute_file"].as_str().expect("absolute file");
+            assert!(
+                std::path::Path::new(file).is_relative() && absolute.ends_with(&format!("/{file}")),
+                "{experiment} {variant}: {site}"
+            );
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -17,6 +17,7 @@ use heaplab::ui::app::{App, Effect, HISTORY_CAPACITY, SelfCost};
 use heaplab::ui::keys::Action;
 use heaplab::ui::theme::{ghost_color, variant_color};
 use heaplab_experiments::Experiment;
+use heaplab_experiments::measure::{FirstOp, Sample};
 
 /// A fixed catalog, so snapshots do not change when experiments are added.
 fn catalog() -> &'static [&'static dyn Experiment] {
@@ -141,6 +142,45 @@ fn numbers_and_ratios_come_from_the_samples() {
         naive_rates.iter().all(|r| (r - 1.2e6).abs() < 3.0),
         "{naive_rates:?}"
     );
+}
+
+#[test]
+fn o_shows_each_variants_first_operation_cold() {
+    let mut app = App::new(catalog());
+    app.handle(Action::StartStop, 0.0);
+    let first = FirstOp {
+        allocs: 11,
+        reallocs: 2,
+        bytes_allocated: 1400,
+        ns: 38_200,
+    };
+    for i in 1..=4 {
+        let t = f64::from(i) * 0.5;
+        let s = Sample {
+            first_op: Some(first),
+            ..sample(0, 1, t, 1.2e6, 1)
+        };
+        app.on_sample(s, t);
+    }
+    let steady = common::screen(&app, 120, 30);
+    assert!(
+        !steady.contains("11 +2r") && !steady.contains("first op"),
+        "{steady}"
+    );
+    app.handle(Action::ToggleFirstOp, 2.0);
+    let cold = common::screen(&app, 120, 30);
+    for shown in ["first op, cold (o: steady)", "11 +2r", "1400", "38200"] {
+        assert!(cold.contains(shown), "{shown} in\n{cold}");
+    }
+    // At 80x24 the table is narrower, the first op still there.
+    let small = common::screen(&app, 80, 24);
+    assert!(
+        small.contains("first op") && small.contains("11"),
+        "{small}"
+    );
+    app.handle(Action::ToggleFirstOp, 3.0);
+    let back = common::screen(&app, 120, 30);
+    assert!(!back.contains("11 +2r") && !back.contains("first op") && back.contains("1.00"));
 }
 
 #[test]

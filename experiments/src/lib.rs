@@ -53,4 +53,4 @@ pub use engine::experiment::{
     Checksum, Experiment, ExperimentInfo, Section, SetupError, Targets, VariantInfo, WorkUnit,
     Workload, check, checksum_of, find_in, ids_of, setup,
 };
-pub use engine::{compare, counting, fault, layout, measure, panic, sites, stats, worker};
+pub use engine::{compare, counting, fault, layout, limits, measure, panic, sites, stats, worker};

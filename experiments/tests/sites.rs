@@ -53,7 +53,13 @@ fn each_site_is_the_line_that_allocated_with_exact_counts_per_operation() {
     let captured: u64 = raw.stacks.iter().map(|s| s.allocs).sum();
     assert_eq!(captured, raw.allocs, "every allocation has its stack");
 
-    let found = sites::symbolize(&raw, &[]);
+    let found = sites::symbolize(
+        &raw,
+        &sites::Scope {
+            own_files: &[file!()],
+            ..sites::Scope::default()
+        },
+    );
     let at = |line: u32| {
         found
             .in_file(file!())
@@ -75,12 +81,19 @@ fn each_site_is_the_line_that_allocated_with_exact_counts_per_operation() {
     let total: f64 = found.sites.iter().map(|s| s.allocs_per_op).sum();
     assert_eq!(total, found.allocs_per_op);
     assert_eq!(found.allocs_per_op, 3.0);
-    let stack = &at(at_box).stack;
+    // The file is given relative to the workspace, as `file!()` spells it; the absolute
+    // path is kept beside it.
+    assert_eq!(at(at_box).file, file!());
     assert!(
-        stack[0].starts_with('['),
-        "the allocator and std, folded: {stack:?}"
+        at(at_box).absolute_file.ends_with(&format!("/{}", file!())),
+        "{:?}",
+        at(at_box)
     );
-    assert!(stack[1].contains("sites::op"), "{stack:?}");
+    // The whole stack, innermost first: the allocator and std folded, then the op.
+    let stack = &at(at_box).stack;
+    let first_own = stack.iter().position(|f| !f.folded).expect("an own frame");
+    assert!(first_own > 0, "the allocator and std, folded: {stack:?}");
+    assert!(stack[first_own].function.contains("sites::op"), "{stack:?}");
 }
 
 #[test]

@@ -65,13 +65,23 @@ pub enum PlanError {
         valid: String,
     },
     /// None of the chosen experiments has this variant.
-    #[error(
-        "no chosen experiment has a variant `{0}`; variants are naive, optimized and, for some, crate (see `heaplab list`)"
-    )]
-    UnknownVariant(String),
+    #[error("no chosen experiment has a variant `{variant}`; their variants are: {valid}")]
+    UnknownVariant {
+        /// The name given.
+        variant: String,
+        /// Every variant name of the catalog.
+        valid: String,
+    },
     /// The variant or size does not fit an experiment.
     #[error(transparent)]
     Setup(#[from] SetupError),
+}
+
+fn unknown_variant(name: &str) -> PlanError {
+    PlanError::UnknownVariant {
+        variant: name.to_owned(),
+        valid: crate::catalog::variant_names(),
+    }
 }
 
 /// Runs per variant by default: six is the fewest whose median has a 95% interval (order
@@ -116,7 +126,7 @@ pub fn plan(
                 None => {
                     return Err(heaplab_experiments::check(experiment, name, size)
                         .err()
-                        .map_or_else(|| PlanError::UnknownVariant(name.clone()), Into::into));
+                        .map_or_else(|| unknown_variant(name), Into::into));
                 }
             },
         };
@@ -133,7 +143,7 @@ pub fn plan(
         let VariantChoice::Named(name) = variant else {
             unreachable!("every experiment has variants")
         };
-        return Err(PlanError::UnknownVariant(name.clone()));
+        return Err(unknown_variant(name));
     }
     Ok(Plan {
         items,

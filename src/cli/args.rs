@@ -10,6 +10,39 @@ use crate::live::parse_seconds;
 use crate::report::Format;
 use crate::units::{self, Size};
 
+/// `heaplab compare`'s arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CompareArgs {
+    /// The export from before (with --run: the base build's binary).
+    pub old: PathBuf,
+    /// The export from after (with --run: the changed build's binary).
+    pub new: PathBuf,
+    /// Output format (markdown: regressions first, then improvements, the unchanged folded).
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Exit with status 1 when one of these figures regressed, a line per regression on
+    /// stderr (for CI); comma-separated: `--fail-on allocs,bytes,peak`. Without it compare
+    /// only reports.
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "FIGURES")]
+    pub fail_on: Vec<crate::results::Figure>,
+    /// OLD and NEW are two heaplab binaries (the base build and the change): run their
+    /// benches here, one run of each per round, alternating, and compare those. Bench
+    /// options follow `--` (`compare --run base new -- buffer-reuse --iterations 1000`).
+    #[arg(long)]
+    pub run: bool,
+    /// With --run: rounds, each one bench run of each binary.
+    #[arg(long, value_name = "K", default_value_t = crate::bench::DEFAULT_RUNS,
+          requires = "run", value_parser = parse_runs)]
+    pub rounds: usize,
+    /// With --run: the bench options, after `--` (not --runs or --format: compare sets them).
+    #[arg(last = true, requires = "run", value_name = "BENCH_ARGS")]
+    pub bench_args: Vec<String>,
+    /// A significant time change smaller than this many percent is reported as `~`.
+    #[arg(long, value_name = "PCT", default_value_t = crate::results::DEFAULT_MIN_EFFECT_PCT,
+          value_parser = parse_min_effect)]
+    pub min_effect: f64,
+}
+
 /// heaplab: watch what memory optimisations do, live. Every experiment of the course chapter on
 /// memory optimisation, naive against optimized, with exact allocation counts.
 #[derive(Debug, Parser)]
@@ -90,18 +123,15 @@ pub enum Command {
     },
     /// Measure experiments headless: ns/op, allocs/op, bytes/op, peak heap, throughput.
     Bench(BenchArgs),
-    /// Compare two bench exports (`bench --format json`), before and after a change: the
-    /// change in ns/op per experiment and variant, with its 95% interval and p-value (`~`: no
-    /// significant change), like Go's benchstat.
-    Compare {
-        /// The export from before.
-        old: PathBuf,
-        /// The export from after.
-        new: PathBuf,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
-    },
+    /// Check every variant's exact figures against its limits (for CI): `bench --check` with
+    /// one run of 200 operations per variant, since counts do not vary; status 1 and a line
+    /// per broken limit, naming the line that allocates most.
+    Check(CheckArgs),
+    /// Compare two bench exports (`bench --format json`), before and after a change, like Go's
+    /// benchstat: per experiment and variant, ns/op with its 95% interval and p-value (`~`: no
+    /// significant change), and allocs/op, reallocs/op, bytes/op and peak heap, which are
+    /// exact: `0 → 1.00`, `12.0 KiB → 36.0 KiB (+200%)`. Markdown suits a pull-request comment.
+    Compare(CompareArgs),
     /// Measure every experiment against the chapter's performance targets, one row each.
     Scorecard {
         /// Output format.
@@ -288,11 +318,77 @@ pub struct BenchArgs {
     #[arg(long, value_name = "N", requires = "sites", value_parser = parse_sites_ops)]
     pub sites_ops: Option<u64>,
 
+    /// Check each variant's figures against the limits its experiment declares (allocator
+    /// calls or bytes per operation, peak heap): one line per broken limit on stderr, with the
+    /// line that allocates most, and status 1.
+    #[arg(long)]
+    pub check: bool,
+
     /// Measure in this process instead of one fresh child process per row. Rows then depend
     /// on what ran before them (the allocator adapts its thresholds); for tools like valgrind
     /// that follow one process.
     #[arg(long)]
     pub in_process: bool,
+}
+
+/// `heaplab check`'s arguments: what to measure, not how long (counts are exact).
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Experiment ids (default: all).
+    pub ids: Vec<String>,
+
+    /// Which variant to check (default: every variant; only those with limits can break one).
+    #[arg(long, default_value = "all", value_name = "NAME|all")]
+    pub variant: String,
+
+    /// Operations measured per variant, after the warm-up (at least 1).
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub iterations: u64,
+
+    /// Workload size, in each experiment's own unit (default: each experiment's default).
+    #[arg(long, value_name = "N", value_parser = parse_workload_size)]
+    pub size: Option<usize>,
+
+    /// Format of the rows written to standard output.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Run on this file instead of generated input (experiments that take one).
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+}
+
+impl From<CheckArgs> for BenchArgs {
+    fn from(args: CheckArgs) -> Self {
+        BenchArgs {
+            ids: args.ids,
+            variant: args.variant,
+            iterations: Some(args.iterations),
+            time: None,
+            runs: 1,
+            size: args.size,
+            format: args.format,
+            output: None,
+            budget: None,
+            plot: None,
+            input: args.input,
+            sites: false,
+            sample_every: None,
+            sites_ops: None,
+            check: true,
+            in_process: false,
+        }
+    }
+}
+
+/// `--min-effect`: a percentage, 0 or more (`5` or `5%`).
+fn parse_min_effect(text: &str) -> Result<f64, String> {
+    match text.trim_end_matches('%').parse::<f64>() {
+        Ok(pct) if pct.is_finite() && pct >= 0.0 => Ok(pct),
+        _ => Err(format!(
+            "`{text}` is not a percentage of 0 or more (e.g. `5` for 5%)"
+        )),
+    }
 }
 
 /// The most `--runs` heaplab takes.

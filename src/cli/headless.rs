@@ -1,8 +1,8 @@
-//! The headless commands: `list`, `bench` and `scorecard`, which measure (or list) without
-//! a terminal and write a report.
+//! The headless commands: `list`, `bench`, `compare` and `scorecard`, which measure (or
+//! list, or compare) without a terminal and write a report.
 
 use std::fmt::Write as _;
-use std::io::IsTerminal as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -10,15 +10,17 @@ use color_eyre::eyre::{Result, WrapErr as _};
 use heaplab_experiments::Section;
 use heaplab_experiments::measure::Stop;
 
-use super::args::{BenchArgs, ListFormat, ScorecardFormat, check_iterations, check_runs};
+use super::args::{
+    BenchArgs, CompareArgs, ListFormat, ScorecardFormat, check_iterations, check_runs,
+};
 use super::{Job, launcher, print_stdout};
 use crate::UsageError;
 use crate::bench::{self, Isolation, VariantChoice};
 use crate::catalog::catalog;
 use crate::files::Output;
 use crate::report::{self, Format};
-use crate::results::RowStatus;
-use crate::units::Size;
+use crate::results::{BenchOptions, Figure, Host, RowStatus, VariantRow};
+use crate::units::{self, Size};
 
 pub(super) fn list(format: ListFormat) -> Result<ExitCode> {
     let mut out = String::new();
@@ -94,23 +96,93 @@ pub(super) fn prepare_bench(args: &BenchArgs, max_memory: Option<Size>) -> Resul
         return Err(super::without_dashboard("`bench --plot` (an SVG chart)"));
     }
     let plot = args.plot.as_deref().map(Output::create).transpose()?;
-    let (in_process, format) = (args.in_process, args.format);
+    let (in_process, format, check) = (args.in_process, args.format, args.check);
+    // Recorded in a JSON export, so that `heaplab compare` can tell two hosts apart.
+    let options = BenchOptions {
+        iterations,
+        time_secs: match stop {
+            Stop::Time(time) => Some(time.as_secs_f64()),
+            _ => None,
+        },
+        runs,
+        size: args.size,
+        in_process,
+    };
     Ok(Box::new(move || {
         let isolation = if in_process {
             Isolation::InProcess
         } else {
             Isolation::Worker(launcher(max_memory)?)
         };
-        run_bench(&plan, &isolation, format, output, plot)
+        let host = (format == Format::Json).then(|| Host::this(options));
+        run_bench(
+            &plan,
+            &isolation,
+            (format, host.as_ref()),
+            (output, plot),
+            check,
+        )
     }))
+}
+
+/// `heaplab compare OLD NEW`: both files read and judged now (a bad file is a usage error),
+/// or with `--run` both binaries' benches run in the job; the job prints the report and, with
+/// `--fail-on`, fails on a regression of those figures.
+pub(super) fn prepare_compare(args: CompareArgs) -> Result<Job, UsageError> {
+    let CompareArgs {
+        old,
+        new,
+        format,
+        fail_on,
+        run,
+        rounds,
+        bench_args,
+        min_effect,
+    } = args;
+    if run {
+        let rounds = check_runs(rounds)?;
+        return Ok(Box::new(move || {
+            match crate::benchstat::run_interleaved([&old, &new], &bench_args, rounds, min_effect) {
+                Ok(compared) => report_compare(&compared, format, &fail_on),
+                // One line, as a refused argument gets: a binary that did not run.
+                Err(e) => {
+                    let _ = writeln!(std::io::stderr(), "error: {e}");
+                    Ok(ExitCode::from(2))
+                }
+            }
+        }));
+    }
+    let compared =
+        crate::benchstat::compare(&old, &new, min_effect).map_err(|e| UsageError(e.to_string()))?;
+    Ok(Box::new(move || {
+        report_compare(&compared, format, &fail_on)
+    }))
+}
+
+/// Prints a comparison; status 1 with a line per regression of `fail_on` on stderr.
+fn report_compare(
+    compared: &crate::benchstat::Compared,
+    format: Format,
+    fail_on: &[Figure],
+) -> Result<ExitCode> {
+    print_stdout(&report::compare::render(compared, format)?)?;
+    let regressions = report::compare::regressions(compared, fail_on);
+    if regressions.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut stderr = std::io::stderr().lock();
+    for line in regressions {
+        let _ = writeln!(stderr, "regression: {line}");
+    }
+    Ok(ExitCode::FAILURE)
 }
 
 fn run_bench(
     plan: &bench::Plan,
     isolation: &Isolation,
-    format: Format,
-    output: Option<Output>,
-    plot: Option<Output>,
+    (format, host): (Format, Option<&Host>),
+    (output, plot): (Option<Output>, Option<Output>),
+    check: bool,
 ) -> Result<ExitCode> {
     let progress = std::io::stderr().is_terminal();
     let total = rows_planned(plan);
@@ -129,7 +201,10 @@ fn run_bench(
         }
     })
     .wrap_err("measuring failed")?;
-    let text = report::render(&rows, format)?;
+    let text = report::render(&rows, format, host)?;
+    if let Some(advice) = report::sites_advice(&rows) {
+        eprintln!("{}: {advice}", super::program());
+    }
     // Without the dashboard there is none: `prepare_bench` refused `--plot`.
     #[cfg(not(feature = "dashboard"))]
     drop(plot);
@@ -141,15 +216,46 @@ fn run_bench(
         Some(file) => file.commit(text.as_bytes())?,
         None => print_stdout(&text)?,
     }
-    // The report is complete either way; the status says whether every row ran to the end.
+    let kept = !check || limits_kept(&rows, plan, isolation)?;
+    // The report is complete either way; the status says whether every row ran to the end
+    // (and, with --check, kept its limits).
     let ended = |status| rows.iter().any(|r| r.status == status);
     Ok(if ended(RowStatus::OverBudget) {
         ExitCode::from(3)
-    } else if ended(RowStatus::Panicked) || ended(RowStatus::Crashed) {
+    } else if ended(RowStatus::Panicked) || ended(RowStatus::Crashed) || !kept {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `--check`: one line on stderr per broken limit, with the line that allocates most, and a
+/// last line saying how many rows had limits; whether every limit was kept.
+fn limits_kept(rows: &[VariantRow], plan: &bench::Plan, isolation: &Isolation) -> Result<bool> {
+    let checked = bench::check(rows, plan, isolation).wrap_err("checking the limits failed")?;
+    let mut err = std::io::stderr().lock();
+    for (broken, site) in &checked.broken {
+        let site = site
+            .as_deref()
+            .map(|s| format!("; {s}"))
+            .unwrap_or_default();
+        let _ = writeln!(err, "limit broken: {broken}{site}");
+    }
+    let rows_limited = units::counted(checked.limited as u64, "row");
+    let _ = if checked.broken.is_empty() {
+        writeln!(
+            err,
+            "heaplab check: {rows_limited} with limits, every limit kept"
+        )
+    } else {
+        writeln!(
+            err,
+            "{} check: {} broken in {rows_limited} with limits",
+            super::program(),
+            units::counted(checked.broken.len() as u64, "limit")
+        )
+    };
+    Ok(checked.broken.is_empty())
 }
 
 /// The rows a plan will report: one per experiment and variant.

@@ -1,12 +1,14 @@
 //! The command line: what each subcommand takes (`args`), and how heaplab turns it into
 //! work: headless commands in `headless`, `run` and its `--trace` in `views`, the dashboard,
 //! `tour` and `screenshot` in `dashboard` (the `dashboard` feature; without it, their one-line
-//! refusals in `no_dashboard`).
+//! refusals in `no_dashboard`); in a lab's own binary,
+//! its help and messages in its own names (`named`).
 
 mod args;
 #[cfg(feature = "dashboard")]
 mod dashboard;
 mod headless;
+mod named;
 #[cfg(not(feature = "dashboard"))]
 mod no_dashboard;
 mod views;
@@ -22,11 +24,13 @@ pub use crate::live::{LiveOptions, launcher, parse_seconds};
 use crate::units::{self, Size};
 use args::check_runs;
 pub use args::{
-    BenchArgs, Cli, Command, DashboardArgs, ListFormat, ScorecardFormat, ScreenshotArgs,
+    BenchArgs, CheckArgs, Cli, Command, CompareArgs, DashboardArgs, ListFormat, ScorecardFormat,
+    ScreenshotArgs,
 };
 #[cfg(feature = "dashboard")]
 use dashboard::{prepare_dashboard, prepare_screenshot, prepare_tour};
-use headless::{ScorecardArgs, list, prepare_bench, run_scorecard};
+use headless::{ScorecardArgs, list, prepare_bench, prepare_compare, run_scorecard};
+pub use named::{lab_command, program, program_name};
 #[cfg(not(feature = "dashboard"))]
 use no_dashboard::{prepare_dashboard, prepare_screenshot, prepare_tour, without_dashboard};
 use views::{check_run_input, prepare_run, resolve_start};
@@ -57,6 +61,25 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// `bench` (and `check`, a bench with its own defaults): `--budget` before the subcommand is
+/// taken as it always was; no other dashboard option applies.
+fn bench_job(
+    mut args: BenchArgs,
+    outer: DashboardArgs,
+    max_memory: Option<Size>,
+) -> Result<Job, UsageError> {
+    args.budget = args.budget.or(outer.budget);
+    no_dashboard_options(
+        "bench",
+        &DashboardArgs {
+            budget: None,
+            ..outer
+        },
+    )?;
+    set_fuse(max_memory, args.budget)?;
+    prepare_bench(&args, max_memory)
+}
+
 /// Checks the arguments and claims the output files; returns the work to do.
 fn prepare(cli: Cli) -> Result<Job, UsageError> {
     let Cli {
@@ -69,7 +92,7 @@ fn prepare(cli: Cli) -> Result<Job, UsageError> {
     };
     let plain = match &command {
         Command::List { .. } => Some("list"),
-        Command::Compare { .. } => Some("compare"),
+        Command::Compare(_) => Some("compare"),
         Command::Scorecard { .. } => Some("scorecard"),
         Command::Screenshot(_) => Some("screenshot"),
         _ => None,
@@ -89,27 +112,9 @@ fn prepare(cli: Cli) -> Result<Job, UsageError> {
             }))
         }
         Command::List { format } => Ok(Box::new(move || list(format))),
-        Command::Bench(mut args) => {
-            // `--budget` before `bench` is taken as it always was.
-            args.budget = args.budget.or(outer.budget);
-            no_dashboard_options(
-                "bench",
-                &DashboardArgs {
-                    budget: None,
-                    ..outer
-                },
-            )?;
-            set_fuse(max_memory, args.budget)?;
-            prepare_bench(&args, max_memory)
-        }
-        Command::Compare { old, new, format } => {
-            let compared =
-                crate::benchstat::compare(&old, &new).map_err(|e| UsageError(e.to_string()))?;
-            Ok(Box::new(move || {
-                print_stdout(&crate::benchstat::render(&compared, format)?)?;
-                Ok(ExitCode::SUCCESS)
-            }))
-        }
+        Command::Check(args) => bench_job(args.into(), outer, max_memory),
+        Command::Bench(args) => bench_job(args, outer, max_memory),
+        Command::Compare(args) => prepare_compare(args),
         Command::Run {
             id,
             variant,
@@ -151,10 +156,11 @@ fn prepare(cli: Cli) -> Result<Job, UsageError> {
 
 /// Refuses the dashboard's options given before a subcommand that has none of them.
 fn no_dashboard_options(command: &str, outer: &DashboardArgs) -> Result<(), UsageError> {
+    let program = program();
     match outer.first_given() {
         Some(option) => Err(UsageError(format!(
-            "{option} is an option of the dashboard (`heaplab`, `heaplab run`, `heaplab tour`), \
-             not of `heaplab {command}`"
+            "{option} is an option of the dashboard (`{program}`, `{program} run`, `{program} \
+             tour`), not of `{program} {command}`"
         ))),
         None => Ok(()),
     }

@@ -4,7 +4,7 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use clap::Parser as _;
+use clap::{CommandFactory as _, FromArgMatches as _};
 
 use super::Lab;
 use crate::UsageError;
@@ -28,6 +28,7 @@ impl Lab {
             );
             return ExitCode::from(2);
         }
+        let own = self.has_own();
         let catalog = match self.build() {
             Ok(catalog) => catalog,
             Err(e) => {
@@ -53,8 +54,16 @@ impl Lab {
         }
         heaplab_experiments::panic::install_worker_filter();
         // `cargo bench` adds `--bench` to a harness-less bench's arguments: not ours.
-        let args = std::env::args_os().filter(|a| a != "--bench");
-        let cli = match Cli::try_parse_from(args) {
+        let args: Vec<_> = std::env::args_os().filter(|a| a != "--bench").collect();
+        // A lab's own binary speaks of its own name, experiments and variants.
+        let command = match args.first() {
+            Some(path) if own => cli::lab_command(&cli::program_name(path)),
+            _ => Cli::command(),
+        };
+        let cli = match command
+            .try_get_matches_from(args)
+            .and_then(|matches| Cli::from_arg_matches(&matches))
+        {
             Ok(cli) => cli,
             Err(e) => e.exit(),
         };

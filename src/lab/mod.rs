@@ -12,32 +12,78 @@
 //!     heaplab::Lab::new()
 //!         .experiment("sum-squares", |e| {
 //!             e.size("numbers per call", 1_000)
-//!                 .variant("naive", |size| {
-//!                     move || (0..size as u64).map(|n| n * n).collect::<Vec<_>>().iter().sum::<u64>()
+//!                 .input(|size| (0..size as u64).collect::<Vec<u64>>())
+//!                 .op("collected", |numbers| {
+//!                     numbers.iter().map(|n| n * n).collect::<Vec<_>>().iter().sum::<u64>()
 //!                 })
-//!                 .variant("optimized", |size| move || (0..size as u64).map(|n| n * n).sum::<u64>())
+//!                 .op("summed", |numbers| numbers.iter().map(|n| n * n).sum::<u64>())
 //!         })
 //!         .main()
 //! }
 //! ```
 //!
-//! A variant's outer closure is its setup (outside the measured region), given the workload
-//! size; the closure it returns is one operation, and what the operation returns is hashed into
-//! the checksum, so heaplab can say when two variants do not compute the same thing.
+//! # What lives how long
 //!
-//! The folder: [`ExperimentBuilder`] describes one experiment (`builder.rs`), the closures
-//! become an [`Experiment`] and its workloads in `closure.rs` (the one file whose frames the
-//! sites view folds away as heaplab's), the variants' source is read for the source view in
-//! `source.rs`, and [`Lab::main`] hands the catalog to the program (`entry.rs`).
+//! A *run* is one variant measured once: a worker process of the dashboard, one of `bench`'s
+//! runs, or the replay that captures allocation sites. Each run sets everything up afresh,
+//! outside the measured region, then calls the operation many times.
+//!
+//! - **The input** (`.input(make)`) is made by `make` from the workload size at the start of
+//!   every run and lives for the whole run; every op variant receives it as `&input`.
+//! - **State** lives for the run too. `.op_mut(name, |input| { state; move |input| op })`
+//!   runs its outer closure (the setup) once per run, given the input, and the operation it
+//!   returns owns the state (a reused buffer, a parser's record), kept from one call to the
+//!   next. `.variant(name, |size| { state; move || op })` is the same without an input: its
+//!   setup gets the size, and makes whatever input it needs itself.
+//! - **A result** lives for one operation. The warm-up's results (64 operations unless
+//!   `.warmup(n)`) are hashed into the checksum, which says when two variants do not compute
+//!   the same thing; after the warm-up they are not hashed. Every result is dropped inside its
+//!   operation. A returned result may not borrow from the input: `.op_sink(name, |input,
+//!   sink| sink.put(result))` takes one that does.
+//!
+//! So what is measured is the operation's call and the drop of its result, nothing else:
+//! not the input, not the setup, not hashing, not counting the work (`.work`, once per run).
+//!
+//! ```no_run
+//! # struct StringRecord(String);
+//! # impl StringRecord { fn new() -> Self { Self(String::new()) } }
+//! # fn csv_reuse(data: &[u8], record: &mut StringRecord) -> usize { record.0.len() + data.len() }
+//! # fn make_csv(size: usize) -> Vec<u8> { vec![b','; size] }
+//! # heaplab::Lab::new().experiment("csv", |e| {
+//! e.input(make_csv) // once per run, shared by every op variant
+//!     .work("bytes", |data| data.len() as u64) // once per run, from the input
+//!     .op_mut("reuse", |_data| {
+//!         let mut record = StringRecord::new(); // once per run
+//!         move |data| csv_reuse(data, &mut record) // each call: one measured operation
+//!     })
+//!     .op_sink("fields", |data, sink| {
+//!         sink.put(data.split(|b| *b == b',').collect::<Vec<&[u8]>>()) // borrows the input
+//!     })
+//!     .try_op("utf8", |data| std::str::from_utf8(data).map(str::len)) // an Err ends the run
+//! # });
+//! ```
+//!
+//! The folder: [`ExperimentBuilder`] describes one experiment (`builder.rs`), in a state that
+//! says whether it has an input yet (`state.rs`), the operations over its input are in
+//! `input.rs`, the closures become an [`Experiment`] and its workloads
+//! in `closure.rs` (the one file whose frames the sites view folds away as heaplab's), the
+//! variants' source is read for the source view in `source.rs`, and [`Lab::main`] hands the
+//! catalog to the program (`entry.rs`).
 
 mod builder;
 mod closure;
 mod entry;
+mod input;
 mod source;
+mod state;
 
 use heaplab_experiments::Experiment;
 
-pub use builder::{ExperimentBuilder, WithInput};
+pub use builder::ExperimentBuilder;
+pub use closure::Sink;
+pub use state::{HasInput, Input, NoInput, NoInputYet, State};
+
+use closure::UserExperiment;
 
 /// The allocator heaplab counts with: install it in your binary with
 /// `#[global_allocator] static ALLOC: heaplab::Counting = heaplab::Counting::system();`.
@@ -46,7 +92,8 @@ pub type Counting = heaplab_experiments::counting::CountingAlloc<std::alloc::Sys
 /// A set of experiments and the program over them: see the [module documentation](self).
 #[derive(Default)]
 pub struct Lab {
-    experiments: Vec<ExperimentBuilder>,
+    /// Each experiment as described, checked (its error waits for [`Lab::build`]).
+    experiments: Vec<Result<UserExperiment, LabError>>,
     chapter: bool,
 }
 
@@ -75,22 +122,28 @@ impl Lab {
     /// Adds the experiment `id` (kebab-case, as typed on the command line), described by
     /// `define`: its size, its variants, and anything else [`ExperimentBuilder`] takes.
     #[must_use]
-    pub fn experiment<B: Into<ExperimentBuilder>>(
+    pub fn experiment<S: State>(
         mut self,
         id: &str,
-        define: impl FnOnce(ExperimentBuilder) -> B,
+        define: impl FnOnce(ExperimentBuilder) -> ExperimentBuilder<S>,
     ) -> Self {
         self.experiments
-            .push(define(ExperimentBuilder::new(id)).into());
+            .push(define(ExperimentBuilder::new(id)).finish());
         self
+    }
+
+    /// Whether the lab runs experiments of its own (else it is the chapter's catalog alone,
+    /// the `heaplab` binary).
+    pub(crate) fn has_own(&self) -> bool {
+        !self.experiments.is_empty()
     }
 
     /// Checks the experiments and builds the catalog they make (the chapter's after them if
     /// asked), without registering it.
     pub fn build(self) -> Result<Vec<&'static dyn Experiment>, LabError> {
         let mut catalog: Vec<&'static dyn Experiment> = Vec::new();
-        for builder in self.experiments {
-            let experiment = builder.finish()?;
+        for experiment in self.experiments {
+            let experiment = experiment?;
             let id = experiment.info().id;
             if catalog.iter().any(|e| e.info().id == id)
                 || (self.chapter && heaplab_experiments::find(id).is_some())
@@ -113,8 +166,13 @@ impl Lab {
 
 impl std::fmt::Debug for Lab {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<Result<&str, &LabError>> = self
+            .experiments
+            .iter()
+            .map(|e| e.as_ref().map(|e| e.info.id))
+            .collect();
         f.debug_struct("Lab")
-            .field("experiments", &self.experiments)
+            .field("experiments", &ids)
             .field("chapter", &self.chapter)
             .finish()
     }

@@ -9,7 +9,8 @@ use crate::results::{RowStatus, VariantRow};
 /// A row flattened for CSV.
 ///
 /// Not a [`VariantRow`]: a CSV cell holds no list or map, so the comparison, the intervals and
-/// the counters are spread over columns of their own (and the sites and runs left out).
+/// the counters and the first operation are spread over columns of their own (and the sites
+/// and runs left out).
 #[derive(Serialize)]
 struct CsvRow<'a> {
     experiment: &'a str,
@@ -41,6 +42,10 @@ struct CsvRow<'a> {
     speedup_ci95_high: Option<f64>,
     speedup_p_value: Option<f64>,
     speed_verdict: Option<SpeedVerdict>,
+    first_op_allocs: Option<u64>,
+    first_op_reallocs: Option<u64>,
+    first_op_bytes_allocated: Option<u64>,
+    first_op_ns: Option<u64>,
 }
 
 impl<'a> From<&'a VariantRow> for CsvRow<'a> {
@@ -75,6 +80,10 @@ impl<'a> From<&'a VariantRow> for CsvRow<'a> {
             speedup_ci95_high: row.speedup_ci95.map(|c| c[1]),
             speedup_p_value: row.speedup_p_value,
             speed_verdict: row.speed_verdict,
+            first_op_allocs: row.first_op.map(|f| f.allocs),
+            first_op_reallocs: row.first_op.map(|f| f.reallocs),
+            first_op_bytes_allocated: row.first_op.map(|f| f.bytes_allocated),
+            first_op_ns: row.first_op.map(|f| f.ns),
         }
     }
 }

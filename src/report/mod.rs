@@ -1,6 +1,7 @@
-//! Rows as text: `heaplab bench`'s table, JSON, CSV and Markdown, and the table layout
-//! `heaplab compare` shares. The rows themselves are [`crate::results`]'.
+//! Rows as text: `heaplab bench`'s table, JSON, CSV and Markdown, and `heaplab compare`'s
+//! (`compare`). The rows themselves are [`crate::results`]'.
 
+pub mod compare;
 mod csv;
 mod table;
 
@@ -9,7 +10,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::results::VariantRow;
+use crate::results::{Host, VariantRow};
 use crate::units;
 
 pub use table::{TOP_SITES, render_table, site_lines, spread_text};
@@ -32,15 +33,23 @@ pub enum Format {
 #[derive(Debug, Serialize)]
 struct JsonReport<'a> {
     heaplab_version: &'static str,
+    /// Where the rows were measured, so that `heaplab compare` can tell two hosts apart.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<&'a Host>,
     results: &'a [VariantRow],
 }
 
-/// Renders rows in `format`.
-pub fn render(rows: &[VariantRow], format: Format) -> Result<String, RenderError> {
+/// Renders rows in `format`; JSON records `host`, where they were measured.
+pub fn render(
+    rows: &[VariantRow],
+    format: Format,
+    host: Option<&Host>,
+) -> Result<String, RenderError> {
     match format {
         Format::Json => {
             let mut text = serde_json::to_string_pretty(&JsonReport {
                 heaplab_version: env!("CARGO_PKG_VERSION"),
+                host,
                 results: rows,
             })?;
             text.push('\n');
@@ -50,6 +59,16 @@ pub fn render(rows: &[VariantRow], format: Format) -> Result<String, RenderError
         Format::Table => Ok(table::render_columns(rows, false)),
         Format::Markdown => Ok(table::render_columns(rows, true)),
     }
+}
+
+/// The one line to print beside a report whose sites name functions, not lines, because the
+/// measured code was built without line tables: what to add to `Cargo.toml`.
+#[must_use]
+pub fn sites_advice(rows: &[VariantRow]) -> Option<String> {
+    rows.iter()
+        .filter_map(|row| row.sites.as_ref())
+        .any(|sites| sites.missing_line_tables)
+        .then(crate::sites::line_tables_advice)
 }
 
 /// Rendering can only fail in serialisation.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use heaplab_experiments::ExperimentInfo;
 use heaplab_experiments::compare::{Comparison, SpeedVerdict};
-use heaplab_experiments::measure::{Measurement, Phase, Sample};
+use heaplab_experiments::measure::{FirstOp, Measurement, Phase, Sample};
 use heaplab_experiments::sites::Sites;
 use serde::{Deserialize, Serialize};
 
@@ -118,6 +118,11 @@ pub struct VariantRow {
     /// when the window replayed all of them (`sites.ops == iterations`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sites: Option<Sites>,
+    /// The first operation of the (first) run, cold, beside the steady state the other
+    /// figures are: a first call's one-time costs (a per-thread cache, a buffer's first growth)
+    /// that the warm-up keeps out of them. `null` in exports from before it was recorded.
+    #[serde(default)]
+    pub first_op: Option<FirstOp>,
 }
 
 fn one() -> usize {
@@ -164,6 +169,7 @@ impl VariantRow {
             speedup_p_value: None,
             speed_verdict: None,
             sites: None,
+            first_op: None,
         }
     }
 
@@ -186,6 +192,7 @@ impl VariantRow {
             ops_per_sec: sample.ops_per_sec(),
             work_per_sec: sample.work_per_sec(),
             ns_per_op_runs: vec![sample.ns_per_op()],
+            first_op: sample.first_op,
             ..Self::blank(info, variant, size)
         }
     }

@@ -154,6 +154,7 @@ impl App {
                     None => Some(now),
                 };
             }
+            Action::ToggleFirstOp => self.first_op = !self.first_op,
             Action::WiderWindow => self.window = (self.window + 1).min(WINDOWS_SECS.len() - 1),
             Action::NarrowerWindow => self.window = self.window.saturating_sub(1),
             Action::SmallerWorkload => return self.resize(|size| size / 2),

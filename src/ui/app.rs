@@ -170,6 +170,9 @@ pub struct App {
     pub window: usize,
     /// When the charts were frozen (seconds since start).
     pub frozen_at: Option<f64>,
+    /// The numbers table shows each variant's first operation, cold, instead of its steady
+    /// state (`o`).
+    pub first_op: bool,
     /// Compare mode: when the variant was last switched.
     pub compare_since: Option<f64>,
     /// The help overlay (`?`).
@@ -224,6 +227,7 @@ impl App {
             speed_tests_made: 0,
             window: DEFAULT_WINDOW,
             frozen_at: None,
+            first_op: false,
             compare_since: None,
             help: Help::default(),
             now: 0.0,

@@ -254,6 +254,9 @@ fn variant_cells(
     work: WorkUnit,
     density: Density,
 ) -> Vec<Vec<String>> {
+    if app.first_op {
+        return first_op_cells(s, density);
+    }
     let (ns, spread) = match app.speed(variant) {
         Some(speed) if speed.ci95.is_some() => (
             speed.ns_per_op,
@@ -298,6 +301,40 @@ fn variant_cells(
         ]),
         Density::Compact | Density::Narrow => cells.push(vec![ops]),
         Density::Tiny => {}
+    }
+    cells
+}
+
+/// A variant's cells when the table shows first operations (`o`): the counts, bytes and time
+/// of its latest setup's first operation, cold, in the columns of the steady state's per-op
+/// figures (`11 +2r` for 11 allocations and 2 reallocations); the peak and throughput stay the
+/// run's. `–` before the first operation has run.
+fn first_op_cells(s: &crate::runner::Sample, density: Density) -> Vec<Vec<String>> {
+    let dash = || vec!["–".to_owned()];
+    let first = s.first_op;
+    let mut cells = vec![first.map_or_else(dash, |f| {
+        if f.reallocs > 0 {
+            vec![
+                format!("{} +{}r", f.allocs, f.reallocs),
+                f.allocs.to_string(),
+            ]
+        } else {
+            vec![f.allocs.to_string()]
+        }
+    })];
+    if density.bytes_per_op() {
+        cells.push(first.map_or_else(dash, |f| {
+            let bytes = f.bytes_allocated as f64;
+            vec![format!("{bytes:.0}"), units::bytes_short(bytes)]
+        }));
+    }
+    cells.push(first.map_or_else(dash, |f| vec![f.ns.to_string()]));
+    cells.push(vec![
+        units::bytes(s.peak_heap_bytes),
+        units::bytes_short(s.peak_heap_bytes as f64),
+    ]);
+    if density != Density::Tiny {
+        cells.push(vec![units::count(s.ops_per_sec())]);
     }
     cells
 }
@@ -480,11 +517,20 @@ fn render_numbers(app: &App, area: Rect, buf: &mut Buffer) {
     let shown = first..(first + fits).min(info.variants.len());
     let (header, rows, widths) = numbers_body(app, shown, area.width);
     let (phase, phase_short) = phase_words(app);
+    // What the per-op columns hold, when it is not the steady state.
+    let (cold, cold_short) = if app.first_op {
+        (" · first op, cold (o: steady)", " · first op")
+    } else {
+        ("", "")
+    };
     let titles = [
-        format!(" {} · size {size} {}{phase} ", info.id, info.size_unit),
-        format!(" {} · size {size}{phase} ", info.id),
-        format!(" {} · size {size}{phase_short} ", info.id),
-        format!(" {}{phase_short} ", info.id),
+        format!(
+            " {} · size {size} {}{phase}{cold} ",
+            info.id, info.size_unit
+        ),
+        format!(" {} · size {size}{phase}{cold} ", info.id),
+        format!(" {} · size {size}{phase_short}{cold_short} ", info.id),
+        format!(" {}{phase_short}{cold_short} ", info.id),
     ];
     let badge = app
         .workshop

@@ -8,6 +8,7 @@
 
 use std::cell::RefCell;
 
+use heaplab_experiments::sites::{bare_closure, path_tails};
 use ratatui::text::Span;
 
 /// One fit made while drawing: what was offered, in what room, and what came out.
@@ -201,39 +202,23 @@ pub fn wrap(room: usize, text: &str) -> Vec<String> {
 /// Shorter wordings of a Rust path (`a::b::c::f`), longest first: the path without its
 /// leading components (`b::c::f`, `c::f`, `f`), and without the closures it ends in
 /// (`f::{{closure}}` is also `f`). Components inside `<...>` are not split, and no wording
-/// starts at a closure: `{{closure}}` alone names nothing.
+/// starts at a closure: `{{closure}}` (or `{closure#0}`, as line tables name one) alone names
+/// nothing.
 #[must_use]
 pub fn path_wordings(path: &str) -> Vec<String> {
-    const CLOSURE: &str = "::{{closure}}";
     let mut named = path;
-    while let Some(rest) = named.strip_suffix(CLOSURE) {
+    while let Some((rest, last)) = named.rsplit_once("::")
+        && bare_closure(last)
+    {
         named = rest;
     }
-    let mut out = tails(path);
+    let mut out: Vec<String> = path_tails(path).into_iter().map(str::to_owned).collect();
     if named != path && !named.is_empty() {
-        out.extend(tails(named));
+        out.extend(path_tails(named).into_iter().map(str::to_owned));
     }
-    out.retain(|w| !w.starts_with("{{closure}}"));
+    out.retain(|w| !bare_closure(w));
     out.sort_by_key(|w| std::cmp::Reverse(width(w)));
     out.dedup();
-    out
-}
-
-/// `path` and each tail of it after a top-level `::`.
-fn tails(path: &str) -> Vec<String> {
-    let mut out = vec![path.to_owned()];
-    let mut depth = 0usize;
-    let bytes = path.as_bytes();
-    for (i, c) in path.char_indices() {
-        match c {
-            '<' => depth += 1,
-            '>' => depth = depth.saturating_sub(1),
-            ':' if depth == 0 && bytes.get(i + 1) == Some(&b':') && i + 2 < path.len() => {
-                out.push(path[i + 2..].to_owned());
-            }
-            _ => {}
-        }
-    }
     out
 }
 
@@ -355,6 +340,11 @@ mod tests {
                 "sp::normalize",
                 "normalize"
             ]
+        );
+        // As line tables name an inlined closure, by the function it is in.
+        assert_eq!(
+            path_wordings("normalize_record::{closure#0}"),
+            ["normalize_record::{closure#0}", "normalize_record"]
         );
     }
 }

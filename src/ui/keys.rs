@@ -24,6 +24,8 @@ pub enum Action {
     TogglePause,
     /// Freeze the charts; the experiment keeps running.
     ToggleFreeze,
+    /// Show each variant's first operation, cold, in the numbers table (or the steady state).
+    ToggleFirstOp,
     /// Widen the time window.
     WiderWindow,
     /// Narrow the time window.
@@ -167,6 +169,12 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[Key::Char('f')],
         action: Action::ToggleFreeze,
         help: "freeze the charts (the experiment keeps running)",
+        status: None,
+    },
+    Binding {
+        keys: &[Key::Char('o')],
+        action: Action::ToggleFirstOp,
+        help: "first operation: the table shows each variant's first call, cold (o again: steady state)",
         status: None,
     },
     Binding {
@@ -357,6 +365,7 @@ mod tests {
             (KeyCode::Char('c'), none, Action::ToggleCompare),
             (KeyCode::Char('p'), none, Action::TogglePause),
             (KeyCode::Char('f'), none, Action::ToggleFreeze),
+            (KeyCode::Char('o'), none, Action::ToggleFirstOp),
             (KeyCode::Char('+'), KeyModifiers::SHIFT, Action::WiderWindow),
             (KeyCode::Char('-'), none, Action::NarrowerWindow),
             (KeyCode::Char('['), none, Action::SmallerWorkload),

@@ -40,6 +40,8 @@ use self::app::{App, Effect, SelfCost};
 use crate::runner::{Command, DEFAULT_SAMPLE_EVERY, Launcher, RunConfig, Runner, RunnerEvent};
 
 /// Everything the UI thread hears about.
+// A runner event holds a sample by value (see `RunnerEvent`): no allocation per sample.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum AppEvent {
     /// A key was pressed.

@@ -1,13 +1,16 @@
 //! The allocation-sites view (`a`): the lines the running variant allocates on, measured by
 //! the worker's capture windows ([`heaplab_experiments::sites`]), with the variant that ran
 //! before it beside them as the ghost, so that switching from naive to optimized shows which
-//! lines went to zero. ↑/↓ select a site, Enter shows its whole stack.
+//! lines went to zero. ↑/↓ select a site, Enter shows its whole stack, → unfolds the frames
+//! folded in it (std, dependencies, heaplab: where derived code says which field allocates)
+//! and ← folds them again. A ghost never captured shows `–` (not measured), one measured to
+//! allocate nowhere on a line `0`.
 //!
 //! The figures are the ones `heaplab bench --sites` prints: the same capture, the same
 //! symbolization, the same per-operation division.
 
 use heaplab_experiments::ExperimentInfo;
-use heaplab_experiments::sites::{Site, Sites};
+use heaplab_experiments::sites::{Frame, SHARE_OF, Site, Sites};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize as _};
@@ -88,6 +91,10 @@ fn per_op(site: Option<&Site>) -> String {
     )
 }
 
+/// What a variant's column shows where its sites were never captured: not measured, which is
+/// not the same as measured to be zero.
+const NOT_MEASURED: &str = "–";
+
 /// The sites view's own state: the selected site and whether its stack is open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SitesView {
@@ -95,6 +102,8 @@ pub struct SitesView {
     pub selected: u16,
     /// Whether the selected site's whole stack is shown.
     pub stack_open: bool,
+    /// Whether the open stack shows its folded frames one by one.
+    pub unfolded: bool,
 }
 
 impl SitesView {
@@ -103,16 +112,26 @@ impl SitesView {
         *self = Self::default();
     }
 
-    /// ↑/↓ select a site, Enter shows or hides its stack, Esc hides an open stack (with the
-    /// stack closed, Esc is the dashboard's: it closes the view).
+    /// ↑/↓ select a site, Enter shows or hides its stack, → unfolds an open stack's folded
+    /// frames and ← folds them, Esc hides an open stack (with the stack closed, Esc is the
+    /// dashboard's: it closes the view).
     pub fn key(&mut self, action: Action) -> Outcome {
         match action {
             Action::SelectPrevious | Action::SelectNext => {
                 let down = action == Action::SelectNext;
                 self.selected = view::step(self.selected, down, view::UNBOUNDED);
             }
-            Action::StartStop => self.stack_open = !self.stack_open,
-            Action::Back if self.stack_open => self.stack_open = false,
+            Action::StartStop => {
+                self.stack_open = !self.stack_open;
+                self.unfolded = false;
+            }
+            Action::ScrollRight | Action::ScrollLeft if self.stack_open => {
+                self.unfolded = action == Action::ScrollRight;
+            }
+            Action::Back if self.stack_open => {
+                self.stack_open = false;
+                self.unfolded = false;
+            }
             _ => return Outcome::Ignored,
         }
         Outcome::Consumed
@@ -208,6 +227,7 @@ pub fn render(shown: Option<Shown>, state: SitesView, area: Rect, buf: &mut Buff
         info,
         &rows,
         (variant, ghost_variant),
+        ghost_sites.is_some(),
         selected,
         table_area,
         buf,
@@ -215,7 +235,7 @@ pub fn render(shown: Option<Shown>, state: SitesView, area: Rect, buf: &mut Buff
     if state.stack_open
         && let Some(site) = rows.get(selected).and_then(SiteRow::site)
     {
-        render_stack(site, stack_area, buf);
+        render_stack(site, state.unfolded, stack_area, buf);
     }
 
     render_foot(now, foot, buf);
@@ -290,15 +310,42 @@ fn frame_wordings(frame: &str) -> Vec<String> {
     wordings
 }
 
-/// The selected site's whole stack, innermost frame first.
-fn render_stack(site: &Site, area: Rect, buf: &mut Buffer) {
+/// A stack's lines, innermost frame first: each frame of the experiment's own code, and each
+/// run of folded frames as one `[N frames in std, dependencies or heaplab]` line, or, unfolded,
+/// every folded frame on its own line. Each line says whether it is folded.
+fn stack_lines(stack: &[Frame], unfolded: bool) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
+    let mut run = 0;
+    let end_run = |out: &mut Vec<(String, bool)>, run: &mut usize| {
+        if *run > 0 {
+            let s = if *run == 1 { "" } else { "s" };
+            out.push((
+                format!("[{run} frame{s} in std, dependencies or heaplab]"),
+                true,
+            ));
+            *run = 0;
+        }
+    };
+    for frame in stack {
+        if frame.folded && !unfolded {
+            run += 1;
+            continue;
+        }
+        end_run(&mut out, &mut run);
+        out.push((frame.to_string(), frame.folded));
+    }
+    end_run(&mut out, &mut run);
+    out
+}
+
+/// The selected site's whole stack, innermost frame first, its folded frames unfolded or not.
+fn render_stack(site: &Site, unfolded: bool, area: Rect, buf: &mut Buffer) {
     let room = usize::from(area.width.saturating_sub(2));
-    let lines: Vec<Line> = site
-        .stack
-        .iter()
-        .map(|frame| {
-            let text = fit::longest_or_empty(room, &frame_wordings(frame));
-            if frame.starts_with('[') {
+    let lines: Vec<Line> = stack_lines(&site.stack, unfolded)
+        .into_iter()
+        .map(|(frame, folded)| {
+            let text = fit::longest_or_empty(room, &frame_wordings(&frame));
+            if folded {
                 Line::from(text.fg(Color::DarkGray))
             } else {
                 Line::from(text)
@@ -306,6 +353,12 @@ fn render_stack(site: &Site, area: Rect, buf: &mut Buffer) {
         })
         .collect();
     let location = site.location();
+    let any_folded = site.stack.iter().any(|f| f.folded);
+    let key = match (any_folded, unfolded) {
+        (false, _) => "",
+        (true, false) => " · → unfolds",
+        (true, true) => " · ← folds",
+    };
     Paragraph::new(lines)
         .block(
             Block::bordered()
@@ -313,7 +366,8 @@ fn render_stack(site: &Site, area: Rect, buf: &mut Buffer) {
                 .title(fit::longest_or_empty(
                     room,
                     &[
-                        format!(" stack of {location} (innermost first) "),
+                        format!(" stack of {location} (innermost first){key} "),
+                        format!(" stack of {location}{key} "),
                         format!(" stack of {location} "),
                         " stack ".to_owned(),
                     ],
@@ -353,21 +407,42 @@ fn render_foot(now: &Sites, area: Rect, buf: &mut Buffer) {
         format!(" {allocs:.2} allocs/op; sites sum to {sum:.2}"),
     ];
     let room = usize::from(area.width);
-    Paragraph::new(vec![
-        Line::from(fit::longest_or_empty(room, &figures)),
+    // Without line tables, what to add to Cargo.toml comes before anything else.
+    let second = if now.missing_line_tables {
+        let advice = crate::sites::line_tables_advice();
         Line::from(
             fit::longest_or_empty(
                 room,
                 &[
-                    " a window of whole operations every second, every allocation with its \
-                     stack; its time is in no figure",
-                    " a window of whole operations every second, every allocation with its stack",
-                    " captured every second; its time is in no figure",
-                    "",
+                    format!(" {advice}"),
+                    " no line tables: add debug = \"line-tables-only\" to your cargo profile"
+                        .to_owned(),
+                    " no line tables in this build".to_owned(),
+                    String::new(),
+                ],
+            )
+            .fg(Color::Yellow),
+        )
+    } else {
+        Line::from(
+            fit::longest_or_empty(
+                room,
+                &[
+                    format!(
+                        " share: {SHARE_OF} · a window of whole operations every second, every \
+                         allocation with its stack; its time is in no figure"
+                    ),
+                    format!(" share: {SHARE_OF} · captured every second; its time is in no figure"),
+                    format!(" share: {SHARE_OF}"),
+                    String::new(),
                 ],
             )
             .fg(Color::DarkGray),
-        ),
+        )
+    };
+    Paragraph::new(vec![
+        Line::from(fit::longest_or_empty(room, &figures)),
+        second,
     ])
     .render(area, buf);
 }
@@ -467,10 +542,13 @@ fn function_wordings(rows: &[SiteRow]) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// The table of sites; `ghost_measured`: whether the ghost's sites were ever captured (its
+/// column shows `–` where they were not, `0` where they were and the line allocated nothing).
 fn render_table(
     info: &ExperimentInfo,
     rows: &[SiteRow],
     (variant, ghost): (usize, Option<usize>),
+    ghost_measured: bool,
     selected: usize,
     area: Rect,
     buf: &mut Buffer,
@@ -533,7 +611,12 @@ fn render_table(
                 ),
             ];
             if let Some(g) = ghost {
-                cells.push(Cell::from(per_op(row.ghost)).fg(ghost_color(g)));
+                let text = if ghost_measured {
+                    per_op(row.ghost)
+                } else {
+                    NOT_MEASURED.to_owned()
+                };
+                cells.push(Cell::from(text).fg(ghost_color(g)));
             }
             if let Some(room) = function_room {
                 cells.push(Cell::from(fit::longest_or_empty(room, function)));
@@ -593,6 +676,7 @@ mod tests {
             bytes_per_op: allocs * 8.0,
             share: 0.5,
             stack: Vec::new(),
+            absolute_file: String::new(),
         }
     }
 
@@ -618,5 +702,144 @@ mod tests {
         assert_eq!(rows[1].ghost.map(|s| s.line), Some(10));
         assert_eq!(per_op(rows[1].now), "0");
         assert_eq!(per_op(rows[0].now), "1.00");
+    }
+
+    /// The buffer's lines as text.
+    fn screen(shown: Shown, state: SitesView) -> Vec<String> {
+        let area = Rect::new(0, 0, 120, 30);
+        let mut buf = Buffer::empty(area);
+        render(Some(shown), state, area, &mut buf);
+        (0..area.height)
+            .map(|y| (0..area.width).map(|x| buf[(x, y)].symbol()).collect())
+            .collect()
+    }
+
+    fn in_place() -> &'static ExperimentInfo {
+        crate::catalog::find("in-place").expect("in-place").info()
+    }
+
+    /// A window whose sites all allocate once per operation.
+    fn window(sites: Vec<Site>) -> Sites {
+        Sites {
+            ops: 10,
+            allocs_per_op: sites.len() as f64,
+            sites,
+            ..Sites::default()
+        }
+    }
+
+    /// In-place's naive variant running alone, with `now` captured.
+    fn alone(now: &Sites) -> Shown<'_> {
+        Shown {
+            info: in_place(),
+            variant: 0,
+            ghost_variant: None,
+            now: Some(now),
+            ghost: None,
+        }
+    }
+
+    #[test]
+    fn a_ghost_never_captured_is_not_measured_and_a_measured_zero_is_0() {
+        let now = Sites {
+            ops: 10,
+            allocs_per_op: 2.0,
+            sites: vec![site(10, 2.0)],
+            ..Sites::default()
+        };
+        let ghost_ran = Sites {
+            ops: 10,
+            ..Sites::default()
+        };
+        let row_of = |ghost: Option<&Sites>| {
+            let shown = Shown {
+                info: in_place(),
+                variant: 1,
+                ghost_variant: Some(0),
+                now: Some(&now),
+                ghost,
+            };
+            screen(shown, SitesView::default())
+                .into_iter()
+                .find(|l| l.contains("src/a.rs:10"))
+                .expect("the site's row")
+        };
+        // Columns: line, the running variant's allocs/op, bytes/op, share, then the ghost's.
+        let ghost_cell = |row: &str| {
+            row.split_whitespace()
+                .nth(5)
+                .map(str::to_owned)
+                .expect("a ghost cell")
+        };
+        assert_eq!(ghost_cell(&row_of(None)), NOT_MEASURED);
+        assert_eq!(ghost_cell(&row_of(Some(&ghost_ran))), "0");
+    }
+
+    #[test]
+    fn the_stack_unfolds_the_frames_folded_in_it() {
+        let frame = |function: &str, file: &str, line, folded| Frame {
+            function: function.to_owned(),
+            file: file.to_owned(),
+            line,
+            folded,
+        };
+        let mut derived = site(3, 1.0);
+        // Derived code: the line is the derive's; which field allocates is in a folded frame.
+        derived.stack = vec![
+            frame(
+                "alloc::raw_vec::finish_grow",
+                "/rustc/x/alloc/raw_vec.rs",
+                9,
+                true,
+            ),
+            frame(
+                "<String as serde::Deserialize>::deserialize",
+                "/home/u/.cargo/registry/src/serde-1/src/de/impls.rs",
+                80,
+                true,
+            ),
+            frame("<Row as Deserialize>::visit_map", "src/a.rs", 3, false),
+        ];
+        let now = window(vec![derived]);
+        let shown = alone(&now);
+        let mut state = SitesView::default();
+        assert_eq!(state.key(Action::StartStop), Outcome::Consumed);
+        let folded = screen(shown, state).join("\n");
+        assert!(
+            folded.contains("[2 frames in std, dependencies or heaplab]"),
+            "{folded}"
+        );
+        assert!(folded.contains("→ unfolds"), "{folded}");
+        assert!(!folded.contains("String as serde::Deserialize"), "{folded}");
+
+        assert_eq!(state.key(Action::ScrollRight), Outcome::Consumed);
+        let unfolded = screen(shown, state).join("\n");
+        assert!(
+            unfolded.contains("<String as serde::Deserialize>::deserialize (/home/u/.cargo/"),
+            "{unfolded}"
+        );
+        assert!(
+            unfolded.contains("alloc::raw_vec::finish_grow"),
+            "{unfolded}"
+        );
+        assert!(!unfolded.contains("frames in std"), "{unfolded}");
+
+        assert_eq!(state.key(Action::ScrollLeft), Outcome::Consumed);
+        assert!(!screen(shown, state).join("\n").contains("String as serde"));
+    }
+
+    /// `share` is said one way: on screen, in the docs, and in the JSON's documentation.
+    #[test]
+    fn share_is_defined_once_the_same_on_screen_and_in_the_docs() {
+        let now = window(vec![site(3, 1.0)]);
+        let text = screen(alone(&now), SitesView::default()).join("\n");
+        assert!(text.contains(&format!("share: {SHARE_OF}")), "{text}");
+        for (name, doc) in [
+            ("docs/workshop.md", include_str!("../../docs/workshop.md")),
+            ("docs/commands.md", include_str!("../../docs/commands.md")),
+        ] {
+            let doc = doc.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(doc.contains(&format!("share {SHARE_OF}")), "{name}");
+        }
     }
 }

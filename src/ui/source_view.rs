@@ -424,6 +424,14 @@ fn measured_title(source: &VariantSource, sites: Option<&Sites>) -> Vec<String> 
             " not measured yet ".to_owned(),
         ];
     };
+    // Without line tables no line can show a figure: say why, and what to add.
+    if sites.missing_line_tables {
+        return vec![
+            format!(" {} ", crate::sites::line_tables_advice()),
+            " no line tables: add debug = \"line-tables-only\" to your cargo profile ".to_owned(),
+            " no line tables in this build ".to_owned(),
+        ];
+    }
     if sites.allocs_per_op == 0.0 && sites.reallocs_per_op == 0.0 {
         return vec![
             format!(" measured: 0 allocs/op over {} ops ", sites.ops),
@@ -588,6 +596,7 @@ mod tests {
             bytes_per_op: 48.0,
             share: 0.5,
             stack: Vec::new(),
+            absolute_file: String::new(),
         };
         let sites = Sites {
             ops: 4,
@@ -622,6 +631,7 @@ mod tests {
             bytes_per_op: 8.0,
             share: 0.5,
             stack: Vec::new(),
+            absolute_file: String::new(),
         };
         let source = VariantSource {
             variant: 0,
@@ -653,6 +663,17 @@ mod tests {
         assert_eq!(
             measured_title(&source, Some(&sites(Vec::new())))[0],
             " measured: 0 allocs/op over 10 ops "
+        );
+        // Built without line tables, no line can show a figure: the title says what to add,
+        // not "0.00 of them on 0 lines".
+        let unlined = Sites {
+            missing_line_tables: true,
+            ..sites(vec![site(0, 2.0)])
+        };
+        let title = &measured_title(&source, Some(&unlined))[0];
+        assert!(
+            title.contains("debug = \"line-tables-only\"") && title.contains("Cargo.toml"),
+            "{title}"
         );
     }
 

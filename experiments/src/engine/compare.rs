@@ -59,6 +59,20 @@ impl Speed {
     pub fn between(baseline_ns: &[f64], this_ns: &[f64]) -> Option<Speed> {
         let (speedup, ci95) = stats::ratio_ci(baseline_ns, this_ns)?;
         let p_value = stats::mann_whitney(baseline_ns, this_ns)?.p_value;
+        Some(Speed::judged(speedup, ci95, p_value))
+    }
+
+    /// [`Speed::between`] for runs taken in turns, `baseline_ns[i]` beside `this_ns[i]`: the
+    /// speed-up from the per-round ratios (Wilcoxon signed-rank, [`stats::paired_ratio`]), so a
+    /// drift of the machine's speed between rounds is not counted as noise. `None` when the
+    /// sides differ in length (not paired), are empty, or hold a time that is not positive.
+    #[must_use]
+    pub fn paired(baseline_ns: &[f64], this_ns: &[f64]) -> Option<Speed> {
+        let paired = stats::paired_ratio(baseline_ns, this_ns)?;
+        Some(Speed::judged(paired.ratio, paired.ci95, paired.p_value))
+    }
+
+    fn judged(speedup: f64, ci95: Option<(f64, f64)>, p_value: f64) -> Speed {
         let verdict = if p_value >= stats::ALPHA {
             SpeedVerdict::Same
         } else if speedup >= 1.0 {
@@ -66,12 +80,12 @@ impl Speed {
         } else {
             SpeedVerdict::Slower
         };
-        Some(Speed {
+        Speed {
             speedup,
             ci95,
             p_value,
             verdict,
-        })
+        }
     }
 
     /// `2.71x faster (2.60-2.83)`, `1.30x slower (...)`, or `no significant difference
@@ -191,8 +205,14 @@ impl Comparison {
     /// The same comparison, with the speed-up taken from repeated measurements of each side
     /// (times per operation) and tested for significance.
     #[must_use]
-    pub fn with_runs(mut self, naive_ns: &[f64], this_ns: &[f64]) -> Self {
-        self.speed = Speed::between(naive_ns, this_ns);
+    pub fn with_runs(self, naive_ns: &[f64], this_ns: &[f64]) -> Self {
+        self.with_speed(Speed::between(naive_ns, this_ns))
+    }
+
+    /// The same comparison, with the speed-up as `speed` judged it (when there is one).
+    #[must_use]
+    pub fn with_speed(mut self, speed: Option<Speed>) -> Self {
+        self.speed = speed;
         if let Some(speed) = self.speed {
             self.speedup = speed.speedup;
         }

@@ -332,6 +332,28 @@ pub trait Experiment: Send + Sync + 'static {
         self.info().default_size
     }
 
+    /// The absolute limits `variant`'s figures must keep (`bench --check`). By default the
+    /// chapter's one absolute target: where the pattern promises zero allocations, the
+    /// `optimized` variant makes not one allocator call per operation.
+    fn limits(&self, variant: &str) -> crate::engine::limits::Limits {
+        use crate::engine::limits::Limits;
+        if self.info().targets.zero_allocs && variant == "optimized" {
+            Limits::ZERO_ALLOCS
+        } else {
+            Limits::NONE
+        }
+    }
+
+    /// Whether `variant`'s allocation figures depend on how threads are scheduled, not only on
+    /// the operations it runs: none by default. Such a variant's allocs/op, bytes/op and peak
+    /// heap may differ between two runs of the same build and the same operations, so
+    /// `heaplab compare` judges them with a tolerance and the sites tests do not require their
+    /// lines in every run.
+    fn depends_on_scheduling(&self, variant: usize) -> bool {
+        let _ = variant;
+        false
+    }
+
     /// How many operations to run before measuring, for a workload of `size`. The same for
     /// every variant, so the checksum after warm-up can be compared between variants.
     fn warmup_ops(&self, size: usize) -> u64 {

@@ -9,6 +9,7 @@
 //!   [`counting`]; counting knows nothing of it).
 //! - [`stats`] and [`compare`]: the statistics behind every speed, and a variant against its
 //!   baseline in words.
+//! - [`limits`]: absolute limits on a variant's figures (`bench --check`).
 //! - [`layout`]: type layouts for the layout inspector; [`data`]: deterministic workload
 //!   data for the experiments; [`panic`]: panics on worker threads; [`fault`]: the
 //!   experiment that fails on purpose, which tests throw at the engine.
@@ -24,6 +25,7 @@ pub(crate) mod data;
 pub(crate) mod experiment;
 pub mod fault;
 pub mod layout;
+pub mod limits;
 pub mod measure;
 pub mod panic;
 pub mod sites;

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 mod sample;
-pub use sample::{Measurement, Phase, Rates, Sample};
+pub use sample::{FirstOp, Measurement, Phase, Rates, Sample};
 
 use crate::engine::counting::{Counters, OverBudget, SlotId, WorkerSlot};
 use crate::engine::experiment::{
@@ -398,11 +398,22 @@ impl Measuring<'_> {
 
     fn go(&mut self, mut workload: Box<dyn Workload>, warmup_ops: u64, stop: Stop) {
         self.set_phase(Phase::WarmingUp);
-        for _ in 0..warmup_ops {
+        for op in 0..warmup_ops {
             if self.over() || self.live.stopped() {
                 return;
             }
-            workload.run_op(&mut self.checksum);
+            if op == 0 {
+                // The first operation alone, cold: reading the counters and the clock
+                // allocates nothing, so the figures are the operation's own.
+                let before = self.slot.counters();
+                let start = Instant::now();
+                workload.run_op(&mut self.checksum);
+                let took = start.elapsed();
+                self.sample.first_op = Some(FirstOp::between(&before, &self.slot.counters(), took));
+                self.publish();
+            } else {
+                workload.run_op(&mut self.checksum);
+            }
         }
         self.warm_checksum = self.checksum;
         self.set_phase(Phase::Running);
@@ -437,6 +448,10 @@ impl Measuring<'_> {
             let took = start.elapsed();
             let after = self.slot.counters();
             self.add(done, work, took, &before, &after);
+            if self.sample.first_op.is_none() && self.sample.ops == 1 {
+                // No warm-up: the first measured batch is one operation, the first.
+                self.sample.first_op = Some(FirstOp::between(&before, &after, took));
+            }
             self.publish();
             if counters_at.elapsed() >= COUNTERS_EVERY {
                 // Between batches, so in no figure; the vector keeps its capacity, so after

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::counting::Counters;
+
 /// What the loop is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Phase {
@@ -88,6 +90,38 @@ pub struct Sample {
     pub process_heap_bytes: u64,
     /// The resident set size of the process the run is in.
     pub process_rss_bytes: u64,
+    /// The run's very first operation, cold (the first of the warm-up, or of the measured
+    /// operations when there is no warm-up): what a program's first call costs, which the
+    /// steady-state figures leave out. `None` until it has run.
+    #[serde(default)]
+    pub first_op: Option<FirstOp>,
+}
+
+/// The counts and time of one operation: a run's first ([`Sample::first_op`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct FirstOp {
+    /// Allocations (`alloc` and `alloc_zeroed`).
+    pub allocs: u64,
+    /// Reallocations.
+    pub reallocs: u64,
+    /// Bytes allocated (realloc growth included).
+    pub bytes_allocated: u64,
+    /// Nanoseconds the operation took.
+    pub ns: u64,
+}
+
+impl FirstOp {
+    /// The operation between two readings of its thread's counters, taking `took`.
+    #[must_use]
+    pub fn between(before: &Counters, after: &Counters, took: Duration) -> Self {
+        let during = after.since(before);
+        FirstOp {
+            allocs: during.allocs,
+            reallocs: during.reallocs,
+            bytes_allocated: during.bytes_allocated,
+            ns: u64::try_from(took.as_nanos()).unwrap_or(u64::MAX),
+        }
+    }
 }
 
 impl Sample {

@@ -1,0 +1,24 @@
+//! Allocation sites: which line of an experiment allocates, measured.
+//!
+//! - `capture.rs`: the worker's side. A [`Capture`] window records every allocation of the
+//!   measuring thread with its raw call stack, allocating nothing, and [`RawSites`] carries
+//!   the stacks out, relative to the executable.
+//! - `frames.rs`: one frame of a stack, resolved to function, file and line with the binary's
+//!   line tables (cached per address), and told apart by what it is: the experiment's own code
+//!   (a file in the workspace its source files are in), or folded (the toolchain's sources,
+//!   std's vendored crates, the cargo registry and git checkouts, anything outside that
+//!   workspace, heaplab's own engine and glue, code the compiler made). A closure is named by
+//!   its enclosing function (`normalize_record::{closure#0}`).
+//! - `symbolize.rs`: the parent's side. [`symbolize`] turns a window into [`Sites`]: each site
+//!   is the first frame of a stack in the experiment's own code, with its file relative to the
+//!   workspace and its whole stack (every frame, the folded ones marked). Where the
+//!   experiment's code was built without line tables, it names the function instead, and
+//!   says so ([`Sites::missing_line_tables`]).
+
+mod capture;
+mod frames;
+mod symbolize;
+
+pub use capture::{Busy, Capture, MAX_FRAMES, OUTSIDE, RawSites, RawStack};
+pub use frames::{Scope, bare_closure, path_tails, same_file, short_function};
+pub use symbolize::{Frame, SHARE_OF, Site, Sites, symbolize};
