@@ -10,6 +10,16 @@
 //! command line ([`cli`]) and human-readable units ([`units`]). Inside your own unit tests,
 //! [`count`] gives a closure's exact allocations (see [`mod@count`]). Experiments themselves live in
 //! `heaplab-experiments`.
+//!
+//! # Features
+//! Both on by default; a crate that only benches its own code turns them off
+//! (`default-features = false`) and builds in a fraction of the time (docs/your-own-code.md).
+//! - `dashboard`: the terminal dashboard and everything drawn (`ui`, the SVG charts of
+//!   `export`, `screenshot`, `bench --plot`). Without it the commands that draw say so in one
+//!   line and exit with status 2; `bench`, `run --trace`, `list`, `compare` and `scorecard` work.
+//! - `chapter`: the chapter's experiments (`Lab::chapter`, `Lab::with_chapter`).
+//!
+//! The `heaplab` binary needs both.
 
 pub mod alloc;
 pub mod bench;
@@ -17,10 +27,12 @@ pub mod benchstat;
 pub mod catalog;
 pub mod cli;
 pub mod count;
+#[cfg(feature = "dashboard")]
 pub mod export;
 pub mod files;
 pub mod lab;
 pub mod live;
+pub mod record;
 pub mod report;
 pub mod results;
 pub mod runner;
@@ -28,6 +40,7 @@ pub mod scorecard;
 pub mod session;
 pub mod sites;
 pub mod trace;
+#[cfg(feature = "dashboard")]
 pub mod ui;
 pub mod units;
 

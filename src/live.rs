@@ -1,5 +1,5 @@
-//! What every live view (dashboard, tour, `--trace`) takes from the command line, and how
-//! they start worker processes.
+//! What every live view (dashboard, tour, `--trace`) takes from the command line and the
+//! environment (`NO_COLOR`), and how they start worker processes.
 
 use std::path::Path;
 use std::time::Duration;
@@ -20,6 +20,13 @@ pub struct LiveOptions {
     pub input: Option<&'static Path>,
     /// The process-wide fuse, passed on to workers.
     pub max_memory: Option<Size>,
+}
+
+/// Whether `NO_COLOR` asks for no colour (set and not empty): the dashboard's and the error
+/// reports' colours alike.
+#[must_use]
+pub fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }
 
 /// How to start worker processes: this program, with the global options a worker needs.

@@ -334,7 +334,7 @@ pub fn main(
     start: (usize, usize, Option<usize>),
     args: &TraceArgs,
     live: &crate::live::LiveOptions,
-    mut recorder: Option<crate::export::Recorder>,
+    mut recorder: Option<crate::record::Recorder>,
 ) -> Result<ExitCode> {
     let (index, variant, size) = start;
     let experiment = crate::catalog::catalog()[index];

@@ -116,6 +116,22 @@ pub fn counted(n: impl Into<u64>, singular: &str) -> String {
     }
 }
 
+/// Parses a budget as typed in the prompt or given as `--budget`: `64MiB`, `1GiB`, or empty /
+/// `none` for no budget. Zero is refused: nothing can run in it.
+pub fn parse_budget(text: &str) -> Result<Option<u64>, String> {
+    let text = text.trim();
+    if text.is_empty() || text.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    match text.parse::<Size>() {
+        Ok(Size(0)) => Err(format!(
+            "budget `{text}` must be more than 0 (e.g. 64MiB; empty for none)"
+        )),
+        Ok(Size(bytes)) => Ok(Some(bytes)),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,5 +187,15 @@ mod tests {
         assert_eq!(count(0.5), "0.50");
         assert_eq!(count(42_000.0), "42.0 k");
         assert_eq!(bytes(24_000_000), "22.9 MiB");
+    }
+
+    #[test]
+    fn budgets_parse_like_sizes_and_zero_is_refused() {
+        assert_eq!(parse_budget("64MiB"), Ok(Some(64 << 20)));
+        assert_eq!(parse_budget(" 1GiB "), Ok(Some(1 << 30)));
+        assert_eq!(parse_budget(""), Ok(None));
+        assert_eq!(parse_budget("none"), Ok(None));
+        assert!(parse_budget("0").unwrap_err().contains("more than 0"));
+        assert!(parse_budget("lots").unwrap_err().contains("`lots`"));
     }
 }

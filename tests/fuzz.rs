@@ -2,8 +2,8 @@
 //! `--max-memory`, `--budget`, the dashboard's budget prompt). Any text: an answer or an error
 //! naming it, never a panic. A long run: `PROPTEST_CASES=100000 cargo test --test fuzz`.
 
-use heaplab::ui::budget::parse_budget;
 use heaplab::units::Size;
+use heaplab::units::parse_budget;
 use proptest::prelude::*;
 
 /// Counting as the heaplab binary counts: measurements in this process need it.

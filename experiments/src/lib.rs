@@ -37,11 +37,18 @@
 //! Nothing else holds the catalog's length or its order: the test-only fault experiment is
 //! appended to whatever the list holds. `chapter::tests` adds a throwaway fifteenth experiment
 //! that way and runs the catalog's checks on it.
+//!
+//! # Features
+//! `chapter` (on by default): the chapter's experiments and the crates they use. Without it
+//! [`catalog`] is empty and none of those crates is built: the engine alone, for a lab of
+//! one's own code (heaplab's own `chapter` feature turns this one on).
 
 mod chapter;
 mod engine;
 
-pub use chapter::{catalog, find, setup_with_input, streaming};
+#[cfg(feature = "chapter")]
+pub use chapter::streaming;
+pub use chapter::{catalog, find, setup_with_input};
 pub use engine::experiment::{
     Checksum, Experiment, ExperimentInfo, Section, SetupError, Targets, VariantInfo, WorkUnit,
     Workload, check, checksum_of, find_in, ids_of, setup,

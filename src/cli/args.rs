@@ -228,8 +228,13 @@ pub struct ScreenshotArgs {
     #[arg(long, value_name = "N", value_parser = parse_workload_size)]
     pub size: Option<usize>,
     /// What to draw: the dashboard, or a workshop view.
+    #[cfg(feature = "dashboard")]
     #[arg(long, value_enum, default_value_t = crate::ui::workshop::ShotView::Dashboard)]
     pub view: crate::ui::workshop::ShotView,
+    /// What to draw (this build has no dashboard: `screenshot` is refused whatever it is).
+    #[cfg(not(feature = "dashboard"))]
+    #[arg(long)]
+    pub view: Option<String>,
     /// Where to write the SVG (as `bench --output`) [default: assets/VIEW.svg].
     #[arg(long, short)]
     pub output: Option<PathBuf>,
@@ -455,7 +460,7 @@ fn parse_budget_arg(text: &str) -> Result<u64, String> {
 }
 
 fn parse_sample_arg(text: &str) -> Result<u64, String> {
-    crate::ui::budget::parse_budget(text)?
+    units::parse_budget(text)?
         .filter(|&bytes| bytes > 0)
         .ok_or_else(|| "a sampling interval needs a size, e.g. 512KiB".to_owned())
 }

@@ -91,6 +91,10 @@ pub(super) fn prepare_bench(args: &BenchArgs, max_memory: Option<Size>) -> Resul
     // Claim the output file before measuring, so a bad path fails in a millisecond, not after
     // a minute of benchmarks.
     let output = args.output.as_deref().map(Output::create).transpose()?;
+    #[cfg(not(feature = "dashboard"))]
+    if args.plot.is_some() {
+        return Err(super::without_dashboard("`bench --plot` (an SVG chart)"));
+    }
     let plot = args.plot.as_deref().map(Output::create).transpose()?;
     let (in_process, format, check) = (args.in_process, args.format, args.check);
     // Recorded in a JSON export, so that `heaplab compare` can tell two hosts apart.
@@ -201,6 +205,10 @@ fn run_bench(
     if let Some(advice) = report::sites_advice(&rows) {
         eprintln!("{}: {advice}", super::program());
     }
+    // Without the dashboard there is none: `prepare_bench` refused `--plot`.
+    #[cfg(not(feature = "dashboard"))]
+    drop(plot);
+    #[cfg(feature = "dashboard")]
     if let Some(plot) = plot {
         plot.commit(crate::export::svg(&crate::export::from_rows(&rows))?.as_bytes())?;
     }

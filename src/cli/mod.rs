@@ -1,10 +1,16 @@
 //! The command line: what each subcommand takes (`args`), and how heaplab turns it into
-//! work: headless commands in `headless`, the live views (dashboard, tour, trace, screenshot)
-//! in `views`; in a lab's own binary, its help and messages in its own names (`named`).
+//! work: headless commands in `headless`, `run` and its `--trace` in `views`, the dashboard,
+//! `tour` and `screenshot` in `dashboard` (the `dashboard` feature; without it, their one-line
+//! refusals in `no_dashboard`); in a lab's own binary,
+//! its help and messages in its own names (`named`).
 
 mod args;
+#[cfg(feature = "dashboard")]
+mod dashboard;
 mod headless;
 mod named;
+#[cfg(not(feature = "dashboard"))]
+mod no_dashboard;
 mod views;
 
 use std::io::Write as _;
@@ -21,12 +27,13 @@ pub use args::{
     BenchArgs, CheckArgs, Cli, Command, CompareArgs, DashboardArgs, ListFormat, ScorecardFormat,
     ScreenshotArgs,
 };
+#[cfg(feature = "dashboard")]
+use dashboard::{prepare_dashboard, prepare_screenshot, prepare_tour};
 use headless::{ScorecardArgs, list, prepare_bench, prepare_compare, run_scorecard};
 pub use named::{lab_command, program, program_name};
-use views::{
-    check_run_input, prepare_dashboard, prepare_run, prepare_screenshot, prepare_workshop,
-    resolve_start,
-};
+#[cfg(not(feature = "dashboard"))]
+use no_dashboard::{prepare_dashboard, prepare_screenshot, prepare_tour, without_dashboard};
+use views::{check_run_input, prepare_run, resolve_start};
 
 /// Work to do once the arguments have been checked.
 type Job = Box<dyn FnOnce() -> Result<ExitCode>>;
@@ -126,18 +133,7 @@ fn prepare(cli: Cli) -> Result<Job, UsageError> {
             auto,
             record,
             dashboard,
-        } => {
-            let workshop = crate::ui::workshop::WorkshopOptions {
-                record,
-                tour: Some(if auto {
-                    crate::ui::tour::TourMode::Auto
-                } else {
-                    crate::ui::tour::TourMode::Manual
-                }),
-                ..crate::ui::workshop::WorkshopOptions::from_env()
-            };
-            prepare_workshop(dashboard.or(outer), max_memory, None, None, workshop)
-        }
+        } => prepare_tour(auto, record, dashboard.or(outer), max_memory),
         Command::Scorecard {
             format,
             time,

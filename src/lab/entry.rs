@@ -41,7 +41,7 @@ impl Lab {
             return ExitCode::from(2);
         }
         // NO_COLOR: error reports without colour too.
-        let hooks = if crate::ui::workshop::no_color() {
+        let hooks = if crate::live::no_color() {
             color_eyre::config::HookBuilder::blank().install()
         } else {
             color_eyre::install()
@@ -76,6 +76,7 @@ impl Lab {
                 let _ = writeln!(std::io::stderr(), "error: {report}");
                 ExitCode::from(2)
             }
+            #[cfg(feature = "dashboard")]
             Err(report) if report.downcast_ref::<crate::ui::NotATerminal>().is_some() => {
                 let _ = writeln!(std::io::stderr(), "error: {report}");
                 ExitCode::FAILURE

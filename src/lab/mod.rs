@@ -105,12 +105,14 @@ impl Lab {
     }
 
     /// The course chapter's catalog: what the `heaplab` binary runs.
+    #[cfg(feature = "chapter")]
     #[must_use]
     pub fn chapter() -> Self {
         Self::new().with_chapter()
     }
 
     /// Lists the chapter's experiments after yours, to compare against.
+    #[cfg(feature = "chapter")]
     #[must_use]
     pub fn with_chapter(mut self) -> Self {
         self.chapter = true;

@@ -6,7 +6,6 @@
 use ratatui::crossterm::event::KeyEvent;
 
 use super::app::{App, Effect, Running, WINDOWS_SECS};
-use super::budget::parse_budget;
 use super::glossary::Help;
 use super::keys::{self, Action};
 use super::sites_view::SitesView;
@@ -14,7 +13,7 @@ use super::tour::{Request, Tour, TourMode};
 use super::view::Outcome;
 use super::workshop::View;
 use crate::runner::{Command, Phase};
-use crate::units;
+use crate::units::{self, parse_budget};
 
 /// The part of [`App`] keys change, compared before and after a key: the shared state, and
 /// each view's position.

@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget as _};
 use super::fit;
 use super::view::Outcome;
 use crate::runner::Sample;
-use crate::units::{self, Size};
+use crate::units;
 
 /// The longest budget text the prompt takes.
 const MAX_PROMPT_LEN: usize = 24;
@@ -138,35 +138,4 @@ pub fn render_prompt(typed: &str, current: Option<u64>, area: Rect, buf: &mut Bu
                 .title_style(Style::new().bold()),
         )
         .render(popup, buf);
-}
-
-/// Parses a budget as typed in the prompt or given as `--budget`: `64MiB`, `1GiB`, or empty /
-/// `none` for no budget. Zero is refused: nothing can run in it.
-pub fn parse_budget(text: &str) -> Result<Option<u64>, String> {
-    let text = text.trim();
-    if text.is_empty() || text.eq_ignore_ascii_case("none") {
-        return Ok(None);
-    }
-    match text.parse::<Size>() {
-        Ok(Size(0)) => Err(format!(
-            "budget `{text}` must be more than 0 (e.g. 64MiB; empty for none)"
-        )),
-        Ok(Size(bytes)) => Ok(Some(bytes)),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn budgets_parse_like_sizes_and_zero_is_refused() {
-        assert_eq!(parse_budget("64MiB"), Ok(Some(64 << 20)));
-        assert_eq!(parse_budget(" 1GiB "), Ok(Some(1 << 30)));
-        assert_eq!(parse_budget(""), Ok(None));
-        assert_eq!(parse_budget("none"), Ok(None));
-        assert!(parse_budget("0").unwrap_err().contains("more than 0"));
-        assert!(parse_budget("lots").unwrap_err().contains("`lots`"));
-    }
 }

@@ -280,7 +280,7 @@ where
         recorder: options
             .workshop
             .record
-            .map(|path| crate::export::Recorder::create(&path))
+            .map(|path| crate::record::Recorder::create(&path))
             .transpose()?,
     };
     loop_state.apply(&mut app, opening);
@@ -377,7 +377,7 @@ struct EventLoop {
     launcher: Arc<Launcher>,
     tx: SyncSender<AppEvent>,
     ending: Ending,
-    recorder: Option<crate::export::Recorder>,
+    recorder: Option<crate::record::Recorder>,
 }
 
 impl EventLoop {

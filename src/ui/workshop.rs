@@ -135,16 +135,10 @@ impl WorkshopOptions {
     #[must_use]
     pub fn from_env() -> Self {
         Self {
-            no_color: no_color(),
+            no_color: crate::live::no_color(),
             ..Self::default()
         }
     }
-}
-
-/// Whether `NO_COLOR` asks for no colour (set and not empty).
-#[must_use]
-pub fn no_color() -> bool {
-    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }
 
 /// What `heaplab screenshot --view` draws.

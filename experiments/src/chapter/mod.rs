@@ -15,12 +15,18 @@ use crate::engine::fault::{self, Fault};
 /// experiment in [`CHAPTER`], in the order given: so adding an experiment is one line.
 macro_rules! chapter {
     ($($vis:vis $module:ident :: $experiment:ident,)*) => {
-        $($vis mod $module;)*
+        $(#[cfg(feature = "chapter")] $vis mod $module;)*
 
         /// Every experiment of the chapter, in chapter order (sections in order).
+        #[cfg(feature = "chapter")]
         const CHAPTER: &[&dyn Experiment] = &[$(&$module::$experiment),*];
     };
 }
+
+/// Without the `chapter` feature the chapter is empty: the engine alone, for a lab of one's
+/// own code, without the crates the chapter's experiments measure.
+#[cfg(not(feature = "chapter"))]
+const CHAPTER: &[&dyn Experiment] = &[];
 
 chapter! {
     buffer_reuse::BufferReuse,

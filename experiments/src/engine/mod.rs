@@ -19,6 +19,8 @@
 
 pub mod compare;
 pub mod counting;
+// The chapter's generated data: only its experiments use it.
+#[cfg(feature = "chapter")]
 pub(crate) mod data;
 pub(crate) mod experiment;
 pub mod fault;
