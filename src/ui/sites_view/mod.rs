@@ -10,7 +10,7 @@
 //! symbolization, the same per-operation division.
 
 use heaplab_experiments::ExperimentInfo;
-use heaplab_experiments::sites::{Frame, SHARE_OF, Site, Sites};
+use heaplab_experiments::sites::{SHARE_OF, Site, Sites};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize as _};
@@ -19,81 +19,18 @@ use ratatui::widgets::{
     Block, BorderType, Cell, Paragraph, Row, StatefulWidget, Table, TableState, Widget,
 };
 
+mod rows;
+mod stack;
+
+use rows::{NOT_MEASURED, per_op, short_function, short_location};
+pub use rows::{SiteRow, rows};
+use stack::render_stack;
+
 use super::fit;
 use super::keys::Action;
-use super::source_view::per_op_text;
 use super::theme::{ghost_color, variant_color};
 use super::view::{self, Outcome};
 use crate::units;
-
-/// One line of the table: a site of the running variant, of the ghost, or of both.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SiteRow<'a> {
-    /// The running variant's figures at this site (`None`: it never allocated here).
-    pub now: Option<&'a Site>,
-    /// The ghost's figures at this site.
-    pub ghost: Option<&'a Site>,
-}
-
-impl SiteRow<'_> {
-    fn site(&self) -> Option<&Site> {
-        self.now.or(self.ghost)
-    }
-}
-
-fn events(site: Option<&Site>) -> f64 {
-    site.map_or(0.0, |s| s.allocs_per_op + s.reallocs_per_op)
-}
-
-/// The table's rows: every site of the running variant, then the ghost's sites it does not
-/// share, each list by allocations and reallocations per operation.
-#[must_use]
-pub fn rows<'a>(now: Option<&'a Sites>, ghost: Option<&'a Sites>) -> Vec<SiteRow<'a>> {
-    let same = |a: &Site, b: &Site| a.line == b.line && a.file == b.file;
-    let mut rows: Vec<SiteRow> = now
-        .map(|sites| {
-            sites
-                .sites
-                .iter()
-                .map(|site| SiteRow {
-                    now: Some(site),
-                    ghost: ghost.and_then(|g| g.sites.iter().find(|s| same(s, site))),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    if let Some(ghost) = ghost {
-        for site in &ghost.sites {
-            if !rows
-                .iter()
-                .any(|row| row.ghost.is_some_and(|g| same(g, site)))
-            {
-                rows.push(SiteRow {
-                    now: None,
-                    ghost: Some(site),
-                });
-            }
-        }
-    }
-    rows.sort_by(|a, b| {
-        events(b.now)
-            .total_cmp(&events(a.now))
-            .then(events(b.ghost).total_cmp(&events(a.ghost)))
-    });
-    rows
-}
-
-/// `1.00`, or `↻0.50` for a site that only reallocates, or `0` for none.
-fn per_op(site: Option<&Site>) -> String {
-    site.map_or_else(
-        || "0".to_owned(),
-        |s| per_op_text(s.allocs_per_op, s.reallocs_per_op),
-    )
-}
-
-/// What a variant's column shows where its sites were never captured: not measured, which is
-/// not the same as measured to be zero.
-const NOT_MEASURED: &str = "–";
 
 /// The sites view's own state: the selected site and whether its stack is open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -286,94 +223,6 @@ fn render_head(
         title.push(Span::raw(keys));
         Line::from(title).render(area, buf);
     }
-}
-
-/// A frame's wordings: `function (file:line)` with the function's path shortened from the
-/// left, then the function alone, likewise; a folded run (`[...]`) is whole or absent.
-fn frame_wordings(frame: &str) -> Vec<String> {
-    let (function, location) = match frame.rsplit_once(" (") {
-        Some((function, location)) if frame.ends_with(')') && !frame.starts_with('[') => {
-            (function, Some(location))
-        }
-        _ => (frame, None),
-    };
-    let paths = if frame.starts_with('[') {
-        vec![frame.to_owned()]
-    } else {
-        fit::path_wordings(function)
-    };
-    let mut wordings: Vec<String> = location
-        .map(|l| paths.iter().map(|p| format!("{p} ({l}")).collect())
-        .unwrap_or_default();
-    wordings.extend(paths);
-    wordings.push(String::new());
-    wordings
-}
-
-/// A stack's lines, innermost frame first: each frame of the experiment's own code, and each
-/// run of folded frames as one `[N frames in std, dependencies or heaplab]` line, or, unfolded,
-/// every folded frame on its own line. Each line says whether it is folded.
-fn stack_lines(stack: &[Frame], unfolded: bool) -> Vec<(String, bool)> {
-    let mut out = Vec::new();
-    let mut run = 0;
-    let end_run = |out: &mut Vec<(String, bool)>, run: &mut usize| {
-        if *run > 0 {
-            let s = if *run == 1 { "" } else { "s" };
-            out.push((
-                format!("[{run} frame{s} in std, dependencies or heaplab]"),
-                true,
-            ));
-            *run = 0;
-        }
-    };
-    for frame in stack {
-        if frame.folded && !unfolded {
-            run += 1;
-            continue;
-        }
-        end_run(&mut out, &mut run);
-        out.push((frame.to_string(), frame.folded));
-    }
-    end_run(&mut out, &mut run);
-    out
-}
-
-/// The selected site's whole stack, innermost frame first, its folded frames unfolded or not.
-fn render_stack(site: &Site, unfolded: bool, area: Rect, buf: &mut Buffer) {
-    let room = usize::from(area.width.saturating_sub(2));
-    let lines: Vec<Line> = stack_lines(&site.stack, unfolded)
-        .into_iter()
-        .map(|(frame, folded)| {
-            let text = fit::longest_or_empty(room, &frame_wordings(&frame));
-            if folded {
-                Line::from(text.fg(Color::DarkGray))
-            } else {
-                Line::from(text)
-            }
-        })
-        .collect();
-    let location = site.location();
-    let any_folded = site.stack.iter().any(|f| f.folded);
-    let key = match (any_folded, unfolded) {
-        (false, _) => "",
-        (true, false) => " · → unfolds",
-        (true, true) => " · ← folds",
-    };
-    Paragraph::new(lines)
-        .block(
-            Block::bordered()
-                .border_type(BorderType::Rounded)
-                .title(fit::longest_or_empty(
-                    room,
-                    &[
-                        format!(" stack of {location} (innermost first){key} "),
-                        format!(" stack of {location}{key} "),
-                        format!(" stack of {location} "),
-                        " stack ".to_owned(),
-                    ],
-                )),
-        )
-        .render(area, buf);
 }
 
 /// What the window was, and that its sites add up to it.
@@ -648,23 +497,10 @@ fn render_table(
     StatefulWidget::render(table, area, buf, &mut state);
 }
 
-/// A function's name without its crate's path: `string_processing::parse_owned` for
-/// `heaplab_experiments::string_processing::parse_owned`.
-/// A site's file name and line, without its folder: `string_processing.rs:59`.
-fn short_location(site: &Site) -> String {
-    let file = site.file.rsplit('/').next().unwrap_or("?");
-    format!("{file}:{}", site.line)
-}
-
-fn short_function(name: &str) -> String {
-    name.strip_prefix("heaplab_experiments::")
-        .unwrap_or(name)
-        .to_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use heaplab_experiments::sites::Frame;
 
     fn site(line: u32, allocs: f64) -> Site {
         Site {
@@ -835,8 +671,14 @@ mod tests {
         let text = screen(alone(&now), SitesView::default()).join("\n");
         assert!(text.contains(&format!("share: {SHARE_OF}")), "{text}");
         for (name, doc) in [
-            ("docs/workshop.md", include_str!("../../docs/workshop.md")),
-            ("docs/commands.md", include_str!("../../docs/commands.md")),
+            (
+                "docs/workshop.md",
+                include_str!("../../../docs/workshop.md"),
+            ),
+            (
+                "docs/commands.md",
+                include_str!("../../../docs/commands.md"),
+            ),
         ] {
             let doc = doc.split_whitespace().collect::<Vec<_>>().join(" ");
             assert!(doc.contains(&format!("share {SHARE_OF}")), "{name}");
