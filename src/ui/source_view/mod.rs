@@ -23,7 +23,7 @@
 use std::sync::OnceLock;
 
 use heaplab_experiments::ExperimentInfo;
-use heaplab_experiments::sites::{Sites, same_file};
+use heaplab_experiments::sites::Sites;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize as _};
@@ -37,16 +37,15 @@ use super::keys::Action;
 use super::theme::variant_color;
 use super::view::{self, Outcome};
 
+mod gutter;
+
+pub use gutter::per_op_text;
+use gutter::{UNMEASURED_GUTTER, gutter, gutter_width, measured};
+
 /// The narrowest a pane may be before the panes stack instead.
 pub const MIN_PANE_WIDTH: u16 = 50;
 /// A pane at least this wide shows bytes per operation in the gutter too.
 pub const WIDE_PANE: u16 = 80;
-/// The gutter's width: allocations per operation (`  3.00 `), and bytes on a wide pane; a
-/// pane not measured yet keeps two columns of margin.
-const GUTTER: usize = 7;
-const WIDE_GUTTER: usize = 17;
-const UNMEASURED_GUTTER: usize = 2;
-
 /// One shown line: highlighted pieces, and where it is in its source file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceLine {
@@ -134,62 +133,6 @@ pub struct SourcePane {
     pub experiment: &'static str,
     /// Each variant that marks source, in the experiment's order.
     pub variants: Vec<VariantSource>,
-}
-
-/// The sites measured at `line` (several when inlined calls share it), added up. Drawing
-/// calls it for every visible line: it allocates nothing.
-fn measured(sites: &Sites, line: &SourceLine) -> Option<(f64, f64, f64)> {
-    if line.line == 0 {
-        return None;
-    }
-    sites
-        .sites
-        .iter()
-        .filter(|s| s.line == line.line && same_file(&s.file, line.file))
-        .fold(None, |sum, s| {
-            let (allocs, reallocs, bytes) = sum.unwrap_or((0.0, 0.0, 0.0));
-            Some((
-                allocs + s.allocs_per_op,
-                reallocs + s.reallocs_per_op,
-                bytes + s.bytes_per_op,
-            ))
-        })
-}
-
-/// The gutter's width for a pane `inner_width` wide, measured or not.
-fn gutter_width(measured: bool, inner_width: u16) -> usize {
-    match (measured, inner_width >= WIDE_PANE) {
-        (false, _) => UNMEASURED_GUTTER,
-        (true, true) => WIDE_GUTTER,
-        (true, false) => GUTTER,
-    }
-}
-
-/// Allocations per operation as the gutter and the `a` view show them: `1.00`, or `↻0.50`
-/// where there are only reallocations.
-#[must_use]
-pub fn per_op_text(allocs: f64, reallocs: f64) -> String {
-    if allocs == 0.0 && reallocs > 0.0 {
-        format!("↻{reallocs:.2}")
-    } else {
-        format!("{allocs:.2}")
-    }
-}
-
-/// A line's gutter: its allocs/op (`↻0.50` when it only reallocates), and bytes/op when
-/// `wide`; blank when nothing was measured on it.
-fn gutter(figures: Option<(f64, f64, f64)>, wide: bool) -> String {
-    let width = if wide { WIDE_GUTTER } else { GUTTER };
-    let Some((allocs, reallocs, bytes)) = figures else {
-        return " ".repeat(width);
-    };
-    let count = per_op_text(allocs, reallocs);
-    if wide {
-        let bytes = crate::units::bytes(bytes.round() as u64);
-        format!("{count:>6} {bytes:>9} ")
-    } else {
-        format!("{count:>6} ")
-    }
 }
 
 fn highlighter() -> &'static (SyntaxSet, Theme) {
@@ -530,8 +473,9 @@ fn render_variant(
 
 #[cfg(test)]
 mod tests {
+    use super::gutter::WIDE_GUTTER;
     use super::*;
-    use heaplab_experiments::sites::Site;
+    use heaplab_experiments::sites::{Site, same_file};
 
     #[test]
     fn a_line_is_shown_from_a_column_and_marked_where_it_goes_on() {
