@@ -32,6 +32,8 @@ pub mod export;
 pub mod files;
 pub mod lab;
 pub mod live;
+#[cfg(unix)]
+pub mod monitor;
 pub mod record;
 pub mod report;
 pub mod results;

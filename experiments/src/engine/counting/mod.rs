@@ -9,6 +9,7 @@
 //!   `GlobalAlloc` implementations and the fast and out-of-line allocation paths.
 //! - `slot.rs`: the slot table, how each event is written to it, snapshots, the fuse.
 //! - `worker_slot.rs`: a thread's claim on its slot, its budget, and detaching from it.
+//! - `threads.rs`: every thread's counters, for a program watched while it runs.
 //! - `capture.rs`: the hook through which a recorder of allocation sites sees a capturing
 //!   slot's events. Counting knows nothing of sites: the recorder hooks in.
 //!
@@ -55,11 +56,16 @@
 mod alloc;
 mod capture;
 mod slot;
+mod threads;
 mod worker_slot;
 
 pub use alloc::{CountingAlloc, SharedCounter, share_one_c_heap};
 pub use capture::{Kind, Recorder};
 pub use slot::{Counters, MAX_SLOTS, SlotId, fuse, process_live_bytes, set_fuse, snapshot};
+pub use threads::{
+    ProcessCounters, ThreadCounters, count_every_thread, counting_every_thread, process_counters,
+    threads,
+};
 pub use worker_slot::{
     OverBudget, RegisterError, WorkerSlot, budget_checkpoint, current_slot_id, installed,
     register_worker, unmeasured,
