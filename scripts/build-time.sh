@@ -5,7 +5,9 @@
 # depending on this heaplab by path with this workspace's Cargo.lock (same versions), timed for
 # `cargo build --release` and, in another empty target folder, `cargo bench --no-run` (what a
 # user runs first). Prints one line per build and a summary with the ratio and the machine's
-# load (other builds running beside these make every figure longer: say so with the figures).
+# load. Two figures per build: the wall-clock time (what a user waits for; other work on the
+# machine makes it longer) and the CPU time of the build's processes (user + system: what the
+# build costs, which other work hardly moves, so its ratio holds on a busy machine too).
 #
 # Usage: nice -n 10 scripts/build-time.sh        (takes minutes: four builds from scratch)
 set -euo pipefail
@@ -63,7 +65,7 @@ fn main() -> std::process::ExitCode {
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
-declare -A took
+declare -A took cpu_took
 for build in full headless; do
   keys=""
   [[ $build == headless ]] && keys=", default-features = false"
@@ -71,14 +73,21 @@ for build in full headless; do
     dir="$work/$build-${command%% *}"
     user_crate "$dir" "$keys"
     before=$(load)
-    start=$(date +%s.%N)
+    # Wall-clock, user and system seconds of the build and every process it ran.
     # shellcheck disable=SC2086 # the command's words
-    (cd "$dir" && CARGO_TARGET_DIR="$dir/target" cargo $command --quiet)
-    end=$(date +%s.%N)
-    seconds=$(echo "$end - $start" | bc)
+    if ! timing=$( {
+      TIMEFORMAT='%R %U %S'
+      time (cd "$dir" && CARGO_TARGET_DIR="$dir/target" cargo $command --quiet) >"$work/log" 2>&1
+    } 2>&1); then
+      cat "$work/log" >&2
+      exit 1
+    fi
+    read -r seconds user system <<<"$timing"
+    cpu=$(echo "$user + $system" | bc)
     took["$build $command"]=$seconds
-    printf '%-9s %-16s %7.1f s   load before %s, after %s\n' \
-      "$build" "cargo $command" "$seconds" "$before" "$(load)"
+    cpu_took["$build $command"]=$cpu
+    printf '%-9s %-16s %7.1f s (CPU %7.1f s)   load before %s, after %s\n' \
+      "$build" "cargo $command" "$seconds" "$cpu" "$before" "$(load)"
     rm -rf "$dir"
   done
 done
@@ -90,4 +99,8 @@ for command in "build --release" "bench --no-run"; do
   headless=${took["headless $command"]}
   printf 'cargo %-16s full %6.1f s, headless %6.1f s: headless takes %.0f%% of the full build\n' \
     "$command" "$full" "$headless" "$(echo "100 * $headless / $full" | bc -l)"
+  full=${cpu_took["full $command"]}
+  headless=${cpu_took["headless $command"]}
+  printf '      %-16s CPU  %6.1f s, headless %6.1f s: %.0f%% of the full build'"'"'s CPU time\n' \
+    "" "$full" "$headless" "$(echo "100 * $headless / $full" | bc -l)"
 done

@@ -125,9 +125,30 @@ pub fn from_rows(rows: &[VariantRow]) -> ChartData {
         }
     }
     ChartData {
-        title: "heaplab bench: naive against optimized".to_owned(),
+        title: format!(
+            "{} bench: {}",
+            crate::program::name(),
+            against(rows.iter().map(|row| &*row.variant))
+        ),
         groups,
         series: None,
+    }
+}
+
+/// The variants the rows compare, in the order they first appear: `naive against optimized`,
+/// `naive, optimized and crate`, or a lab's own (`value against reuse`).
+fn against<'a>(variants: impl IntoIterator<Item = &'a str>) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for variant in variants {
+        if !names.contains(&variant) {
+            names.push(variant);
+        }
+    }
+    match names.as_slice() {
+        [] => "no variant".to_owned(),
+        [one] => (*one).to_owned(),
+        [first, second] => format!("{first} against {second}"),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
 }
 
@@ -399,6 +420,16 @@ pub fn write_svg(chart: &ChartData, path: &Path) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_charts_title_names_the_variants_it_compares() {
+        assert_eq!(against(["naive", "optimized"]), "naive against optimized");
+        assert_eq!(
+            against(["naive", "optimized", "crate", "naive"]),
+            "naive, optimized and crate"
+        );
+        assert_eq!(against(["value", "reuse"]), "value against reuse");
+    }
+
     use super::*;
 
     fn buffer_reuse() -> &'static ExperimentInfo {

@@ -34,6 +34,7 @@ pub mod lab;
 pub mod live;
 #[cfg(unix)]
 pub mod monitor;
+pub mod program;
 pub mod record;
 pub mod report;
 pub mod results;

@@ -213,7 +213,8 @@ pub fn run(
                 on_sample(&sample)?;
                 if let Phase::OverBudget { live_bytes, after } = sample.phase {
                     eprintln!(
-                        "heaplab: {} {} over budget at {} after {:.2} s: stopped, its memory returned",
+                        "{}: {} {} over budget at {} after {:.2} s: stopped, its memory returned",
+                        crate::program::name(),
                         sample.experiment,
                         sample.variant,
                         crate::units::bytes(live_bytes),
@@ -235,14 +236,18 @@ pub fn run(
             Ok(RunnerEvent::Sites { sites, .. }) => {
                 // Once per trace: the site lines name functions, and this says why.
                 if sites.missing_line_tables && !advised {
-                    eprintln!("heaplab: {}", crate::sites::line_tables_advice());
+                    eprintln!(
+                        "{}: {}",
+                        crate::program::name(),
+                        crate::sites::line_tables_advice()
+                    );
                     advised = true;
                 }
                 latest_sites = Some(sites);
             }
             Ok(RunnerEvent::WorkerExited { experiment, error }) => {
                 if let Some(error) = error {
-                    eprintln!("heaplab: {experiment} stopped: {error}");
+                    eprintln!("{}: {experiment} stopped: {error}", crate::program::name());
                 }
                 break TraceEnd::WorkerExited;
             }

@@ -249,6 +249,18 @@ fn a_users_crate_gets_exact_counts_checksums_budgets_and_crash_isolation() {
         "no chapter unless asked: {list}"
     );
 
+    // Without a terminal the dashboard points to the lab's own bench, not heaplab's.
+    let out = Command::new(&lab)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("needs a terminal"), "{stderr}");
+    assert!(
+        stderr.contains("run `lab bench`") && !stderr.contains("heaplab bench"),
+        "{stderr}"
+    );
+
     // Without the allocator, one line that says what to add, and status 2.
     let out = Command::new(built.bin("forgot"))
         .arg("list")

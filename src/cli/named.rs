@@ -3,7 +3,6 @@
 //! (`heaplab list`, "naive, optimized, crate", buffer-reuse).
 
 use std::ffi::OsStr;
-use std::sync::OnceLock;
 
 use clap::CommandFactory as _;
 use heaplab_experiments::Section;
@@ -11,14 +10,7 @@ use heaplab_experiments::Section;
 use super::Cli;
 use crate::catalog::{catalog, variant_names};
 
-/// The name messages call this program by, once a lab named it.
-static PROGRAM: OnceLock<&'static str> = OnceLock::new();
-
-/// The name messages call this program by: `heaplab`, or a lab's own binary.
-#[must_use]
-pub fn program() -> &'static str {
-    PROGRAM.get().copied().unwrap_or("heaplab")
-}
+pub use crate::program::name as program;
 
 /// The name a binary is called by, from its path (`argv[0]`): `lab` for `src/bin/lab.rs`, and
 /// for a bench too, whose file cargo names `lab-` and 16 hex digits.
@@ -50,7 +42,7 @@ pub fn program_name(path: &OsStr) -> String {
 /// lab's own.
 #[must_use]
 pub fn lab_command(program: &str) -> clap::Command {
-    let program: &'static str = PROGRAM.get_or_init(|| leak(program.to_owned()));
+    let program: &'static str = crate::program::set(program);
     let experiments = catalog();
     let own: Vec<&str> = experiments
         .iter()

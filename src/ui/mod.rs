@@ -83,7 +83,8 @@ pub struct Options {
 #[derive(Debug, thiserror::Error)]
 #[error(
     "the dashboard needs a terminal, and standard output is not one; \
-     for figures in a pipe, a script or CI, run `heaplab bench` (e.g. `heaplab bench --format json`)"
+     for figures in a pipe, a script or CI, run `{0} bench` (e.g. `{0} bench --format json`)",
+    crate::program::name()
 )]
 pub struct NotATerminal;
 
