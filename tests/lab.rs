@@ -9,7 +9,7 @@ mod user_crate;
 use std::process::Command;
 
 use serde_json::Value;
-use user_crate::UserCrate;
+use user_crate::{UserCrate, row};
 
 const LAB: &str = r#"
 #[global_allocator]
@@ -79,23 +79,6 @@ fn build_user_crate() -> user_crate::Built {
         .bin("lab", LAB)
         .bin("forgot", FORGOT)
         .build()
-}
-
-fn json_rows(output: &std::process::Output) -> Vec<Value> {
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "a JSON report ({e}): {}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    report["results"].as_array().cloned().unwrap_or_default()
-}
-
-fn row<'a>(rows: &'a [Value], variant: &str) -> &'a Value {
-    rows.iter()
-        .find(|r| r["variant"] == variant)
-        .unwrap_or_else(|| panic!("no row for {variant}: {rows:?}"))
 }
 
 /// Limits declared in the builder: `check` names the broken one, the figure, the limit and
@@ -185,7 +168,7 @@ fn a_users_crate_gets_exact_counts_checksums_budgets_and_crash_isolation() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let rows = json_rows(&out);
+    let rows = user_crate::report_rows(&out);
     assert_eq!(row(&rows, "naive")["allocs_per_op"], 8.0);
     assert_eq!(row(&rows, "naive")["bytes_per_op"], 64.0);
     assert_eq!(row(&rows, "none")["allocs_per_op"], 0.0);
@@ -201,7 +184,7 @@ fn a_users_crate_gets_exact_counts_checksums_budgets_and_crash_isolation() {
         .args(["--format", "json", "--iterations", "100", "--runs", "1"])
         .output()
         .expect("runs");
-    let rows = json_rows(&out);
+    let rows = user_crate::report_rows(&out);
     let sites = row(&rows, "naive")["sites"]["sites"]
         .as_array()
         .cloned()
@@ -227,7 +210,7 @@ fn a_users_crate_gets_exact_counts_checksums_budgets_and_crash_isolation() {
         .args(["--iterations", "200", "--runs", "1"])
         .output()
         .expect("runs");
-    let rows = json_rows(&out);
+    let rows = user_crate::report_rows(&out);
     assert_eq!(row(&rows, "naive")["status"], "ok");
     assert_eq!(row(&rows, "panics")["status"], "panicked");
     let error = row(&rows, "panics")["error"].as_str().unwrap_or_default();

@@ -12,7 +12,7 @@ mod user_crate;
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use user_crate::UserCrate;
+use user_crate::{UserCrate, row};
 
 const SHAPES: &str = r#"
 #[global_allocator]
@@ -85,18 +85,6 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn rows(output: &Output) -> Vec<Value> {
-    let report: Value = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("a JSON report ({e}): {}", text(&output.stderr)));
-    report["results"].as_array().cloned().unwrap_or_default()
-}
-
-fn row<'a>(rows: &'a [Value], variant: &str) -> &'a Value {
-    rows.iter()
-        .find(|r| r["variant"] == variant)
-        .unwrap_or_else(|| panic!("no row for {variant}: {rows:?}"))
-}
-
 #[test]
 fn a_users_builder_shapes_compile_measure_exactly_and_speak_its_names() {
     let built = UserCrate::new().bin("shapes", SHAPES).build();
@@ -113,7 +101,7 @@ fn a_users_builder_shapes_compile_measure_exactly_and_speak_its_names() {
             "1",
         ],
     );
-    let rows = rows(&out);
+    let rows = user_crate::report_rows(&out);
     // One String per record; a buffer set up once per run, outside the measured region.
     assert_eq!(row(&rows, "value")["allocs_per_op"], 90.0);
     assert_eq!(row(&rows, "reuse")["allocs_per_op"], 0.0);

@@ -105,3 +105,22 @@ impl UserCrate {
 fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
 }
+
+/// The rows of a `bench --format json` report, or a panic that shows what was printed instead.
+pub fn report_rows(output: &std::process::Output) -> Vec<serde_json::Value> {
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "a JSON report ({e}): {}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    report["results"].as_array().cloned().unwrap_or_default()
+}
+
+/// The row of `variant` in a report's rows, or a panic that lists them.
+pub fn row<'a>(rows: &'a [serde_json::Value], variant: &str) -> &'a serde_json::Value {
+    rows.iter()
+        .find(|r| r["variant"] == variant)
+        .unwrap_or_else(|| panic!("no row for {variant}: {rows:?}"))
+}
