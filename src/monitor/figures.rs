@@ -6,11 +6,23 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::Instant;
 
-use heaplab_experiments::counting::{
-    Counters, ProcessCounters, SlotId, ThreadCounters, process_counters, threads,
-};
+use heaplab_experiments::counting::{SlotId, ThreadCounters, process_counters, threads};
 
 use super::protocol::{Frame, ThreadFrame, ThreadRole, Totals};
+
+/// A [`Totals`] from the engine's process or slot counters (two types with these fields).
+macro_rules! totals {
+    ($counters:expr) => {{
+        let counters = $counters;
+        Totals {
+            allocs: counters.allocs,
+            deallocs: counters.deallocs,
+            reallocs: counters.reallocs,
+            bytes_allocated: counters.bytes_allocated,
+            bytes_freed: counters.bytes_freed,
+        }
+    }};
+}
 
 /// The name the shared bucket goes by (a kernel thread name has at most 15 bytes, so no
 /// thread can be mistaken for it).
@@ -87,7 +99,7 @@ impl Reader {
     /// The program's figures now.
     pub(super) fn frame(&mut self) -> Frame {
         threads(&mut self.threads);
-        let totals = totals_of_process(process_counters());
+        let totals = totals!(process_counters());
         self.monitor_tids
             .clone_from(&MONITOR_TIDS.lock().unwrap_or_else(PoisonError::into_inner));
         let threads = self
@@ -115,26 +127,6 @@ pub fn snapshot() -> Frame {
     Reader::default().frame()
 }
 
-fn totals_of_process(counters: ProcessCounters) -> Totals {
-    Totals {
-        allocs: counters.allocs,
-        deallocs: counters.deallocs,
-        reallocs: counters.reallocs,
-        bytes_allocated: counters.bytes_allocated,
-        bytes_freed: counters.bytes_freed,
-    }
-}
-
-fn totals_of_thread(counters: &Counters) -> Totals {
-    Totals {
-        allocs: counters.allocs,
-        deallocs: counters.deallocs,
-        reallocs: counters.reallocs,
-        bytes_allocated: counters.bytes_allocated,
-        bytes_freed: counters.bytes_freed,
-    }
-}
-
 fn thread_frame(thread: &ThreadCounters, monitor_tids: &[u32]) -> ThreadFrame {
     let slot = thread.slot.index() as u16;
     let role = if thread.slot == SlotId::OTHER {
@@ -150,7 +142,7 @@ fn thread_frame(thread: &ThreadCounters, monitor_tids: &[u32]) -> ThreadFrame {
         slot,
         generation: thread.generation,
         role,
-        totals: totals_of_thread(&thread.counters),
+        totals: totals!(&thread.counters),
     }
 }
 
