@@ -30,6 +30,9 @@ const HANG_GUARD: Duration = Duration::from_secs(120);
 /// Held by the tests that look at or change the directory's and socket's modes.
 static MODES: Mutex<()> = Mutex::new(());
 
+/// The test's monitor directories: `/tmp/heaplab-monitor-test-PID`.
+const TMP_PREFIX: &str = "heaplab-monitor-test-";
+
 /// The monitor of this test process, started once, as the first thing any test needs.
 struct Setup {
     dir: PathBuf,
@@ -42,7 +45,20 @@ fn monitor() -> &'static Setup {
     static SETUP: OnceLock<Setup> = OnceLock::new();
     SETUP.get_or_init(|| {
         let pid = std::process::id();
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("monitor-{pid}"));
+        // Under /tmp, not the target directory: a socket's path must fit in 108 bytes, and
+        // another user must be able to reach it when the test opens the modes.
+        let tmp = std::env::temp_dir();
+        // The directories of earlier runs of this test, if their process is gone.
+        for entry in std::fs::read_dir(&tmp).into_iter().flatten().flatten() {
+            let name = entry.file_name();
+            let Some(old) = name.to_str().and_then(|n| n.strip_prefix(TMP_PREFIX)) else {
+                continue;
+            };
+            if !Path::new(&format!("/proc/{old}")).exists() {
+                std::fs::remove_dir_all(entry.path()).ok();
+            }
+        }
+        let dir = tmp.join(format!("{TMP_PREFIX}{pid}"));
         std::fs::remove_dir_all(&dir).ok();
         std::fs::DirBuilder::new()
             .mode(0o700)
