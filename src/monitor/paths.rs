@@ -125,9 +125,16 @@ pub fn sockets() -> Vec<Found> {
     } else {
         vec![own_dir()]
     };
-    let mut found: Vec<Found> = dirs
-        .iter()
-        .filter_map(|dir| std::fs::read_dir(dir).ok())
+    let mut found: Vec<Found> = dirs.iter().flat_map(|dir| sockets_in(dir)).collect();
+    found.sort_by_key(|found| found.pid);
+    found
+}
+
+/// The monitor sockets in `dir` (named `PID.sock`), in no particular order.
+#[must_use]
+pub fn sockets_in(dir: &Path) -> Vec<Found> {
+    std::fs::read_dir(dir)
+        .into_iter()
         .flatten()
         .flatten()
         .filter_map(|entry| {
@@ -139,9 +146,7 @@ pub fn sockets() -> Vec<Found> {
                 alive: Path::new(&format!("/proc/{pid}")).exists(),
             })
         })
-        .collect();
-    found.sort_by_key(|found| found.pid);
-    found
+        .collect()
 }
 
 /// The socket of process `pid`, if [`sockets`] lists one.

@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 /// The protocol's version; a viewer refuses a program that speaks another.
 pub const PROTOCOL: u32 = 1;
 
+/// How the one line a refused viewer gets begins (it is text, not a [`Message`]: the rest
+/// says why, for the viewer to show as it is). The connection closes after it.
+pub const REFUSED: &str = "refused: ";
+
 /// One line on the socket.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
