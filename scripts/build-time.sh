@@ -77,7 +77,8 @@ for build in full headless; do
     # shellcheck disable=SC2086 # the command's words
     if ! timing=$( {
       TIMEFORMAT='%R %U %S'
-      time (cd "$dir" && CARGO_TARGET_DIR="$dir/target" cargo $command --quiet) >"$work/log" 2>&1
+      # (The braces: a redirection on the timed command itself would take `time`'s report too.)
+      time { (cd "$dir" && CARGO_TARGET_DIR="$dir/target" cargo $command --quiet) >"$work/log" 2>&1; }
     } 2>&1); then
       cat "$work/log" >&2
       exit 1
