@@ -1,5 +1,5 @@
 //! `heaplab attach --trace`, `attach` refusals and `heaplab ps`, against a fake program
-//! (tests/attach_fake): lines per frame, the program's exit ending the trace, an alert's exit
+//! (`tests/attach_fake`): lines per frame, the program's exit ending the trace, an alert's exit
 //! status, `--record`, stale and missing sockets, and several programs to choose from.
 
 mod attach_fake;

@@ -168,6 +168,8 @@ impl fmt::Display for Alert {
 }
 
 #[cfg(test)]
+// Exact figures are the point of these tests, floats included.
+#[allow(clippy::float_cmp)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

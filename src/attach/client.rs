@@ -280,6 +280,8 @@ pub fn rss_bytes(pid: u32) -> u64 {
 }
 
 #[cfg(test)]
+// Exact figures are the point of these tests, floats included.
+#[allow(clippy::float_cmp)]
 mod tests {
     use super::*;
 

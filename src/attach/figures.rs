@@ -166,37 +166,33 @@ impl Watch {
         }
         for thread in &frame.threads {
             let key = (thread.slot, thread.generation);
-            let row = match self.threads.iter_mut().find(|row| row.key() == key) {
-                Some(row) => row,
-                None => {
-                    self.threads.push(ThreadRow {
-                        tid: thread.tid,
-                        name: thread.name.clone(),
-                        slot: thread.slot,
-                        generation: thread.generation,
-                        role: thread.role,
-                        allocs_per_sec: 0.0,
-                        allocated_per_sec: 0.0,
-                        freed_per_sec: 0.0,
-                        ended: false,
-                        // At attach, what it did before is not "since attach"; born since,
-                        // all of it is.
-                        baseline: if first {
-                            thread.totals
-                        } else {
-                            Totals::default()
-                        },
-                        last: if first {
-                            thread.totals
-                        } else {
-                            Totals::default()
-                        },
-                        seen_ms: frame.at_ms,
-                    });
-                    let last = self.threads.len() - 1;
-                    &mut self.threads[last]
-                }
+            let index = if let Some(index) = self.threads.iter().position(|row| row.key() == key) {
+                index
+            } else {
+                // At attach, what a thread did before is not "since attach"; born since,
+                // all of it is.
+                let seen = if first {
+                    thread.totals
+                } else {
+                    Totals::default()
+                };
+                self.threads.push(ThreadRow {
+                    tid: thread.tid,
+                    name: thread.name.clone(),
+                    slot: thread.slot,
+                    generation: thread.generation,
+                    role: thread.role,
+                    allocs_per_sec: 0.0,
+                    allocated_per_sec: 0.0,
+                    freed_per_sec: 0.0,
+                    ended: false,
+                    baseline: seen,
+                    last: seen,
+                    seen_ms: frame.at_ms,
+                });
+                self.threads.len() - 1
             };
+            let row = &mut self.threads[index];
             let now = thread.totals;
             row.allocs_per_sec = per_sec(now.allocs.saturating_sub(row.last.allocs));
             row.allocated_per_sec =
@@ -297,6 +293,8 @@ impl Watch {
 }
 
 #[cfg(test)]
+// Exact figures are the point of these tests, floats included.
+#[allow(clippy::float_cmp)]
 mod tests {
     use super::*;
     use crate::monitor::protocol::ThreadFrame;

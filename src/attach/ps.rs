@@ -61,6 +61,8 @@ pub fn report() -> (String, Option<String>) {
 }
 
 #[cfg(test)]
+// Exact figures are the point of these tests, floats included.
+#[allow(clippy::float_cmp)]
 mod tests {
     use super::*;
     use std::path::PathBuf;

@@ -131,6 +131,8 @@ impl FrameRecorder {
 }
 
 #[cfg(test)]
+// Exact figures are the point of these tests, floats included.
+#[allow(clippy::float_cmp)]
 mod tests {
     use super::*;
     use crate::monitor::protocol::Totals;

@@ -39,6 +39,7 @@ pub(super) fn prepare_attach(args: AttachArgs) -> Result<Job, UsageError> {
 }
 
 #[cfg(feature = "dashboard")]
+#[allow(clippy::unnecessary_wraps)] // the headless build's signature, which refuses
 fn view(
     connection: Connection,
     alerts: Vec<crate::attach::alerts::Alert>,

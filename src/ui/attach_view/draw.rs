@@ -24,6 +24,9 @@ const LIVE: usize = 1;
 const PEAK: usize = 0;
 const RSS: usize = 2;
 
+/// A chart's line: its colour's index, its legend's name, its points.
+type Series<'a> = (usize, &'a str, Vec<(f64, f64)>);
+
 impl Widget for &AttachView {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let alert_rows = self.alerts().len().min(3) as u16;
@@ -40,9 +43,14 @@ impl Widget for &AttachView {
         render_charts(self, charts, buf);
         render_threads(self, table, buf);
         render_alerts(self, alerts, buf);
-        Line::styled(
+        let notes = [
             " diff = allocated − freed since attach: a thread freeing what another allocated \
-             goes negative; ended threads stay greyed (the latest 16)",
+             goes negative; ended threads stay greyed (the latest 16)"
+                .to_owned(),
+            " diff = allocated − freed since attach (negative: it frees others' bytes)".to_owned(),
+        ];
+        Line::styled(
+            fit(note.width.saturating_add(2), &notes),
             Style::new().fg(Color::Gray),
         )
         .render(note, buf);
@@ -56,26 +64,25 @@ impl Widget for &AttachView {
 fn title_line(view: &AttachView) -> Line<'static> {
     let hello = &view.hello;
     let shown = view.shown();
-    let mut spans = vec![
-        Span::styled(
-            format!(" {} ", hello.program),
-            Style::new().add_modifier(Modifier::BOLD),
-        ),
-        Span::raw(format!(
-            "· process {} · a frame every {:.1} s · window {:.0} s",
-            hello.pid,
-            hello.interval_ms as f64 / 1000.0,
-            view.window_secs()
-        )),
-    ];
-    if let Some(point) = shown.latest() {
-        spans.push(Span::raw(format!(" · {:.0} s attached", point.t_secs)));
-    }
+    let mut spans = vec![Span::styled(
+        format!(" {} ", hello.program),
+        Style::new().add_modifier(Modifier::BOLD),
+    )];
+    // First after the name: on a narrow terminal the title's tail is cut, never this.
     if view.frozen() {
         spans.push(Span::styled(
-            " · FROZEN (f)",
+            "· FROZEN (f) ",
             Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
         ));
+    }
+    spans.push(Span::raw(format!(
+        "· process {} · a frame every {:.1} s · window {:.0} s",
+        hello.pid,
+        hello.interval_ms as f64 / 1000.0,
+        view.window_secs()
+    )));
+    if let Some(point) = shown.latest() {
+        spans.push(Span::raw(format!(" · {:.0} s attached", point.t_secs)));
     }
     if !hello.counting {
         spans.push(Span::styled(
@@ -172,7 +179,7 @@ fn chart(
     area: Rect,
     buf: &mut Buffer,
     titles: &[String],
-    series: &[(usize, &str, Vec<(f64, f64)>)],
+    series: &[Series],
     bounds: [f64; 2],
     format: fn(f64) -> String,
 ) {

@@ -164,6 +164,8 @@ impl AttachView {
 }
 
 #[cfg(test)]
+// Exact figures are the point of these tests, floats included.
+#[allow(clippy::float_cmp)]
 mod tests {
     use super::*;
     use crate::monitor::protocol::{PROTOCOL, Totals};
