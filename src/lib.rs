@@ -22,6 +22,8 @@
 //! The `heaplab` binary needs both.
 
 pub mod alloc;
+#[cfg(unix)]
+pub mod attach;
 pub mod bench;
 pub mod benchstat;
 pub mod catalog;

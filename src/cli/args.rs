@@ -186,6 +186,15 @@ pub enum Command {
         #[command(flatten)]
         dashboard: DashboardArgs,
     },
+    /// Watch a running program that started heaplab's monitor (`heaplab::monitor::start()`):
+    /// allocation rate, live heap, peak and RSS, and every thread's figures, live. Without
+    /// PID: the only program there is (`heaplab ps` lists them). `q` detaches; the program
+    /// runs on.
+    #[cfg(unix)]
+    Attach(AttachArgs),
+    /// List the running programs `attach` can watch: process id, name, socket, stale or not.
+    #[cfg(unix)]
+    Ps,
     /// Runs one job as a worker process for a parent heaplab (internal: the parent starts it,
     /// speaks to it over pipes, and reads its samples).
     #[command(hide = true)]
@@ -193,6 +202,40 @@ pub enum Command {
         /// The job, as JSON.
         job: String,
     },
+}
+
+/// `heaplab attach`'s arguments.
+#[cfg(unix)]
+#[derive(Debug, clap::Args)]
+pub struct AttachArgs {
+    /// The program's process id (default: the only attachable program).
+    pub pid: Option<u32>,
+    /// The program's monitor socket, if not in the usual directory.
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// No view: print one line per frame to standard output (time, allocs/s, live heap,
+    /// peak, RSS, busiest thread); a crossed --alert prints an `alert` line and exits with
+    /// status 4, the program's exit ends the trace with status 0.
+    #[arg(long)]
+    pub trace: bool,
+    /// Record every frame to FILE.csv (cumulative counters, live heap, peak, RSS), written
+    /// when the view or trace ends.
+    #[arg(long, value_name = "FILE.csv")]
+    pub record: Option<PathBuf>,
+    /// A threshold, shown on screen when crossed (with --trace: exit status 4):
+    /// `heap>512MiB`, `rate>1M/s` (allocations per second), `growth>10MiB/min` (live heap
+    /// growth over the last minute). Repeatable.
+    #[arg(long, value_name = "FIGURE>LIMIT", value_parser = parse_alert)]
+    pub alert: Vec<crate::attach::alerts::Alert>,
+    /// The view's redraws per second at most [default: 15].
+    #[arg(long, value_name = "FPS", value_parser = clap::value_parser!(u32).range(1..=60))]
+    pub fps: Option<u32>,
+}
+
+#[cfg(unix)]
+fn parse_alert(text: &str) -> Result<crate::attach::alerts::Alert, String> {
+    text.parse()
+        .map_err(|e: crate::attach::alerts::AlertError| e.to_string())
 }
 
 /// `heaplab list --format`.

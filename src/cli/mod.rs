@@ -1,10 +1,12 @@
 //! The command line: what each subcommand takes (`args`), and how heaplab turns it into
 //! work: headless commands in `headless`, `run` and its `--trace` in `views`, the dashboard,
 //! `tour` and `screenshot` in `dashboard` (the `dashboard` feature; without it, their one-line
-//! refusals in `no_dashboard`); in a lab's own binary,
+//! refusals in `no_dashboard`); `attach` and `ps` in `attach`; in a lab's own binary,
 //! its help and messages in its own names (`named`).
 
 mod args;
+#[cfg(unix)]
+mod attach;
 #[cfg(feature = "dashboard")]
 mod dashboard;
 mod headless;
@@ -22,6 +24,8 @@ pub use crate::UsageError;
 use crate::files::Output;
 pub use crate::live::{LiveOptions, launcher, parse_seconds};
 use crate::units::{self, Size};
+#[cfg(unix)]
+pub use args::AttachArgs;
 use args::check_runs;
 pub use args::{
     BenchArgs, CheckArgs, Cli, Command, CompareArgs, DashboardArgs, ListFormat, ScorecardFormat,
@@ -151,6 +155,16 @@ fn prepare(cli: Cli) -> Result<Job, UsageError> {
             Ok(Box::new(move || run_scorecard(&args, output, max_memory)))
         }
         Command::Screenshot(args) => prepare_screenshot(args, max_memory),
+        #[cfg(unix)]
+        Command::Attach(args) => {
+            no_dashboard_options("attach", &outer)?;
+            attach::prepare_attach(args)
+        }
+        #[cfg(unix)]
+        Command::Ps => {
+            no_dashboard_options("ps", &outer)?;
+            Ok(Box::new(attach::ps))
+        }
     }
 }
 

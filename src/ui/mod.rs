@@ -6,6 +6,8 @@
 
 mod actions;
 pub mod app;
+#[cfg(unix)]
+pub mod attach_view;
 pub mod budget;
 pub mod charts;
 pub mod draw;

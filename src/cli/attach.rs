@@ -1,0 +1,102 @@
+//! `heaplab attach` and `heaplab ps`: the target found, the connection opened and its hello
+//! checked, `--record` claimed, all before the terminal is touched; then the view (the
+//! `dashboard` feature) or `--trace` (any build).
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use color_eyre::eyre::Result;
+
+use super::args::AttachArgs;
+use super::{Job, print_stdout};
+use crate::UsageError;
+use crate::attach::client::{Connection, resolve};
+use crate::attach::record::FrameRecorder;
+
+/// Checks `attach`'s arguments and connects; returns the view or the trace to run.
+pub(super) fn prepare_attach(args: AttachArgs) -> Result<Job, UsageError> {
+    let AttachArgs {
+        pid,
+        socket,
+        trace,
+        record,
+        alert,
+        fps,
+    } = args;
+    if trace && fps.is_some() {
+        return Err(UsageError(
+            "--fps is the view's; --trace prints a line per frame of the program".into(),
+        ));
+    }
+    let recorder = record.as_deref().map(FrameRecorder::create).transpose()?;
+    let connection = Connection::open(resolve(pid, socket)?)?;
+    if trace {
+        return Ok(Box::new(move || {
+            crate::attach::trace::main(connection, &alert, recorder)
+        }));
+    }
+    view(connection, alert, recorder, fps)
+}
+
+#[cfg(feature = "dashboard")]
+#[allow(clippy::unnecessary_wraps)] // the headless build's signature, which refuses
+fn view(
+    connection: Connection,
+    alerts: Vec<crate::attach::alerts::Alert>,
+    record: Option<FrameRecorder>,
+    fps: Option<u32>,
+) -> Result<Job, UsageError> {
+    use crate::ui::attach_view::{Ended, Options, run};
+    Ok(Box::new(move || {
+        let hello = connection.hello.clone();
+        let who = format!("{} (process {})", hello.program, hello.pid);
+        let ended = run(
+            connection,
+            Options {
+                fps: fps.unwrap_or(super::views::DEFAULT_FPS),
+                alerts,
+                record,
+            },
+        )?;
+        // Not `eprintln!`: it panics when standard error is a terminal that is gone.
+        let mut stderr = std::io::stderr();
+        Ok(match ended {
+            Ended::Detached => {
+                let _ = writeln!(stderr, "heaplab attach: detached from {who}; it runs on");
+                ExitCode::SUCCESS
+            }
+            Ended::ProgramExited => {
+                let _ = writeln!(stderr, "heaplab attach: {who} exited; the view ends");
+                ExitCode::SUCCESS
+            }
+            Ended::Lost(why) => {
+                let _ = writeln!(stderr, "heaplab attach: lost {who}: {why}");
+                ExitCode::FAILURE
+            }
+            Ended::Signal(signal) => ExitCode::from(128 + signal as u8),
+        })
+    }))
+}
+
+#[cfg(not(feature = "dashboard"))]
+#[allow(clippy::needless_pass_by_value)] // the dashboard build's signature
+fn view(
+    _: Connection,
+    _: Vec<crate::attach::alerts::Alert>,
+    _: Option<FrameRecorder>,
+    _: Option<u32>,
+) -> Result<Job, UsageError> {
+    Err(super::no_dashboard::without_dashboard(
+        "`attach` without --trace (the view)",
+    ))
+}
+
+/// `heaplab ps`.
+pub(super) fn ps() -> Result<ExitCode> {
+    let (table, note) = crate::attach::ps::report();
+    print_stdout(&table)?;
+    if let Some(note) = note {
+        let _ = writeln!(std::io::stderr(), "heaplab ps: {note}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

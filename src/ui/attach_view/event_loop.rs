@@ -1,0 +1,215 @@
+//! The attach view's loop: one thread owns the terminal; a reader thread reads the program's
+//! frames, an input thread the keys, a signal thread the signals, each sending on one bounded
+//! channel. It redraws only when a frame or a key changed something, at most `fps` times a
+//! second, and sleeps otherwise: watching costs the viewer next to nothing.
+
+use std::io::{self, IsTerminal as _};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use color_eyre::eyre::{Result, WrapErr as _};
+use ratatui::crossterm::event::{self, Event, KeyEvent};
+
+use super::{AttachView, KeyOutcome};
+use crate::attach::alerts::Alert;
+use crate::attach::client::{Connection, Read};
+use crate::attach::record::FrameRecorder;
+use crate::monitor::protocol::Frame;
+
+/// How the view opens.
+#[derive(Debug)]
+pub struct Options {
+    /// Redraws per second at most.
+    pub fps: u32,
+    /// `--alert`s.
+    pub alerts: Vec<Alert>,
+    /// `--record`, claimed before the terminal was taken.
+    pub record: Option<FrameRecorder>,
+}
+
+/// How the view ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ended {
+    /// The user detached (`q`).
+    Detached,
+    /// The program closed the connection: it exited.
+    ProgramExited,
+    /// Reading the program failed (its words).
+    Lost(String),
+    /// A signal, or a terminal that closed (SIGHUP's number then).
+    Signal(i32),
+}
+
+enum Message {
+    Key(KeyEvent),
+    Resize,
+    Frame(Box<Frame>, u64),
+    ProgramExited,
+    Lost(String),
+    Signal(i32),
+}
+
+/// Opens the view on `connection` and runs it until the user detaches, the program exits or
+/// a signal arrives; the terminal is restored on every way out, and `--record` written.
+pub fn run(connection: Connection, options: Options) -> Result<Ended> {
+    if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
+        return Err(crate::ui::NotATerminal.into());
+    }
+    let Options {
+        fps,
+        alerts,
+        mut record,
+    } = options;
+    let (tx, rx) = mpsc::sync_channel::<Message>(256);
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ])
+    .wrap_err("could not install signal handlers")?;
+    let signal_handle = signals.handle();
+    let signal_thread = {
+        let tx = tx.clone();
+        thread::Builder::new()
+            .name("attach-signals".into())
+            .spawn(move || {
+                for signal in signals.forever() {
+                    if tx.send(Message::Signal(signal)).is_err() {
+                        break;
+                    }
+                }
+            })?
+    };
+    let mut view = AttachView::new(connection.hello.clone(), &alerts);
+    let reader = spawn_reader(connection, tx.clone(), Arc::clone(&stop))?;
+    let mut terminal = ratatui::try_init().wrap_err("could not set up the terminal")?;
+    let input = spawn_input(tx.clone(), Arc::clone(&stop))?;
+    drop(tx);
+    let frame_every = Duration::from_secs(1) / fps.max(1);
+    let mut dirty = true;
+    let mut last_draw: Option<Instant> = None;
+    let ended = loop {
+        if dirty && last_draw.is_none_or(|at| at.elapsed() >= frame_every) {
+            if let Err(e) = terminal.draw(|frame| frame.render_widget(&view, frame.area())) {
+                break Err(e).wrap_err("could not draw");
+            }
+            last_draw = Some(Instant::now());
+            dirty = false;
+        }
+        // Asleep until a message comes, or until a redraw held back by `fps` is due.
+        let message = if dirty {
+            let due =
+                frame_every.saturating_sub(last_draw.map_or(Duration::ZERO, |at| at.elapsed()));
+            match rx.recv_timeout(due) {
+                Ok(message) => message,
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => break Ok(Ended::Signal(1)),
+            }
+        } else {
+            match rx.recv() {
+                Ok(message) => message,
+                Err(_) => break Ok(Ended::Signal(1)),
+            }
+        };
+        match message {
+            Message::Key(key) => match view.key(&key) {
+                KeyOutcome::Quit => break Ok(Ended::Detached),
+                KeyOutcome::Changed => dirty = true,
+                KeyOutcome::Ignored => {}
+            },
+            Message::Resize => dirty = true,
+            Message::Frame(frame, rss) => {
+                if let Some(record) = record.as_mut() {
+                    record.record(&frame, rss);
+                }
+                view.push(&frame, rss);
+                dirty = true;
+            }
+            Message::ProgramExited => break Ok(Ended::ProgramExited),
+            Message::Lost(why) => break Ok(Ended::Lost(why)),
+            Message::Signal(signal) => break Ok(Ended::Signal(signal)),
+        }
+    };
+    if terminal.show_cursor().is_err() {
+        std::mem::forget(terminal);
+    }
+    let _ = ratatui::try_restore();
+    stop.store(true, Ordering::Relaxed);
+    signal_handle.close();
+    drop(rx);
+    let _ = signal_thread.join();
+    // Both notice `stop` within their 100 ms waits; a hung-up terminal can keep crossterm's
+    // read from returning (see `ui::run`), so the input thread gets a bounded wait.
+    let _ = reader.join();
+    let deadline = Instant::now() + Duration::from_millis(500);
+    while !input.is_finished() && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(10));
+    }
+    if input.is_finished() {
+        let _ = input.join();
+    }
+    let ended = ended?;
+    if let Some(record) = record {
+        record.finish()?;
+    }
+    Ok(ended)
+}
+
+fn spawn_reader(
+    mut connection: Connection,
+    tx: SyncSender<Message>,
+    stop: Arc<AtomicBool>,
+) -> io::Result<JoinHandle<()>> {
+    connection.set_timeout(Duration::from_millis(100))?;
+    thread::Builder::new()
+        .name("attach-reader".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let message = match connection.read() {
+                    Ok(Read::Nothing) => continue,
+                    Ok(Read::Frame(frame)) => {
+                        Message::Frame(Box::new(frame), connection.rss_bytes())
+                    }
+                    Ok(Read::Ended) => Message::ProgramExited,
+                    Err(e) => Message::Lost(e.to_string()),
+                };
+                let last = !matches!(message, Message::Frame(..));
+                if tx.send(message).is_err() || last {
+                    return;
+                }
+            }
+        })
+}
+
+fn spawn_input(tx: SyncSender<Message>, stop: Arc<AtomicBool>) -> io::Result<JoinHandle<()>> {
+    thread::Builder::new()
+        .name("attach-input".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let event = match event::poll(Duration::from_millis(100)) {
+                    Ok(false) => continue,
+                    Ok(true) => event::read(),
+                    Err(e) => Err(e),
+                };
+                let gone = event.is_err();
+                let messages: Vec<Message> = match event {
+                    Ok(Event::Key(key)) => {
+                        crate::ui::keys::unfold_alt(key).map(Message::Key).collect()
+                    }
+                    Ok(Event::Resize(..)) => vec![Message::Resize],
+                    Ok(_) => continue,
+                    // The terminal is gone: as the dashboard, a hang-up.
+                    Err(_) => vec![Message::Signal(signal_hook::consts::SIGHUP)],
+                };
+                for message in messages {
+                    if tx.send(message).is_err() || gone {
+                        return;
+                    }
+                }
+            }
+        })
+}
