@@ -158,6 +158,18 @@ impl Output {
         })
     }
 
+    /// Puts a file streamed into (with [`Output::stream`]) in place, unless streaming it failed
+    /// with `failed`: then the destination is left as it was and the error names its path.
+    pub fn commit_unless(self, failed: Option<io::Error>) -> Result<(), WriteError> {
+        match failed {
+            Some(error) => Err(WriteError {
+                path: self.path().to_owned(),
+                error,
+            }),
+            None => self.commit(&[]),
+        }
+    }
+
     /// Writes `bytes` after anything streamed, and puts the file in place: renamed over the
     /// target (regular files) or written into it (standard output, devices, FIFOs).
     pub fn commit(self, bytes: &[u8]) -> Result<(), WriteError> {

@@ -9,7 +9,7 @@ use color_eyre::eyre::{Result, eyre};
 use serde::Serialize;
 
 use crate::UsageError;
-use crate::files::{Output, WriteError};
+use crate::files::Output;
 use crate::runner::{Phase, Sample};
 
 /// One recorded sample, as `--record` writes it: a [`Sample`] as a flat row, seconds as
@@ -157,14 +157,7 @@ impl Recorder {
         if self.format == RecordFormat::Json {
             self.write(b"\n]\n");
         }
-        if let Some(error) = self.error {
-            return Err(WriteError {
-                path: self.file.path().to_owned(),
-                error,
-            }
-            .into());
-        }
-        self.file.commit(&[])?;
+        self.file.commit_unless(self.error)?;
         Ok(self.rows)
     }
 }

@@ -158,6 +158,21 @@ impl Lines {
     }
 }
 
+/// A flag that SIGINT, SIGTERM and SIGHUP set to their number (0: none yet), for a loop that
+/// checks it and ends cleanly, files written, instead of dying mid-line.
+pub fn signal_flag() -> Result<Arc<AtomicUsize>> {
+    let signalled = Arc::new(AtomicUsize::new(0));
+    for signal in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
+        signal_hook::flag::register_usize(signal, Arc::clone(&signalled), signal as usize)
+            .wrap_err("could not install signal handlers")?;
+    }
+    Ok(signalled)
+}
+
 /// Runs `config`, whose worker samples every `config.sample_every` (see [`cadence`]), and
 /// writes a trace line to `out` per `interval` until `duration` (if any) passes, the reader
 /// closes the pipe, a signal arrives or the worker ends. When `duration` ends it, a last line
@@ -172,15 +187,7 @@ pub fn run(
 ) -> Result<TraceEnd> {
     // The handler only stores the signal's number; the loop below notices it within 50 ms
     // and stops the runner, so a `--record` file is still written.
-    let signalled = Arc::new(AtomicUsize::new(0));
-    for signal in [
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGHUP,
-    ] {
-        signal_hook::flag::register_usize(signal, Arc::clone(&signalled), signal as usize)
-            .wrap_err("could not install signal handlers")?;
-    }
+    let signalled = signal_flag()?;
     let mut lines = Lines::new(interval, config.sample_every);
     let (tx, rx) = mpsc::sync_channel::<RunnerEvent>(64);
     // Before the runner's clock starts: every sample that arrives before the deadline is then

@@ -9,7 +9,7 @@ use color_eyre::eyre::Result;
 use serde::Serialize;
 
 use crate::UsageError;
-use crate::files::{Output, WriteError};
+use crate::files::Output;
 use crate::monitor::protocol::Frame;
 
 /// One recorded row.
@@ -118,14 +118,7 @@ impl FrameRecorder {
     /// Puts the file in place; returns how many rows it holds.
     pub fn finish(mut self) -> Result<u64> {
         drop(self.writer.take());
-        if let Some(error) = self.error {
-            return Err(WriteError {
-                path: self.file.path().to_owned(),
-                error,
-            }
-            .into());
-        }
-        self.file.commit(&[])?;
+        self.file.commit_unless(self.error)?;
         Ok(self.rows)
     }
 }

@@ -9,7 +9,6 @@
 
 use std::io::{self, Write};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -135,15 +134,7 @@ pub fn main(
     alerts: &[Alert],
     recorder: Option<FrameRecorder>,
 ) -> Result<ExitCode> {
-    let signalled = Arc::new(AtomicUsize::new(0));
-    for signal in [
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGHUP,
-    ] {
-        signal_hook::flag::register_usize(signal, Arc::clone(&signalled), signal as usize)
-            .wrap_err("could not install signal handlers")?;
-    }
+    let signalled = crate::trace::signal_flag()?;
     let hello = connection.hello.clone();
     // The header goes to stderr, so standard output is nothing but trace lines.
     let _ = writeln!(

@@ -19,6 +19,7 @@ pub mod presenter;
 pub mod sites_view;
 pub mod source_view;
 pub mod svg;
+pub(crate) mod terminal;
 pub mod theme;
 pub mod tour;
 pub mod view;
@@ -28,7 +29,7 @@ use std::io::{self, IsTerminal as _};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use color_eyre::eyre::{Result, WrapErr as _};
@@ -36,7 +37,7 @@ use heaplab_experiments::counting::{self, SlotId};
 use ratatui::Terminal;
 use ratatui::backend::{Backend, TestBackend};
 use ratatui::buffer::Buffer;
-use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
 use self::app::{App, Effect, SelfCost};
 use crate::runner::{Command, DEFAULT_SAMPLE_EVERY, Launcher, RunConfig, Runner, RunnerEvent};
@@ -61,6 +62,16 @@ pub enum AppEvent {
 impl From<RunnerEvent> for AppEvent {
     fn from(event: RunnerEvent) -> Self {
         AppEvent::Runner(event)
+    }
+}
+
+/// What the signal and input threads say, as the dashboard's events.
+fn app_event(event: terminal::TermEvent) -> AppEvent {
+    match event {
+        terminal::TermEvent::Key(key) => AppEvent::Key(key),
+        terminal::TermEvent::Resize => AppEvent::Resize,
+        terminal::TermEvent::Signal(signal) => AppEvent::Signal(signal),
+        terminal::TermEvent::InputClosed(why) => AppEvent::InputClosed(why),
     }
 }
 
@@ -116,25 +127,7 @@ pub fn run(options: Options) -> Result<Ended> {
     }
     let (tx, rx) = mpsc::sync_channel::<AppEvent>(1024);
     let stop = Arc::new(AtomicBool::new(false));
-    let mut signals = signal_hook::iterator::Signals::new([
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGHUP,
-    ])
-    .wrap_err("could not install signal handlers")?;
-    let signal_handle = signals.handle();
-    let signal_thread = {
-        let tx = tx.clone();
-        thread::Builder::new()
-            .name("heaplab-signals".into())
-            .spawn(move || {
-                for signal in signals.forever() {
-                    if tx.send(AppEvent::Signal(signal)).is_err() {
-                        break;
-                    }
-                }
-            })?
-    };
+    let signals = terminal::SignalThread::spawn("heaplab-signals", tx.clone(), app_event)?;
 
     // ratatui's panic hook is installed last, so it restores the terminal before color-eyre's
     // hook prints the report.
@@ -142,67 +135,15 @@ pub fn run(options: Options) -> Result<Ended> {
     // Outermost: a panic on an experiment's worker is that run's error, reported on screen;
     // it must not restore (and so break) the terminal of a dashboard that goes on.
     heaplab_experiments::panic::install_worker_filter();
-    let input_thread = spawn_input(tx.clone(), Arc::clone(&stop))?;
+    let input_thread =
+        terminal::spawn_input("heaplab-input", tx.clone(), Arc::clone(&stop), app_event)?;
     let result = event_loop(&mut terminal, &rx, &tx, options);
-    // Dropping a `Terminal` whose cursor is hidden shows it again, and reports a failure with
-    // `eprintln!`, which panics when stderr is a closed terminal. Show it here; if even that
-    // fails the terminal is gone, and there is nothing for the drop to do.
-    if terminal.show_cursor().is_err() {
-        std::mem::forget(terminal);
-    }
-    // Not `ratatui::restore()`: it reports a failure with `eprintln!`, which panics (and so
-    // aborts) when the terminal, and stderr with it, is gone. Then nothing is left to restore.
-    let _ = ratatui::try_restore();
-
+    terminal::restore(terminal);
     stop.store(true, Ordering::Relaxed);
-    signal_handle.close();
     drop(tx);
-    let _ = signal_thread.join();
-    // The input thread notices `stop` within its 100 ms poll; but on a hung-up terminal
-    // crossterm's read can spin without returning, and joining it would hang the exit. Wait a
-    // bounded time; a thread still stuck then ends with the process.
-    let deadline = Instant::now() + Duration::from_millis(500);
-    while !input_thread.is_finished() && Instant::now() < deadline {
-        thread::sleep(Duration::from_millis(10));
-    }
-    if input_thread.is_finished() {
-        let _ = input_thread.join();
-    }
+    signals.close();
+    terminal::join_input(input_thread);
     result
-}
-
-fn spawn_input(tx: SyncSender<AppEvent>, stop: Arc<AtomicBool>) -> io::Result<JoinHandle<()>> {
-    thread::Builder::new()
-        .name("heaplab-input".into())
-        .spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                // Poll with a timeout so the thread notices `stop` and ends.
-                let event = match event::poll(Duration::from_millis(100)) {
-                    Ok(false) => continue,
-                    Ok(true) => event::read(),
-                    Err(e) => Err(e),
-                };
-                let message = match event {
-                    Ok(Event::Key(key)) => {
-                        for key in keys::unfold_alt(key) {
-                            if tx.send(AppEvent::Key(key)).is_err() {
-                                return;
-                            }
-                        }
-                        continue;
-                    }
-                    Ok(Event::Resize(..)) => AppEvent::Resize,
-                    Ok(_) => continue,
-                    Err(e) => {
-                        let _ = tx.send(AppEvent::InputClosed(e.to_string()));
-                        return;
-                    }
-                };
-                if tx.send(message).is_err() {
-                    return;
-                }
-            }
-        })
 }
 
 /// Runs the real dashboard loop on an off-screen `width` x `height` terminal: the `start`

@@ -11,13 +11,14 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use color_eyre::eyre::{Result, WrapErr as _};
-use ratatui::crossterm::event::{self, Event, KeyEvent};
+use ratatui::crossterm::event::KeyEvent;
 
 use super::{AttachView, KeyOutcome};
 use crate::attach::alerts::Alert;
 use crate::attach::client::{Connection, Read};
 use crate::attach::record::FrameRecorder;
 use crate::monitor::protocol::Frame;
+use crate::ui::terminal::{self, TermEvent};
 
 /// How the view opens.
 #[derive(Debug)]
@@ -52,6 +53,18 @@ enum Message {
     Signal(i32),
 }
 
+/// What the signal and input threads say, as the view's messages: a terminal that is gone is
+/// a hang-up, as in the dashboard.
+#[allow(clippy::needless_pass_by_value)] // the threads' `wrap` takes the event by value
+fn message(event: TermEvent) -> Message {
+    match event {
+        TermEvent::Key(key) => Message::Key(key),
+        TermEvent::Resize => Message::Resize,
+        TermEvent::Signal(signal) => Message::Signal(signal),
+        TermEvent::InputClosed(_) => Message::Signal(signal_hook::consts::SIGHUP),
+    }
+}
+
 /// Opens the view on `connection` and runs it until the user detaches, the program exits or
 /// a signal arrives; the terminal is restored on every way out, and `--record` written.
 pub fn run(connection: Connection, options: Options) -> Result<Ended> {
@@ -65,29 +78,11 @@ pub fn run(connection: Connection, options: Options) -> Result<Ended> {
     } = options;
     let (tx, rx) = mpsc::sync_channel::<Message>(256);
     let stop = Arc::new(AtomicBool::new(false));
-    let mut signals = signal_hook::iterator::Signals::new([
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGHUP,
-    ])
-    .wrap_err("could not install signal handlers")?;
-    let signal_handle = signals.handle();
-    let signal_thread = {
-        let tx = tx.clone();
-        thread::Builder::new()
-            .name("attach-signals".into())
-            .spawn(move || {
-                for signal in signals.forever() {
-                    if tx.send(Message::Signal(signal)).is_err() {
-                        break;
-                    }
-                }
-            })?
-    };
+    let signals = terminal::SignalThread::spawn("attach-signals", tx.clone(), message)?;
     let mut view = AttachView::new(connection.hello.clone(), &alerts);
     let reader = spawn_reader(connection, tx.clone(), Arc::clone(&stop))?;
     let mut terminal = ratatui::try_init().wrap_err("could not set up the terminal")?;
-    let input = spawn_input(tx.clone(), Arc::clone(&stop))?;
+    let input = terminal::spawn_input("attach-input", tx.clone(), Arc::clone(&stop), message)?;
     drop(tx);
     let frame_every = Duration::from_secs(1) / fps.max(1);
     let mut dirty = true;
@@ -134,24 +129,13 @@ pub fn run(connection: Connection, options: Options) -> Result<Ended> {
             Message::Signal(signal) => break Ok(Ended::Signal(signal)),
         }
     };
-    if terminal.show_cursor().is_err() {
-        std::mem::forget(terminal);
-    }
-    let _ = ratatui::try_restore();
+    terminal::restore(terminal);
     stop.store(true, Ordering::Relaxed);
-    signal_handle.close();
     drop(rx);
-    let _ = signal_thread.join();
-    // Both notice `stop` within their 100 ms waits; a hung-up terminal can keep crossterm's
-    // read from returning (see `ui::run`), so the input thread gets a bounded wait.
+    signals.close();
+    // The reader notices `stop` within its 100 ms wait.
     let _ = reader.join();
-    let deadline = Instant::now() + Duration::from_millis(500);
-    while !input.is_finished() && Instant::now() < deadline {
-        thread::sleep(Duration::from_millis(10));
-    }
-    if input.is_finished() {
-        let _ = input.join();
-    }
+    terminal::join_input(input);
     let ended = ended?;
     if let Some(record) = record {
         record.finish()?;
@@ -180,35 +164,6 @@ fn spawn_reader(
                 let last = !matches!(message, Message::Frame(..));
                 if tx.send(message).is_err() || last {
                     return;
-                }
-            }
-        })
-}
-
-fn spawn_input(tx: SyncSender<Message>, stop: Arc<AtomicBool>) -> io::Result<JoinHandle<()>> {
-    thread::Builder::new()
-        .name("attach-input".into())
-        .spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                let event = match event::poll(Duration::from_millis(100)) {
-                    Ok(false) => continue,
-                    Ok(true) => event::read(),
-                    Err(e) => Err(e),
-                };
-                let gone = event.is_err();
-                let messages: Vec<Message> = match event {
-                    Ok(Event::Key(key)) => {
-                        crate::ui::keys::unfold_alt(key).map(Message::Key).collect()
-                    }
-                    Ok(Event::Resize(..)) => vec![Message::Resize],
-                    Ok(_) => continue,
-                    // The terminal is gone: as the dashboard, a hang-up.
-                    Err(_) => vec![Message::Signal(signal_hook::consts::SIGHUP)],
-                };
-                for message in messages {
-                    if tx.send(message).is_err() || gone {
-                        return;
-                    }
                 }
             }
         })
