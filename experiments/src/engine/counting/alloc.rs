@@ -7,7 +7,8 @@ use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::capture::{Kind, captured};
-use super::slot::{Event, FUSE_STEP, fuse_allows, owned_slot, record, record_growth};
+use super::claim::count;
+use super::slot::{Event, FUSE_STEP, fuse_allows, owned_slot, record_growth};
 
 /// A `GlobalAlloc` that counts every call into the calling thread's slot, then forwards it to
 /// `A` unchanged; an allocation that would pass the fuse ([`set_fuse`]) fails without reaching `A`.
@@ -59,7 +60,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // Counted first, so that the free below is the last thing done (a tail call).
-        record(owned_slot(), Event::Dealloc(layout.size() as u64));
+        count(owned_slot(), Event::Dealloc(layout.size() as u64));
         // SAFETY: the caller guarantees `ptr` came from this allocator with `layout`; every
         // pointer we hand out came from `inner` with the same layout.
         unsafe { self.inner.dealloc(ptr, layout) }
@@ -78,9 +79,9 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
         if !new_ptr.is_null() {
             let grown = new_size.saturating_sub(old_size) as u64;
             if new_size >= old_size {
-                record(owned, Event::Grow(grown));
+                count(owned, Event::Grow(grown));
             } else {
-                record(owned, Event::Shrink((old_size - new_size) as u64));
+                count(owned, Event::Shrink((old_size - new_size) as u64));
             }
             if let Some(slot) = owned
                 && slot.capturing.load(Ordering::Relaxed)
@@ -110,7 +111,8 @@ const FAST_ALIGN: usize = 16;
 #[inline(always)]
 unsafe fn counted_alloc<A: GlobalAlloc, const ZEROED: bool>(inner: &A, layout: Layout) -> *mut u8 {
     let size = layout.size() as u64;
-    // Unregistered threads (the shared bucket) take the out-of-line path too.
+    // Threads without a slot (the shared bucket, or about to claim one) take the out-of-line
+    // path too.
     let Some(slot) = owned_slot() else {
         // SAFETY: our caller's guarantee, passed on.
         return unsafe { checked_alloc::<A, ZEROED>(inner, layout) };
@@ -135,12 +137,12 @@ unsafe fn counted_alloc<A: GlobalAlloc, const ZEROED: bool>(inner: &A, layout: L
 }
 
 /// The out-of-line path of [`counted_alloc`]: checks the fuse, allocates, and counts the
-/// allocation only if it succeeded.
+/// allocation only if it succeeded (a thread without a slot may claim one as it counts it).
 ///
 /// # Safety
 /// As for [`GlobalAlloc::alloc`]: `layout` has a non-zero size.
-// Cold for a measured (registered) thread, though unregistered threads take it every time:
-// the hint keeps the fast path's tests plain branches.
+// Cold for a thread with a slot, though threads without one take it every time: the hint
+// keeps the fast path's tests plain branches.
 #[cold]
 #[inline(never)]
 unsafe fn checked_alloc<A: GlobalAlloc, const ZEROED: bool>(inner: &A, layout: Layout) -> *mut u8 {
@@ -152,7 +154,7 @@ unsafe fn checked_alloc<A: GlobalAlloc, const ZEROED: bool>(inner: &A, layout: L
     // SAFETY: our caller's guarantee, passed on.
     let ptr = unsafe { allocate::<A, ZEROED>(inner, layout) };
     if !ptr.is_null() {
-        record(owned, Event::Alloc(size));
+        count(owned, Event::Alloc(size));
         if let Some(slot) = owned
             && slot.capturing.load(Ordering::Relaxed)
         {
