@@ -5,7 +5,10 @@
 //! otherwise reach for (divan's `AllocProfiler`, `stats_alloc`'s `StatsAlloc`,
 //! `tracking-allocator` with a counting tracker, and dhat's heap profiler), and through the
 //! design heaplab avoids, a single set of shared atomic counters; first on one thread, then
-//! with two threads allocating at once.
+//! with two threads allocating at once. Then heaplab's counting on a thread without a slot of
+//! its own (the shared bucket), and, once every thread is counted
+//! (`counting::count_every_thread`, which is one way and so comes last), on a thread that
+//! claimed its slot by itself.
 //!
 //! Run with `cargo bench --bench allocator` (`HEAPLAB_BENCH_ROUNDS`, 201 by default). Each
 //! allocator is a static instance called directly, so the bench binary's own global allocator
@@ -97,22 +100,42 @@ fn pairs(allocator: &(dyn GlobalAlloc + Sync), n: u64) {
     }
 }
 
-/// `threads` threads, each registered for its own slot, each doing `iters` pairs at once; the
-/// time is the wall time of the slowest.
+/// How a bench thread stands with heaplab's counter slots.
+#[derive(Clone, Copy)]
+enum Slot {
+    /// Registered as a worker, as heaplab's measuring loop does.
+    Registered,
+    /// Not registered: the shared bucket, or (once every thread is counted) a slot the thread
+    /// claims by itself at its first pair.
+    Unregistered,
+    /// Inside `counting::unmeasured`: the shared bucket, with every thread counted.
+    Unmeasured,
+}
+
+/// `threads` threads, each doing `iters` pairs at once, each with its `slot`; the time is the
+/// wall time of the slowest.
 fn on_threads(
     allocator: &'static (dyn GlobalAlloc + Sync),
     threads: usize,
     iters: u64,
+    slot: Slot,
 ) -> Duration {
     let barrier = Barrier::new(threads + 1);
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(|| {
-                    let _slot = counting::register_worker().expect("a counter slot");
+                    let _slot = matches!(slot, Slot::Registered)
+                        .then(|| counting::register_worker().expect("a counter slot"));
+                    // One pair first, outside the timing: where an unregistered thread claims.
+                    pairs(allocator, 1);
                     barrier.wait();
                     let start = Instant::now();
-                    pairs(allocator, iters);
+                    if matches!(slot, Slot::Unmeasured) {
+                        counting::unmeasured(|| pairs(allocator, iters));
+                    } else {
+                        pairs(allocator, iters);
+                    }
                     start.elapsed()
                 })
             })
@@ -126,43 +149,90 @@ fn on_threads(
     })
 }
 
-/// An allocator in the table: its name, the allocator, and the pairs it runs per round.
-type Entry = (&'static str, &'static (dyn GlobalAlloc + Sync), u64);
+/// An allocator in the table: its name, the allocator, the pairs it runs per round, and how
+/// its threads stand with heaplab's slots. `System` comes first: the others are compared with it.
+type Entry = (&'static str, &'static (dyn GlobalAlloc + Sync), u64, Slot);
 
-const ALLOCATORS: [Entry; 10] = [
-    ("`System`", &SYSTEM, PAIRS),
-    ("`Cap<System>`", &CAP, PAIRS),
+const ALLOCATORS: [Entry; 11] = [
+    ("`System`", &SYSTEM, PAIRS, Slot::Registered),
+    ("`Cap<System>`", &CAP, PAIRS, Slot::Registered),
     (
         "**heaplab: counting over `System`** (as installed)",
         &HEAPLAB,
         PAIRS,
+        Slot::Registered,
+    ),
+    (
+        "counting over `System`, a thread without a slot (the shared bucket)",
+        &HEAPLAB,
+        PAIRS,
+        Slot::Unregistered,
     ),
     (
         "counting over `Cap<System>` (cap as the worker's fuse; heaplab as first built)",
         &COUNTING_CAP,
         PAIRS,
+        Slot::Registered,
     ),
-    ("divan `AllocProfiler` (per-thread tallies)", &DIVAN, PAIRS),
+    (
+        "divan `AllocProfiler` (per-thread tallies)",
+        &DIVAN,
+        PAIRS,
+        Slot::Registered,
+    ),
     (
         "`stats_alloc::StatsAlloc` (shared atomics)",
         &STATS_ALLOC,
         PAIRS,
+        Slot::Registered,
     ),
     (
         "`tracking_allocator::Allocator` (thread-local counting tracker)",
         &TRACKING,
         PAIRS,
+        Slot::Registered,
     ),
-    ("dhat `Alloc` (heap profiler running)", &DHAT, DHAT_PAIRS),
+    (
+        "dhat `Alloc` (heap profiler running)",
+        &DHAT,
+        DHAT_PAIRS,
+        Slot::Registered,
+    ),
     (
         "one set of shared atomic counters over `System`",
         &SHARED,
         PAIRS,
+        Slot::Registered,
     ),
     (
         "shared atomic counters over `Cap<System>`",
         &SHARED_CAP,
         PAIRS,
+        Slot::Registered,
+    ),
+];
+
+/// After `counting::count_every_thread()`: heaplab's counting on a thread that claimed its
+/// slot by itself, beside a registered one and the shared bucket.
+const EVERY_THREAD: [Entry; 4] = [
+    ("`System`", &SYSTEM, PAIRS, Slot::Registered),
+    (
+        "**heaplab: counting over `System`** (as installed)",
+        &HEAPLAB,
+        PAIRS,
+        Slot::Registered,
+    ),
+    (
+        "every thread counted: a thread that claimed its own slot",
+        &HEAPLAB,
+        PAIRS,
+        Slot::Unregistered,
+    ),
+    (
+        "every thread counted: a thread in the shared bucket (`unmeasured`)",
+        &HEAPLAB,
+        PAIRS,
+        Slot::Unmeasured,
     ),
 ];
 
@@ -184,18 +254,27 @@ fn main() {
         .filter(|&n| n > 0)
         .unwrap_or(201);
     println!("alloc+free pairs of 64 B, {rounds} interleaved rounds of {PAIRS} pairs each\n");
+    table(&ALLOCATORS, rounds);
+    counting::count_every_thread();
+    println!("\nOnce every thread is counted (`counting::count_every_thread()`):\n");
+    table(&EVERY_THREAD, rounds);
+}
+
+/// Runs `entries` interleaved for `rounds` rounds, on one thread then two, and prints the
+/// table (`entries[0]` is the reference).
+fn table(entries: &[Entry], rounds: usize) {
     println!("| allocator | threads | ns per pair (median) | over `System`, same round (median) |");
     println!("| --- | ---: | ---: | ---: |");
     for threads in [1usize, 2] {
-        let n = ALLOCATORS.len();
+        let n = entries.len();
         let mut ns = vec![Vec::with_capacity(rounds); n];
         // One round to warm up, not counted.
         for round in 0..=rounds {
             let mut this_round = vec![0.0; n];
             for k in 0..n {
                 let index = (k + round) % n;
-                let (_, allocator, pairs) = ALLOCATORS[index];
-                let elapsed = on_threads(allocator, threads, pairs);
+                let (_, allocator, pairs, slot) = entries[index];
+                let elapsed = on_threads(allocator, threads, pairs, slot);
                 this_round[index] = elapsed.as_nanos() as f64 / pairs as f64;
             }
             if round > 0 {
@@ -204,7 +283,7 @@ fn main() {
                 }
             }
         }
-        for (index, (name, ..)) in ALLOCATORS.iter().enumerate() {
+        for (index, (name, ..)) in entries.iter().enumerate() {
             let mut ratios: Vec<f64> = ns[index].iter().zip(&ns[0]).map(|(a, s)| a / s).collect();
             let over = (median(&mut ratios) - 1.0) * 100.0;
             let over = if index == 0 {

@@ -7,7 +7,8 @@ use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::capture::{Kind, captured};
-use super::slot::{Event, FUSE_STEP, fuse_allows, owned_slot, record, record_growth};
+use super::claim::count;
+use super::slot::{Event, FUSE_STEP, Slot, fuse_allows, owned_slot, record, record_growth};
 
 /// A `GlobalAlloc` that counts every call into the calling thread's slot, then forwards it to
 /// `A` unchanged; an allocation that would pass the fuse ([`set_fuse`]) fails without reaching `A`.
@@ -58,8 +59,12 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        let Some(slot) = owned_slot() else {
+            // SAFETY: our caller's guarantee, passed on.
+            return unsafe { dealloc_unowned(&self.inner, ptr, layout) };
+        };
         // Counted first, so that the free below is the last thing done (a tail call).
-        record(owned_slot(), Event::Dealloc(layout.size() as u64));
+        record(Some(slot), Event::Dealloc(layout.size() as u64));
         // SAFETY: the caller guarantees `ptr` came from this allocator with `layout`; every
         // pointer we hand out came from `inner` with the same layout.
         unsafe { self.inner.dealloc(ptr, layout) }
@@ -67,29 +72,82 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let owned = owned_slot();
-        let old_size = layout.size();
-        if new_size > old_size && !fuse_allows(owned, (new_size - old_size) as u64) {
-            // A failed realloc leaves the old block as it was, as the contract requires.
-            return std::ptr::null_mut();
-        }
-        // SAFETY: the caller upholds `realloc`'s contract; `ptr` and `layout` came from `inner`.
-        let new_ptr = unsafe { self.inner.realloc(ptr, layout, new_size) };
-        if !new_ptr.is_null() {
-            let grown = new_size.saturating_sub(old_size) as u64;
-            if new_size >= old_size {
-                record(owned, Event::Grow(grown));
-            } else {
-                record(owned, Event::Shrink((old_size - new_size) as u64));
-            }
-            if let Some(slot) = owned
-                && slot.capturing.load(Ordering::Relaxed)
-            {
-                captured(slot, Kind::Realloc, grown);
-            }
-        }
-        new_ptr
+        let Some(slot) = owned_slot() else {
+            // SAFETY: our caller's guarantee, passed on.
+            return unsafe { realloc_unowned(&self.inner, ptr, layout, new_size) };
+        };
+        // SAFETY: our caller's guarantee, passed on.
+        unsafe { counted_realloc(&self.inner, Some(slot), ptr, layout, new_size) }
     }
+}
+
+/// A reallocation by `inner` counted in `owned` (`None`: a thread without a slot, which may
+/// claim one as it counts), or refused by the fuse.
+///
+/// # Safety
+/// As for [`GlobalAlloc::realloc`].
+#[allow(clippy::inline_always)] // see `write_section`
+#[inline(always)]
+unsafe fn counted_realloc<A: GlobalAlloc>(
+    inner: &A,
+    owned: Option<&'static Slot>,
+    ptr: *mut u8,
+    layout: Layout,
+    new_size: usize,
+) -> *mut u8 {
+    let old_size = layout.size();
+    if new_size > old_size && !fuse_allows(owned, (new_size - old_size) as u64) {
+        // A failed realloc leaves the old block as it was, as the contract requires.
+        return std::ptr::null_mut();
+    }
+    // SAFETY: the caller upholds `realloc`'s contract; `ptr` and `layout` came from `inner`.
+    let new_ptr = unsafe { inner.realloc(ptr, layout, new_size) };
+    if !new_ptr.is_null() {
+        let grown = new_size.saturating_sub(old_size) as u64;
+        if new_size >= old_size {
+            count(owned, Event::Grow(grown));
+        } else {
+            count(owned, Event::Shrink((old_size - new_size) as u64));
+        }
+        if let Some(slot) = owned
+            && slot.capturing.load(Ordering::Relaxed)
+        {
+            captured(slot, Kind::Realloc, grown);
+        }
+    }
+    new_ptr
+}
+
+/// [`GlobalAlloc::realloc`] for a thread without a slot, out of line as
+/// [`dealloc_unowned`] is, for the same reason.
+///
+/// # Safety
+/// As for [`GlobalAlloc::realloc`].
+#[cold]
+#[inline(never)]
+unsafe fn realloc_unowned<A: GlobalAlloc>(
+    inner: &A,
+    ptr: *mut u8,
+    layout: Layout,
+    new_size: usize,
+) -> *mut u8 {
+    // SAFETY: the caller's guarantee, passed on.
+    unsafe { counted_realloc(inner, None, ptr, layout, new_size) }
+}
+
+/// [`GlobalAlloc::dealloc`] for a thread without a slot: counted (in a slot it may claim now,
+/// or the shared bucket), then freed. Out of line and whole, free included, so that the owner's
+/// path keeps nothing across a call: with only the counting out of line, the compiled `dealloc`
+/// saved and restored a register on every owner's free too (seen in its disassembly).
+///
+/// # Safety
+/// As for [`GlobalAlloc::dealloc`].
+#[cold]
+#[inline(never)]
+unsafe fn dealloc_unowned<A: GlobalAlloc>(inner: &A, ptr: *mut u8, layout: Layout) {
+    count(None, Event::Dealloc(layout.size() as u64));
+    // SAFETY: the caller's guarantee, passed on.
+    unsafe { inner.dealloc(ptr, layout) }
 }
 
 /// The alignment up to which an allocation may take the fast path: what `System` serves with a
@@ -110,7 +168,8 @@ const FAST_ALIGN: usize = 16;
 #[inline(always)]
 unsafe fn counted_alloc<A: GlobalAlloc, const ZEROED: bool>(inner: &A, layout: Layout) -> *mut u8 {
     let size = layout.size() as u64;
-    // Unregistered threads (the shared bucket) take the out-of-line path too.
+    // Threads without a slot (the shared bucket, or about to claim one) take the out-of-line
+    // path too.
     let Some(slot) = owned_slot() else {
         // SAFETY: our caller's guarantee, passed on.
         return unsafe { checked_alloc::<A, ZEROED>(inner, layout) };
@@ -135,12 +194,12 @@ unsafe fn counted_alloc<A: GlobalAlloc, const ZEROED: bool>(inner: &A, layout: L
 }
 
 /// The out-of-line path of [`counted_alloc`]: checks the fuse, allocates, and counts the
-/// allocation only if it succeeded.
+/// allocation only if it succeeded (a thread without a slot may claim one as it counts it).
 ///
 /// # Safety
 /// As for [`GlobalAlloc::alloc`]: `layout` has a non-zero size.
-// Cold for a measured (registered) thread, though unregistered threads take it every time:
-// the hint keeps the fast path's tests plain branches.
+// Cold for a thread with a slot, though threads without one take it every time: the hint
+// keeps the fast path's tests plain branches.
 #[cold]
 #[inline(never)]
 unsafe fn checked_alloc<A: GlobalAlloc, const ZEROED: bool>(inner: &A, layout: Layout) -> *mut u8 {
@@ -152,7 +211,7 @@ unsafe fn checked_alloc<A: GlobalAlloc, const ZEROED: bool>(inner: &A, layout: L
     // SAFETY: our caller's guarantee, passed on.
     let ptr = unsafe { allocate::<A, ZEROED>(inner, layout) };
     if !ptr.is_null() {
-        record(owned, Event::Alloc(size));
+        count(owned, Event::Alloc(size));
         if let Some(slot) = owned
             && slot.capturing.load(Ordering::Relaxed)
         {

@@ -8,16 +8,25 @@
 //! - `alloc.rs`: the unsafe core, where every `unsafe` of this module is (kept whole): the
 //!   `GlobalAlloc` implementations and the fast and out-of-line allocation paths.
 //! - `slot.rs`: the slot table, how each event is written to it, snapshots, the fuse.
-//! - `worker_slot.rs`: a thread's claim on its slot, its budget, and detaching from it.
+//! - `claim.rs`: how a thread claims a slot and hands it back (a worker registering, or any
+//!   thread by itself once every thread is counted), and the guard that hands it back at
+//!   thread exit.
+//! - `worker_slot.rs`: a worker's claim on its slot, its budget, and detaching from it.
 //! - `threads.rs`: every thread's counters, for a program watched while it runs.
 //! - `capture.rs`: the hook through which a recorder of allocation sites sees a capturing
 //!   slot's events. Counting knows nothing of sites: the recorder hooks in.
 //!
 //! # Design
 //! - A static array of [`MAX_SLOTS`] counter slots. Slot 0 is the shared "other" bucket: every
-//!   thread that has not registered (the UI, std internals, test harness threads) counts there
+//!   thread without a slot of its own (the UI, std internals, test harness threads) counts there
 //!   with atomic read-modify-write operations, because several threads write it at once.
 //! - A thread that calls [`register_worker`] owns a slot until its [`WorkerSlot`] guard drops.
+//!   After [`count_every_thread`], a thread without one also claims a free slot by itself, at
+//!   its next allocation or free, and owns it until it ends (a thread-local guard hands it
+//!   back). The claim is made on the shared bucket's path, which is out of line: the fast path
+//!   of a thread with a slot is the same instructions with or without it (`claim.rs`). Every
+//!   claim records the owner's kernel thread id and raises the slot's generation, so that
+//!   [`threads`] tells one owner from the next.
 //!   Only the owner writes an owned slot, so the owner uses plain relaxed loads and stores (no
 //!   `lock`-prefixed instructions, no cache-line ping-pong), and readers on other threads take a
 //!   consistent [`Counters`] snapshot with relaxed loads and a retry. The three call counters
@@ -55,6 +64,7 @@
 
 mod alloc;
 mod capture;
+mod claim;
 mod slot;
 mod threads;
 mod worker_slot;

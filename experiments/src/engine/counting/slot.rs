@@ -1,12 +1,19 @@
-//! The slot table: one set of counters per registered thread plus the shared bucket, how each
-//! event is written to them (plain stores for an owner, atomic adds for the shared bucket),
+//! The slot table: one set of counters per thread that owns a slot plus the shared bucket, how
+//! each event is written to them (plain stores for an owner, atomic adds for the shared bucket),
 //! consistent snapshots, the process's live heap and the fuse. No `unsafe` here.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering, fence};
+use std::sync::atomic::{
+    AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
+};
 
 /// Number of counter slots, including the shared "other" bucket in slot 0.
-pub const MAX_SLOTS: usize = 64;
+///
+/// 255 threads of a watched program can each have one (a program with more shares the bucket).
+/// What reads every slot (the process's heap, the fuse's check, [`threads`](super::threads))
+/// reads only as far as the highest slot ever claimed, so a process that uses few pays for few;
+/// the fuse's step is divided by all of them, which only shortens it within 256 MiB of the limit.
+pub const MAX_SLOTS: usize = 256;
 
 /// Index of a counter slot. [`SlotId::OTHER`] is the shared bucket of unregistered threads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -55,7 +62,16 @@ pub(super) struct Slot {
     pub(super) base_reallocs: AtomicU64,
     pub(super) base_bytes_allocated: AtomicU64,
     pub(super) base_bytes_freed: AtomicU64,
+    /// How many times the slot was claimed, the current owner's claim included.
+    pub(super) claims: AtomicU64,
+    /// The current (or last) owner's kernel thread id (0: unknown).
+    pub(super) tid: AtomicU32,
     pub(super) in_use: AtomicBool,
+    /// Whether the current owner claimed the slot by itself ([`count_every_thread`]) rather than
+    /// registering as a worker.
+    ///
+    /// [`count_every_thread`]: super::count_every_thread
+    pub(super) auto: AtomicBool,
     /// Whether the owner's allocations are being captured with their call stacks
     /// (the hook of `capture.rs`); while it is set, `fuse_check_at` stays 0 so that every allocation
     /// takes the out-of-line path, and the fast path pays nothing for the feature.
@@ -88,7 +104,10 @@ impl Slot {
             base_reallocs: AtomicU64::new(0),
             base_bytes_allocated: AtomicU64::new(0),
             base_bytes_freed: AtomicU64::new(0),
+            claims: AtomicU64::new(0),
+            tid: AtomicU32::new(0),
             in_use: AtomicBool::new(false),
+            auto: AtomicBool::new(false),
             capturing: AtomicBool::new(false),
             sample_every: AtomicU64::new(0),
             sample_at: AtomicU64::new(0),
@@ -136,6 +155,20 @@ fn write_section(word: &AtomicU64, write: impl FnOnce()) {
 }
 
 pub(super) static SLOTS: [Slot; MAX_SLOTS] = [const { Slot::new() }; MAX_SLOTS];
+
+/// One past the highest slot ever claimed (1: only the shared bucket). Slots past it have never
+/// counted anything, so whatever sums or lists slots stops there.
+static HIGH_WATER: AtomicUsize = AtomicUsize::new(1);
+
+/// Notes that slot `index` was claimed: called after claiming it, before its owner counts.
+pub(super) fn claimed(index: usize) {
+    HIGH_WATER.fetch_max(index + 1, Ordering::AcqRel);
+}
+
+/// Every slot that ever counted anything: the shared bucket and every slot ever claimed.
+pub(super) fn used_slots() -> &'static [Slot] {
+    &SLOTS[..HIGH_WATER.load(Ordering::Acquire).min(MAX_SLOTS)]
+}
 
 thread_local! {
     // The calling thread's own slot (`None`: the shared bucket). A const-initialised `Cell`
@@ -271,7 +304,7 @@ fn record_shared(slot: &Slot, event: Event) {
 /// otherwise each slot is read at a slightly different instant.
 #[must_use]
 pub fn process_live_bytes() -> i64 {
-    SLOTS
+    used_slots()
         .iter()
         .fold(0i64, |sum, slot| sum.wrapping_add(slot.raw_live()))
 }
@@ -294,7 +327,8 @@ pub fn set_fuse(limit: u64) -> Result<(), u64> {
         return Err(live);
     }
     FUSE_LIMIT.store(limit, Ordering::Relaxed);
-    for slot in &SLOTS {
+    // Slots never claimed check at their first allocation already (their check is at 0).
+    for slot in used_slots() {
         slot.fuse_check_at.store(0, Ordering::Relaxed);
     }
     Ok(())
@@ -396,6 +430,11 @@ impl Counters {
 /// `seq` for the rest); the snapshot is the one read while none of them was odd and none moved.
 #[must_use]
 pub fn snapshot(slot: SlotId) -> Counters {
+    snapshot_with(slot, |_| ()).0
+}
+
+/// [`snapshot`], with `extra` read from the slot in the same consistent instant (who owns it).
+pub(super) fn snapshot_with<T>(slot: SlotId, extra: impl Fn(&Slot) -> T) -> (Counters, T) {
     let slot = &SLOTS[slot.index()];
     let words = |order| {
         [
@@ -427,9 +466,10 @@ pub fn snapshot(slot: SlotId) -> Counters {
                 .load(Ordering::Relaxed)
                 .wrapping_sub(slot.base_live()),
         };
+        let extra = extra(slot);
         fence(Ordering::Acquire);
         if words(Ordering::Relaxed) == before {
-            return counters;
+            return (counters, extra);
         }
         std::hint::spin_loop();
     }

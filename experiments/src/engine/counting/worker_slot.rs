@@ -3,9 +3,11 @@
 
 use std::sync::atomic::Ordering;
 
+use super::claim::{Claim, claim_free, hold_off, release, set_state, state, take};
 use super::slot::{
-    CURRENT_SLOT, Counters, MAX_SLOTS, NOT_OVER, SLOTS, SlotId, current_slot, snapshot,
+    CURRENT_SLOT, Counters, MAX_SLOTS, NOT_OVER, SLOTS, SlotId, current_slot, owned_slot, snapshot,
 };
+use super::threads::process_counters;
 
 /// Why [`register_worker`] could not give the thread a slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -120,66 +122,55 @@ pub fn budget_checkpoint() {
 
 impl Drop for WorkerSlot {
     fn drop(&mut self) {
-        // Stop counting into the slot before handing it back, so a new owner never sees our
-        // writes. Its raw counters stay: they are part of the process's live heap.
-        let _ = CURRENT_SLOT.try_with(|current| current.set(None));
-        SLOTS[self.id.index()]
-            .in_use
-            .store(false, Ordering::Release);
+        release(&SLOTS[self.id.index()]);
+        // Every thread counted: the thread may claim a slot by itself again.
+        if state() == Claim::Busy {
+            set_state(Claim::Unclaimed {
+                failed_at: u64::MAX,
+            });
+        }
     }
 }
 
 /// Gives the calling thread a counter slot of its own, zeroed. Allocations the thread makes
 /// from now until the guard drops are counted there and nowhere else.
 ///
-/// A thread owns at most one slot at a time.
+/// A thread owns at most one slot at a time. A thread that claimed one by itself (see
+/// [`count_every_thread`](super::count_every_thread)) keeps it, as a worker's from now on: a
+/// new generation, counted from zero.
 pub fn register_worker() -> Result<WorkerSlot, RegisterError> {
-    if current_slot() != 0 {
-        return Err(RegisterError::AlreadyRegistered);
-    }
-    for (index, slot) in SLOTS.iter().enumerate().skip(1) {
-        if slot
-            .in_use
-            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
-        {
-            // We own the slot now. Its counters start from zero for us: record where the raw
-            // ones stand, under the sequence lock so readers never see a mix.
-            slot.owner_write(|slot| {
-                for (raw, base) in [
-                    (&slot.allocs, &slot.base_allocs),
-                    (&slot.deallocs, &slot.base_deallocs),
-                    (&slot.reallocs, &slot.base_reallocs),
-                    (&slot.bytes_allocated, &slot.base_bytes_allocated),
-                    (&slot.bytes_freed, &slot.base_bytes_freed),
-                ] {
-                    base.store(raw.load(Ordering::Relaxed), Ordering::Relaxed);
-                }
-                slot.peak_live_bytes
-                    .store(slot.raw_live(), Ordering::Relaxed);
-                slot.budget_live_bytes.store(i64::MAX, Ordering::Relaxed);
-                slot.over_budget_at.store(NOT_OVER, Ordering::Relaxed);
-                slot.capturing.store(false, Ordering::Relaxed);
-            });
-            CURRENT_SLOT.with(|current| current.set(Some(slot)));
-            // Cannot truncate: MAX_SLOTS fits in u16 (checked at compile time above).
-            return Ok(WorkerSlot {
-                id: SlotId(index as u16),
-                _not_send: std::marker::PhantomData,
-            });
+    let slot = match (owned_slot(), state()) {
+        (Some(slot), Claim::Auto) => {
+            take(slot, false);
+            slot
         }
-    }
-    Err(RegisterError::SlotsExhausted)
+        (Some(_), _) => return Err(RegisterError::AlreadyRegistered),
+        (None, _) => claim_free(false).ok_or(RegisterError::SlotsExhausted)?,
+    };
+    set_state(Claim::Busy);
+    // In bounds and no truncation: the reference points into SLOTS, whose length fits in u16
+    // (checked at compile time above).
+    let index = (std::ptr::from_ref(slot).addr() - SLOTS.as_ptr().addr()) / size_of_val(slot);
+    Ok(WorkerSlot {
+        id: SlotId(index as u16),
+        _not_send: std::marker::PhantomData,
+    })
 }
 
 /// Whether the process's global allocator is a [`CountingAlloc`]: an allocation made now
-/// moves the calling thread's counters. A program that forgot the `#[global_allocator]` line
-/// would show zeros everywhere; this is how it finds out first.
+/// moves the process's counters. A program that forgot the `#[global_allocator]` line would
+/// show zeros everywhere; this is how it finds out first.
+///
+/// The whole process's, not the thread's slot's: the allocation may be the one at which the
+/// thread claims a slot of its own (see [`count_every_thread`](super::count_every_thread)).
+///
+/// [`CountingAlloc`]: super::CountingAlloc
 #[must_use]
 pub fn installed() -> bool {
-    let before = snapshot(current_slot_id());
+    // Every slot's raw count only grows, so the sum read after is at least the one before.
+    let before = process_counters().allocs;
     drop(std::hint::black_box(Box::new(std::hint::black_box(0u64))));
-    snapshot(current_slot_id()).allocs != before.allocs
+    process_counters().allocs != before
 }
 
 /// The slot the calling thread counts into right now.
@@ -192,12 +183,16 @@ pub fn current_slot_id() -> SlotId {
 /// in the shared bucket, as another thread's would. For the measuring thread's own
 /// bookkeeping between batches (collecting captured sites), which must not reach the
 /// experiment's heap figures.
+///
+/// Meanwhile the thread does not claim a slot by itself either.
 pub fn unmeasured<T>(f: impl FnOnce() -> T) -> T {
     let owned = CURRENT_SLOT
         .try_with(|current| current.replace(None))
         .ok()
         .flatten();
+    let claim = hold_off();
     let out = f();
+    set_state(claim);
     let _ = CURRENT_SLOT.try_with(|current| current.set(owned));
     out
 }
