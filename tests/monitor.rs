@@ -165,11 +165,18 @@ fn a_viewer_reads_a_hello_then_frames_whose_totals_grow() {
     assert!(grown.totals.allocs > first.totals.allocs);
     assert!(grown.at_ms >= first.at_ms);
     assert!(grown.peak_live_bytes >= grown.totals.live_bytes().min(KEPT as i64));
-    // The shared bucket is always listed first. (After every thread is counted, the viewer's
-    // own thread is listed too, as `heaplab-viewer` with the monitor's role.)
+    // The shared bucket is always listed first; the viewer's own thread is listed too, as
+    // `heaplab-viewer` with the monitor's role.
     let shared = &grown.threads[0];
     assert_eq!((shared.slot, shared.tid), (0, 0));
     assert_eq!(shared.role, ThreadRole::Shared);
+    assert!(
+        grown
+            .threads
+            .iter()
+            .any(|row| row.name == "heaplab-viewer" && row.role == ThreadRole::Monitor),
+        "{grown:?}"
+    );
     drop(kept);
 }
 
@@ -315,8 +322,9 @@ fn snapshot_counts_a_threads_allocations() {
     const BYTES: u64 = 3 * 64 * 1024;
     let (allocated_tx, allocated_rx) = std::sync::mpsc::channel();
     let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    // Started, every thread is counted on its own.
+    monitor();
     let before = heaplab::monitor::snapshot();
-    let shared_before = before.threads[0].totals.bytes_allocated;
     let worker = std::thread::Builder::new()
         .name("snap-worker".into())
         .spawn(move || {
@@ -340,13 +348,15 @@ fn snapshot_counts_a_threads_allocations() {
     assert!(after.peak_live_bytes >= after.totals.live_bytes().min(BYTES as i64));
     let shared = &after.threads[0];
     assert_eq!(shared.role, ThreadRole::Shared);
-    // The thread's allocations are in its own row, or, for a thread without a slot of its
-    // own, in the shared bucket's. (Once every thread is counted, the row must exist.)
-    let own_row = after.threads.iter().find(|row| row.name == "snap-worker");
-    let counted = own_row.map_or(shared.totals.bytes_allocated - shared_before, |row| {
-        row.totals.bytes_allocated
-    });
-    assert!(counted >= BYTES, "{after:?}");
+    // The thread's allocations are in a row of its own, under its name.
+    let own_row = after
+        .threads
+        .iter()
+        .find(|row| row.name == "snap-worker")
+        .unwrap_or_else(|| panic!("snap-worker has a row of its own: {after:?}"));
+    assert_eq!(own_row.role, ThreadRole::Program);
+    assert!(own_row.totals.bytes_allocated >= BYTES, "{after:?}");
+    assert!(own_row.totals.allocs >= 3, "{own_row:?}");
 }
 
 /// The type of `family`, and the value of its sample whose labels are `labels` (name, value).
