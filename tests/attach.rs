@@ -229,3 +229,30 @@ fn a_program_of_another_protocol_is_refused() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_screenshot_draws_the_view_after_its_frames_as_svg() {
+    let mut fake = Fake::serve(script(5, 4096), false);
+    let dir = tempfile::tempdir().expect("a directory");
+    let picture = dir.path().join("attach.svg");
+    let path = picture.to_str().expect("a UTF-8 path");
+    let out = heaplab(
+        &["attach", "--screenshot", path, "--frames", "5"],
+        &[fake.env()],
+    );
+    fake.exit();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let svg = std::fs::read_to_string(&picture).expect("the picture");
+    let doc = roxmltree::Document::parse(&svg).expect("well-formed SVG");
+    let shown: String = doc
+        .descendants()
+        .filter_map(|node| node.text())
+        .collect::<Vec<_>>()
+        .join("");
+    for seen in ["ingest", "parser-1", "flusher"] {
+        assert!(shown.contains(seen), "{seen} not in the picture: {shown}");
+    }
+    // Without the view there is nothing to draw: refused before anything is read.
+    let out = heaplab(&["attach", "--screenshot", path, "--trace"], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}

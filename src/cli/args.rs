@@ -230,6 +230,14 @@ pub struct AttachArgs {
     /// The view's redraws per second at most [default: 15].
     #[arg(long, value_name = "FPS", value_parser = clap::value_parser!(u32).range(1..=60))]
     pub fps: Option<u32>,
+    /// No terminal: watch --frames frames, then draw the view on an off-screen 100x30
+    /// terminal as an SVG picture in FILE (what docs/attach.md's picture is made with).
+    #[arg(long, value_name = "FILE.svg", conflicts_with_all = ["trace", "fps"])]
+    pub screenshot: Option<PathBuf>,
+    /// Frames to watch before --screenshot draws [default: 100, 10 s at the monitor's pace].
+    #[arg(long, value_name = "N", requires = "screenshot",
+          value_parser = clap::value_parser!(u32).range(2..))]
+    pub frames: Option<u32>,
 }
 
 #[cfg(unix)]

@@ -22,6 +22,8 @@ pub(super) fn prepare_attach(args: AttachArgs) -> Result<Job, UsageError> {
         record,
         alert,
         fps,
+        screenshot,
+        frames,
     } = args;
     if trace && fps.is_some() {
         return Err(UsageError(
@@ -29,7 +31,14 @@ pub(super) fn prepare_attach(args: AttachArgs) -> Result<Job, UsageError> {
         ));
     }
     let recorder = record.as_deref().map(FrameRecorder::create).transpose()?;
+    let picture = screenshot
+        .as_deref()
+        .map(crate::files::Output::create)
+        .transpose()?;
     let connection = Connection::open(resolve(pid, socket)?)?;
+    if let (Some(file), Some(path)) = (picture, screenshot) {
+        return picture_job(connection, alert, file, path, frames.unwrap_or(100));
+    }
     if trace {
         return Ok(Box::new(move || {
             crate::attach::trace::main(connection, &alert, recorder)
@@ -76,6 +85,38 @@ fn view(
             Ended::Signal(signal) => ExitCode::from(128 + signal as u8),
         })
     }))
+}
+
+/// `attach --screenshot`: the view after `frames` frames, drawn off-screen, as SVG.
+#[cfg(feature = "dashboard")]
+#[allow(clippy::unnecessary_wraps)] // the headless build's signature, which refuses
+fn picture_job(
+    connection: Connection,
+    alerts: Vec<crate::attach::alerts::Alert>,
+    file: crate::files::Output,
+    path: std::path::PathBuf,
+    frames: u32,
+) -> Result<Job, UsageError> {
+    Ok(Box::new(move || {
+        let buffer = crate::ui::attach_view::screenshot(connection, &alerts, frames, 100, 30)?;
+        file.commit(crate::ui::svg::buffer_to_svg(&buffer).as_bytes())?;
+        let _ = writeln!(std::io::stderr(), "wrote {}", path.display());
+        Ok(ExitCode::SUCCESS)
+    }))
+}
+
+#[cfg(not(feature = "dashboard"))]
+#[allow(clippy::needless_pass_by_value)] // the dashboard build's signature
+fn picture_job(
+    _: Connection,
+    _: Vec<crate::attach::alerts::Alert>,
+    _: crate::files::Output,
+    _: std::path::PathBuf,
+    _: u32,
+) -> Result<Job, UsageError> {
+    Err(super::no_dashboard::without_dashboard(
+        "`attach --screenshot` (the view)",
+    ))
 }
 
 #[cfg(not(feature = "dashboard"))]

@@ -168,3 +168,29 @@ fn spawn_reader(
             }
         })
 }
+
+/// The view on `connection` after `frames` frames (or the program's exit, if sooner), drawn
+/// on an off-screen `width` x `height` terminal: what `attach --screenshot` writes as SVG.
+pub fn screenshot(
+    mut connection: Connection,
+    alerts: &[Alert],
+    frames: u32,
+    width: u16,
+    height: u16,
+) -> Result<ratatui::buffer::Buffer> {
+    let mut view = AttachView::new(connection.hello.clone(), alerts);
+    let mut seen = 0;
+    while seen < frames {
+        match connection.read().wrap_err("could not read the program")? {
+            Read::Frame(frame) => {
+                view.push(&frame, connection.rss_bytes());
+                seen += 1;
+            }
+            Read::Nothing => {}
+            Read::Ended => break,
+        }
+    }
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height))?;
+    terminal.draw(|frame| frame.render_widget(&view, frame.area()))?;
+    Ok(terminal.backend().buffer().clone())
+}

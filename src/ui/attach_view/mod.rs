@@ -6,7 +6,7 @@
 mod draw;
 mod event_loop;
 
-pub use event_loop::{Ended, Options, run};
+pub use event_loop::{Ended, Options, run, screenshot};
 
 use ratatui::crossterm::event::KeyEvent;
 

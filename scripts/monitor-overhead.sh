@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# What watching a program costs, on the workshop's demo (examples/monitor_demo.rs), release
+# builds, one session, rounds interleaved so that the machine's drift hits every arm alike:
+#   1. the demo's own throughput (its `mean N lines/s` over --seconds) in three arms:
+#      `--no-monitor`, the monitor started with nobody attached, and attached by
+#      `heaplab attach --trace` for the whole run; medians, and each arm's median ratio to
+#      the unwatched run of the same round;
+#   2. the viewer's CPU: `heaplab attach PID` drawing in a pseudo-terminal (at --fps 15) for
+#      SECS seconds, and `heaplab attach --trace`, each from utime + stime in /proc/PID/stat.
+#
+# Usage: scripts/monitor-overhead.sh [ROUNDS (5)] [SECONDS per run (8)] [VIEWER SECONDS (60)]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+rounds=${1:-5}
+seconds=${2:-8}
+viewer_seconds=${3:-60}
+cd "$root"
+cargo build --release --quiet --bin heaplab --example monitor_demo
+target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+demo="$target/release/examples/monitor_demo"
+heaplab="$target/release/heaplab"
+export HEAPLAB_MONITOR_DIR
+HEAPLAB_MONITOR_DIR=$(mktemp -d /tmp/hl-overhead.XXXXXX)
+trap 'pkill -f "$demo" 2>/dev/null || true; rm -rf "$HEAPLAB_MONITOR_DIR"' EXIT
+
+mean() { sed -n 's/^mean \([0-9]*\) lines\/s.*/\1/p'; }
+# Waits for the demo with process id $1 to have its socket.
+socket_of() {
+  local pid=$1
+  for _ in $(seq 1 500); do
+    [[ -S "$HEAPLAB_MONITOR_DIR/$pid.sock" ]] && return 0
+    sleep 0.01
+  done
+  echo "no socket for $pid" >&2
+  return 1
+}
+
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; $rounds rounds of $seconds s"
+declare -a off started attached
+for round in $(seq 1 "$rounds"); do
+  off+=("$("$demo" --no-monitor --seconds "$seconds" 2>/dev/null | mean)")
+  started+=("$("$demo" --seconds "$seconds" 2>/dev/null | mean)")
+  "$demo" --seconds "$seconds" >"$HEAPLAB_MONITOR_DIR/out" 2>/dev/null &
+  pid=$!
+  socket_of "$pid"
+  "$heaplab" attach "$pid" --trace >/dev/null 2>&1 || true
+  wait "$pid"
+  attached+=("$(mean <"$HEAPLAB_MONITOR_DIR/out")")
+  echo "round $round: off ${off[-1]}, started ${started[-1]}, attached ${attached[-1]} lines/s"
+done
+
+python3 - "${off[*]}" "${started[*]}" "${attached[*]}" <<'PY'
+import statistics, sys
+off, started, attached = ([float(x) for x in arg.split()] for arg in sys.argv[1:4])
+def compare(name, arm, base, base_name):
+    ratios = [a / b for a, b in zip(arm, base)]
+    print(f"{name}: median {statistics.median(arm):.0f} lines/s against {statistics.median(base):.0f} "
+          f"{base_name}; median ratio of the rounds {statistics.median(ratios):.3f} "
+          f"({min(ratios):.3f} to {max(ratios):.3f})")
+# Unwatched, the demo's threads share one counter slot (atomics every thread writes: contended);
+# started, each has its own, so "started" is the baseline of what attaching costs.
+compare("monitor started, nobody attached", started, off, "with --no-monitor")
+compare("attached (attach --trace)", attached, started, "started, nobody attached")
+PY
+
+# The viewer's own CPU, drawing at 15 fps in a pseudo-terminal, then tracing.
+"$demo" --seconds $((viewer_seconds * 2 + 30)) >/dev/null 2>&1 &
+pid=$!
+socket_of "$pid"
+python3 - "$heaplab" "$pid" "$viewer_seconds" <<'PY'
+import fcntl, os, pty, struct, sys, termios, threading, time
+heaplab, pid, secs = sys.argv[1], sys.argv[2], float(sys.argv[3])
+tick = os.sysconf("SC_CLK_TCK")
+def cpu(child):
+    fields = open(f"/proc/{child}/stat").read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+def measure(args, label):
+    child, fd = pty.fork()
+    if child == 0:
+        os.environ["TERM"] = "xterm-256color"
+        # 80x24, as a terminal of its own would be (a new pty has no size).
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        os.execv(heaplab, [heaplab] + args)
+    def drain():
+        while True:
+            try:
+                if not os.read(fd, 65536):
+                    return
+            except OSError:
+                return
+    threading.Thread(target=drain, daemon=True).start()
+    time.sleep(3)  # start-up and the first frames, not counted
+    a, t = cpu(child), time.monotonic()
+    time.sleep(secs)
+    b, elapsed = cpu(child), time.monotonic() - t
+    print(f"{label}: {(b - a) / tick:.2f} s of CPU over {elapsed:.0f} s = "
+          f"{100 * (b - a) / tick / elapsed:.2f}% of a core")
+    os.kill(child, 2)
+    os.waitpid(child, 0)
+measure(["attach", pid, "--fps", "15"], "viewer (heaplab attach, 15 fps, 80x24 pty)")
+measure(["attach", pid, "--trace"], "viewer (heaplab attach --trace)")
+PY
+kill "$pid" 2>/dev/null || true
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
