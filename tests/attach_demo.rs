@@ -90,7 +90,7 @@ fn frames(
                 watch.push(&frame, connection.rss_bytes());
                 frames.push((Instant::now(), frame));
             }
-            Read::Nothing => {}
+            Read::Nothing | Read::Sites(_) => {}
             Read::Ended => panic!("the demo ended while watched"),
         }
     }

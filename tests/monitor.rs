@@ -113,14 +113,18 @@ impl Viewer {
     fn hello(&mut self) -> Hello {
         match self.message() {
             Message::Hello(hello) => hello,
-            other @ Message::Frame(_) => panic!("expected a hello first, got {other:?}"),
+            other @ (Message::Frame(_) | Message::Sites(_)) => {
+                panic!("expected a hello first, got {other:?}")
+            }
         }
     }
 
     fn frame(&mut self) -> Frame {
         match self.message() {
             Message::Frame(frame) => frame,
-            other @ Message::Hello(_) => panic!("expected a frame, got {other:?}"),
+            other @ (Message::Hello(_) | Message::Sites(_)) => {
+                panic!("expected a frame, got {other:?}")
+            }
         }
     }
 }

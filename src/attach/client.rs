@@ -12,7 +12,7 @@ use rustix::fs::FileType;
 
 use crate::UsageError;
 use crate::monitor::paths;
-use crate::monitor::protocol::{Frame, Hello, Message, PROTOCOL};
+use crate::monitor::protocol::{Frame, Hello, Message, PROTOCOL, SitesFrame};
 
 /// How long a program has to say hello once connected: it sends it at once, so a silent one
 /// is not a heaplab monitor (or is stuck).
@@ -126,10 +126,12 @@ pub struct Connection {
 }
 
 /// What one read of the connection gave.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Read {
     /// A frame.
     Frame(Frame),
+    /// The program's sampled sites (after every `SITES_EVERY`th frame).
+    Sites(Box<SitesFrame>),
     /// Nothing within the read timeout.
     Nothing,
     /// The program closed the connection: it exited (or stopped its monitor).
@@ -177,12 +179,13 @@ impl Connection {
                 program: String::new(),
                 interval_ms: 0,
                 counting: false,
+                sample_every: 0,
             },
             target,
         };
         let hello = match connection.next_message() {
             Ok(Some(Message::Hello(hello))) => hello,
-            Ok(Some(Message::Frame(_))) => {
+            Ok(Some(Message::Frame(_) | Message::Sites(_))) => {
                 return Err(UsageError(format!(
                     "{shown} sent a frame before its hello: not a heaplab monitor"
                 )));
@@ -223,6 +226,7 @@ impl Connection {
     pub fn read(&mut self) -> io::Result<Read> {
         match self.next_message() {
             Ok(Some(Message::Frame(frame))) => Ok(Read::Frame(frame)),
+            Ok(Some(Message::Sites(sites))) => Ok(Read::Sites(Box::new(sites))),
             Ok(Some(Message::Hello(_))) => Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 "the program said hello twice",

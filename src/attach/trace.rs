@@ -95,7 +95,7 @@ pub fn run(
             .wrap_err("could not read the program's monitor")?
         {
             Read::Frame(frame) => frame,
-            Read::Nothing => continue,
+            Read::Nothing | Read::Sites(_) => continue,
             Read::Ended => return Ok(TraceEnd::ProgramExited),
         };
         let rss = connection.rss_bytes();

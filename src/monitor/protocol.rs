@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The protocol's version; a viewer refuses a program that speaks another.
-pub const PROTOCOL: u32 = 1;
+pub const PROTOCOL: u32 = 2;
 
 /// How the one line a refused viewer gets begins (it is text, not a [`Message`]: the rest
 /// says why, for the viewer to show as it is). The connection closes after it.
@@ -22,7 +22,12 @@ pub enum Message {
     Hello(Hello),
     /// Every interval after it.
     Frame(Frame),
+    /// Every [`SITES_EVERY`] frames, right after a frame, when the program samples sites.
+    Sites(SitesFrame),
 }
+
+/// A [`SitesFrame`] follows every this many frames (once a second at the default interval).
+pub const SITES_EVERY: u64 = 10;
 
 /// Who the watched program is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +45,10 @@ pub struct Hello {
     /// Whether the program's global allocator is heaplab's (if not, every figure stays 0 and
     /// the viewer says so).
     pub counting: bool,
+    /// The mean gap in bytes between two sampled allocations of a thread (0: the program
+    /// samples no sites, and sends no [`SitesFrame`]).
+    #[serde(default)]
+    pub sample_every: u64,
 }
 
 /// The program's figures at one instant: cumulative since the process started (totals) or
@@ -111,6 +120,59 @@ pub struct ThreadFrame {
     pub totals: Totals,
 }
 
+/// The program's sampled sites at one instant, cumulative since sampling started: every
+/// stack sampled so far with its estimated figures. A stack's frames are sent the first time
+/// this viewer sees it, and empty after (the viewer keeps them by `id`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SitesFrame {
+    /// Milliseconds since the monitor started, as [`Frame::at_ms`].
+    pub at_ms: u64,
+    /// The mean gap in bytes between two sampled allocations of a thread.
+    pub sample_every: u64,
+    /// Sampled events so far.
+    pub samples: u64,
+    /// Sampled allocations whose free cannot be matched (never in `live_bytes`).
+    pub untracked: u64,
+    /// Sampled events whose stack found the table full.
+    pub unrecorded: u64,
+    /// The process's estimated allocations per power-of-two size bucket
+    /// (`heaplab_experiments::sites::SIZE_BUCKETS` long).
+    pub sizes: Vec<f64>,
+    /// Every stack sampled so far.
+    pub stacks: Vec<StackFrame>,
+}
+
+/// One sampled stack's figures (estimates), as [`heaplab_experiments::sites::LiveStack`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StackFrame {
+    /// The stack's id, the same for the life of the program.
+    pub id: u32,
+    /// Absolute return addresses in the program, innermost first; empty when this viewer was
+    /// sent them before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frames: Vec<u64>,
+    /// The thread of its latest sample (kernel id).
+    pub tid: u32,
+    /// Sampled events.
+    pub samples: u64,
+    /// Estimated allocations.
+    pub allocs: f64,
+    /// Estimated bytes allocated.
+    pub bytes: f64,
+    /// Estimated bytes still held.
+    pub live_bytes: f64,
+    /// Estimated blocks still held.
+    pub live_blocks: f64,
+    /// The variance of `live_bytes` as an estimate.
+    pub live_variance: f64,
+    /// Estimated allocations freed within `TEMPORARY_NS` of being made.
+    pub temporary: f64,
+    /// Estimated allocations per size bucket, sparse: `(bucket, allocations)` for the
+    /// non-empty buckets only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sizes: Vec<(u8, f64)>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,6 +186,7 @@ mod tests {
             program: "ingest".into(),
             interval_ms: 100,
             counting: true,
+            sample_every: 65_536,
         });
         let line = serde_json::to_string(&hello).expect("serializes");
         assert!(!line.contains('\n'));

@@ -55,6 +55,7 @@ pub(super) fn start(dir: &Path, pid: u32, interval: Duration) -> Result<PathBuf,
         program: program_name(),
         interval_ms: u64::try_from(interval.as_millis()).unwrap_or(u64::MAX),
         counting: heaplab_experiments::counting::installed(),
+        sample_every: heaplab_experiments::sites::live_sample_every(),
     };
     let spawned = std::thread::Builder::new()
         .name("heaplab-monitor".into())

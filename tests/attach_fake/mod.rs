@@ -96,6 +96,7 @@ pub fn hello() -> Hello {
         program: "ingest".into(),
         interval_ms: 1000,
         counting: true,
+        sample_every: 0,
     }
 }
 

@@ -154,7 +154,7 @@ fn spawn_reader(
         .spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 let message = match connection.read() {
-                    Ok(Read::Nothing) => continue,
+                    Ok(Read::Nothing | Read::Sites(_)) => continue,
                     Ok(Read::Frame(frame)) => {
                         Message::Frame(Box::new(frame), connection.rss_bytes())
                     }
@@ -186,7 +186,7 @@ pub fn screenshot(
                 view.push(&frame, connection.rss_bytes());
                 seen += 1;
             }
-            Read::Nothing => {}
+            Read::Nothing | Read::Sites(_) => {}
             Read::Ended => break,
         }
     }

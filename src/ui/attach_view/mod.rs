@@ -179,6 +179,7 @@ mod tests {
             program: "demo".into(),
             interval_ms: 1000,
             counting: true,
+            sample_every: 0,
         }
     }
 

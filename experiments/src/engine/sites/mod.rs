@@ -14,11 +14,18 @@
 //!   workspace and its whole stack (every frame, the folded ones marked). Where the
 //!   experiment's code was built without line tables, it names the function instead, and
 //!   says so ([`Sites::missing_line_tables`]).
+//! - `live.rs`: a watched program's sampled sites on every thread, live, with what each site
+//!   still holds (frees of sampled blocks matched to their sites) and its sizes.
 
 mod capture;
 mod frames;
+pub mod live;
 mod symbolize;
 
 pub use capture::{Busy, Capture, MAX_FRAMES, OUTSIDE, RawSites, RawStack};
 pub use frames::{Scope, bare_closure, path_tails, same_file, short_function};
+pub use live::{
+    DEFAULT_LIVE_SAMPLE_EVERY, LiveSites, LiveStack, SIZE_BUCKETS, TEMPORARY_NS, bucket_bounds,
+    live_sample_every, live_snapshot, size_bucket, start_live_sampling,
+};
 pub use symbolize::{Frame, SHARE_OF, Site, Sites, symbolize};
