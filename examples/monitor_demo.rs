@@ -7,7 +7,7 @@
 //! `cargo run --release --example monitor_demo` in one terminal, `heaplab attach` in another
 //! (docs/monitor.md). It prints its own throughput once a second. `--seconds N` stops it
 //! after N seconds (and prints the mean); `--no-monitor` runs it unwatched, for measuring what
-//! the monitor costs.
+//! the monitor costs; `--workers N` runs N workers instead of three.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::process::ExitCode;
@@ -31,19 +31,23 @@ const SESSION_STATE: usize = 512;
 /// Lines a worker parses before it takes the cache's lock once for all of them.
 const BATCH: usize = 64;
 
-const USAGE: &str = "usage: monitor_demo [--seconds N] [--no-monitor]";
+const USAGE: &str = "usage: monitor_demo [--seconds N] [--workers N] [--no-monitor]";
 
 struct Args {
     /// Run time; `None`: until interrupted.
     seconds: Option<u64>,
     /// Whether to call `heaplab::monitor::start()`.
     monitor: bool,
+    /// Worker threads (3; 1 for measuring: no lock contention, whose noise would hide small
+    /// costs).
+    workers: u64,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut parsed = Args {
         seconds: None,
         monitor: true,
+        workers: 3,
     };
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -53,6 +57,16 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                     "--seconds {value}: expected a whole number above 0"
                 ))?;
                 parsed.seconds = Some(seconds);
+            }
+            "--workers" => {
+                let value = args.next().ok_or("--workers needs a number of threads")?;
+                parsed.workers = value
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| (1..=64).contains(n))
+                    .ok_or(format!(
+                        "--workers {value}: expected a whole number from 1 to 64"
+                    ))?;
             }
             "--no-monitor" => parsed.monitor = false,
             "-h" | "--help" => return Err(USAGE.to_owned()),
@@ -245,7 +259,7 @@ fn main() -> ExitCode {
     }
     let service = Arc::new(Service::default());
     let mut workers = Vec::new();
-    for n in 1..=3u64 {
+    for n in 1..=args.workers {
         let service = Arc::clone(&service);
         let spawned = std::thread::Builder::new()
             .name(format!("ingest-{n}"))

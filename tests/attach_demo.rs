@@ -5,75 +5,19 @@
 //! only by [`HANG_GUARD`]; the leak is judged by a count of sessions, not by seconds.
 
 mod binary;
+mod demo;
 
 use std::io::{BufRead as _, BufReader, Read as _};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use binary::HANG_GUARD;
+use demo::{Demo, Held};
 use heaplab::attach::client::{Connection, Read, resolve};
 use heaplab::attach::figures::Watch;
-use heaplab::monitor::paths::DIR_ENV;
 use heaplab::monitor::protocol::{Frame, ThreadRole};
-
-/// The demo, built by this test if `cargo test` did not build it already (a filtered run).
-fn demo_binary() -> PathBuf {
-    let heaplab = PathBuf::from(env!("CARGO_BIN_EXE_heaplab"));
-    let debug = heaplab.parent().expect("the binary's folder");
-    let demo = debug.join("examples").join("monitor_demo");
-    let out = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--example", "monitor_demo"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env(
-            "CARGO_TARGET_DIR",
-            debug.parent().expect("the target folder"),
-        )
-        .output()
-        .expect("cargo runs");
-    assert!(
-        out.status.success(),
-        "the demo builds:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    demo
-}
-
-/// The demo, killed when the test ends however it ends.
-struct Demo(Child);
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// One of the demo's once-a-second lines: when it came, and the bytes its sessions hold.
-struct Held {
-    at: Instant,
-    bytes: u64,
-}
-
-fn held(line: &str) -> Option<u64> {
-    let (before, _) = line.split_once(" bytes (never evicted)")?;
-    before.rsplit(' ').next()?.parse().ok()
-}
-
-/// Waits for `path` to exist.
-fn wait_for(path: &Path) {
-    let started = Instant::now();
-    while !path.exists() {
-        assert!(
-            started.elapsed() < HANG_GUARD,
-            "no socket at {}",
-            path.display()
-        );
-        thread::sleep(Duration::from_millis(20));
-    }
-}
 
 /// Reads frames until `enough` says so, into `watch`; returns them.
 fn frames(
@@ -109,42 +53,8 @@ fn heap_at(frames: &[(Instant, Frame)], at: Instant) -> i64 {
 
 #[test]
 fn the_demo_is_watched_live_its_threads_named_its_leak_seen_and_it_runs_on_after_detach() {
-    let demo = demo_binary();
-    // Short: a socket's path must fit in 108 bytes.
-    let dir = tempfile::Builder::new()
-        .prefix("hl-demo")
-        .tempdir_in("/tmp")
-        .expect("a directory");
-    let monitor_dir = dir.path().join("monitor");
-    let mut child = Command::new(&demo)
-        .args(["--seconds", "3600"])
-        .env(DIR_ENV, &monitor_dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the demo starts");
-    let pid = child.id();
-    let stdout = child.stdout.take().expect("its output");
-    let demo_guard = Demo(child);
-    let (tx, lines) = mpsc::channel::<Held>();
-    thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(bytes) = held(&line)
-                && tx
-                    .send(Held {
-                        at: Instant::now(),
-                        bytes,
-                    })
-                    .is_err()
-            {
-                return;
-            }
-        }
-    });
-    let socket = monitor_dir.join(format!("{pid}.sock"));
-    wait_for(&socket);
-
+    let mut demo = Demo::start(&[]);
+    let (pid, socket, lines) = (demo.pid, demo.socket.clone(), &demo.lines);
     // Its cache fills in its first second; two of its lines later the heap grows by the leak.
     for _ in 0..2 {
         lines
@@ -166,7 +76,7 @@ fn the_demo_is_watched_live_its_threads_named_its_leak_seen_and_it_runs_on_after
         .expect("a timeout");
     let mut watch = Watch::default();
 
-    let last = the_heap_grows_by_the_leak(&mut connection, &mut watch, &lines);
+    let last = the_heap_grows_by_the_leak(&mut connection, &mut watch, lines);
 
     // The demo's named workers, each counted on its own, and the monitor's thread marked.
     let threads = watch.threads();
@@ -187,13 +97,12 @@ fn the_demo_is_watched_live_its_threads_named_its_leak_seen_and_it_runs_on_after
 
     // Detached: the demo runs on, and takes the next viewer.
     drop(connection);
-    let mut demo_guard = demo_guard;
     let more = lines.recv_timeout(HANG_GUARD).expect("the demo goes on");
     assert!(more.bytes >= last.bytes);
-    assert!(demo_guard.0.try_wait().expect("its status").is_none());
+    assert!(demo.child.try_wait().expect("its status").is_none());
 
     trace_names_the_busiest_worker(pid, &socket);
-    assert!(demo_guard.0.try_wait().expect("its status").is_none());
+    assert!(demo.child.try_wait().expect("its status").is_none());
     let again = resolve(Some(pid), Some(socket)).expect("the socket is still there");
     let again = Connection::open(again).expect("attaches again");
     assert_eq!(again.hello.pid, pid);
