@@ -15,26 +15,13 @@ rounds=${1:-5}
 seconds=${2:-8}
 viewer_seconds=${3:-60}
 cd "$root"
-cargo build --release --quiet --bin heaplab --example monitor_demo
-target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-demo="$target/release/examples/monitor_demo"
-heaplab="$target/release/heaplab"
+source scripts/demo-lib.sh
+demo_build
 export HEAPLAB_MONITOR_DIR
 HEAPLAB_MONITOR_DIR=$(mktemp -d /tmp/hl-overhead.XXXXXX)
 trap 'pkill -f "$demo" 2>/dev/null || true; rm -rf "$HEAPLAB_MONITOR_DIR"' EXIT
 
 mean() { sed -n 's/^mean \([0-9]*\) lines\/s.*/\1/p'; }
-# Waits for the demo with process id $1 to have its socket.
-socket_of() {
-  local pid=$1
-  for _ in $(seq 1 500); do
-    [[ -S "$HEAPLAB_MONITOR_DIR/$pid.sock" ]] && return 0
-    sleep 0.01
-  done
-  echo "no socket for $pid" >&2
-  return 1
-}
-
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; $rounds rounds of $seconds s"
 declare -a off started attached
 for round in $(seq 1 "$rounds"); do
@@ -42,7 +29,7 @@ for round in $(seq 1 "$rounds"); do
   started+=("$("$demo" --seconds "$seconds" 2>/dev/null | mean)")
   "$demo" --seconds "$seconds" >"$HEAPLAB_MONITOR_DIR/out" 2>/dev/null &
   pid=$!
-  socket_of "$pid"
+  demo_socket "$pid"
   "$heaplab" attach "$pid" --trace >/dev/null 2>&1 || true
   wait "$pid"
   attached+=("$(mean <"$HEAPLAB_MONITOR_DIR/out")")
@@ -66,7 +53,7 @@ PY
 # The viewer's own CPU, drawing at 15 fps in a pseudo-terminal, then tracing.
 "$demo" --seconds $((viewer_seconds * 2 + 30)) >/dev/null 2>&1 &
 pid=$!
-socket_of "$pid"
+demo_socket "$pid"
 python3 - "$heaplab" "$pid" "$viewer_seconds" <<'PY'
 import fcntl, os, pty, struct, sys, termios, threading, time
 heaplab, pid, secs = sys.argv[1], sys.argv[2], float(sys.argv[3])
