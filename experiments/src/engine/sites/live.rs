@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::capture::{RawSites, RawStack};
 use crate::engine::counting::{self, LiveHooks};
 
-mod table;
+use super::live_table as table;
 
 /// How many power-of-two size buckets a histogram has: bucket `i` holds sizes in
 /// `[2^i, 2^(i+1))`, the last one everything from `2^(SIZE_BUCKETS-1)` up.

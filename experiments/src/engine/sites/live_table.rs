@@ -14,8 +14,8 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
-use super::super::capture::MAX_FRAMES;
-use super::{LiveSites, LiveStack, SIZE_BUCKETS, TEMPORARY_NS, size_bucket};
+use super::capture::MAX_FRAMES;
+use super::live::{LiveSites, LiveStack, SIZE_BUCKETS, TEMPORARY_NS, size_bucket};
 use crate::engine::counting::{Block, Kind, NO_STACK, Sampled};
 
 /// Distinct stacks the table can hold.
