@@ -11,26 +11,15 @@
 use serde::{Deserialize, Serialize};
 
 use super::capture::{RawSites, RawStack};
+use super::live_table as table;
 use crate::engine::counting::{self, LiveHooks};
 
-use super::live_table as table;
-
-/// How many power-of-two size buckets a histogram has: bucket `i` holds sizes in
-/// `[2^i, 2^(i+1))`, the last one everything from `2^(SIZE_BUCKETS-1)` up.
-pub const SIZE_BUCKETS: usize = 32;
+// The table's own, defined there so that it needs nothing of this file.
+pub use super::live_table::{SIZE_BUCKETS, TEMPORARY_NS, size_bucket};
 
 /// The mean gap, in bytes allocated by one thread, between two sampled allocations when the
 /// monitor samples at its default rate.
 pub const DEFAULT_LIVE_SAMPLE_EVERY: u64 = 64 * 1024;
-
-/// A sampled block freed within this many nanoseconds of its allocation was a temporary.
-pub const TEMPORARY_NS: u64 = 10_000_000;
-
-/// The bucket of an allocation of `size` bytes (0 and 1 in bucket 0).
-#[must_use]
-pub fn size_bucket(size: u64) -> usize {
-    (63 - size.max(1).leading_zeros() as usize).min(SIZE_BUCKETS - 1)
-}
 
 /// The sizes bucket `index` holds, for people: `"64 B-127 B"`-like bounds as numbers
 /// (`(low, Some(high))`, or `(low, None)` for the last, open bucket).
@@ -74,7 +63,32 @@ pub fn live_sample_every() -> u64 {
 /// figure of the program's.
 pub fn live_snapshot(into: &mut LiveSites) {
     into.sample_every = live_sample_every();
-    table::snapshot(into);
+    [into.samples, into.untracked, into.unrecorded] = table::totals();
+    into.sizes.clear();
+    into.sizes.extend(table::sizes());
+    let mut count = 0;
+    for stack in table::stacks() {
+        if count == into.stacks.len() {
+            into.stacks.push(LiveStack::default());
+        }
+        let out = &mut into.stacks[count];
+        out.id = stack.id;
+        out.frames.clear();
+        out.frames.extend(stack.frames());
+        out.tid = stack.tid();
+        out.samples = stack.samples();
+        [out.allocs, out.reallocs, out.bytes] = stack.allocated();
+        [
+            out.live_bytes,
+            out.live_blocks,
+            out.live_variance,
+            out.temporary,
+        ] = stack.live();
+        out.sizes.clear();
+        out.sizes.extend(stack.sizes());
+        count += 1;
+    }
+    into.stacks.truncate(count);
 }
 
 /// What live sampling saw since it started: cumulative, like the monitor's frames.

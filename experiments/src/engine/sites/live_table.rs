@@ -15,8 +15,20 @@
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use super::capture::MAX_FRAMES;
-use super::live::{LiveSites, LiveStack, SIZE_BUCKETS, TEMPORARY_NS, size_bucket};
 use crate::engine::counting::{Block, Kind, NO_STACK, Sampled};
+
+/// How many power-of-two size buckets a histogram has: bucket `i` holds sizes in
+/// `[2^i, 2^(i+1))`, the last one everything from `2^(SIZE_BUCKETS-1)` up.
+pub const SIZE_BUCKETS: usize = 32;
+
+/// A sampled block freed within this many nanoseconds of its allocation was a temporary.
+pub const TEMPORARY_NS: u64 = 10_000_000;
+
+/// The bucket of an allocation of `size` bytes (0 and 1 in bucket 0).
+#[must_use]
+pub fn size_bucket(size: u64) -> usize {
+    (63 - size.max(1).leading_zeros() as usize).min(SIZE_BUCKETS - 1)
+}
 
 /// Distinct stacks the table can hold.
 const TABLE_SIZE: usize = 4096;
@@ -259,53 +271,81 @@ pub(super) fn resized(block: Block, new_size: u64) {
     add_live(entry, live_share(new_size, block.weight), true);
 }
 
-/// Copies the table into `into`, reusing its buffers.
-pub(super) fn snapshot(into: &mut LiveSites) {
-    into.samples = SAMPLES.load(Ordering::Relaxed);
-    into.untracked = UNTRACKED.load(Ordering::Relaxed);
-    into.unrecorded = UNRECORDED.load(Ordering::Relaxed);
-    into.sizes.clear();
-    into.sizes.extend(
-        SIZES
-            .iter()
-            .map(|bucket| unfixed(bucket.load(Ordering::Relaxed))),
-    );
-    let mut count = 0;
-    for (id, (hash, entry)) in HASHES.iter().zip(&ENTRIES).enumerate() {
-        if hash.load(Ordering::Relaxed) == 0 || !entry.ready.load(Ordering::Acquire) {
-            continue;
-        }
-        if count == into.stacks.len() {
-            into.stacks.push(LiveStack::default());
-        }
-        copy_entry(id, entry, &mut into.stacks[count]);
-        count += 1;
-    }
-    into.stacks.truncate(count);
+/// Sampled events, of them untracked allocations, and events whose stack found no room.
+pub(super) fn totals() -> [u64; 3] {
+    [&SAMPLES, &UNTRACKED, &UNRECORDED].map(|total| total.load(Ordering::Relaxed))
 }
 
-/// One entry's figures into `stack`, reusing its buffers.
-fn copy_entry(id: usize, entry: &Entry, stack: &mut LiveStack) {
-    let load = |figure: &AtomicU64| figure.load(Ordering::Relaxed);
-    // Cannot truncate: TABLE_SIZE fits in u32.
-    stack.id = id as u32;
-    stack.frames.clear();
-    stack.frames.extend(
-        entry.frames[..entry.depth.load(Ordering::Relaxed)]
+/// The process's estimated allocations per size bucket.
+pub(super) fn sizes() -> impl Iterator<Item = f64> {
+    SIZES
+        .iter()
+        .map(|bucket| unfixed(bucket.load(Ordering::Relaxed)))
+}
+
+/// One stack of the table, read field by field (each figure exact, the figures of a stack
+/// sampled meanwhile a few events apart).
+pub(super) struct Stack {
+    entry: &'static Entry,
+    pub(super) id: u32,
+}
+
+impl Stack {
+    pub(super) fn frames(&self) -> impl Iterator<Item = u64> + '_ {
+        self.entry.frames[..self.entry.depth.load(Ordering::Relaxed)]
             .iter()
-            .map(|ip| ip.load(Ordering::Relaxed) as u64),
-    );
-    stack.tid = entry.tid.load(Ordering::Relaxed);
-    stack.samples = load(&entry.samples);
-    stack.allocs = unfixed(load(&entry.allocs));
-    stack.reallocs = unfixed(load(&entry.reallocs));
-    stack.bytes = load(&entry.bytes) as f64;
-    stack.live_bytes = signed(load(&entry.live_bytes));
-    stack.live_blocks = signed(load(&entry.live_blocks)) / COUNT_ONE;
-    stack.live_variance = signed(load(&entry.live_variance));
-    stack.temporary = unfixed(load(&entry.temporary));
-    stack.sizes.clear();
-    stack
-        .sizes
-        .extend(entry.sizes.iter().map(|bucket| unfixed(load(bucket))));
+            .map(|ip| ip.load(Ordering::Relaxed) as u64)
+    }
+
+    pub(super) fn tid(&self) -> u32 {
+        self.entry.tid.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn samples(&self) -> u64 {
+        self.entry.samples.load(Ordering::Relaxed)
+    }
+
+    /// Estimated allocations (reallocations included), reallocations, bytes.
+    pub(super) fn allocated(&self) -> [f64; 3] {
+        let load = |figure: &AtomicU64| figure.load(Ordering::Relaxed);
+        [
+            unfixed(load(&self.entry.allocs)),
+            unfixed(load(&self.entry.reallocs)),
+            load(&self.entry.bytes) as f64,
+        ]
+    }
+
+    /// Estimated live bytes, live blocks, the variance of the live bytes, and temporaries.
+    pub(super) fn live(&self) -> [f64; 4] {
+        let load = |figure: &AtomicU64| figure.load(Ordering::Relaxed);
+        [
+            signed(load(&self.entry.live_bytes)),
+            signed(load(&self.entry.live_blocks)) / COUNT_ONE,
+            signed(load(&self.entry.live_variance)),
+            unfixed(load(&self.entry.temporary)),
+        ]
+    }
+
+    pub(super) fn sizes(&self) -> impl Iterator<Item = f64> + '_ {
+        self.entry
+            .sizes
+            .iter()
+            .map(|bucket| unfixed(bucket.load(Ordering::Relaxed)))
+    }
+}
+
+/// Every stack whose frames are published, by id.
+pub(super) fn stacks() -> impl Iterator<Item = Stack> {
+    HASHES
+        .iter()
+        .zip(&ENTRIES)
+        .enumerate()
+        .filter(|(_, (hash, entry))| {
+            hash.load(Ordering::Relaxed) != 0 && entry.ready.load(Ordering::Acquire)
+        })
+        // Cannot truncate: TABLE_SIZE fits in u32.
+        .map(|(id, (_, entry))| Stack {
+            entry,
+            id: id as u32,
+        })
 }
