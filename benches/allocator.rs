@@ -8,7 +8,9 @@
 //! with two threads allocating at once. Then heaplab's counting on a thread without a slot of
 //! its own (the shared bucket), and, once every thread is counted
 //! (`counting::count_every_thread`, which is one way and so comes last), on a thread that
-//! claimed its slot by itself.
+//! claimed its slot by itself. Last, live sampled sites (`sites::start_live_sampling`, one way
+//! too): the free of an unsampled block before and after it starts, the pairs with sampling on
+//! at its default rate, and the cost of one sampled capture.
 //!
 //! Run with `cargo bench --bench allocator` (`HEAPLAB_BENCH_ROUNDS`, 201 by default). Each
 //! allocator is a static instance called directly, so the bench binary's own global allocator
@@ -27,6 +29,7 @@ use std::time::{Duration, Instant};
 
 use cap::Cap;
 use heaplab_experiments::counting::{self, CountingAlloc, SharedCounter};
+use heaplab_experiments::sites;
 use std::cell::Cell;
 use tracking_allocator::{AllocationGroupId, AllocationRegistry, AllocationTracker};
 
@@ -258,6 +261,139 @@ fn main() {
     counting::count_every_thread();
     println!("\nOnce every thread is counted (`counting::count_every_thread()`):\n");
     table(&EVERY_THREAD, rounds);
+    live(rounds);
+}
+
+/// Blocks freed at a time in [`free_costs`]: few enough to stay in the cache.
+const FREES: usize = 1000;
+/// Batches of [`FREES`] per allocator per round.
+const FREE_BATCHES: u32 = 100;
+
+/// The median cost in ns of freeing one unsampled 64-byte block through `System` and through
+/// heaplab's counting (a registered thread), interleaved batch by batch: each batch allocates
+/// `FREES` blocks from `System` untimed (so that none is sampled and both free the same kind
+/// of heap), then times freeing them (heaplab forwards to `System`, so either may free them).
+fn free_costs(rounds: usize) -> [f64; 2] {
+    let _slot = counting::register_worker().expect("a counter slot");
+    let mut blocks = Vec::with_capacity(FREES);
+    let allocators: [&(dyn GlobalAlloc + Sync); 2] = [&SYSTEM, &HEAPLAB];
+    let mut ns = [Vec::with_capacity(rounds), Vec::with_capacity(rounds)];
+    for round in 0..=rounds {
+        let mut elapsed = [Duration::ZERO; 2];
+        for batch in 0..2 * FREE_BATCHES {
+            let index = (batch as usize + round) % 2;
+            let allocator = allocators[index];
+            // SAFETY: LAYOUT has a non-zero size; each block is freed once, with the same
+            // layout, by `System` or by heaplab's counting over it (which hands it to
+            // `System`), and never dereferenced.
+            unsafe {
+                blocks.extend((0..FREES).map(|_| SYSTEM.alloc(LAYOUT)));
+                let start = Instant::now();
+                for &ptr in &blocks {
+                    allocator.dealloc(black_box(ptr), LAYOUT);
+                }
+                elapsed[index] += start.elapsed();
+            }
+            blocks.clear();
+        }
+        if round > 0 {
+            for (series, time) in ns.iter_mut().zip(elapsed) {
+                series.push(time.as_nanos() as f64 / f64::from(FREE_BATCHES) / FREES as f64);
+            }
+        }
+    }
+    ns.map(|mut series| median(&mut series))
+}
+
+/// Pairs of a block this large are sampled (probability `1 - exp(-8)` at 64 KiB).
+const SAMPLED: Layout = match Layout::from_size_align(512 << 10, 8) {
+    Ok(layout) => layout,
+    Err(_) => panic!("a valid layout"),
+};
+
+/// The median cost in ns of one pair of `SAMPLED` blocks, sampled (a registered thread) and
+/// not (the same thread inside `counting::unmeasured`, the shared bucket, never sampled),
+/// interleaved: the difference is what one sampled capture costs.
+fn sampled_costs(rounds: usize) -> [f64; 2] {
+    const PAIRS: u32 = 200;
+    let slot = counting::register_worker().expect("a counter slot");
+    let pair = || {
+        // SAFETY: SAMPLED has a non-zero size; the block is freed at once with the same layout.
+        unsafe {
+            let ptr = HEAPLAB.alloc(SAMPLED);
+            assert!(!ptr.is_null());
+            HEAPLAB.dealloc(black_box(ptr), SAMPLED);
+        }
+    };
+    let time = |sampled: bool| {
+        let start = Instant::now();
+        if sampled {
+            (0..PAIRS).for_each(|_| pair());
+        } else {
+            counting::unmeasured(|| (0..PAIRS).for_each(|_| pair()));
+        }
+        start.elapsed().as_nanos() as f64 / f64::from(PAIRS)
+    };
+    let mut ns = [Vec::with_capacity(rounds), Vec::with_capacity(rounds)];
+    for round in 0..=rounds {
+        for k in 0..2 {
+            let index = (k + round) % 2;
+            let cost = time(index == 0);
+            if round > 0 {
+                ns[index].push(cost);
+            }
+        }
+    }
+    drop(slot);
+    ns.map(|mut series| median(&mut series))
+}
+
+/// With live sampling on at its default rate: heaplab's counting as installed and on a thread
+/// that claimed its slot, sampled.
+const LIVE: [Entry; 3] = [
+    ("`System`", &SYSTEM, PAIRS, Slot::Registered),
+    (
+        "**heaplab, live sampling on** (a registered thread)",
+        &HEAPLAB,
+        PAIRS,
+        Slot::Registered,
+    ),
+    (
+        "live sampling on: a thread that claimed its own slot",
+        &HEAPLAB,
+        PAIRS,
+        Slot::Unregistered,
+    ),
+];
+
+/// The free of an unsampled block with live sampling off and on, the pairs with it on, and
+/// one sampled capture's cost. Starting it is one way, so this comes last.
+fn live(rounds: usize) {
+    let off = free_costs(rounds);
+    let every = sites::DEFAULT_LIVE_SAMPLE_EVERY;
+    assert!(sites::start_live_sampling(every));
+    let on = free_costs(rounds);
+    println!(
+        "\nLive sampled sites (`sites::start_live_sampling({every})`), the free of an unsampled \
+         64 B block, in batches of {FREES}:\n"
+    );
+    println!("| live sampling | `System` free (median) | heaplab free (median) | over `System` |");
+    println!("| --- | ---: | ---: | ---: |");
+    for (name, [system, heaplab]) in [("off", off), ("on", on)] {
+        let over = (heaplab / system - 1.0) * 100.0;
+        println!("| {name} | {system:.2} ns | {heaplab:.2} ns | {over:+.0}% |");
+    }
+    println!("\nalloc+free pairs of 64 B with live sampling on at {every} B:\n");
+    table(&LIVE, rounds);
+    let [sampled, unsampled] = sampled_costs(rounds.min(51));
+    println!(
+        "\nOne sampled capture (a pair of {} KiB blocks, sampled with probability 1 - exp(-8), \
+         the bench's stack {} frames deep at most): {sampled:.0} ns a pair sampled, \
+         {unsampled:.0} ns not: {:.0} ns per sampled capture",
+        SAMPLED.size() >> 10,
+        sites::MAX_FRAMES,
+        sampled - unsampled
+    );
 }
 
 /// Runs `entries` interleaved for `rounds` rounds, on one thread then two, and prints the

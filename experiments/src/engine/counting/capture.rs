@@ -75,14 +75,20 @@ pub(super) fn captured(slot: &Slot, kind: Kind, bytes: u64) {
     if allocated < at {
         return;
     }
-    // Sampled with probability 1 - exp(-bytes / every): it stands for the inverse.
-    let probability = -(-(bytes.max(1) as f64) / every as f64).exp_m1();
+    let weight = sample_weight(bytes, every);
     let next = allocated.wrapping_add(next_sample_gap(slot, every));
     slot.sample_at.store(next, Ordering::Relaxed);
     let fuse_at = slot.fuse_check_at.load(Ordering::Relaxed);
     slot.fuse_check_at
         .store(fuse_at.min(next), Ordering::Relaxed);
-    capture(kind, bytes, 1.0 / probability);
+    capture(kind, bytes, weight);
+}
+
+/// What an event of `bytes` sampled at a mean gap of `every` bytes stands for: it was sampled
+/// with probability `1 - exp(-bytes / every)`, so the inverse of that.
+pub(super) fn sample_weight(bytes: u64, every: u64) -> f64 {
+    let probability = -(-(bytes.max(1) as f64) / every as f64).exp_m1();
+    1.0 / probability
 }
 
 /// A draw from an exponential distribution of mean `every` bytes (at least 1), from the

@@ -125,6 +125,9 @@ pub(super) fn take(slot: &'static Slot, auto: bool) {
         slot.budget_live_bytes.store(i64::MAX, Ordering::Relaxed);
         slot.over_budget_at.store(NOT_OVER, Ordering::Relaxed);
         slot.capturing.store(false, Ordering::Relaxed);
+        // A new owner draws its own first live sample point, at its first allocation.
+        slot.live_at.store(0, Ordering::Relaxed);
+        slot.fuse_check_at.store(0, Ordering::Relaxed);
         slot.claims.fetch_add(1, Ordering::Relaxed);
         slot.tid.store(tid, Ordering::Relaxed);
         slot.auto.store(auto, Ordering::Relaxed);

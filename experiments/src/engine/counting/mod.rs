@@ -13,6 +13,10 @@
 //!   thread exit.
 //! - `worker_slot.rs`: a worker's claim on its slot, its budget, and detaching from it.
 //! - `threads.rs`: every thread's counters, for a program watched while it runs.
+//! - `live.rs`: the hook through which a live sampler of sites sees every owner's sampled
+//!   allocations (one per about `every` bytes) and the frees of the blocks it sampled, which
+//!   `alloc.rs` places 64 bytes into a page behind a header, so that a free tells one by its
+//!   address before any load.
 //! - `capture.rs`: the hook through which a recorder of allocation sites sees a capturing
 //!   slot's events. Counting knows nothing of sites: the recorder hooks in.
 //!
@@ -65,12 +69,14 @@
 mod alloc;
 mod capture;
 mod claim;
+mod live;
 mod slot;
 mod threads;
 mod worker_slot;
 
 pub use alloc::{CountingAlloc, SharedCounter, share_one_c_heap};
 pub use capture::{Kind, Recorder};
+pub use live::{Block, LiveHooks, NO_STACK, Sampled, live_every, start_live};
 pub use slot::{Counters, MAX_SLOTS, SlotId, fuse, process_live_bytes, set_fuse, snapshot};
 pub use threads::{
     ProcessCounters, ThreadCounters, count_every_thread, counting_every_thread, process_counters,

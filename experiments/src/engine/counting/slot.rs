@@ -84,6 +84,9 @@ pub(super) struct Slot {
     pub(super) sample_at: AtomicU64,
     /// The sampler's random state (xorshift), the owner's own.
     pub(super) sample_seed: AtomicU64,
+    /// While live sampling is on (`live.rs`): the raw `bytes_allocated` at or past which the
+    /// owner's next allocation is sampled (0: not drawn yet). `fuse_check_at` stays no further.
+    pub(super) live_at: AtomicU64,
 }
 
 impl Slot {
@@ -112,6 +115,7 @@ impl Slot {
             sample_every: AtomicU64::new(0),
             sample_at: AtomicU64::new(0),
             sample_seed: AtomicU64::new(0x9e37_79b9_7f4a_7c15),
+            live_at: AtomicU64::new(0),
         }
     }
 
@@ -366,13 +370,18 @@ fn fuse_check(slot: &Slot, bytes: u64) -> bool {
     let step = FUSE_STEP.min((limit - after) / MAX_SLOTS as u64);
     // The owner's own field, or the shared bucket's (where a racing store only moves the next
     // check by one step). While the slot captures sites, every allocation must come here.
-    let fuse_next = slot
+    let after = slot
         .bytes_allocated
         .load(Ordering::Relaxed)
-        .wrapping_add(bytes)
-        .wrapping_add(step);
+        .wrapping_add(bytes);
+    let fuse_next = after.wrapping_add(step);
     let next = if !slot.capturing.load(Ordering::Relaxed) {
-        fuse_next
+        // Live sampling: no further than the owner's next sample point, if this event does not
+        // pass it (if it does, the sampler draws the next point and lowers this in turn).
+        match slot.live_at.load(Ordering::Relaxed) {
+            live_at if live_at > after => fuse_next.min(live_at),
+            _ => fuse_next,
+        }
     } else if slot.sample_every.load(Ordering::Relaxed) == 0 {
         0
     } else {

@@ -10,22 +10,16 @@
 
 use serde::{Deserialize, Serialize};
 
-/// How many power-of-two size buckets a histogram has: bucket `i` holds sizes in
-/// `[2^i, 2^(i+1))`, the last one everything from `2^(SIZE_BUCKETS-1)` up.
-pub const SIZE_BUCKETS: usize = 32;
+use super::capture::{RawSites, RawStack};
+use super::live_table as table;
+use crate::engine::counting::{self, LiveHooks};
+
+// The table's own, defined there so that it needs nothing of this file.
+pub use super::live_table::{SIZE_BUCKETS, TEMPORARY_NS, size_bucket};
 
 /// The mean gap, in bytes allocated by one thread, between two sampled allocations when the
 /// monitor samples at its default rate.
 pub const DEFAULT_LIVE_SAMPLE_EVERY: u64 = 64 * 1024;
-
-/// A sampled block freed within this many nanoseconds of its allocation was a temporary.
-pub const TEMPORARY_NS: u64 = 10_000_000;
-
-/// The bucket of an allocation of `size` bytes (0 and 1 in bucket 0).
-#[must_use]
-pub fn size_bucket(size: u64) -> usize {
-    (63 - size.max(1).leading_zeros() as usize).min(SIZE_BUCKETS - 1)
-}
 
 /// The sizes bucket `index` holds, for people: `"64 B-127 B"`-like bounds as numbers
 /// (`(low, Some(high))`, or `(low, None)` for the last, open bucket).
@@ -44,15 +38,23 @@ pub fn bucket_bounds(index: usize) -> (u64, Option<u64>) {
 /// [`count_every_thread`](crate::engine::counting::count_every_thread) for threads other than
 /// workers. Returns whether sampling is on (`false` when `sample_every` is 0). Calling it again
 /// changes nothing.
+// Not `must_use`: a program that starts sampling need not look at whether it did.
+#[allow(clippy::must_use_candidate)]
 pub fn start_live_sampling(sample_every: u64) -> bool {
-    let _ = sample_every;
-    false
+    counting::start_live(
+        sample_every,
+        LiveHooks {
+            sampled: table::sampled,
+            freed: table::freed,
+            resized: table::resized,
+        },
+    )
 }
 
 /// The mean gap live sampling runs at (0: off).
 #[must_use]
 pub fn live_sample_every() -> u64 {
-    0
+    counting::live_every()
 }
 
 /// Copies the live table's figures into `into`, reusing its buffers (it allocates only when the
@@ -61,6 +63,32 @@ pub fn live_sample_every() -> u64 {
 /// figure of the program's.
 pub fn live_snapshot(into: &mut LiveSites) {
     into.sample_every = live_sample_every();
+    [into.samples, into.untracked, into.unrecorded] = table::totals();
+    into.sizes.clear();
+    into.sizes.extend(table::sizes());
+    let mut count = 0;
+    for stack in table::stacks() {
+        if count == into.stacks.len() {
+            into.stacks.push(LiveStack::default());
+        }
+        let out = &mut into.stacks[count];
+        out.id = stack.id;
+        out.frames.clear();
+        out.frames.extend(stack.frames());
+        out.tid = stack.tid();
+        out.samples = stack.samples();
+        [out.allocs, out.reallocs, out.bytes] = stack.allocated();
+        [
+            out.live_bytes,
+            out.live_blocks,
+            out.live_variance,
+            out.temporary,
+        ] = stack.live();
+        out.sizes.clear();
+        out.sizes.extend(stack.sizes());
+        count += 1;
+    }
+    into.stacks.truncate(count);
 }
 
 /// What live sampling saw since it started: cumulative, like the monitor's frames.
@@ -96,6 +124,9 @@ pub struct LiveStack {
     pub samples: u64,
     /// Estimated allocations (and reallocations) made from it.
     pub allocs: f64,
+    /// Of `allocs`, the estimated reallocations (sampled by the bytes they grew).
+    #[serde(default)]
+    pub reallocs: f64,
     /// Estimated bytes allocated from it.
     pub bytes: f64,
     /// Estimated bytes of its blocks not yet freed.
@@ -109,6 +140,42 @@ pub struct LiveStack {
     pub temporary: f64,
     /// Estimated allocations per [`size_bucket`] ([`SIZE_BUCKETS`] long).
     pub sizes: Vec<f64>,
+}
+
+impl LiveSites {
+    /// The stacks as a window of `ops` operations that [`symbolize`](super::symbolize) reads
+    /// (weighted allocations, reallocations and bytes; sampled counts as its counts), its
+    /// addresses made relative to the executable ([`RawSites::relocate`]): for comparing
+    /// live sampling with an exhaustive [`Capture`](super::Capture) in this process.
+    #[must_use]
+    pub fn to_raw_sites(&self, ops: u64) -> RawSites {
+        let total = |figure: fn(&LiveStack) -> f64| {
+            self.stacks.iter().map(figure).sum::<f64>().round() as u64
+        };
+        let mut raw = RawSites {
+            ops,
+            allocs: total(|s| s.allocs - s.reallocs),
+            reallocs: total(|s| s.reallocs),
+            bytes: total(|s| s.bytes),
+            unrecorded: self.unrecorded,
+            nanos: 0,
+            sample_every: self.sample_every.max(1),
+            stacks: self
+                .stacks
+                .iter()
+                .map(|stack| RawStack {
+                    frames: stack.frames.iter().map(|&ip| ip as i64).collect(),
+                    allocs: stack.samples,
+                    reallocs: 0,
+                    bytes: 0,
+                    weighted: [stack.allocs - stack.reallocs, stack.reallocs, stack.bytes],
+                })
+                .collect(),
+            relative: false,
+        };
+        raw.relocate();
+        raw
+    }
 }
 
 #[cfg(test)]

@@ -16,10 +16,14 @@
 //!   says so ([`Sites::missing_line_tables`]).
 //! - `live.rs`: a watched program's sampled sites on every thread, live, with what each site
 //!   still holds (frees of sampled blocks matched to their sites) and its sizes.
+//! - `live_table.rs`: the live sampler's one table of distinct stacks, which every thread
+//!   writes at once without locks or allocation (in this folder, so its frames fold as the
+//!   engine's do).
 
 mod capture;
 mod frames;
 pub mod live;
+mod live_table;
 mod symbolize;
 
 pub use capture::{Busy, Capture, MAX_FRAMES, OUTSIDE, RawSites, RawStack};
