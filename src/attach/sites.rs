@@ -47,6 +47,10 @@ impl PlacedStack {
 pub trait PlaceStack {
     /// Places one stack (absolute addresses in the program, innermost first).
     fn place(&mut self, frames: &[u64]) -> PlacedStack;
+
+    /// One batch of stacks (a sites frame's) placed: the placer may let go of what it held
+    /// for placing (the attached program's debug information, read again on demand).
+    fn settle(&mut self) {}
 }
 
 /// What the viewer knows of the program's sampled sites.

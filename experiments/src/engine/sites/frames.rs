@@ -12,12 +12,34 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 use super::capture::{OUTSIDE, anchor};
 
 /// One resolved frame (of possibly several, when calls were inlined into one address).
-#[derive(Debug, Clone)]
-pub(super) struct Symbol {
-    pub(super) function: String,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Symbol {
+    /// The function, demangled without its hash.
+    pub function: String,
     /// `None`: the address has no line tables (only the symbol table names its function).
-    pub(super) file: Option<String>,
-    pub(super) line: u32,
+    pub file: Option<String>,
+    /// The line (0: none, or code the compiler made).
+    pub line: u32,
+}
+
+/// Turns a return address into its frames, innermost first (several where calls were inlined
+/// into it; none where nothing is known of it). The engine's own is [`ThisProcess`]; the
+/// viewer of an attached program reads that program's executable.
+pub trait Resolve {
+    /// The frames at `address`, as the implementation takes addresses.
+    fn resolve(&mut self, address: u64) -> Vec<Symbol>;
+}
+
+/// This very process's executable, with its own line tables (`backtrace`), each address
+/// resolved once for the process's life: addresses are offsets relative to it
+/// ([`RawSites::relocate`](super::RawSites::relocate)), an `i64` as bits ([`OUTSIDE`]: none).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ThisProcess;
+
+impl Resolve for ThisProcess {
+    fn resolve(&mut self, address: u64) -> Vec<Symbol> {
+        resolve(address as i64)
+    }
 }
 
 /// What the symbolizer knows of the experiments it names sites for.
@@ -127,10 +149,14 @@ fn crate_of(function: &str) -> &str {
 }
 
 /// The frames of one window, told apart: the workspace's root, found once per window.
-pub(super) struct Classifier<'a> {
+#[derive(Debug)]
+pub struct Classifier<'a> {
     scope: &'a Scope<'a>,
     /// The workspace's root as the line tables spell it, without a trailing `/`.
     root: Option<String>,
+    /// Another program's frames: the functions of heaplab's crates fold wherever their files
+    /// are (that program may be built in heaplab's own workspace, as the demo is).
+    fold_foreign_functions: bool,
 }
 
 impl<'a> Classifier<'a> {
@@ -139,7 +165,7 @@ impl<'a> Classifier<'a> {
     /// experiment's code is a function of another file, passed by name), the folder of
     /// `CARGO_MANIFEST_DIR` (set by `cargo run` and `cargo bench`) or of the current directory,
     /// or one above it, that holds an own file.
-    pub(super) fn new<'s>(scope: &'a Scope<'a>, symbols: impl Iterator<Item = &'s Symbol>) -> Self {
+    pub fn new<'s>(scope: &'a Scope<'a>, symbols: impl Iterator<Item = &'s Symbol>) -> Self {
         let relative: Vec<&str> = scope
             .own_files
             .iter()
@@ -167,7 +193,24 @@ impl<'a> Classifier<'a> {
                     .map(|dir| dir.display().to_string())
             })
         });
-        Self { scope, root }
+        Self {
+            scope,
+            root,
+            fold_foreign_functions: false,
+        }
+    }
+
+    /// For another program's frames (an attached program's, in the viewer), its workspace's
+    /// `root` known beforehand (from its executable's path). Functions of the toolchain's
+    /// crates, of heaplab's and of `scope.also_folded_crates` fold even where their files are
+    /// in that workspace: it may be heaplab's own, the program one of its examples.
+    #[must_use]
+    pub fn for_program(scope: &'a Scope<'a>, root: Option<String>) -> Self {
+        Self {
+            scope,
+            root: root.map(|root| root.trim_end_matches('/').to_owned()),
+            fold_foreign_functions: true,
+        }
     }
 
     /// What `symbol` is.
@@ -185,7 +228,8 @@ impl<'a> Classifier<'a> {
                 .also_folded
                 .iter()
                 .any(|also| same_file(file, also));
-        if made || heaplab || !self.in_workspace(file) {
+        let foreign = self.fold_foreign_functions && self.foreign_crate(crate_of(&symbol.function));
+        if made || heaplab || foreign || !self.in_workspace(file) {
             Kind::Folded
         } else {
             Kind::Own
@@ -514,6 +558,53 @@ mod tests {
         );
         assert_eq!(short_function("<lab::A as core::fmt::Display>::fmt"), "fmt");
         assert_eq!(short_function("f"), "f");
+    }
+
+    /// Another program's frames: its workspace given, heaplab's functions fold even where
+    /// that workspace is heaplab's (the demo, an example of it), and its own lines do not.
+    #[test]
+    fn another_programs_heaplab_frames_fold_in_heaplabs_own_workspace() {
+        let scope = Scope {
+            also_folded_crates: &["heaplab"],
+            ..Scope::default()
+        };
+        let classifier = Classifier::for_program(&scope, Some("/ws/heaplab/".to_owned()));
+        let own = symbol(
+            "monitor_demo::leak",
+            Some("/ws/heaplab/examples/monitor_demo.rs"),
+            9,
+        );
+        let monitor = symbol(
+            "heaplab::monitor::start",
+            Some("/ws/heaplab/src/monitor/mod.rs"),
+            4,
+        );
+        let engine = symbol(
+            "heaplab_experiments::engine::sites::live::record",
+            Some("/ws/heaplab/experiments/src/engine/sites/live.rs"),
+            7,
+        );
+        let std = symbol(
+            "alloc::vec::Vec<T>::push",
+            Some("/rustc/abc/library/alloc/src/vec/mod.rs"),
+            2,
+        );
+        assert_eq!(classifier.kind(&own), Kind::Own);
+        assert_eq!(
+            classifier.relative("/ws/heaplab/examples/monitor_demo.rs"),
+            "examples/monitor_demo.rs"
+        );
+        for folded in [monitor, engine, std] {
+            assert_eq!(classifier.kind(&folded), Kind::Folded, "{folded:?}");
+        }
+        // The engine's own classifier keeps a chapter experiment's heaplab_experiments frames.
+        let chapter = Classifier::new(&scope, std::iter::empty());
+        let experiment = symbol(
+            "heaplab_experiments::chapter::a::run",
+            Some("experiments/src/chapter/a.rs"),
+            3,
+        );
+        assert_eq!(chapter.kind(&experiment), Kind::Own);
     }
 
     /// Without line tables, the site is the innermost frame of the crate heaplab called,

@@ -13,7 +13,8 @@
 //!   is the first frame of a stack in the experiment's own code, with its file relative to the
 //!   workspace and its whole stack (every frame, the folded ones marked). Where the
 //!   experiment's code was built without line tables, it names the function instead, and
-//!   says so ([`Sites::missing_line_tables`]).
+//!   says so ([`Sites::missing_line_tables`]). [`place_stack`] places one stack resolved
+//!   elsewhere (another program's, by its executable: [`Resolve`], [`Classifier::for_program`]).
 //! - `live.rs`: a watched program's sampled sites on every thread, live, with what each site
 //!   still holds (frees of sampled blocks matched to their sites) and its sizes.
 //! - `live_table.rs`: the live sampler's one table of distinct stacks, which every thread
@@ -27,9 +28,12 @@ mod live_table;
 mod symbolize;
 
 pub use capture::{Busy, Capture, MAX_FRAMES, OUTSIDE, RawSites, RawStack};
-pub use frames::{Scope, bare_closure, path_tails, same_file, short_function};
+pub use frames::{
+    Classifier, Resolve, Scope, Symbol, ThisProcess, bare_closure, path_tails, same_file,
+    short_function,
+};
 pub use live::{
     DEFAULT_LIVE_SAMPLE_EVERY, LiveSites, LiveStack, SIZE_BUCKETS, TEMPORARY_NS, bucket_bounds,
     live_sample_every, live_snapshot, size_bucket, start_live_sampling,
 };
-pub use symbolize::{Frame, SHARE_OF, Site, Sites, symbolize};
+pub use symbolize::{Frame, Placement, SHARE_OF, Site, Sites, place_stack, symbolize};

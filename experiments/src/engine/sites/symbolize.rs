@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::capture::RawSites;
 use super::frames::{
-    Classifier, Kind, Scope, Symbol, allocator_frames, names, resolve, short_function,
+    Classifier, Kind, Resolve, Scope, Symbol, ThisProcess, allocator_frames, names, short_function,
 };
 
 /// What a site's `share` is a share of, in the words every view and the docs use (`share: of
@@ -191,7 +191,13 @@ pub fn symbolize(raw: &RawSites, scope: &Scope) -> Sites {
     let stacks: Vec<Vec<Symbol>> = raw
         .stacks
         .iter()
-        .map(|stack| stack.frames.iter().flat_map(|&ip| resolve(ip)).collect())
+        .map(|stack| {
+            stack
+                .frames
+                .iter()
+                .flat_map(|&ip| ThisProcess.resolve(ip as u64))
+                .collect()
+        })
         .collect();
     let classifier = Classifier::new(scope, stacks.iter().flatten());
     let mut missing_line_tables = false;
@@ -199,10 +205,17 @@ pub fn symbolize(raw: &RawSites, scope: &Scope) -> Sites {
     // and stack of the stack that made most of them.
     let mut by_site: HashMap<(String, u32, String), Tally> = HashMap::new();
     for (stack, symbols) in raw.stacks.iter().zip(&stacks) {
-        let placed = place(symbols, &classifier);
+        let placed = place_stack(symbols, &classifier);
         missing_line_tables |= placed.unlined;
         let weight = stack.allocs + stack.reallocs;
-        let tally = by_site.entry(placed.key).or_default();
+        let by_function = if placed.file.is_empty() {
+            placed.function.clone()
+        } else {
+            String::new()
+        };
+        let tally = by_site
+            .entry((placed.file, placed.line, by_function))
+            .or_default();
         // Exhaustive: the counts themselves, so that the figures are exact ratios of integers.
         let [allocs, reallocs, bytes] = if raw.sample_every == 0 {
             [
@@ -256,20 +269,30 @@ pub fn symbolize(raw: &RawSites, scope: &Scope) -> Sites {
     }
 }
 
-/// Where one stack's allocations are charged, and the stack as people read it.
-struct Placed {
-    /// (file relative to the workspace, line, the function where there is no file).
-    key: (String, u32, String),
-    function: String,
-    absolute_file: String,
-    stack: Vec<Frame>,
-    /// No frame was the experiment's, and some had no line tables.
-    unlined: bool,
+/// Where one stack's allocations are charged, and the stack as people read it: what
+/// [`place_stack`] gives.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Placement {
+    /// The site's function (a closure named by its enclosing function); words saying so
+    /// when no frame is the program's own.
+    pub function: String,
+    /// The site's file relative to the workspace (empty: no line tables, or no own frame).
+    pub file: String,
+    /// The site's line (0: none).
+    pub line: u32,
+    /// The site's file as the line tables give it.
+    pub absolute_file: String,
+    /// Every frame from the allocator's caller, innermost first, those not the program's own
+    /// marked folded.
+    pub stack: Vec<Frame>,
+    /// No frame was the program's own, and some had no line tables.
+    pub unlined: bool,
 }
 
-/// Places one stack: at its first frame in the experiment's own code, or, where none is and
-/// the code has no line tables, at the function that best names it.
-fn place(symbols: &[Symbol], classifier: &Classifier) -> Placed {
+/// Places one resolved stack (innermost first): at its first frame in the program's own code,
+/// or, where none is and the code has no line tables, at the function that best names it.
+#[must_use]
+pub fn place_stack(symbols: &[Symbol], classifier: &Classifier) -> Placement {
     let kinds: Vec<Kind> = symbols.iter().map(|s| classifier.kind(s)).collect();
     let names = names(symbols, &|krate| classifier.foreign_crate(krate));
     let own = kinds.iter().position(|k| *k == Kind::Own);
@@ -279,26 +302,17 @@ fn place(symbols: &[Symbol], classifier: &Classifier) -> Placed {
             .then(|| classifier.unlined_site(symbols, &kinds))
             .flatten()
     });
-    let (function, key, absolute_file) = match at {
+    let (function, file, line, absolute_file) = match at {
         Some(at) => {
             let absolute = symbols[at].file.clone().unwrap_or_default();
-            let file = classifier.relative(&absolute);
-            let by_function = if file.is_empty() {
-                names[at].clone()
-            } else {
-                String::new()
-            };
             (
                 names[at].clone(),
-                (file, symbols[at].line, by_function),
+                classifier.relative(&absolute),
+                symbols[at].line,
                 absolute,
             )
         }
-        None => (
-            NO_FRAME.to_owned(),
-            (String::new(), 0, NO_FRAME.to_owned()),
-            String::new(),
-        ),
+        None => (NO_FRAME.to_owned(), String::new(), 0, String::new()),
     };
     let stack = symbols
         .iter()
@@ -317,9 +331,10 @@ fn place(symbols: &[Symbol], classifier: &Classifier) -> Placed {
             folded: *kind != Kind::Own && Some(i) != at,
         })
         .collect();
-    Placed {
-        key,
+    Placement {
         function,
+        file,
+        line,
         absolute_file,
         stack,
         unlined,
