@@ -225,7 +225,10 @@ fn a_program_of_another_protocol_is_refused() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr.contains("speaks monitor protocol 99, this heaplab 1"),
+        stderr.contains(&format!(
+            "speaks monitor protocol 99, this heaplab {}",
+            heaplab::monitor::protocol::PROTOCOL
+        )),
         "{stderr}"
     );
 }
