@@ -211,7 +211,7 @@ fn sites_follow_the_first_frame_and_every_tenth_when_the_program_samples() {
     // After how many frames each sites frame came, and its stacks' ids with frames sent.
     let mut frames = 0u64;
     let mut sites = Vec::new();
-    let mut framed = std::collections::HashSet::new();
+    let mut with_frames = std::collections::HashSet::new();
     // Up to the frame after the 21st, so that the sites frame following the 21st is read.
     while frames < 2 * SITES_EVERY + 2 {
         match viewer.message() {
@@ -220,9 +220,17 @@ fn sites_follow_the_first_frame_and_every_tenth_when_the_program_samples() {
                 assert_eq!(sent.sample_every, hello.sample_every);
                 for stack in &sent.stacks {
                     if !stack.frames.is_empty() {
-                        assert!(framed.insert(stack.id), "stack {} framed twice", stack.id);
+                        assert!(
+                            with_frames.insert(stack.id),
+                            "stack {} framed twice",
+                            stack.id
+                        );
                     }
-                    assert!(framed.contains(&stack.id), "stack {} never framed", stack.id);
+                    assert!(
+                        with_frames.contains(&stack.id),
+                        "stack {} never framed",
+                        stack.id
+                    );
                 }
                 sites.push(frames);
             }

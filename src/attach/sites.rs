@@ -55,8 +55,12 @@ pub trait PlaceStack {
 /// besides the program's own bounded table of stacks.
 pub const MAX_POINTS: usize = 256;
 
-/// What a stack is called when it could not be placed (no frames, or none resolved).
-pub const UNPLACED: &str = "(unresolved)";
+/// What a stack is called when it could not be placed (no frames, or none resolved): by its
+/// id, so that unplaced stacks stay apart rather than add up to one made-up line.
+#[must_use]
+pub fn unplaced(id: u32) -> String {
+    format!("(unresolved stack {id})")
+}
 
 /// What the viewer knows of the program's sampled sites.
 #[derive(Debug, Default)]
@@ -231,7 +235,7 @@ impl SiteBook {
             place.place(&sent.frames)
         };
         let location = match placed.location() {
-            location if location.is_empty() => UNPLACED.to_owned(),
+            location if location.is_empty() => unplaced(sent.id),
             location => location,
         };
         let line = if let Some(&line) = self.by_location.get(&location) {
@@ -590,7 +594,7 @@ mod tests {
         bare.frames.clear();
         book.update(&frame(0, vec![bare]), &mut place, &name);
         assert_eq!(place.calls, 0);
-        assert_eq!(book.growing()[0].location, UNPLACED);
+        assert_eq!(book.growing()[0].location, "(unresolved stack 3)");
     }
 
     #[test]
