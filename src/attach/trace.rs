@@ -170,10 +170,14 @@ fn one_field(text: &str) -> String {
 /// What `--sites` says of a program that samples no sites.
 #[must_use]
 pub fn no_sites_note(hello: &Hello) -> String {
+    let who = format!("{} (process {})", hello.program, hello.pid);
+    if !hello.counting {
+        return format!(
+            "{who} samples no sites: its global allocator is not heaplab's (heaplab::Counting)"
+        );
+    }
     format!(
-        "{} (process {}) samples no sites: it runs with {}=0 or Options::sample_every(0); start it without either to sample one allocation per {} a thread allocates",
-        hello.program,
-        hello.pid,
+        "{who} samples no sites: it runs with {}=0 or Options::sample_every(0); start it without either to sample one allocation per {} a thread allocates",
         crate::monitor::SAMPLE_EVERY_ENV,
         crate::units::bytes(heaplab_experiments::sites::DEFAULT_LIVE_SAMPLE_EVERY)
     )
@@ -184,12 +188,17 @@ pub fn no_sites_note(hello: &Hello) -> String {
 struct ThreadNames(HashMap<u32, String>);
 
 impl ThreadNames {
+    /// The latest frame's threads only: a program that starts and ends threads all day must
+    /// not grow the viewer's memory.
     fn update(&mut self, frame: &Frame) {
-        for thread in frame.threads.iter().filter(|thread| thread.tid != 0) {
-            if self.0.get(&thread.tid) != Some(&thread.name) {
-                self.0.insert(thread.tid, thread.name.clone());
-            }
-        }
+        self.0.clear();
+        self.0.extend(
+            frame
+                .threads
+                .iter()
+                .filter(|thread| thread.tid != 0)
+                .map(|thread| (thread.tid, thread.name.clone())),
+        );
     }
 
     /// A thread's name, or its id once it ended before a frame named it.
@@ -379,4 +388,90 @@ pub fn main(
         TraceEnd::ClosedPipe => ExitCode::SUCCESS,
         TraceEnd::Signal(signal) => ExitCode::from(128 + signal as u8),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::monitor::protocol::{ThreadFrame, ThreadRole, Totals};
+
+    fn site() -> GrowingSite {
+        GrowingSite {
+            location: "src/my file.rs:7".into(),
+            function: String::new(),
+            thread: "pool worker".into(),
+            live_bytes: 3.0 * 1024.0 * 1024.0,
+            growth: -30.0 * 1024.0,
+            allocs: 200.0,
+            allocs_per_sec: 12.4,
+            temporary: 50.0,
+            ..GrowingSite::default()
+        }
+    }
+
+    #[test]
+    fn a_site_line_keeps_one_field_per_key_and_signs_its_growth() {
+        let line = site_line(&site(), 3, 2.5, 30.0);
+        assert_eq!(
+            line,
+            "site t=2.500 rank=3 growth=-60KiB/min live=3.0MiB allocs_per_sec=12 \
+             temporary=25% at=src/my_file.rs:7 function=- thread=pool_worker growing=no"
+        );
+        // Before the window spans any time, and with nothing allocated yet.
+        let quiet = GrowingSite {
+            allocs: 0.0,
+            growing: true,
+            ..site()
+        };
+        let line = site_line(&quiet, 1, 0.0, 0.0);
+        assert!(line.contains(" growth=- "), "{line}");
+        assert!(line.contains(" temporary=- "), "{line}");
+        assert!(line.ends_with(" growing=yes"), "{line}");
+    }
+
+    fn frame(tids: &[u32]) -> Frame {
+        Frame {
+            threads: tids
+                .iter()
+                .map(|&tid| ThreadFrame {
+                    tid,
+                    name: format!("t{tid}"),
+                    slot: 1,
+                    generation: 0,
+                    role: ThreadRole::Program,
+                    totals: Totals::default(),
+                })
+                .collect(),
+            ..Frame::default()
+        }
+    }
+
+    #[test]
+    fn thread_names_are_the_latest_frames_only() {
+        let mut names = ThreadNames::default();
+        for first in 0..1000 {
+            names.update(&frame(&[0, first, first + 1]));
+        }
+        assert_eq!(names.0.len(), 2, "threads that ended are forgotten");
+        assert_eq!(names.name(999), "t999");
+        assert_eq!(names.name(5), "5", "an ended thread goes by its id");
+    }
+
+    #[test]
+    fn the_no_sites_note_says_why() {
+        let mut hello = Hello {
+            protocol: 2,
+            heaplab: "0.1.0".into(),
+            pid: 42,
+            program: "ingest".into(),
+            interval_ms: 100,
+            counting: true,
+            sample_every: 0,
+        };
+        assert!(
+            no_sites_note(&hello).contains("HEAPLAB_SAMPLE_EVERY=0 or Options::sample_every(0)")
+        );
+        hello.counting = false;
+        assert!(no_sites_note(&hello).contains("not heaplab's"));
+    }
 }
