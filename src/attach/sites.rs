@@ -224,7 +224,7 @@ impl SiteBook {
                 stack.thread = threads(sent.tid);
                 stack.changed = frames;
             }
-            copy_figures(&mut stack.figures, sent);
+            stack.figures = figures_of(sent);
             return;
         }
         // A stack's frames come the first time this viewer sees it; one that comes without
@@ -251,13 +251,11 @@ impl SiteBook {
             self.lines.len() - 1
         };
         self.lines[line].stacks.push(sent.id);
-        let mut figures = StackFrame::default();
-        copy_figures(&mut figures, sent);
         self.stacks.insert(
             sent.id,
             Stack {
                 placed,
-                figures,
+                figures: figures_of(sent),
                 thread: threads(sent.tid),
                 changed: frames,
             },
@@ -369,23 +367,17 @@ impl SiteBook {
     }
 }
 
-/// A stack's latest figures into `into`, its frames left out (they are placed once).
-fn copy_figures(into: &mut StackFrame, sent: &StackFrame) {
-    into.id = sent.id;
-    into.tid = sent.tid;
-    into.samples = sent.samples;
-    into.allocs = sent.allocs;
-    into.bytes = sent.bytes;
-    into.live_bytes = sent.live_bytes;
-    into.live_blocks = sent.live_blocks;
-    into.live_variance = sent.live_variance;
-    into.temporary = sent.temporary;
-    into.sizes.clone_from(&sent.sizes);
+/// A stack's figures without its frames (they are placed once, and sent only the first time).
+fn figures_of(sent: &StackFrame) -> StackFrame {
+    StackFrame {
+        frames: Vec::new(),
+        ..sent.clone()
+    }
 }
 
+#[cfg(test)]
 // The figures compared are sums of small, exactly representable numbers: equal, not close.
 #[allow(clippy::float_cmp)]
-#[cfg(test)]
 mod tests {
     use super::*;
 

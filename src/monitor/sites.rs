@@ -76,9 +76,9 @@ fn fill_stack(out: &mut StackFrame, stack: &LiveStack, first_time: bool) {
     );
 }
 
+#[cfg(test)]
 // The figures compared are sums of small, exactly representable numbers: equal, not close.
 #[allow(clippy::float_cmp)]
-#[cfg(test)]
 mod tests {
     use super::*;
     use heaplab_experiments::sites::SIZE_BUCKETS;
