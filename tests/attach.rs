@@ -1,13 +1,18 @@
 //! `heaplab attach --trace`, `attach` refusals and `heaplab ps`, against a fake program
 //! (`tests/attach_fake`): lines per frame, the program's exit ending the trace, an alert's exit
-//! status, `--record`, stale and missing sockets, and several programs to choose from.
+//! status, `--record`, stale and missing sockets, several programs to choose from, and
+//! `--trace --sites`' lines (placed by a fake `PlaceStack`).
 
 mod attach_fake;
 
 use std::os::unix::net::UnixListener;
 use std::process::{Command, Output};
+use std::sync::atomic::AtomicUsize;
 
-use attach_fake::{Fake, script};
+use attach_fake::{Fake, line_address, sampling_hello, script, script_with_sites};
+use heaplab::attach::client::{Connection, resolve};
+use heaplab::attach::sites::{PlaceStack, PlacedStack};
+use heaplab::attach::trace::{SITE_FIELDS, SitesTrace, TraceEnd, run};
 
 fn heaplab(args: &[&str], env: &[(&str, String)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_heaplab"));
@@ -225,7 +230,10 @@ fn a_program_of_another_protocol_is_refused() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr.contains("speaks monitor protocol 99, this heaplab 1"),
+        stderr.contains(&format!(
+            "speaks monitor protocol 99, this heaplab {}",
+            heaplab::monitor::protocol::PROTOCOL
+        )),
         "{stderr}"
     );
 }
@@ -255,4 +263,136 @@ fn a_screenshot_draws_the_view_after_its_frames_as_svg() {
     // Without the view there is nothing to draw: refused before anything is read.
     let out = heaplab(&["attach", "--screenshot", path, "--trace"], &[]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}
+
+/// Places the fake's stacks on the line their first address names (`line_address`).
+struct FakeLines;
+
+impl PlaceStack for FakeLines {
+    fn place(&mut self, frames: &[u64]) -> PlacedStack {
+        let line = u32::try_from(frames[0] / line_address(1)).expect("a small line");
+        PlacedStack {
+            function: format!("ingest::line_{line}"),
+            file: "src/ingest.rs".into(),
+            line,
+            stack: Vec::new(),
+        }
+    }
+}
+
+fn site_lines(stdout: &str) -> Vec<&str> {
+    stdout.lines().filter(|l| l.starts_with("site ")).collect()
+}
+
+#[test]
+fn trace_sites_prints_the_top_lines_by_growth_after_each_sites_frame() {
+    let mut fake = Fake::serve_messages(&sampling_hello(), script_with_sites(6), false);
+    let target = resolve(Some(fake.pid), Some(fake.socket.clone())).expect("the fake's socket");
+    let mut connection = Connection::open(target).expect("attaches");
+    let mut out = Vec::new();
+    let end = run(
+        &mut connection,
+        &[],
+        &mut out,
+        None,
+        &AtomicUsize::new(0),
+        Some(SitesTrace {
+            place: &mut FakeLines,
+            top: 5,
+        }),
+    )
+    .expect("the trace runs");
+    fake.exit();
+    assert_eq!(end, TraceEnd::ProgramExited);
+    let stdout = text(&out);
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("t=")).count(),
+        5,
+        "frame lines as without --sites:\n{stdout}"
+    );
+    let sites = site_lines(&stdout);
+    assert_eq!(
+        sites.len(),
+        12,
+        "two lines after each of 6 sites frames:\n{stdout}"
+    );
+    let keys: Vec<&str> = sites[0]
+        .split(' ')
+        .skip(1)
+        .map(|pair| pair.split_once('=').expect("key=value").0)
+        .collect();
+    assert_eq!(keys, SITE_FIELDS);
+    assert_eq!(field(sites[0], "growth"), "-", "no window yet:\n{stdout}");
+    let (leak, cache) = (sites[10], sites[11]);
+    // Over 5 s, the leak held 50 kB more: 600 kB a minute.
+    for (key, value) in [
+        ("t", "5.000"),
+        ("rank", "1"),
+        ("growth", "+586KiB/min"),
+        ("live", "49KiB"),
+        ("allocs_per_sec", "100"),
+        ("temporary", "25%"),
+        ("at", "src/ingest.rs:10"),
+        ("function", "ingest::line_10"),
+        ("thread", "parser-1"),
+        ("growing", "yes"),
+    ] {
+        assert_eq!(field(leak, key), value, "{key} in {leak}");
+    }
+    for (key, value) in [
+        ("rank", "2"),
+        ("at", "src/ingest.rs:20"),
+        ("thread", "evictor"),
+        ("growing", "no"),
+    ] {
+        assert_eq!(field(cache, key), value, "{key} in {cache}");
+    }
+}
+
+#[test]
+fn attach_trace_sites_prints_site_lines_or_says_the_program_samples_none() {
+    let mut fake = Fake::serve_messages(&sampling_hello(), script_with_sites(4), false);
+    let out = heaplab(
+        &["attach", "--trace", "--sites", "--top", "1"],
+        &[fake.env()],
+    );
+    fake.exit();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let sites = site_lines(&stdout);
+    assert_eq!(sites.len(), 4, "--top 1: a line a sites frame:\n{stdout}");
+    assert!(sites.iter().all(|l| field(l, "rank") == "1"), "{stdout}");
+    assert_eq!(field(sites[3], "growing"), "yes", "{stdout}");
+    assert!(stderr.contains("the top 1 lines by growth"), "{stderr}");
+
+    // A program that samples nothing: said once, and the trace goes on.
+    let mut fake = Fake::serve(script(3, 4096), false);
+    let out = heaplab(&["attach", "--trace", "--sites"], &[fake.env()]);
+    fake.exit();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(site_lines(&stdout).is_empty(), "{stdout}");
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    assert!(
+        stderr.contains("ingest (process")
+            && stderr.contains("samples no sites: it runs with HEAPLAB_SAMPLE_EVERY=0"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn sites_options_need_the_trace_and_a_positive_top() {
+    for args in [
+        &["attach", "--sites"][..],
+        &["attach", "--trace", "--top", "3"],
+        &["attach", "--trace", "--sites", "--top", "0"],
+    ] {
+        let out = heaplab(args, &[]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
 }

@@ -12,7 +12,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use heaplab::monitor::protocol::{
-    Frame, Hello, Message, PROTOCOL, ThreadFrame, ThreadRole, Totals,
+    Frame, Hello, Message, PROTOCOL, SITES_EVERY, ThreadFrame, ThreadRole, Totals,
 };
 use heaplab::monitor::{MonitorError, Options};
 use openmetrics_parser::{MetricNumber, PrometheusType, PrometheusValue};
@@ -119,11 +119,13 @@ impl Viewer {
         }
     }
 
+    /// The next frame (sites frames between are skipped: these tests read counters).
     fn frame(&mut self) -> Frame {
-        match self.message() {
-            Message::Frame(frame) => frame,
-            other @ (Message::Hello(_) | Message::Sites(_)) => {
-                panic!("expected a frame, got {other:?}")
+        loop {
+            match self.message() {
+                Message::Frame(frame) => return frame,
+                Message::Sites(_) => {}
+                other @ Message::Hello(_) => panic!("expected a frame, got {other:?}"),
             }
         }
     }
@@ -199,6 +201,48 @@ fn two_viewers_watch_at_once() {
     let before = two.frame();
     let after = two.frame();
     assert!(after.at_ms >= before.at_ms);
+}
+
+#[test]
+fn sites_follow_the_first_frame_and_every_tenth_when_the_program_samples() {
+    let setup = monitor();
+    let mut viewer = Viewer::connect(&setup.socket);
+    let hello = viewer.hello();
+    // After how many frames each sites frame came, and its stacks' ids with frames sent.
+    let mut frames = 0u64;
+    let mut sites = Vec::new();
+    let mut with_frames = std::collections::HashSet::new();
+    // Up to the frame after the 21st, so that the sites frame following the 21st is read.
+    while frames < 2 * SITES_EVERY + 2 {
+        match viewer.message() {
+            Message::Frame(_) => frames += 1,
+            Message::Sites(sent) => {
+                assert_eq!(sent.sample_every, hello.sample_every);
+                for stack in &sent.stacks {
+                    if !stack.frames.is_empty() {
+                        assert!(
+                            with_frames.insert(stack.id),
+                            "stack {} framed twice",
+                            stack.id
+                        );
+                    }
+                    assert!(
+                        with_frames.contains(&stack.id),
+                        "stack {} never framed",
+                        stack.id
+                    );
+                }
+                sites.push(frames);
+            }
+            other @ Message::Hello(_) => panic!("a second hello: {other:?}"),
+        }
+    }
+    if hello.sample_every == 0 {
+        // The engine samples nothing (sampling off): nothing to send.
+        assert!(sites.is_empty(), "{sites:?}");
+    } else {
+        assert_eq!(sites, [1, 1 + SITES_EVERY, 1 + 2 * SITES_EVERY]);
+    }
 }
 
 #[test]

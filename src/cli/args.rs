@@ -218,6 +218,16 @@ pub struct AttachArgs {
     /// status 4, the program's exit ends the trace with status 0.
     #[arg(long)]
     pub trace: bool,
+    /// With --trace: after each of the program's sites frames (a second apart), its top
+    /// lines by growth of the bytes they hold over the last minute, one `site` line each
+    /// (growth per minute, live bytes, allocs/s, temporaries' share, `file:line`, function,
+    /// thread, and whether the growth is beyond sampling noise).
+    #[arg(long, requires = "trace")]
+    pub sites: bool,
+    /// The lines --sites prints after each sites frame [default: 5].
+    #[arg(long, value_name = "N", requires = "sites",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub top: Option<u32>,
     /// Record every frame to FILE.csv (cumulative counters, live heap, peak, RSS), written
     /// when the view or trace ends.
     #[arg(long, value_name = "FILE.csv")]

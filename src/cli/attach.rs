@@ -19,6 +19,8 @@ pub(super) fn prepare_attach(args: AttachArgs) -> Result<Job, UsageError> {
         pid,
         socket,
         trace,
+        sites,
+        top,
         record,
         alert,
         fps,
@@ -40,8 +42,10 @@ pub(super) fn prepare_attach(args: AttachArgs) -> Result<Job, UsageError> {
         return picture_job(connection, alert, file, path, frames.unwrap_or(100));
     }
     if trace {
+        let sites_top =
+            sites.then(|| top.map_or(crate::attach::trace::DEFAULT_TOP, |top| top as usize));
         return Ok(Box::new(move || {
-            crate::attach::trace::main(connection, &alert, recorder)
+            crate::attach::trace::main(connection, &alert, recorder, sites_top)
         }));
     }
     view(connection, alert, recorder, fps)

@@ -1,7 +1,7 @@
 //! The monitor's threads: the socket made in its private directory (stale ones cleared), the
 //! listener (`heaplab-monitor`), which also samples the peak once an interval, and one thread
 //! per viewer (`heaplab-viewer`), which checks who connected, then sends a hello and a frame
-//! every interval until the viewer goes.
+//! every interval until the viewer goes, and the sampled sites after every `SITES_EVERY`th.
 
 use std::io;
 use std::os::unix::fs::PermissionsExt;
@@ -15,11 +15,18 @@ use rustix::net::SendFlags;
 use rustix::net::sockopt::{Timeout, set_socket_timeout, socket_peercred};
 
 use super::figures::{self, MonitorThread, Reader};
-use super::protocol::{Hello, Message, PROTOCOL, REFUSED};
+use super::protocol::{Hello, Message, PROTOCOL, REFUSED, SITES_EVERY};
+use super::sites::SitesReader;
 use super::{MonitorError, paths};
 
-/// Makes the socket `PID.sock` in `dir` and starts the listener thread; returns the socket.
-pub(super) fn start(dir: &Path, pid: u32, interval: Duration) -> Result<PathBuf, MonitorError> {
+/// Makes the socket `PID.sock` in `dir`, starts sampling sites (one per about `sample_every`
+/// bytes a thread allocates; 0: none) and the listener thread; returns the socket.
+pub(super) fn start(
+    dir: &Path,
+    pid: u32,
+    interval: Duration,
+    sample_every: u64,
+) -> Result<PathBuf, MonitorError> {
     paths::private_dir(dir)?;
     remove_stale(dir, pid);
     let socket = paths::socket_in(dir, pid);
@@ -48,6 +55,8 @@ pub(super) fn start(dir: &Path, pid: u32, interval: Duration) -> Result<PathBuf,
         return Err(error);
     }
     figures::start_clock();
+    // Only once the socket is there: a program that cannot be watched pays nothing for sites.
+    let sampling = heaplab_experiments::sites::start_live_sampling(sample_every);
     let hello = Hello {
         protocol: PROTOCOL,
         heaplab: env!("CARGO_PKG_VERSION").to_owned(),
@@ -55,7 +64,11 @@ pub(super) fn start(dir: &Path, pid: u32, interval: Duration) -> Result<PathBuf,
         program: program_name(),
         interval_ms: u64::try_from(interval.as_millis()).unwrap_or(u64::MAX),
         counting: heaplab_experiments::counting::installed(),
-        sample_every: heaplab_experiments::sites::live_sample_every(),
+        sample_every: if sampling {
+            heaplab_experiments::sites::live_sample_every()
+        } else {
+            0
+        },
     };
     let spawned = std::thread::Builder::new()
         .name("heaplab-monitor".into())
@@ -133,13 +146,31 @@ fn serve(stream: &UnixStream, interval: Duration, hello: &Hello) {
         return;
     }
     let mut reader = Reader::default();
+    let mut sites = (hello.sample_every != 0).then(SitesReader::default);
+    let mut frames_sent: u64 = 0;
     let mut due = Instant::now();
     loop {
-        let frame = Message::Frame(reader.frame());
-        if send_message(stream, &mut line, &frame).is_err() {
+        let frame = reader.frame();
+        let at_ms = frame.at_ms;
+        if send_message(stream, &mut line, &Message::Frame(frame)).is_err() {
             // The viewer went (detached, or was killed): nothing to clean up but this thread.
             return;
         }
+        // Sites right after the first frame (a viewer has something to rank at once), then
+        // every SITES_EVERY frames: copying the table costs more than a frame.
+        if let Some(sites) = sites.as_mut()
+            && frames_sent.is_multiple_of(SITES_EVERY)
+        {
+            let message = Message::Sites(sites.frame(at_ms));
+            let sent = send_message(stream, &mut line, &message);
+            if let Message::Sites(frame) = message {
+                sites.give_back(frame);
+            }
+            if sent.is_err() {
+                return;
+            }
+        }
+        frames_sent += 1;
         due += interval;
         let now = Instant::now();
         if due > now {

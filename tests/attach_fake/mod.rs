@@ -1,6 +1,7 @@
 //! A fake watched program for the attach tests: a Unix socket named after a live process id
 //! in a temporary `HEAPLAB_MONITOR_DIR`, speaking `src/monitor/protocol.rs` (a hello, then
-//! scripted frames as JSON lines), so the viewer is tested without the program's side.
+//! scripted frames and sites frames as JSON lines), so the viewer is tested without the
+//! program's side.
 
 // Not every test file uses every helper.
 #![allow(dead_code)]
@@ -12,7 +13,7 @@ use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
 
 use heaplab::monitor::protocol::{
-    Frame, Hello, Message, PROTOCOL, ThreadFrame, ThreadRole, Totals,
+    Frame, Hello, Message, PROTOCOL, SitesFrame, StackFrame, ThreadFrame, ThreadRole, Totals,
 };
 
 /// A socket directory with a fake program listening in it.
@@ -36,6 +37,15 @@ impl Fake {
 
     /// As [`Fake::serve`], with this hello.
     pub fn serve_as(hello: &Hello, frames: Vec<Frame>, hold: bool) -> Self {
+        Self::serve_messages(
+            hello,
+            frames.into_iter().map(Message::Frame).collect(),
+            hold,
+        )
+    }
+
+    /// As [`Fake::serve_as`], with these messages after the hello (frames, sites frames).
+    pub fn serve_messages(hello: &Hello, messages: Vec<Message>, hold: bool) -> Self {
         let dir = tempfile::tempdir().expect("a socket directory");
         let pid = std::process::id();
         let socket = dir.path().join(format!("{pid}.sock"));
@@ -48,9 +58,9 @@ impl Fake {
             };
             let mut lines = vec![serde_json::to_string(&hello).expect("json")];
             lines.extend(
-                frames
-                    .into_iter()
-                    .map(|f| serde_json::to_string(&Message::Frame(f)).expect("json")),
+                messages
+                    .iter()
+                    .map(|message| serde_json::to_string(message).expect("json")),
             );
             for line in lines {
                 if writeln!(stream, "{line}").is_err() {
@@ -87,7 +97,7 @@ impl Fake {
     }
 }
 
-/// The fake program's hello: protocol 1, a frame a second.
+/// The fake program's hello: this protocol, a frame a second, no sites sampled.
 pub fn hello() -> Hello {
     Hello {
         protocol: PROTOCOL,
@@ -191,4 +201,78 @@ pub fn script(n: u64, leak: u64) -> Vec<Frame> {
             }
         })
         .collect()
+}
+
+/// The address the fake's stacks allocate from on `line`: what a test's `PlaceStack` reads
+/// the line back from.
+pub const fn line_address(line: u64) -> u64 {
+    0x1000 * line
+}
+
+/// A hello of a program that samples sites every 64 KiB.
+pub fn sampling_hello() -> Hello {
+    Hello {
+        sample_every: 65_536,
+        ..hello()
+    }
+}
+
+/// [`script`]'s `n` frames, each followed by a sites frame: a stack on line 10 (parser-1's)
+/// whose live bytes grow 10 kB a frame, known to about 1 kB, and a cache on line 20
+/// (evictor's) that holds 500 kB and churns by 10 kB, known to about 10 kB. A stack's
+/// frames come the first time only, as the program sends them.
+pub fn script_with_sites(n: u64) -> Vec<Message> {
+    script(n, 4096)
+        .into_iter()
+        .enumerate()
+        .flat_map(|(s, frame)| {
+            let t = s as f64;
+            let first = s == 0;
+            let wobble = if s % 2 == 0 { 10_000.0 } else { -10_000.0 };
+            let stacks = vec![
+                stack(1, first.then_some(10), 1001, 10_000.0 * t, 1e6, 100.0 * t),
+                stack(
+                    2,
+                    first.then_some(20),
+                    1003,
+                    500_000.0 + wobble,
+                    1e8,
+                    50.0 * t,
+                ),
+            ];
+            let sites = SitesFrame {
+                at_ms: frame.at_ms,
+                sample_every: 65_536,
+                samples: 10 * s as u64,
+                untracked: 0,
+                unrecorded: 0,
+                sizes: vec![1.0; heaplab_experiments::sites::SIZE_BUCKETS],
+                stacks,
+            };
+            [Message::Frame(frame), Message::Sites(sites)]
+        })
+        .collect()
+}
+
+fn stack(
+    id: u32,
+    line: Option<u64>,
+    tid: u32,
+    live_bytes: f64,
+    live_variance: f64,
+    allocs: f64,
+) -> StackFrame {
+    StackFrame {
+        id,
+        frames: line.map_or_else(Vec::new, |line| vec![line_address(line), 0x42]),
+        tid,
+        samples: allocs as u64,
+        allocs,
+        bytes: allocs * 100.0,
+        live_bytes,
+        live_blocks: live_bytes / 100.0,
+        live_variance,
+        temporary: allocs / 4.0,
+        sizes: vec![(6, allocs)],
+    }
 }
