@@ -36,6 +36,16 @@ impl Fake {
 
     /// As [`Fake::serve`], with this hello.
     pub fn serve_as(hello: &Hello, frames: Vec<Frame>, hold: bool) -> Self {
+        Self::serve_messages(
+            hello,
+            frames.into_iter().map(Message::Frame).collect(),
+            hold,
+        )
+    }
+
+    /// As [`Fake::serve`], with this hello and these messages after it (frames and sites
+    /// frames, in the order given).
+    pub fn serve_messages(hello: &Hello, messages: Vec<Message>, hold: bool) -> Self {
         let dir = tempfile::tempdir().expect("a socket directory");
         let pid = std::process::id();
         let socket = dir.path().join(format!("{pid}.sock"));
@@ -48,9 +58,9 @@ impl Fake {
             };
             let mut lines = vec![serde_json::to_string(&hello).expect("json")];
             lines.extend(
-                frames
-                    .into_iter()
-                    .map(|f| serde_json::to_string(&Message::Frame(f)).expect("json")),
+                messages
+                    .iter()
+                    .map(|m| serde_json::to_string(m).expect("json")),
             );
             for line in lines {
                 if writeln!(stream, "{line}").is_err() {
