@@ -328,10 +328,14 @@ pub fn markdown_table() -> String {
 /// The action a key press asks for, if any. Releases and repeats of a release are ignored.
 #[must_use]
 pub fn action_for(event: &KeyEvent) -> Option<Action> {
+    action_in(BINDINGS, event)
+}
+
+fn action_in(table: &[Binding], event: &KeyEvent) -> Option<Action> {
     if event.kind == KeyEventKind::Release {
         return None;
     }
-    BINDINGS
+    table
         .iter()
         .find(|b| b.keys.iter().any(|k| k.matches(event)))
         .map(|b| b.action)
@@ -341,14 +345,7 @@ pub fn action_for(event: &KeyEvent) -> Option<Action> {
 /// dashboard's.
 #[must_use]
 pub fn attach_action_for(event: &KeyEvent) -> Option<Action> {
-    if event.kind == KeyEventKind::Release {
-        return None;
-    }
-    ATTACH_BINDINGS
-        .iter()
-        .find(|b| b.keys.iter().any(|k| k.matches(event)))
-        .map(|b| b.action)
-        .or_else(|| action_for(event))
+    action_in(ATTACH_BINDINGS, event).or_else(|| action_for(event))
 }
 
 /// The key presses a terminal key event stands for. A terminal sends Alt+x as Esc followed by

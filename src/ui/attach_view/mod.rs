@@ -306,6 +306,61 @@ mod tests {
         assert_eq!(press(&mut view, 'q'), KeyOutcome::Quit);
     }
 
+    /// Places nothing: the book's own ranking of a frame without stacks is empty.
+    struct Nowhere;
+
+    impl PlaceStack for Nowhere {
+        fn place(&mut self, _frames: &[u64]) -> crate::attach::sites::PlacedStack {
+            crate::attach::sites::PlacedStack::default()
+        }
+    }
+
+    #[test]
+    fn g_opens_the_growing_sites_which_take_the_arrows_and_leave_the_window_keys() {
+        let mut view = AttachView::new(hello(), &[]);
+        let arrow = |view: &mut AttachView, code: KeyCode| {
+            view.key(&KeyEvent::new(code, KeyModifiers::NONE))
+        };
+        assert_eq!(arrow(&mut view, KeyCode::Right), KeyOutcome::Ignored);
+        press(&mut view, 'g');
+        assert!(view.sites().open);
+        assert_eq!(arrow(&mut view, KeyCode::Right), KeyOutcome::Changed);
+        assert_eq!(view.sites().stack, StackShown::Folded);
+        press(&mut view, '+');
+        assert_eq!(view.window_secs(), 120.0, "+ still widens the window");
+        press(&mut view, '?');
+        arrow(&mut view, KeyCode::Esc);
+        assert!(
+            !view.help && view.sites().stack == StackShown::Folded,
+            "Esc closed the help first"
+        );
+        arrow(&mut view, KeyCode::Esc);
+        arrow(&mut view, KeyCode::Esc);
+        assert!(!view.sites().open);
+        press(&mut view, 'h');
+        assert!(view.sites().open && view.sites().sizes_shown == SizesShown::Shown);
+    }
+
+    #[test]
+    fn a_freeze_holds_the_ranking_until_it_ends() {
+        let mut view = AttachView::new(hello(), &[]);
+        let line = crate::attach::sites::GrowingSite {
+            location: "src/main.rs:3".into(),
+            ..Default::default()
+        };
+        view.sites_mut().show(vec![line], vec![]);
+        press(&mut view, 'f');
+        view.push_sites_placed(&SitesFrame::default(), &mut Nowhere);
+        assert_eq!(
+            view.sites().ranked().len(),
+            1,
+            "frozen: the ranking shown stays"
+        );
+        assert_eq!(view.sites().frames, 1, "the frame still went into the book");
+        press(&mut view, 'f');
+        assert!(view.sites().ranked().is_empty(), "live: the book's ranking");
+    }
+
     #[test]
     fn an_alert_remembers_when_it_was_first_crossed() {
         let alert: Alert = "heap>150B".parse().expect("alert");
