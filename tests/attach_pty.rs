@@ -178,7 +178,7 @@ fn the_programs_sites_frames_reach_the_growing_sites() {
         let at_ms = frame.at_ms;
         messages.push(Message::Frame(frame));
         // As the program's monitor: a sites frame right after every tenth frame.
-        if (i as u64 + 1) % SITES_EVERY == 0 {
+        if (i as u64 + 1).is_multiple_of(SITES_EVERY) {
             messages.push(Message::Sites(SitesFrame {
                 at_ms,
                 sample_every: 65_536,
