@@ -335,3 +335,21 @@ fn the_growing_view_says_when_there_is_nothing_to_rank() {
         "g again: the charts"
     );
 }
+
+#[test]
+fn what_the_viewer_could_not_do_is_said_above_the_ranking() {
+    let mut view = growing_view(&[KeyCode::Char('g')]);
+    let pane = view.sites_mut();
+    pane.notice = Some("stacks stay addresses: cannot read /proc/1/exe: denied".into());
+    pane.missing_line_tables = true;
+    pane.sampling.unrecorded = 7;
+    let text = screen(&view, 80, 24);
+    for words in [
+        "stacks stay addresses: cannot read /proc/1/exe",
+        "7 sampled events found the stack table full",
+        "add debug = \"line-tables-only\" to [profile.release]",
+        "src/ingest/parse.rs:42",
+    ] {
+        assert!(text.contains(words), "{words} missing:\n{text}");
+    }
+}

@@ -15,7 +15,7 @@ use ratatui::widgets::{
 };
 
 use super::AttachView;
-use super::sites::{SitesPane, SizesShown, StackShown};
+use super::sites::{Sampling, SitesPane, SizesShown, StackShown};
 use crate::attach::sites::GrowingSite;
 use crate::monitor::protocol::SITES_EVERY;
 use crate::ui::fit;
@@ -48,9 +48,9 @@ pub(super) fn render_growing(view: &AttachView, area: Rect, buf: &mut Buffer) {
     Paragraph::new(
         advice
             .iter()
-            .map(|text| {
+            .map(|wordings| {
                 Line::styled(
-                    fit::longest_or_empty(room, std::slice::from_ref(text)),
+                    fit::longest_or_empty(room, wordings),
                     Style::new().fg(Color::Yellow),
                 )
             })
@@ -149,18 +149,49 @@ fn body_areas(pane: &SitesPane, wide: bool, body: Rect) -> [Rect; 3] {
     [table, stack, sizes]
 }
 
-/// The lines under the head: what the viewer could not do, and what the user can do about it.
-fn advice(pane: &SitesPane) -> Vec<String> {
+/// The lines under the head, each in its wordings (longest first): what the viewer could not
+/// do, what the sampler lost, and what the user can do about it.
+fn advice(pane: &SitesPane) -> Vec<Vec<String>> {
     let mut lines = Vec::new();
     if let Some(notice) = &pane.notice {
-        lines.push(format!(" {notice}"));
+        lines.push(vec![
+            format!(" {notice}"),
+            " stacks stay addresses: the program's executable cannot be read".to_owned(),
+            " stacks stay addresses".to_owned(),
+        ]);
+    }
+    let Sampling {
+        untracked,
+        unrecorded,
+        ..
+    } = pane.sampling;
+    if unrecorded > 0 {
+        let events = units::counted(unrecorded, "sampled event");
+        lines.push(vec![
+            format!(
+                " {events} found the program's stack table full: their lines are unknown, \
+                 the figures here count without them"
+            ),
+            format!(" {events} found the stack table full: not counted here"),
+            format!(" {events} not counted (table full)"),
+        ]);
+    }
+    if untracked > 0 {
+        let allocations = units::counted(untracked, "sampled allocation");
+        lines.push(vec![
+            format!(" {allocations}: their frees cannot be matched, so they are never in live"),
+            format!(" {allocations} never in live (frees unmatched)"),
+        ]);
     }
     if pane.missing_line_tables {
-        lines.push(
+        lines.push(vec![
             " some of the program's frames have no line tables: their sites name functions; \
              add debug = \"line-tables-only\" to its [profile.release]"
                 .to_owned(),
-        );
+            " frames without line tables: add debug = \"line-tables-only\" to [profile.release]"
+                .to_owned(),
+            " frames without line tables: sites name functions".to_owned(),
+        ]);
     }
     lines
 }
@@ -534,6 +565,36 @@ mod tests {
             "flat within 1%"
         );
         assert_eq!(sparkline(&[0.0, 0.0], 4), "▁▁");
+    }
+
+    #[test]
+    fn what_the_sampler_lost_is_said_under_the_head() {
+        let mut pane = SitesPane::default();
+        assert!(advice(&pane).is_empty());
+        pane.sampling = Sampling {
+            sample_every: 65_536,
+            samples: 100,
+            untracked: 1,
+            unrecorded: 7,
+        };
+        pane.missing_line_tables = true;
+        let lines = advice(&pane);
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert!(
+            lines[0][0].starts_with(" 7 sampled events found"),
+            "{lines:?}"
+        );
+        assert!(
+            lines[1][0].starts_with(" 1 sampled allocation:"),
+            "{lines:?}"
+        );
+        assert!(lines[2][0].contains("line-tables-only"), "{lines:?}");
+        for wordings in &lines {
+            assert!(
+                wordings.iter().any(|w| fit::width(w) <= 60),
+                "each says something at 60 columns: {wordings:?}"
+            );
+        }
     }
 
     #[test]
