@@ -353,3 +353,31 @@ fn what_the_viewer_could_not_do_is_said_above_the_ranking() {
         assert!(text.contains(words), "{words} missing:\n{text}");
     }
 }
+
+#[test]
+fn a_long_ranking_scrolls_to_its_selection() {
+    let mut view = growing_view(&[KeyCode::Char('g')]);
+    let many: Vec<GrowingSite> = (0..500)
+        .map(|i| GrowingSite {
+            location: format!("src/gen.rs:{i}"),
+            ..GrowingSite::default()
+        })
+        .collect();
+    view.sites_mut().show(many, vec![]);
+    for _ in 0..40 {
+        view.key(&KeyEvent::new(KeyCode::Down, KeyModifiers::NONE));
+    }
+    let text = screen(&view, 80, 24);
+    assert!(
+        text.contains("src/gen.rs:40 "),
+        "the selection in sight:\n{text}"
+    );
+    assert!(
+        !text.contains("src/gen.rs:0 "),
+        "scrolled past the first:\n{text}"
+    );
+    assert!(
+        !text.contains("src/gen.rs:41 "),
+        "the selection is the last row in sight:\n{text}"
+    );
+}

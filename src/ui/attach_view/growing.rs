@@ -387,9 +387,15 @@ fn render_table(pane: &SitesPane, wide: bool, area: Rect, buf: &mut Buffer) {
         trend_width,
         rooms: fit::table_columns(&widths, area.width.saturating_sub(2)),
     };
+    // Only the rows in sight are made, scrolled as a table drawn afresh scrolls to its
+    // selection: a program with thousands of lines costs a draw no more than one with a few.
+    let in_sight = usize::from(area.height.saturating_sub(3)).max(1);
+    let first = (pane.selected() + 1).saturating_sub(in_sight);
     let rows: Vec<Row> = pane
         .ranked()
         .iter()
+        .skip(first)
+        .take(in_sight)
         .map(|site| site_row(site, &columns))
         .collect();
     let title = [
@@ -398,7 +404,7 @@ fn render_table(pane: &SitesPane, wide: bool, area: Rect, buf: &mut Buffer) {
         " by growth of live bytes · ▲ leak suspect ".to_owned(),
         " ▲ leak suspect ".to_owned(),
     ];
-    let mut state = TableState::default().with_selected(Some(pane.selected()));
+    let mut state = TableState::default().with_selected(Some(pane.selected() - first));
     let table =
         Table::new(rows, widths)
             .header(Row::new(header).style(Style::new().add_modifier(Modifier::BOLD)))
