@@ -1,7 +1,8 @@
 //! The real `heaplab attach` in a pseudo-terminal, against a fake program (`tests/attach_fake`),
-//! at 80x24 and 140x45: the view's figures on screen, keys sent (help, freeze, detach) and the
-//! screen read back, the program's exit ending the view, the terminal restored. Every wait is
-//! for a screen or an exit, bounded only by a hang guard.
+//! at 80x24 and 140x45: the view's figures on screen, keys sent (help, freeze, the growing
+//! sites, detach) and the screen read back, the program's sites frames reaching the growing
+//! sites, the program's exit ending the view, the terminal restored. Every wait is for a
+//! screen or an exit, bounded only by a hang guard.
 
 mod attach_fake;
 
@@ -10,7 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use attach_fake::{Fake, script};
+use attach_fake::{Fake, hello, script};
+use heaplab::monitor::protocol::{Hello, Message, SITES_EVERY, SitesFrame};
 use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
 
 /// Turns a hang into a failure, minutes past what a slow machine needs.
@@ -138,6 +140,12 @@ fn keys_help_freeze_and_detach(rows: u16, cols: u16) {
     s.wait_for("the help overlay", |t| t.contains("keys and figures"));
     s.keys("\x1b");
     s.wait_for("the overlay closed", |t| !t.contains("keys and figures"));
+    s.keys("g");
+    s.wait_for("the growing sites, sampling off", |t| {
+        t.contains("The program samples no sites")
+    });
+    s.keys("g");
+    s.wait_for("the charts again", |t| t.contains("allocation rate"));
     s.keys("f");
     s.wait_for("the charts frozen", |t| t.contains("FROZEN"));
     s.keys("q");
@@ -157,6 +165,49 @@ fn attach_keys_80x24() {
 #[test]
 fn attach_keys_140x45() {
     keys_help_freeze_and_detach(45, 140);
+}
+
+#[test]
+fn the_programs_sites_frames_reach_the_growing_sites() {
+    let hello = Hello {
+        sample_every: 65_536,
+        ..hello()
+    };
+    let mut messages = Vec::new();
+    for (i, frame) in script(12, 1 << 20).into_iter().enumerate() {
+        let at_ms = frame.at_ms;
+        messages.push(Message::Frame(frame));
+        // As the program's monitor: a sites frame right after every tenth frame.
+        if (i as u64 + 1).is_multiple_of(SITES_EVERY) {
+            messages.push(Message::Sites(SitesFrame {
+                at_ms,
+                sample_every: 65_536,
+                samples: 640,
+                ..SitesFrame::default()
+            }));
+        }
+    }
+    let mut fake = Fake::serve_messages(&hello, messages, true);
+    let mut s = Session::start(&fake, 24, 80);
+    s.wait_for("every frame read", |t| t.contains("11 s attached"));
+    s.keys("g");
+    let screen = s.wait_for("the growing sites", |t| t.contains("g charts"));
+    assert!(
+        screen.contains("sampled, 1 in ~64 KiB"),
+        "labelled approximate:\n{screen}"
+    );
+    assert!(
+        screen.contains("Nothing sampled on the program's lines yet (640 samples so far)"),
+        "the sites frame reached the view:\n{screen}"
+    );
+    assert!(
+        screen.contains("g charts"),
+        "the keys say how back:\n{screen}"
+    );
+    s.keys("q");
+    assert_eq!(s.wait_exit(), 0);
+    s.assert_restored();
+    fake.exit();
 }
 
 #[test]

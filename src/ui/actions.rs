@@ -164,8 +164,12 @@ impl App {
             Action::ToggleHelp => self.help.open = true,
             Action::Back => self.back(),
             Action::SetBudget => self.budget_prompt.open(),
-            // Only the source view scrolls sideways; elsewhere the arrows do nothing.
-            Action::ScrollLeft | Action::ScrollRight => {}
+            // Only the source view scrolls sideways; elsewhere the arrows do nothing. The
+            // dashboard's table never gives `heaplab attach`'s own keys.
+            Action::ScrollLeft
+            | Action::ScrollRight
+            | Action::ToggleGrowing
+            | Action::ToggleSizes => {}
             Action::Quit => {
                 self.quit = true;
                 if self.running.take().is_some() {

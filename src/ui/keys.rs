@@ -54,6 +54,10 @@ pub enum Action {
     TourNext,
     /// The tour's previous step.
     TourPrevious,
+    /// `attach`: show or hide the growing sites (the lines whose live bytes grow).
+    ToggleGrowing,
+    /// `attach`: show or hide the allocation sizes beside the growing sites.
+    ToggleSizes,
     /// Close an overlay, or quit from the main screen.
     Back,
     /// Quit.
@@ -287,6 +291,23 @@ pub const BINDINGS: &[Binding] = &[
     },
 ];
 
+/// The keys only `heaplab attach`'s view knows, on top of [`BINDINGS`] (the dashboard never
+/// sees them, so its help and the README's table leave them out; `docs/attach.md` lists them).
+pub const ATTACH_BINDINGS: &[Binding] = &[
+    Binding {
+        keys: &[Key::Char('g')],
+        action: Action::ToggleGrowing,
+        help: "growing sites: the program's lines ranked by how much their live bytes grew",
+        status: None,
+    },
+    Binding {
+        keys: &[Key::Char('h')],
+        action: Action::ToggleSizes,
+        help: "allocation sizes (power-of-two buckets): the process's and the selected line's",
+        status: None,
+    },
+];
+
 /// The key table as a Markdown table, one row per binding with the help overlay's words: the
 /// README's table is this text (a test holds it to it), so README, help and keys agree.
 #[must_use]
@@ -307,13 +328,24 @@ pub fn markdown_table() -> String {
 /// The action a key press asks for, if any. Releases and repeats of a release are ignored.
 #[must_use]
 pub fn action_for(event: &KeyEvent) -> Option<Action> {
+    action_in(BINDINGS, event)
+}
+
+fn action_in(table: &[Binding], event: &KeyEvent) -> Option<Action> {
     if event.kind == KeyEventKind::Release {
         return None;
     }
-    BINDINGS
+    table
         .iter()
         .find(|b| b.keys.iter().any(|k| k.matches(event)))
         .map(|b| b.action)
+}
+
+/// The action a key press asks for in `heaplab attach`'s view: its own keys, then the
+/// dashboard's.
+#[must_use]
+pub fn attach_action_for(event: &KeyEvent) -> Option<Action> {
+    action_in(ATTACH_BINDINGS, event).or_else(|| action_for(event))
 }
 
 /// The key presses a terminal key event stands for. A terminal sends Alt+x as Esc followed by
@@ -396,6 +428,22 @@ mod tests {
     }
 
     #[test]
+    fn attachs_own_keys_are_its_alone() {
+        let none = KeyModifiers::NONE;
+        let g = press(KeyCode::Char('g'), none);
+        assert_eq!(attach_action_for(&g), Some(Action::ToggleGrowing));
+        assert_eq!(
+            attach_action_for(&press(KeyCode::Char('h'), none)),
+            Some(Action::ToggleSizes)
+        );
+        assert_eq!(action_for(&g), None, "the dashboard knows no g");
+        assert_eq!(
+            attach_action_for(&press(KeyCode::Char('f'), none)),
+            Some(Action::ToggleFreeze)
+        );
+    }
+
+    #[test]
     fn alt_and_a_key_is_esc_then_the_key() {
         let alt_s = press(KeyCode::Char('s'), KeyModifiers::ALT);
         let actions: Vec<_> = unfold_alt(alt_s).map(|k| action_for(&k)).collect();
@@ -416,6 +464,7 @@ mod tests {
     fn no_key_is_bound_twice() {
         let all: Vec<Key> = BINDINGS
             .iter()
+            .chain(ATTACH_BINDINGS)
             .flat_map(|b| b.keys.iter().copied())
             .collect();
         for (i, key) in all.iter().enumerate() {

@@ -10,11 +10,12 @@ use ratatui::widgets::{
     Axis, Block, BorderType, Cell, Chart, Clear, Dataset, GraphType, Paragraph, Row, Table, Widget,
 };
 
+use super::growing::render_growing;
 use super::{AttachView, KEYS};
 use crate::attach::figures::{Point, ThreadRow};
 use crate::monitor::protocol::ThreadRole;
 use crate::ui::charts::fit;
-use crate::ui::keys::{BINDINGS, keys_label};
+use crate::ui::keys::{ATTACH_BINDINGS, BINDINGS, keys_label};
 use crate::ui::theme::{variant_color, variant_marker};
 use crate::units;
 
@@ -30,6 +31,22 @@ type Series<'a> = (usize, &'a str, Vec<(f64, f64)>);
 impl Widget for &AttachView {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let alert_rows = self.alerts().len().min(3) as u16;
+        if self.sites().open {
+            let [title, body, alerts, keys] = area.layout(&Layout::vertical([
+                Constraint::Length(1),
+                Constraint::Fill(1),
+                Constraint::Length(alert_rows),
+                Constraint::Length(1),
+            ]));
+            title_line(self).render(title, buf);
+            render_growing(self, body, buf);
+            render_alerts(self, alerts, buf);
+            key_line(self, keys.width).render(keys, buf);
+            if self.help {
+                render_help(area, buf);
+            }
+            return;
+        }
         let table_rows = if area.height >= 40 { 12 } else { 7 };
         let [title, charts, table, alerts, note, keys] = area.layout(&Layout::vertical([
             Constraint::Length(1),
@@ -54,7 +71,7 @@ impl Widget for &AttachView {
             Style::new().fg(Color::Gray),
         )
         .render(note, buf);
-        key_line(keys.width).render(keys, buf);
+        key_line(self, keys.width).render(keys, buf);
         if self.help {
             render_help(area, buf);
         }
@@ -355,19 +372,31 @@ fn render_alerts(view: &AttachView, area: Rect, buf: &mut Buffer) {
 fn key_labels() -> Vec<(String, &'static str)> {
     KEYS.iter()
         .filter_map(|(action, words)| {
-            BINDINGS
+            ATTACH_BINDINGS
                 .iter()
+                .chain(BINDINGS)
                 .find(|binding| binding.action == *action)
                 .map(|binding| (keys_label(binding), *words))
         })
         .collect()
 }
 
-fn key_line(width: u16) -> Line<'static> {
-    let long = " q detach · f freeze · +/- time window · ? help".to_owned();
-    let short = " q detach · ? help".to_owned();
+fn key_line(view: &AttachView, width: u16) -> Line<'static> {
+    let wordings = if view.sites().open {
+        [
+            " q detach · g charts · ↑/↓ line · Enter/→ stack · ← fold · h sizes · f freeze · ? help",
+            " q detach · g charts · ↑/↓ line · Enter stack · h sizes · ? help",
+            " q detach · g charts · ? help",
+        ]
+    } else {
+        [
+            " q detach · f freeze · +/- time window · g growing sites · ? help",
+            " q detach · f freeze · g growing sites · ? help",
+            " q detach · g growing · ? help",
+        ]
+    };
     Line::styled(
-        fit(width.saturating_add(2), &[long, short]),
+        fit(width.saturating_add(2), &wordings.map(str::to_owned)),
         Style::new().fg(Color::Gray),
     )
 }

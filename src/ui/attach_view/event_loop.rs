@@ -17,7 +17,7 @@ use super::{AttachView, KeyOutcome};
 use crate::attach::alerts::Alert;
 use crate::attach::client::{Connection, Read};
 use crate::attach::record::FrameRecorder;
-use crate::monitor::protocol::Frame;
+use crate::monitor::protocol::{Frame, SitesFrame};
 use crate::ui::terminal::{self, TermEvent};
 
 /// How the view opens.
@@ -48,6 +48,7 @@ enum Message {
     Key(KeyEvent),
     Resize,
     Frame(Box<Frame>, u64),
+    Sites(Box<SitesFrame>),
     ProgramExited,
     Lost(String),
     Signal(i32),
@@ -124,6 +125,11 @@ pub fn run(connection: Connection, options: Options) -> Result<Ended> {
                 view.push(&frame, rss);
                 dirty = true;
             }
+            Message::Sites(sites) => {
+                // Ranked here, once per sites frame (every few seconds), never per draw.
+                view.push_sites(&sites);
+                dirty |= view.sites().open;
+            }
             Message::ProgramExited => break Ok(Ended::ProgramExited),
             Message::Lost(why) => break Ok(Ended::Lost(why)),
             Message::Signal(signal) => break Ok(Ended::Signal(signal)),
@@ -154,14 +160,15 @@ fn spawn_reader(
         .spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 let message = match connection.read() {
-                    Ok(Read::Nothing | Read::Sites(_)) => continue,
+                    Ok(Read::Nothing) => continue,
                     Ok(Read::Frame(frame)) => {
                         Message::Frame(Box::new(frame), connection.rss_bytes())
                     }
+                    Ok(Read::Sites(sites)) => Message::Sites(sites),
                     Ok(Read::Ended) => Message::ProgramExited,
                     Err(e) => Message::Lost(e.to_string()),
                 };
-                let last = !matches!(message, Message::Frame(..));
+                let last = !matches!(message, Message::Frame(..) | Message::Sites(_));
                 if tx.send(message).is_err() || last {
                     return;
                 }
@@ -186,7 +193,8 @@ pub fn screenshot(
                 view.push(&frame, connection.rss_bytes());
                 seen += 1;
             }
-            Read::Nothing | Read::Sites(_) => {}
+            Read::Sites(sites) => view.push_sites(&sites),
+            Read::Nothing => {}
             Read::Ended => break,
         }
     }

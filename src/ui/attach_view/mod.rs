@@ -1,12 +1,18 @@
 //! `heaplab attach`'s view of a running program: its state ([`AttachView`]: what the frames
-//! gave, frozen or not, the time window, the help overlay, the alerts crossed), its keys (the
-//! dashboard's key table, those of its actions that apply here) and the loop that owns the
-//! terminal ([`run`]). Drawing is in `draw`.
+//! gave, frozen or not, the time window, the help overlay, the alerts crossed, the growing
+//! sites), its keys (the dashboard's key table, those of its actions that apply here, and
+//! attach's own) and the loop that owns the terminal ([`run`]). Drawing is in `draw` and
+//! `growing`; the growing sites' state in `sites`.
 
 mod draw;
 mod event_loop;
+mod growing;
+mod sites;
 
 pub use event_loop::{Ended, Options, run, screenshot};
+pub use sites::{GROWTH_WINDOW, Sampling, SitesPane, SizesShown, StackShown};
+
+use std::collections::HashMap;
 
 use ratatui::crossterm::event::KeyEvent;
 
@@ -14,14 +20,15 @@ use super::app::WINDOWS_SECS;
 use super::keys::{self, Action};
 use crate::attach::alerts::Alert;
 use crate::attach::figures::Watch;
-use crate::monitor::protocol::{Frame, Hello};
+use crate::attach::sites::PlaceStack;
+use crate::monitor::protocol::{Frame, Hello, SitesFrame};
 
 /// The window the view opens with: 60 s, as the dashboard's.
 const DEFAULT_WINDOW: usize = 2;
 
 /// The actions the attach view takes from the dashboard's key table, with its own words
 /// for the help overlay.
-pub const KEYS: [(Action, &str); 6] = [
+pub const KEYS: [(Action, &str); 13] = [
     (
         Action::ToggleFreeze,
         "freeze the charts and table (the program runs on; again: live)",
@@ -34,6 +41,31 @@ pub const KEYS: [(Action, &str); 6] = [
     (
         Action::NarrowerWindow,
         "narrow the time window (down to 10 s)",
+    ),
+    (
+        Action::ToggleGrowing,
+        "growing sites: the lines whose live bytes grow (g again: the charts)",
+    ),
+    (
+        Action::SelectPrevious,
+        "growing sites: select the line above",
+    ),
+    (Action::SelectNext, "growing sites: select the line below"),
+    (
+        Action::StartStop,
+        "growing sites: show or hide the selected line's stack",
+    ),
+    (
+        Action::ScrollRight,
+        "growing sites: show the stack, then unfold its std/dependency frames",
+    ),
+    (
+        Action::ScrollLeft,
+        "growing sites: fold the stack's frames again, then hide the stack",
+    ),
+    (
+        Action::ToggleSizes,
+        "growing sites: allocation sizes, the process's and the selected line's",
     ),
     (Action::ToggleHelp, "this help (Esc closes it)"),
     (
@@ -65,7 +97,7 @@ pub enum KeyOutcome {
 }
 
 /// Everything the attach view shows.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct AttachView {
     /// Who the program is.
     pub hello: Hello,
@@ -78,6 +110,7 @@ pub struct AttachView {
     alerts: Vec<AlertState>,
     /// `NO_COLOR`: series told apart by marker too.
     pub no_color: bool,
+    sites: SitesPane,
 }
 
 impl AttachView {
@@ -99,7 +132,43 @@ impl AttachView {
                 })
                 .collect(),
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            sites: SitesPane::default(),
         }
+    }
+
+    /// Takes a sites frame: its stacks placed by the program's symbols (read from its
+    /// executable on the first frame), its lines ranked once for the draws to come.
+    pub fn push_sites(&mut self, frame: &SitesFrame) {
+        let threads = self.thread_names();
+        let frozen = self.frozen();
+        self.sites.push(frame, self.hello.pid, &threads, frozen);
+    }
+
+    /// [`AttachView::push_sites`], its stacks placed by `place`.
+    pub fn push_sites_placed(&mut self, frame: &SitesFrame, place: &mut dyn PlaceStack) {
+        let threads = self.thread_names();
+        let frozen = self.frozen();
+        self.sites.push_placed(frame, place, &threads, frozen);
+    }
+
+    /// The program's threads by kernel id, as the latest frame named them.
+    fn thread_names(&self) -> HashMap<u32, String> {
+        self.watch
+            .threads()
+            .into_iter()
+            .map(|row| (row.tid, row.name.clone()))
+            .collect()
+    }
+
+    /// The growing sites.
+    #[must_use]
+    pub fn sites(&self) -> &SitesPane {
+        &self.sites
+    }
+
+    /// The growing sites, to show a ranking in (see [`SitesPane::show`]).
+    pub fn sites_mut(&mut self) -> &mut SitesPane {
+        &mut self.sites
     }
 
     /// Takes a frame and the program's RSS read with it; judges the alerts.
@@ -118,7 +187,7 @@ impl AttachView {
 
     /// What a key press does.
     pub fn key(&mut self, event: &KeyEvent) -> KeyOutcome {
-        let Some(action) = keys::action_for(event) else {
+        let Some(action) = keys::attach_action_for(event) else {
             return KeyOutcome::Ignored;
         };
         match action {
@@ -127,12 +196,22 @@ impl AttachView {
             Action::ToggleHelp => self.help = !self.help,
             Action::ToggleFreeze | Action::TogglePause => {
                 self.frozen = match self.frozen.take() {
-                    Some(_) => None,
+                    Some(_) => {
+                        // What came while frozen is ranked now.
+                        self.sites.refresh();
+                        None
+                    }
                     None => Some(self.watch.clone()),
                 };
             }
+            Action::ToggleGrowing => self.sites.open = !self.sites.open,
+            Action::ToggleSizes if !self.sites.open => {
+                self.sites.open = true;
+                self.sites.sizes_shown = SizesShown::Shown;
+            }
             Action::WiderWindow => self.window = (self.window + 1).min(WINDOWS_SECS.len() - 1),
             Action::NarrowerWindow => self.window = self.window.saturating_sub(1),
+            _ if self.sites.open && !self.help => return self.sites.key(action),
             _ => return KeyOutcome::Ignored,
         }
         KeyOutcome::Changed
@@ -225,6 +304,61 @@ mod tests {
         assert!(!view.help);
         assert_eq!(press(&mut view, 'x'), KeyOutcome::Ignored);
         assert_eq!(press(&mut view, 'q'), KeyOutcome::Quit);
+    }
+
+    /// Places nothing: the book's own ranking of a frame without stacks is empty.
+    struct Nowhere;
+
+    impl PlaceStack for Nowhere {
+        fn place(&mut self, _frames: &[u64]) -> crate::attach::sites::PlacedStack {
+            crate::attach::sites::PlacedStack::default()
+        }
+    }
+
+    #[test]
+    fn g_opens_the_growing_sites_which_take_the_arrows_and_leave_the_window_keys() {
+        let mut view = AttachView::new(hello(), &[]);
+        let arrow = |view: &mut AttachView, code: KeyCode| {
+            view.key(&KeyEvent::new(code, KeyModifiers::NONE))
+        };
+        assert_eq!(arrow(&mut view, KeyCode::Right), KeyOutcome::Ignored);
+        press(&mut view, 'g');
+        assert!(view.sites().open);
+        assert_eq!(arrow(&mut view, KeyCode::Right), KeyOutcome::Changed);
+        assert_eq!(view.sites().stack, StackShown::Folded);
+        press(&mut view, '+');
+        assert_eq!(view.window_secs(), 120.0, "+ still widens the window");
+        press(&mut view, '?');
+        arrow(&mut view, KeyCode::Esc);
+        assert!(
+            !view.help && view.sites().stack == StackShown::Folded,
+            "Esc closed the help first"
+        );
+        arrow(&mut view, KeyCode::Esc);
+        arrow(&mut view, KeyCode::Esc);
+        assert!(!view.sites().open);
+        press(&mut view, 'h');
+        assert!(view.sites().open && view.sites().sizes_shown == SizesShown::Shown);
+    }
+
+    #[test]
+    fn a_freeze_holds_the_ranking_until_it_ends() {
+        let mut view = AttachView::new(hello(), &[]);
+        let line = crate::attach::sites::GrowingSite {
+            location: "src/main.rs:3".into(),
+            ..Default::default()
+        };
+        view.sites_mut().show(vec![line], vec![]);
+        press(&mut view, 'f');
+        view.push_sites_placed(&SitesFrame::default(), &mut Nowhere);
+        assert_eq!(
+            view.sites().ranked().len(),
+            1,
+            "frozen: the ranking shown stays"
+        );
+        assert_eq!(view.sites().frames, 1, "the frame still went into the book");
+        press(&mut view, 'f');
+        assert!(view.sites().ranked().is_empty(), "live: the book's ranking");
     }
 
     #[test]

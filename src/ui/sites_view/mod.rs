@@ -20,7 +20,7 @@ use ratatui::widgets::{
 };
 
 mod rows;
-mod stack;
+pub(crate) mod stack;
 
 use rows::{NOT_MEASURED, per_op, short_function, short_location};
 pub use rows::{SiteRow, rows};
@@ -172,7 +172,13 @@ pub fn render(shown: Option<Shown>, state: SitesView, area: Rect, buf: &mut Buff
     if state.stack_open
         && let Some(site) = rows.get(selected).and_then(SiteRow::site)
     {
-        render_stack(site, state.unfolded, stack_area, buf);
+        render_stack(
+            &site.location(),
+            &site.stack,
+            state.unfolded,
+            stack_area,
+            buf,
+        );
     }
 
     render_foot(now, foot, buf);

@@ -1,7 +1,8 @@
-//! The selected site's whole stack (Enter in the sites view): its own frames, and the runs of
-//! frames folded in it (std, dependencies, heaplab), unfolded with → and folded with ←.
+//! The selected site's whole stack (Enter in the sites view, and in the attach view's growing
+//! sites): its own frames, and the runs of frames folded in it (std, dependencies, heaplab),
+//! unfolded with → and folded with ←.
 
-use heaplab_experiments::sites::{Frame, Site};
+use heaplab_experiments::sites::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Stylize as _};
@@ -60,10 +61,22 @@ fn stack_lines(stack: &[Frame], unfolded: bool) -> Vec<(String, bool)> {
     out
 }
 
-/// The selected site's whole stack, innermost frame first, its folded frames unfolded or not.
-pub(super) fn render_stack(site: &Site, unfolded: bool, area: Rect, buf: &mut Buffer) {
+/// The rows [`render_stack`] needs for `stack`, its borders included.
+pub(crate) fn stack_height(stack: &[Frame], unfolded: bool) -> usize {
+    stack_lines(stack, unfolded).len() + 2
+}
+
+/// The whole stack of the site at `location`, innermost frame first, its folded frames
+/// unfolded or not.
+pub(crate) fn render_stack(
+    location: &str,
+    stack: &[Frame],
+    unfolded: bool,
+    area: Rect,
+    buf: &mut Buffer,
+) {
     let room = usize::from(area.width.saturating_sub(2));
-    let lines: Vec<Line> = stack_lines(&site.stack, unfolded)
+    let lines: Vec<Line> = stack_lines(stack, unfolded)
         .into_iter()
         .map(|(frame, folded)| {
             let text = fit::longest_or_empty(room, &frame_wordings(&frame));
@@ -74,8 +87,7 @@ pub(super) fn render_stack(site: &Site, unfolded: bool, area: Rect, buf: &mut Bu
             }
         })
         .collect();
-    let location = site.location();
-    let any_folded = site.stack.iter().any(|f| f.folded);
+    let any_folded = stack.iter().any(|f| f.folded);
     let key = match (any_folded, unfolded) {
         (false, _) => "",
         (true, false) => " · → unfolds",
