@@ -166,6 +166,7 @@ fn ranked() -> Vec<GrowingSite> {
             growth_error: 96.0 * 1024.0,
             growing: true,
             allocs: 42_000.0,
+            allocs_per_sec: 42_000.0 / 70.0,
             bytes: 3.4 * MIB,
             temporary: 0.0,
             trend: [1.75, 2.0, 2.25, 2.5, 2.75, 3.0, 3.25]
@@ -189,6 +190,7 @@ fn ranked() -> Vec<GrowingSite> {
             growth_error: 310.0 * 1024.0,
             growing: false,
             allocs: 6_000.0,
+            allocs_per_sec: 6_000.0 / 70.0,
             bytes: 30.0 * MIB,
             temporary: 0.0,
             trend: vec![24.0 * MIB; 7],
@@ -204,6 +206,7 @@ fn ranked() -> Vec<GrowingSite> {
             growth_error: 20.0 * 1024.0,
             growing: false,
             allocs: 2_400_000.0,
+            allocs_per_sec: 2_400_000.0 / 70.0,
             bytes: 600.0 * MIB,
             temporary: 2_280_000.0,
             trend: vec![80.0 * 1024.0, 70.0 * 1024.0, 64.0 * 1024.0],

@@ -93,6 +93,7 @@ mod tests {
             tid: 77,
             samples: 4,
             allocs: 4.5,
+            reallocs: 0.0,
             bytes: 9000.0,
             live_bytes,
             live_blocks: 2.0,

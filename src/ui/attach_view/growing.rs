@@ -269,12 +269,11 @@ fn sparkline(points: &[f64], width: usize) -> String {
         .collect()
 }
 
-/// What a table row needs besides its line: the window's span, the seconds sampled, the
+/// What a table row needs besides its line: the window's span, the
 /// table's width and each column's room.
 struct Columns {
     wide: bool,
     span_secs: f64,
-    sampled_secs: f64,
     trend_width: u16,
     rooms: Vec<usize>,
 }
@@ -320,13 +319,12 @@ fn site_row(site: &GrowingSite, columns: &Columns) -> Row<'static> {
     } else {
         "–".to_owned()
     };
-    let secs = columns.sampled_secs;
     let location = if wide { 7 } else { 6 };
     cells.extend([
         Cell::from(units::bytes_short(site.live_bytes)),
         Cell::from(sparkline(&site.trend, usize::from(columns.trend_width))),
-        Cell::from(if secs > 0.0 {
-            units::count(site.allocs / secs)
+        Cell::from(if columns.span_secs > 0.0 {
+            units::count(site.allocs_per_sec)
         } else {
             "–".to_owned()
         }),
@@ -383,7 +381,6 @@ fn render_table(pane: &SitesPane, wide: bool, area: Rect, buf: &mut Buffer) {
     let columns = Columns {
         wide,
         span_secs: pane.span_secs(),
-        sampled_secs: pane.sampled_secs(),
         trend_width,
         rooms: fit::table_columns(&widths, area.width.saturating_sub(2)),
     };

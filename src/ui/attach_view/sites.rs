@@ -4,7 +4,7 @@
 //! never per draw: the viewer's cost), and the pane's own state and keys (the selected line,
 //! its stack open and unfolded, the sizes shown). Drawing is in `growing`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use heaplab_experiments::sites::Frame;
@@ -117,7 +117,6 @@ pub struct SitesPane {
     /// Sites frames seen.
     pub frames: u64,
     /// When the frames within the window came, in ms on the program's clock.
-    times: VecDeque<u64>,
     selected: usize,
     /// The selected line's location: the selection follows it when the ranking changes.
     selected_location: Option<String>,
@@ -139,7 +138,6 @@ impl Default for SitesPane {
             sizes: Vec::new(),
             sampling: Sampling::default(),
             frames: 0,
-            times: VecDeque::new(),
             selected: 0,
             selected_location: None,
             stack: StackShown::Hidden,
@@ -198,15 +196,6 @@ impl SitesPane {
             untracked: frame.untracked,
             unrecorded: frame.unrecorded,
         };
-        self.times.push_back(frame.at_ms);
-        let window_ms = u64::try_from(self.book.window().as_millis()).unwrap_or(u64::MAX);
-        while self
-            .times
-            .front()
-            .is_some_and(|&t| frame.at_ms.saturating_sub(t) > window_ms)
-        {
-            self.times.pop_front();
-        }
         if !frozen {
             self.refresh();
         }
@@ -264,16 +253,7 @@ impl SitesPane {
     /// Seconds between the window's first and last sites frame: what growth is over.
     #[must_use]
     pub fn span_secs(&self) -> f64 {
-        match (self.times.front(), self.times.back()) {
-            (Some(first), Some(last)) => last.saturating_sub(*first) as f64 / 1000.0,
-            _ => 0.0,
-        }
-    }
-
-    /// Seconds since sampling began (the latest frame's time on the monitor's clock).
-    #[must_use]
-    pub fn sampled_secs(&self) -> f64 {
-        self.times.back().map_or(0.0, |&t| t as f64 / 1000.0)
+        self.book.span().as_secs_f64()
     }
 
     /// The window growth is judged over.
@@ -425,6 +405,5 @@ mod tests {
             "{}",
             pane.span_secs()
         );
-        assert!((pane.sampled_secs() - 71.0).abs() < 1e-9);
     }
 }
