@@ -6,9 +6,10 @@
 #      `heaplab attach --trace` for the whole run; medians, and each arm's median ratio to
 #      the unwatched run of the same round;
 #   2. the viewer's CPU: `heaplab attach PID` drawing in a pseudo-terminal (at --fps 15) for
-#      SECS seconds, and `heaplab attach --trace`, each from utime + stime in /proc/PID/stat.
+#      SECS seconds, its charts and then its growing sites (`g`), `heaplab attach --trace` and
+#      `--trace --sites`, each from utime + stime in /proc/PID/stat.
 #
-# Usage: scripts/monitor-overhead.sh [ROUNDS (5)] [SECONDS per run (8)] [VIEWER SECONDS (60)]
+# Usage: scripts/monitor-overhead.sh [ROUNDS (5; 0: the viewer only)] [SECONDS per run (8)] [VIEWER SECONDS (60)]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 rounds=${1:-5}
@@ -36,7 +37,7 @@ for round in $(seq 1 "$rounds"); do
   echo "round $round: off ${off[-1]}, started ${started[-1]}, attached ${attached[-1]} lines/s"
 done
 
-python3 - "${off[*]}" "${started[*]}" "${attached[*]}" <<'PY'
+(( rounds > 0 )) && python3 - "${off[*]}" "${started[*]}" "${attached[*]}" <<'PY'
 import statistics, sys
 off, started, attached = ([float(x) for x in arg.split()] for arg in sys.argv[1:4])
 def compare(name, arm, base, base_name):
@@ -51,7 +52,7 @@ compare("attached (attach --trace)", attached, started, "started, nobody attache
 PY
 
 # The viewer's own CPU, drawing at 15 fps in a pseudo-terminal, then tracing.
-"$demo" --seconds $((viewer_seconds * 2 + 30)) >/dev/null 2>&1 &
+"$demo" --seconds $((viewer_seconds * 4 + 40)) >/dev/null 2>&1 &
 pid=$!
 demo_socket "$pid"
 python3 - "$heaplab" "$pid" "$viewer_seconds" <<'PY'
@@ -73,7 +74,7 @@ def monitor_cpu():
 def cpu(child):
     fields = open(f"/proc/{child}/stat").read().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])
-def measure(args, label):
+def measure(args, label, keys=b""):
     child, fd = pty.fork()
     if child == 0:
         os.environ["TERM"] = "xterm-256color"
@@ -88,7 +89,9 @@ def measure(args, label):
             except OSError:
                 return
     threading.Thread(target=drain, daemon=True).start()
-    time.sleep(3)  # start-up and the first frames, not counted
+    time.sleep(1.5)
+    os.write(fd, keys)  # a view to open (g: the growing sites), if any
+    time.sleep(1.5)  # start-up and the first frames, not counted
     a, t, (own_a, all_a) = cpu(child), time.monotonic(), monitor_cpu()
     time.sleep(secs)
     b, elapsed, (own_b, all_b) = cpu(child), time.monotonic() - t, monitor_cpu()
@@ -102,7 +105,9 @@ def measure(args, label):
     os.kill(child, 2)
     os.waitpid(child, 0)
 measure(["attach", pid, "--fps", "15"], "viewer (heaplab attach, 15 fps, 80x24 pty)")
+measure(["attach", pid, "--fps", "15"], "viewer, growing sites open (g)", b"g")
 measure(["attach", pid, "--trace"], "viewer (heaplab attach --trace)")
+measure(["attach", pid, "--trace", "--sites"], "viewer (heaplab attach --trace --sites)")
 PY
 kill "$pid" 2>/dev/null || true
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
