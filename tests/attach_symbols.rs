@@ -225,6 +225,64 @@ fn the_debug_information_is_let_go_when_no_new_address_comes_and_read_again() {
     assert!(symbols.holds_debug_info());
 }
 
+/// Set in the environment of a child that plays the viewer, alone in its process so that its
+/// memory is its own: the `viewer` test runs only there.
+const VIEWER: &str = "HEAPLAB_SYMBOLS_TEST_VIEWER";
+
+/// This process's anonymous resident memory (the heap's pages), in KiB.
+fn anonymous_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("our status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("RssAnon:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kib| kib.parse().ok())
+        .expect("RssAnon in /proc/self/status")
+}
+
+/// The viewer's side, alone in its process: resolves a child's stacks, then lets the debug
+/// information go; prints `RSS HELD RELEASED` (anonymous KiB).
+#[test]
+fn viewer() {
+    if std::env::var_os(VIEWER).is_none() {
+        return;
+    }
+    let child = Running::start(&std::env::current_exe().expect("this test"));
+    let mut symbols = Symbols::open(child.child.id()).expect("the child's symbols");
+    check_box_stack(&mut symbols, &child);
+    let held = anonymous_rss_kib();
+    for _ in 0..=QUIET_BATCHES_BEFORE_RELEASE {
+        symbols.settle();
+    }
+    assert!(!symbols.holds_debug_info());
+    println!("RSS {held} {}", anonymous_rss_kib());
+}
+
+/// Reading a program's debug information takes tens of MB of small blocks; once let go, the
+/// viewer's heap gives them back to the system instead of staying at its peak.
+#[test]
+fn the_viewers_memory_goes_back_down_when_the_debug_information_is_let_go() {
+    let out = Command::new(std::env::current_exe().expect("this test"))
+        .args(["--exact", "viewer", "--nocapture", "--test-threads=1"])
+        .env(VIEWER, "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("the viewer runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let (held, released): (u64, u64) = stdout
+        .split_once("RSS ")
+        .and_then(|(_, rest)| {
+            let mut fields = rest.split_whitespace();
+            Some((fields.next()?.parse().ok()?, fields.next()?.parse().ok()?))
+        })
+        .unwrap_or_else(|| panic!("no RSS line: {stdout}"));
+    assert!(
+        released * 2 < held,
+        "anonymous RSS {released} KiB once released, {held} KiB while held"
+    );
+}
+
 #[test]
 fn a_deleted_or_rebuilt_executable_still_resolves() {
     let dir = tempfile::tempdir().expect("a folder");

@@ -252,8 +252,9 @@ impl Executable {
             self.quiet_batches = 0;
         }
         self.new_addresses = 0;
-        if self.quiet_batches >= QUIET_BATCHES_BEFORE_RELEASE {
-            self.loader = None;
+        if self.quiet_batches >= QUIET_BATCHES_BEFORE_RELEASE && self.loader.take().is_some() {
+            // Its memory was tens of MB of small blocks: without this the C heap keeps them.
+            heaplab_experiments::counting::give_back_free_c_heap();
         }
     }
 
