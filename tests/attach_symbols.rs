@@ -11,7 +11,9 @@ use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 
 use heaplab::attach::sites::{PlaceStack, PlacedStack};
-use heaplab::attach::symbols::{QUIET_BATCHES_BEFORE_RELEASE, Symbols, SymbolsError};
+use heaplab::attach::symbols::{
+    MAX_CACHED_ADDRESSES, MAX_CACHED_BYTES, QUIET_BATCHES_BEFORE_RELEASE, Symbols, SymbolsError,
+};
 use heaplab_experiments::counting::{self, CountingAlloc};
 use heaplab_experiments::sites::Capture;
 
@@ -223,6 +225,27 @@ fn the_debug_information_is_let_go_when_no_new_address_comes_and_read_again() {
         format!("{THIS_FILE}:{line}")
     );
     assert!(symbols.holds_debug_info());
+}
+
+/// However many addresses come, the cache stays within its bounds (it starts again when full).
+#[test]
+fn the_cache_of_resolved_addresses_stays_bounded() {
+    let child = Running::start(&std::env::current_exe().expect("this test"));
+    let mut symbols = Symbols::open(child.child.id()).expect("the child's symbols");
+    let (_, frames) = child.stack("box");
+    // Every address from the box's innermost frame on: each a new address of the program.
+    let start = frames[0];
+    let mut most = 0;
+    for address in start..start + MAX_CACHED_ADDRESSES as u64 {
+        symbols.place(&[address]);
+        assert!(symbols.cached_bytes() <= MAX_CACHED_BYTES, "{address:#x}");
+        assert!(symbols.cached_addresses() <= MAX_CACHED_ADDRESSES);
+        if symbols.cached_addresses() < most {
+            return;
+        }
+        most = symbols.cached_addresses();
+    }
+    panic!("the cache never started again: {most} addresses");
 }
 
 /// Set in the environment of a child that plays the viewer, alone in its process so that its
