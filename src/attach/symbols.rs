@@ -248,13 +248,15 @@ impl Executable {
 
     /// The debug information, opened from the kept file (`/proc/self/fd/N` opens the very
     /// inode, whatever became of its path).
-    fn open_loader(&mut self) -> Result<&Loader, Box<dyn std::error::Error>> {
+    fn open_loader(&mut self) -> Result<&Loader, String> {
         use std::os::fd::AsRawFd as _;
-        if self.loader.is_none() {
+        let loader = if let Some(loader) = self.loader.take() {
+            loader
+        } else {
             let path = PathBuf::from(format!("/proc/self/fd/{}", self.file.as_raw_fd()));
-            self.loader = Some(Loader::new(path).map_err(|e| e.to_string())?);
-        }
-        Ok(self.loader.as_ref().ok_or("no loader")?)
+            Loader::new(path).map_err(|e| e.to_string())?
+        };
+        Ok(self.loader.insert(loader))
     }
 
     /// One batch of stacks placed: lets the debug information go when batches stop bringing
