@@ -11,7 +11,9 @@ use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 
 use heaplab::attach::sites::{PlaceStack, PlacedStack};
-use heaplab::attach::symbols::{QUIET_BATCHES_BEFORE_RELEASE, Symbols, SymbolsError};
+use heaplab::attach::symbols::{
+    MAX_CACHED_ADDRESSES, MAX_CACHED_BYTES, QUIET_BATCHES_BEFORE_RELEASE, Symbols, SymbolsError,
+};
 use heaplab_experiments::counting::{self, CountingAlloc};
 use heaplab_experiments::sites::Capture;
 
@@ -223,6 +225,85 @@ fn the_debug_information_is_let_go_when_no_new_address_comes_and_read_again() {
         format!("{THIS_FILE}:{line}")
     );
     assert!(symbols.holds_debug_info());
+}
+
+/// However many addresses come, the cache stays within its bounds (it starts again when full).
+#[test]
+fn the_cache_of_resolved_addresses_stays_bounded() {
+    let child = Running::start(&std::env::current_exe().expect("this test"));
+    let mut symbols = Symbols::open(child.child.id()).expect("the child's symbols");
+    let (_, frames) = child.stack("box");
+    // Every address from the box's innermost frame on: each a new address of the program.
+    let start = frames[0];
+    let mut most = 0;
+    for address in start..start + MAX_CACHED_ADDRESSES as u64 {
+        symbols.place(&[address]);
+        assert!(symbols.cached_bytes() <= MAX_CACHED_BYTES, "{address:#x}");
+        assert!(symbols.cached_addresses() <= MAX_CACHED_ADDRESSES);
+        if symbols.cached_addresses() < most {
+            return;
+        }
+        most = symbols.cached_addresses();
+    }
+    panic!("the cache never started again: {most} addresses");
+}
+
+/// Set in the environment of a child that plays the viewer, alone in its process so that its
+/// memory is its own: the `viewer` test runs only there.
+const VIEWER: &str = "HEAPLAB_SYMBOLS_TEST_VIEWER";
+
+/// This process's anonymous resident memory (the heap's pages), in KiB.
+fn anonymous_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("our status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("RssAnon:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kib| kib.parse().ok())
+        .expect("RssAnon in /proc/self/status")
+}
+
+/// The viewer's side, alone in its process: resolves a child's stacks, then lets the debug
+/// information go; prints `RSS HELD RELEASED` (anonymous KiB).
+#[test]
+fn viewer() {
+    if std::env::var_os(VIEWER).is_none() {
+        return;
+    }
+    let child = Running::start(&std::env::current_exe().expect("this test"));
+    let mut symbols = Symbols::open(child.child.id()).expect("the child's symbols");
+    check_box_stack(&mut symbols, &child);
+    let held = anonymous_rss_kib();
+    for _ in 0..=QUIET_BATCHES_BEFORE_RELEASE {
+        symbols.settle();
+    }
+    assert!(!symbols.holds_debug_info());
+    println!("RSS {held} {}", anonymous_rss_kib());
+}
+
+/// Reading a program's debug information takes tens of MB of small blocks; once let go, the
+/// viewer's heap gives them back to the system instead of staying at its peak.
+#[test]
+fn the_viewers_memory_goes_back_down_when_the_debug_information_is_let_go() {
+    let out = Command::new(std::env::current_exe().expect("this test"))
+        .args(["--exact", "viewer", "--nocapture", "--test-threads=1"])
+        .env(VIEWER, "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("the viewer runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let (held, released): (u64, u64) = stdout
+        .split_once("RSS ")
+        .and_then(|(_, rest)| {
+            let mut fields = rest.split_whitespace();
+            Some((fields.next()?.parse().ok()?, fields.next()?.parse().ok()?))
+        })
+        .unwrap_or_else(|| panic!("no RSS line: {stdout}"));
+    assert!(
+        released * 2 < held,
+        "anonymous RSS {released} KiB once released, {held} KiB while held"
+    );
 }
 
 #[test]

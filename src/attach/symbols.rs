@@ -53,6 +53,10 @@ pub enum SymbolsError {
 /// program's stacks are placed once each by the viewer, so misses after a clear are few).
 pub const MAX_CACHED_ADDRESSES: usize = 65_536;
 
+/// The bytes of names and paths the cache keeps at most, past which it starts again too: an
+/// address of optimized code is a chain of inlined frames with long generic names, some KB.
+pub const MAX_CACHED_BYTES: usize = 4 << 20;
+
 /// Batches of stacks ([`PlaceStack::settle`], one per sites frame) in a row that bring no new
 /// address before the debug information is let go: the resolver holds tens of MB while open,
 /// and a program's stacks are almost all seen in its first frames.
@@ -131,6 +135,13 @@ impl Symbols {
     pub fn cached_addresses(&self) -> usize {
         self.executable.cache.len()
     }
+
+    /// The bytes the cached frames take, by their names' and paths' lengths (at most
+    /// [`MAX_CACHED_BYTES`]).
+    #[must_use]
+    pub fn cached_bytes(&self) -> usize {
+        self.executable.cached_bytes
+    }
 }
 
 impl PlaceStack for Symbols {
@@ -166,6 +177,8 @@ struct Executable {
     ranges: Vec<(u64, u64)>,
     loader: Option<Loader>,
     cache: HashMap<u64, Vec<Symbol>>,
+    /// What `cache` holds, by [`frames_bytes`].
+    cached_bytes: usize,
     /// Addresses resolved since the last [`Executable::settle`].
     new_addresses: usize,
     /// Settles in a row without a new address.
@@ -223,6 +236,7 @@ impl Executable {
             path: path.clone(),
             loader: None,
             cache: HashMap::new(),
+            cached_bytes: 0,
             new_addresses: 0,
             quiet_batches: 0,
         };
@@ -234,13 +248,15 @@ impl Executable {
 
     /// The debug information, opened from the kept file (`/proc/self/fd/N` opens the very
     /// inode, whatever became of its path).
-    fn open_loader(&mut self) -> Result<&Loader, Box<dyn std::error::Error>> {
+    fn open_loader(&mut self) -> Result<&Loader, String> {
         use std::os::fd::AsRawFd as _;
-        if self.loader.is_none() {
+        let loader = if let Some(loader) = self.loader.take() {
+            loader
+        } else {
             let path = PathBuf::from(format!("/proc/self/fd/{}", self.file.as_raw_fd()));
-            self.loader = Some(Loader::new(path).map_err(|e| e.to_string())?);
-        }
-        Ok(self.loader.as_ref().ok_or("no loader")?)
+            Loader::new(path).map_err(|e| e.to_string())?
+        };
+        Ok(self.loader.insert(loader))
     }
 
     /// One batch of stacks placed: lets the debug information go when batches stop bringing
@@ -252,8 +268,9 @@ impl Executable {
             self.quiet_batches = 0;
         }
         self.new_addresses = 0;
-        if self.quiet_batches >= QUIET_BATCHES_BEFORE_RELEASE {
-            self.loader = None;
+        if self.quiet_batches >= QUIET_BATCHES_BEFORE_RELEASE && self.loader.take().is_some() {
+            // Its memory was tens of MB of small blocks: without this the C heap keeps them.
+            heaplab_experiments::counting::give_back_free_c_heap();
         }
     }
 
@@ -320,12 +337,29 @@ impl Resolve for Executable {
         }
         let symbols = self.lookup(address);
         self.new_addresses += 1;
-        if self.cache.len() >= MAX_CACHED_ADDRESSES {
+        let bytes = frames_bytes(&symbols);
+        if self.cache.len() >= MAX_CACHED_ADDRESSES || self.cached_bytes + bytes > MAX_CACHED_BYTES
+        {
             self.cache.clear();
+            self.cached_bytes = 0;
         }
+        self.cached_bytes += bytes;
         self.cache.insert(address, symbols.clone());
         symbols
     }
+}
+
+/// What one address's frames take in the cache: their names and paths, and the frames.
+fn frames_bytes(symbols: &[Symbol]) -> usize {
+    symbols
+        .iter()
+        .map(|s| {
+            std::mem::size_of::<Symbol>()
+                + s.function.len()
+                + s.file.as_ref().map_or(0, String::len)
+        })
+        .sum::<usize>()
+        + std::mem::size_of::<(u64, Vec<Symbol>)>()
 }
 
 /// One line of `/proc/PID/maps`.

@@ -74,7 +74,7 @@ mod slot;
 mod threads;
 mod worker_slot;
 
-pub use alloc::{CountingAlloc, SharedCounter, share_one_c_heap};
+pub use alloc::{CountingAlloc, SharedCounter, give_back_free_c_heap, share_one_c_heap};
 pub use capture::{Kind, Recorder};
 pub use live::{Block, LiveHooks, NO_STACK, Sampled, live_every, start_live};
 pub use slot::{Counters, MAX_SLOTS, SlotId, fuse, process_live_bytes, set_fuse, snapshot};
