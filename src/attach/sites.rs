@@ -197,6 +197,8 @@ impl SiteBook {
         for sent in &frame.stacks {
             self.take_stack(sent, place, threads);
         }
+        // Once a frame: a placer may let go of what it read to place stacks meanwhile.
+        place.settle();
         self.times.push_back(frame.at_ms);
         for index in 0..self.lines.len() {
             let point = self.sum(index);

@@ -14,10 +14,14 @@ use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
 use addr2line::Loader;
-use heaplab_experiments::sites::{Classifier, Resolve, Scope, Symbol, place_stack};
+use heaplab_experiments::sites::{Classifier, NO_FRAME, Resolve, Scope, Symbol, place_stack};
 use object::read::elf::{FileHeader, ProgramHeader};
 
 use super::sites::{PlaceStack, PlacedStack};
+
+/// A stack none of whose frames is the program's own code (std's, a dependency's, heaplab's
+/// monitor): these are summed on one line of that name.
+pub const NO_OWN_FRAME: &str = "(no frame in the program's code)";
 
 /// Why a program's symbols cannot be read.
 #[derive(Debug, thiserror::Error)]
@@ -150,10 +154,20 @@ impl PlaceStack for Symbols {
             .iter()
             .flat_map(|&address| self.executable.resolve(address))
             .collect();
+        if symbols.is_empty() {
+            // Not one address in the executable (not the program's stack as it sent it): the
+            // book keeps it apart, unplaced, rather than merged with stacks that did resolve.
+            return PlacedStack::default();
+        }
         let placed = place_stack(&symbols, &self.classifier);
         self.missing_line_tables |= placed.unlined;
+        let function = if placed.function == NO_FRAME {
+            NO_OWN_FRAME.to_owned()
+        } else {
+            placed.function
+        };
         PlacedStack {
-            function: placed.function,
+            function,
             file: placed.file,
             line: placed.line,
             stack: placed.stack,

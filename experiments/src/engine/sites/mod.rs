@@ -36,4 +36,4 @@ pub use live::{
     DEFAULT_LIVE_SAMPLE_EVERY, LiveSites, LiveStack, SIZE_BUCKETS, TEMPORARY_NS, bucket_bounds,
     live_sample_every, live_snapshot, size_bucket, start_live_sampling,
 };
-pub use symbolize::{Frame, Placement, SHARE_OF, Site, Sites, place_stack, symbolize};
+pub use symbolize::{Frame, NO_FRAME, Placement, SHARE_OF, Site, Sites, place_stack, symbolize};

@@ -170,7 +170,7 @@ impl Sites {
 }
 
 /// The site's name when no frame of a stack is the experiment's.
-const NO_FRAME: &str = "(no frame in the experiment's code)";
+pub const NO_FRAME: &str = "(no frame in the experiment's code)";
 
 /// Turns a window into sites, with this process's copy of the executable's line tables (so
 /// the window must come from a process of the same executable, [`RawSites::relocate`]d, or
