@@ -23,7 +23,7 @@ pub const GROWTH_WINDOW: Duration = Duration::from_secs(60);
 #[derive(Debug)]
 enum Placer {
     Unopened,
-    Symbols(Symbols),
+    Symbols(Box<Symbols>),
     Addresses,
 }
 
@@ -54,7 +54,7 @@ impl PlaceStack for Addresses {
 /// The placer a [`Symbols::open`] gives, and the notice its failure leaves on screen.
 fn placer(opened: Result<Symbols, SymbolsError>) -> (Placer, Option<String>) {
     match opened {
-        Ok(symbols) => (Placer::Symbols(symbols), None),
+        Ok(symbols) => (Placer::Symbols(Box::new(symbols)), None),
         Err(e) => (
             Placer::Addresses,
             Some(format!(
@@ -164,7 +164,7 @@ impl SitesPane {
         let mut placer = std::mem::replace(&mut self.placer, Placer::Addresses);
         match &mut placer {
             Placer::Symbols(symbols) => {
-                self.push_placed(frame, symbols, threads, frozen);
+                self.push_placed(frame, symbols.as_mut(), threads, frozen);
                 self.missing_line_tables = symbols.missing_line_tables();
             }
             Placer::Unopened | Placer::Addresses => {
