@@ -62,14 +62,31 @@ pub const MAX_CACHED_ADDRESSES: usize = 65_536;
 pub const MAX_CACHED_BYTES: usize = 4 << 20;
 
 /// Batches of stacks ([`PlaceStack::settle`], one per sites frame) in a row that bring no new
-/// address before the debug information is let go: the resolver holds tens of MB while open,
-/// and a program's stacks are almost all seen in its first frames.
+/// address before the debug information is let go the first time: the resolver holds tens of
+/// MB while open, and a program's stacks are almost all seen in its first frames.
 pub const QUIET_BATCHES_BEFORE_RELEASE: u32 = 3;
 
-/// What the viewer knows of heaplab's own crates, whose frames fold in any program.
+/// The most quiet batches the debug information is kept for. Each time it must be read again
+/// (a new address came after it was let go) it is kept twice as long the next time, up to this
+/// (ten minutes of sites frames): reading it again is what costs the viewer (measured on the
+/// demo: most of `attach --trace --sites`'s CPU went to parsing line programs again, a few
+/// batches after each release), so a program that keeps bringing new stacks keeps it open, a
+/// settled one lets it go.
+pub const MAX_QUIET_BATCHES: u32 = 600;
+
+/// What the viewer knows of heaplab's own crates, whose frames fold in any program: by crate
+/// where functions have paths, and by file for the code heaplab runs inside a watched
+/// program (its monitor, its allocator glue), whose functions in a build with line tables only
+/// are bare names (`frame`): in heaplab's own workspace (its examples) they would be the
+/// program's lines.
 static SCOPE: Scope<'static> = Scope {
     own_files: &[],
-    also_folded: &[],
+    also_folded: &[
+        concat!(env!("CARGO_MANIFEST_DIR"), "/src/monitor/"),
+        concat!(env!("CARGO_MANIFEST_DIR"), "/src/lab/"),
+        concat!(env!("CARGO_MANIFEST_DIR"), "/src/alloc.rs"),
+        concat!(env!("CARGO_MANIFEST_DIR"), "/src/count.rs"),
+    ],
     also_folded_crates: &["heaplab"],
 };
 
@@ -197,6 +214,11 @@ struct Executable {
     new_addresses: usize,
     /// Settles in a row without a new address.
     quiet_batches: u32,
+    /// Quiet batches before the next release ([`QUIET_BATCHES_BEFORE_RELEASE`], doubled at
+    /// each reading after a release, up to [`MAX_QUIET_BATCHES`]).
+    release_after: u32,
+    /// Whether the debug information was let go since last read.
+    released: bool,
 }
 
 impl std::fmt::Debug for Executable {
@@ -253,6 +275,8 @@ impl Executable {
             cached_bytes: 0,
             new_addresses: 0,
             quiet_batches: 0,
+            release_after: QUIET_BATCHES_BEFORE_RELEASE,
+            released: false,
         };
         executable
             .open_loader()
@@ -268,7 +292,11 @@ impl Executable {
             loader
         } else {
             let path = PathBuf::from(format!("/proc/self/fd/{}", self.file.as_raw_fd()));
-            Loader::new(path).map_err(|e| e.to_string())?
+            let loader = Loader::new(path).map_err(|e| e.to_string())?;
+            if std::mem::take(&mut self.released) {
+                self.release_after = (self.release_after * 2).min(MAX_QUIET_BATCHES);
+            }
+            loader
         };
         Ok(self.loader.insert(loader))
     }
@@ -282,7 +310,8 @@ impl Executable {
             self.quiet_batches = 0;
         }
         self.new_addresses = 0;
-        if self.quiet_batches >= QUIET_BATCHES_BEFORE_RELEASE && self.loader.take().is_some() {
+        if self.quiet_batches >= self.release_after && self.loader.take().is_some() {
+            self.released = true;
             // Its memory was tens of MB of small blocks: without this the C heap keeps them.
             heaplab_experiments::counting::give_back_free_c_heap();
         }
@@ -499,6 +528,31 @@ mod tests {
                 },
             ]
         );
+    }
+
+    /// In heaplab's own workspace (its examples), the monitor's frames are under the root too:
+    /// with line tables only their functions are bare names, and they fold by their files.
+    #[test]
+    fn heaplab_s_monitor_folds_in_heaplab_s_own_workspace() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let classifier = Classifier::for_program(&SCOPE, Some(root.to_owned()));
+        let frame = |function: &str, file: &str, line| Symbol {
+            function: function.to_owned(),
+            file: Some(format!("{root}/{file}")),
+            line,
+        };
+        let placed = place_stack(
+            &[
+                frame("frame", "src/monitor/sites.rs", 25),
+                frame("serve", "src/monitor/server.rs", 150),
+                frame("add", "examples/monitor_demo.rs", 190),
+            ],
+            &classifier,
+        );
+        assert_eq!(placed.file, "examples/monitor_demo.rs", "{placed:#?}");
+        assert_eq!(placed.line, 190);
+        let monitor_only = place_stack(&[frame("frame", "src/monitor/sites.rs", 25)], &classifier);
+        assert_eq!(monitor_only.function, NO_FRAME, "{monitor_only:#?}");
     }
 
     #[test]

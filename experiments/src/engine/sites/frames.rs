@@ -50,7 +50,8 @@ pub struct Scope<'a> {
     /// The line tables give the same files as absolute paths, so a frame in one of them says
     /// where the workspace is, whatever folder the program runs from.
     pub own_files: &'a [&'a str],
-    /// Further files of heaplab's whose frames fold like the engine's (a lab's glue).
+    /// Further files of heaplab's whose frames fold like the engine's (a lab's glue); an
+    /// entry ending in `/` is every file of that folder.
     pub also_folded: &'a [&'a str],
     /// Further crates of heaplab's, by name, whose frames fold where there are no line tables.
     pub also_folded_crates: &'a [&'a str],
@@ -90,14 +91,17 @@ const ENGINE_FILES: &[&str] = &[
 
 /// Whether `file` is one of [`ENGINE_FILES`], or in one of its folders.
 fn engine_file(file: &str) -> bool {
-    ENGINE_FILES
-        .iter()
-        .any(|engine| match engine.strip_suffix('/') {
-            Some(folder) => file
-                .rsplit_once('/')
-                .is_some_and(|(dir, _)| same_file(dir, folder)),
-            None => same_file(file, engine),
-        })
+    ENGINE_FILES.iter().any(|engine| file_or_in(file, engine))
+}
+
+/// Whether `file` is `entry`, or, for an entry ending in `/`, a file in that folder.
+fn file_or_in(file: &str, entry: &str) -> bool {
+    match entry.strip_suffix('/') {
+        Some(folder) => file
+            .rsplit_once('/')
+            .is_some_and(|(dir, _)| same_file(dir, folder)),
+        None => same_file(file, entry),
+    }
 }
 
 /// The folders of the engine that run inside the global allocator: counting and capturing.
@@ -227,7 +231,7 @@ impl<'a> Classifier<'a> {
                 .scope
                 .also_folded
                 .iter()
-                .any(|also| same_file(file, also));
+                .any(|also| file_or_in(file, also));
         let foreign = self.fold_foreign_functions && self.foreign_crate(crate_of(&symbol.function));
         if made || heaplab || foreign || !self.in_workspace(file) {
             Kind::Folded
