@@ -15,6 +15,9 @@ use ratatui::crossterm::event::KeyEvent;
 
 use super::{AttachView, KeyOutcome};
 use crate::attach::alerts::Alert;
+
+/// How often frames alone redraw the view while the growing sites are open.
+const SITES_REDRAW: Duration = Duration::from_secs(1);
 use crate::attach::client::{Connection, Read};
 use crate::attach::record::FrameRecorder;
 use crate::monitor::protocol::{Frame, SitesFrame};
@@ -123,7 +126,11 @@ pub fn run(connection: Connection, options: Options) -> Result<Ended> {
                     record.record(&frame, rss);
                 }
                 view.push(&frame, rss);
-                dirty = true;
+                // The growing sites change with sites frames (once a second); the rest of what
+                // they show (the header's figures) is redrawn with a frame at most once a
+                // second: ten draws a second of a still table doubled the viewer's CPU.
+                dirty |=
+                    !view.sites().open || last_draw.is_none_or(|at| at.elapsed() >= SITES_REDRAW);
             }
             Message::Sites(sites) => {
                 // Ranked here, once per sites frame (every few seconds), never per draw.
