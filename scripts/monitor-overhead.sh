@@ -9,7 +9,8 @@
 #      SECS seconds, its charts and then its growing sites (`g`), `heaplab attach --trace` and
 #      `--trace --sites`, each from utime + stime in /proc/PID/stat.
 #
-# Usage: scripts/monitor-overhead.sh [ROUNDS (5; 0: the viewer only)] [SECONDS per run (8)] [VIEWER SECONDS (60)]
+# Usage: [WARM=seconds before measuring a viewer (3)] scripts/monitor-overhead.sh [ROUNDS (5; 0: the
+#        viewer only)] [SECONDS per run (8)] [VIEWER SECONDS (60)]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 rounds=${1:-5}
@@ -52,12 +53,13 @@ compare("attached (attach --trace)", attached, started, "started, nobody attache
 PY
 
 # The viewer's own CPU, drawing at 15 fps in a pseudo-terminal, then tracing.
-"$demo" --seconds $((viewer_seconds * 4 + 40)) >/dev/null 2>&1 &
+"$demo" --seconds $(((viewer_seconds + ${WARM:-3}) * 4 + 40)) >/dev/null 2>&1 &
 pid=$!
 demo_socket "$pid"
 python3 - "$heaplab" "$pid" "$viewer_seconds" <<'PY'
 import fcntl, os, pty, struct, sys, termios, threading, time
 heaplab, pid, secs = sys.argv[1], sys.argv[2], float(sys.argv[3])
+warm = max(0.0, float(os.environ.get("WARM", "3")) - 1.5)
 tick = os.sysconf("SC_CLK_TCK")
 def monitor_cpu():
     """The demo's CPU ticks: its monitor's threads (heaplab-*), and the whole process."""
@@ -91,7 +93,7 @@ def measure(args, label, keys=b""):
     threading.Thread(target=drain, daemon=True).start()
     time.sleep(1.5)
     os.write(fd, keys)  # a view to open (g: the growing sites), if any
-    time.sleep(1.5)  # start-up and the first frames, not counted
+    time.sleep(warm)  # start-up and the first frames (WARM seconds in all), not counted
     a, t, (own_a, all_a) = cpu(child), time.monotonic(), monitor_cpu()
     time.sleep(secs)
     b, elapsed, (own_b, all_b) = cpu(child), time.monotonic() - t, monitor_cpu()
