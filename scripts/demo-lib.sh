@@ -21,3 +21,15 @@ demo_socket() {
   echo "no socket for $pid in $HEAPLAB_MONITOR_DIR" >&2
   return 1
 }
+
+# Makes a private monitor directory for the demos this script runs (exported as
+# $HEAPLAB_MONITOR_DIR, named after $1), removed with any demo still running when the script
+# ends.
+demo_dir() {
+  export HEAPLAB_MONITOR_DIR
+  HEAPLAB_MONITOR_DIR=$(mktemp -d "/tmp/hl-$1.XXXXXX")
+  trap 'pkill -f "$demo" 2>/dev/null || true; rm -rf "$HEAPLAB_MONITOR_DIR"' EXIT
+}
+
+# The demo's mean throughput from its output (its last line, `mean N lines/s ...`).
+mean() { sed -n 's/^mean \([0-9]*\) lines\/s.*/\1/p'; }

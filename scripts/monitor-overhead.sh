@@ -19,11 +19,8 @@ viewer_seconds=${3:-60}
 cd "$root"
 source scripts/demo-lib.sh
 demo_build
-export HEAPLAB_MONITOR_DIR
-HEAPLAB_MONITOR_DIR=$(mktemp -d /tmp/hl-overhead.XXXXXX)
-trap 'pkill -f "$demo" 2>/dev/null || true; rm -rf "$HEAPLAB_MONITOR_DIR"' EXIT
+demo_dir overhead
 
-mean() { sed -n 's/^mean \([0-9]*\) lines\/s.*/\1/p'; }
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; $rounds rounds of $seconds s"
 declare -a off started attached
 for round in $(seq 1 "$rounds"); do

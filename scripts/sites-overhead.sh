@@ -17,10 +17,7 @@ seconds=${2:-8}
 cd "$root"
 source scripts/demo-lib.sh
 demo_build
-export HEAPLAB_MONITOR_DIR
-HEAPLAB_MONITOR_DIR=$(mktemp -d /tmp/hl-sites.XXXXXX)
-trap 'pkill -f "$demo" 2>/dev/null || true; rm -rf "$HEAPLAB_MONITOR_DIR"' EXIT
-mean() { sed -n 's/^mean \([0-9]*\) lines\/s.*/\1/p'; }
+demo_dir sites
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; $rounds rounds of $seconds s"
 declare -a off sampled attached
