@@ -17,6 +17,7 @@ use ratatui::widgets::{
 use super::AttachView;
 use super::sites::{Sampling, SitesPane, SizesShown, StackShown};
 use crate::attach::sites::GrowingSite;
+use crate::attach::symbols::NO_OWN_FRAME;
 use crate::monitor::protocol::SITES_EVERY;
 use crate::ui::fit;
 use crate::ui::sites_view::stack::{render_stack, stack_height};
@@ -236,6 +237,13 @@ fn signed_bytes(value: f64) -> String {
 /// A line's place, shorter and shorter: `src/ingest/parse.rs:42`, `ingest/parse.rs:42`,
 /// `parse.rs:42` (a function, where there is no file: its path's tails).
 fn location_wordings(location: &str) -> Vec<String> {
+    if location == NO_OWN_FRAME {
+        // The stacks with no frame of the program's (std's threads, heaplab's monitor): said
+        // shorter rather than left blank where the whole words do not fit.
+        return [NO_OWN_FRAME, "(not the program's code)", "(not its code)"]
+            .map(str::to_owned)
+            .to_vec();
+    }
     if !location.contains('/') {
         return fit::path_wordings(location);
     }
@@ -611,6 +619,10 @@ mod tests {
             ]
         );
         assert_eq!(location_wordings("a::b"), ["a::b", "b"]);
+        // The stacks that are none of the program's: never a blank cell.
+        let none = location_wordings(NO_OWN_FRAME);
+        assert_eq!(none.last().map(String::as_str), Some("(not its code)"));
+        assert!(fit::longest(14, &none).is_some());
     }
 
     #[test]
