@@ -23,12 +23,13 @@ demo_socket() {
 }
 
 # Makes a private monitor directory for the demos this script runs (exported as
-# $HEAPLAB_MONITOR_DIR, named after $1), removed with any demo still running when the script
-# ends.
+# $HEAPLAB_MONITOR_DIR, named after $1), removed when the script ends, with the background
+# jobs it started still running (its own only: a demo run elsewhere by the same path is not
+# this script's to kill).
 demo_dir() {
   export HEAPLAB_MONITOR_DIR
   HEAPLAB_MONITOR_DIR=$(mktemp -d "/tmp/hl-$1.XXXXXX")
-  trap 'pkill -f "$demo" 2>/dev/null || true; rm -rf "$HEAPLAB_MONITOR_DIR"' EXIT
+  trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$HEAPLAB_MONITOR_DIR"' EXIT
 }
 
 # The demo's mean throughput from its output (its last line, `mean N lines/s ...`).
