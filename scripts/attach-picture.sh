@@ -10,11 +10,9 @@ out=${1:-$root/assets/attach.svg}
 cd "$root"
 source scripts/demo-lib.sh
 demo_build
-export HEAPLAB_MONITOR_DIR
-HEAPLAB_MONITOR_DIR=$(mktemp -d /tmp/hl-picture.XXXXXX)
+demo_dir picture
 "$demo" >/dev/null 2>&1 &
 pid=$!
-trap 'kill "$pid" 2>/dev/null || true; rm -rf "$HEAPLAB_MONITOR_DIR"' EXIT
 demo_socket "$pid"
 # Its cache fills in its first second: the picture shows the service as it runs on.
 sleep 2
